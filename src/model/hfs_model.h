@@ -1,0 +1,100 @@
+/* The compiled HistFactory model and its likelihood.
+ *
+ * hfs_model_create() turns a checked workspace (hfs_spec) and one of its
+ * measurements into flat arrays in pyhf's conventions: channels and samples
+ * sorted by name, parameters in pyhf's par_order, per-bin parameters named
+ * "name[i]", auxiliary data in parameter order.  After creation the model
+ * never allocates: the likelihood, its gradient and Hessian use scratch
+ * buffers owned by the model, so one model serves one thread at a time.
+ *
+ * The likelihood is pure arithmetic: no MPI, no I/O.  twice_nll is pyhf's
+ * -2 ln L including every constant term (Poisson lgamma(n+1), Gaussian
+ * ln(sigma sqrt(2 pi)), Poisson-constraint lgamma(aux+1)); see
+ * docs/likelihood.md. */
+#ifndef HFS_MODEL_H
+#define HFS_MODEL_H
+
+#include "hfs_spec.h"
+
+typedef struct hfs_model hfs_model;
+
+/* Interpolation codes as in pyhf/ROOT.  normsys: 0, 1, 2, 4 (default 4);
+ * histosys: 0, 2, 4 where 4 means pyhf's code4p (default). */
+typedef struct {
+  int normsys_code;
+  int histosys_code;
+} hfs_model_options;
+
+#define HFS_MODEL_OPTIONS_DEFAULT {4, 4}
+
+typedef enum {
+  HFS_CONSTR_NONE = 0,   /* normfactor, shapefactor */
+  HFS_CONSTR_GAUSS,      /* normsys, histosys, lumi, staterror */
+  HFS_CONSTR_POISSON     /* shapesys */
+} hfs_constraint;
+
+/* Build the model for measurement `measurement` (NULL: the first one). */
+int hfs_model_create(const hfs_spec *spec, const char *measurement,
+                     const hfs_model_options *opts, hfs_model **out);
+void hfs_model_destroy(hfs_model **model);
+
+/* Sizes. */
+int hfs_model_npar(const hfs_model *m);
+int hfs_model_nbins(const hfs_model *m);   /* main bins, all channels */
+int hfs_model_naux(const hfs_model *m);    /* auxiliary data entries */
+int hfs_model_poi(const hfs_model *m);     /* index of the POI */
+const char *hfs_model_measurement(const hfs_model *m);
+
+/* Parameters, in the model's order. */
+const char *hfs_model_par_name(const hfs_model *m, int i);   /* "mu", "gam[2]" */
+int hfs_model_par_find(const hfs_model *m, const char *name); /* -1 if absent */
+double hfs_model_par_init(const hfs_model *m, int i);
+double hfs_model_par_lo(const hfs_model *m, int i);
+double hfs_model_par_hi(const hfs_model *m, int i);
+int hfs_model_par_fixed(const hfs_model *m, int i);          /* suggested_fixed */
+hfs_constraint hfs_model_par_constraint(const hfs_model *m, int i);
+hfs_modtype hfs_model_par_type(const hfs_model *m, int i);   /* defining modifier */
+/* Constraint: Gaussian mean source (aux index) and width; Poisson factor tau.
+ * Returns -1 for unconstrained parameters. */
+int hfs_model_par_aux_index(const hfs_model *m, int i);
+double hfs_model_par_sigma(const hfs_model *m, int i);       /* Gaussian width */
+double hfs_model_par_tau(const hfs_model *m, int i);         /* Poisson factor */
+/* Pre-fit width in the parameter's own convention: 1 for alphas, sigma for
+ * lumi/staterror, 1/sqrt(tau) for shapesys, 0 for unconstrained. */
+double hfs_model_par_prefit_width(const hfs_model *m, int i);
+void hfs_model_init(const hfs_model *m, double *theta);      /* suggested init */
+
+/* Channels in model order (sorted by name) and their bin ranges. */
+int hfs_model_nchannels(const hfs_model *m);
+const char *hfs_model_channel_name(const hfs_model *m, int c);
+int hfs_model_channel_offset(const hfs_model *m, int c);
+int hfs_model_channel_nbins(const hfs_model *m, int c);
+
+/* Observed data of the measurement: main counts (nbins) and the nominal
+ * auxiliary data (naux), both owned by the model. */
+const double *hfs_model_observed(const hfs_model *m);
+const double *hfs_model_auxdata(const hfs_model *m);
+
+/* Expected main data nu(theta) (nbins) and, if aux_out is not NULL, the
+ * constraint means at theta (naux): theta for Gaussian, tau*gamma for
+ * Poisson constraints, as pyhf's expected_data(). */
+void hfs_model_expected(hfs_model *m, const double *theta, double *main_out,
+                        double *aux_out);
+
+/* -2 ln L(theta | main, aux).  If grad is not NULL it receives the gradient
+ * (npar).  Returns +INFINITY where an expected rate is not positive while its
+ * count is (or is negative), so optimizers back off; never NaN for finite
+ * theta within bounds. */
+double hfs_model_twice_nll(hfs_model *m, const double *main, const double *aux,
+                           const double *theta, double *grad);
+
+/* Analytic Hessian of twice_nll (npar x npar, row-major, symmetric). */
+int hfs_model_hessian(hfs_model *m, const double *main, const double *aux,
+                      const double *theta, double *hess);
+
+/* Constant part of twice_nll (sum of the lgamma and log-sigma terms) for the
+ * given data, for comparisons with implementations that drop it. */
+double hfs_model_twice_nll_constant(const hfs_model *m, const double *main,
+                                    const double *aux);
+
+#endif

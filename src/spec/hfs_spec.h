@@ -1,0 +1,116 @@
+/* Reading pyhf JSON workspaces (schema 1.0.0) into a plain, read-only tree.
+ *
+ * hfs_spec_read_file() parses and checks the *structure* of a workspace:
+ * JSON syntax (with line and column), types, required and unknown keys,
+ * finite numbers, non-negative observations and uncertainties, bin counts
+ * within a sample and its modifiers, duplicate names, nesting depth.  Every
+ * node keeps its JSON path ("channels[1].samples[3].modifiers[2]") so that
+ * later stages (the model compiler) can name the place of a semantic error.
+ *
+ * Error messages have the form "FILE: JSON.PATH: problem" (one line).
+ * The tree is owned by the hfs_spec handle and freed by hfs_spec_destroy. */
+#ifndef HFS_SPEC_H
+#define HFS_SPEC_H
+
+#include <stddef.h>
+
+typedef enum {
+  HFS_MOD_HISTOSYS = 0,
+  HFS_MOD_LUMI,
+  HFS_MOD_NORMFACTOR,
+  HFS_MOD_NORMSYS,
+  HFS_MOD_SHAPEFACTOR,
+  HFS_MOD_SHAPESYS,
+  HFS_MOD_STATERROR,
+  HFS_MOD_NTYPES
+} hfs_modtype; /* order = pyhf's modifier registry order (matters for par order) */
+
+const char *hfs_modtype_name(hfs_modtype t);
+
+typedef struct {
+  char *name;
+  hfs_modtype type;
+  double hi, lo;           /* normsys factors */
+  double *hi_data;         /* histosys templates, nbins each */
+  double *lo_data;
+  double *data;            /* shapesys / staterror absolute uncertainties */
+  int ndata;               /* length of hi_data/lo_data/data as read */
+  char *path;              /* "channels[c].samples[s].modifiers[m]" */
+} hfs_spec_modifier;
+
+typedef struct {
+  char *name;
+  int nbins;
+  double *data;            /* nominal yields */
+  int nmods;
+  hfs_spec_modifier *mods;
+  char *path;
+} hfs_spec_sample;
+
+typedef struct {
+  char *name;
+  int nbins;               /* from the first sample */
+  int nsamples;
+  hfs_spec_sample *samples;
+  char *path;
+} hfs_spec_channel;
+
+typedef struct {
+  char *name;
+  int nbins;
+  double *data;
+  char *path;
+} hfs_spec_observation;
+
+/* One entry of measurements[].config.parameters.  A field that was absent has
+ * its count at 0 (has_fixed 0). */
+typedef struct {
+  char *name;
+  double *inits;   int ninits;
+  double *bounds;  int nbounds;  /* pairs: bounds[2*i], bounds[2*i+1] */
+  double *auxdata; int nauxdata;
+  double *sigmas;  int nsigmas;
+  double *factors; int nfactors;
+  int has_fixed, fixed;
+  char *path;
+} hfs_spec_param;
+
+typedef struct {
+  char *name;
+  char *poi;
+  int nparams;
+  hfs_spec_param *params;
+  char *path;
+} hfs_spec_measurement;
+
+typedef struct hfs_spec {
+  char *file;              /* label used in messages (the path as given) */
+  char *version;
+  int nchannels;
+  hfs_spec_channel *channels;
+  int nobs;
+  hfs_spec_observation *obs;
+  int nmeas;
+  hfs_spec_measurement *meas;
+} hfs_spec;
+
+/* Read and structurally check a workspace file.  On failure *out is NULL and
+ * the error message names the file, the JSON path and the problem. */
+int hfs_spec_read_file(const char *filename, hfs_spec **out);
+
+/* Same from memory; label names the source in messages. */
+int hfs_spec_read_buffer(const char *text, size_t len, const char *label,
+                         hfs_spec **out);
+
+void hfs_spec_destroy(hfs_spec **spec);
+
+/* Lookups by name; NULL when absent. */
+const hfs_spec_measurement *hfs_spec_measurement_find(const hfs_spec *s,
+                                                      const char *name);
+const hfs_spec_observation *hfs_spec_observation_find(const hfs_spec *s,
+                                                      const char *name);
+
+/* Maximum nesting depth accepted before the parser refuses the document. */
+#define HFS_SPEC_MAX_DEPTH 64
+
+#endif
