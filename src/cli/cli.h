@@ -1,0 +1,89 @@
+/* Shared pieces of the command line: options common to every subcommand,
+ * loading the workspace into a model, printing, exit statuses. */
+#ifndef HFS_CLI_H
+#define HFS_CLI_H
+
+#include "hfs_fit.h"
+#include "hfs_infer.h"
+#include "hfs_model.h"
+#include "hfs_spec.h"
+
+#include <stdio.h>
+
+/* Exit statuses (docs/cli.md, docs/slurm.md). */
+enum {
+  HFS_EXIT_OK = 0,
+  HFS_EXIT_ERROR = 1,        /* bad input, I/O, library error */
+  HFS_EXIT_USAGE = 2,        /* bad command line */
+  HFS_EXIT_INTERRUPTED = 3,  /* stopped by a signal; checkpoint written */
+  HFS_EXIT_FIT_FAILED = 4    /* finished, but a fit the result rests on failed */
+};
+
+#define HFS_MAX_FIX 256
+
+typedef struct {
+  const char *workspace;
+  const char *measurement;
+  const char *output;        /* -o FILE.h5 */
+  int json;
+  int quiet;
+  int strict;                /* warnings are errors */
+  hfs_fit_options fit;
+  hfs_model_options model;
+  int nfix;
+  char *fix_name[HFS_MAX_FIX];
+  double fix_value[HFS_MAX_FIX];
+  /* inference */
+  double mu;
+  int have_mu;
+  double cl;
+  hfs_teststat ts;
+  int have_ts;
+  int nscan;
+  double scan_lo, scan_hi;
+  int toys;                  /* --calc toys */
+  long long ntoys;
+  unsigned long long seed;
+  int overwrite;
+  int top;                   /* ranking --top */
+  const char *groups[32];    /* ranking --group NAME=REGEX */
+  int ngroups;
+  double levels[4];          /* scan --level */
+  int nlevels;
+  int array_index, array_count; /* job-array split of toys */
+  const char *argv_line;
+} hfs_cli_opts;
+
+/* Loaded workspace and the settings derived from the options. */
+typedef struct {
+  hfs_spec *spec;
+  hfs_model *model;
+  int *fixed;
+  double *init;
+  char sha256[65];
+} hfs_cli_ctx;
+
+void hfs_cli_opts_default(hfs_cli_opts *o);
+/* Parse common + command-specific options; returns HFS_EXIT_* (OK to go on,
+ * or USAGE/ERROR with a message printed, or -1 for --help printed). */
+int hfs_cli_parse(const char *cmd, int argc, char **argv, hfs_cli_opts *o);
+void hfs_cli_opts_free(hfs_cli_opts *o);
+
+int hfs_cli_load(const hfs_cli_opts *o, hfs_cli_ctx *c);
+void hfs_cli_ctx_free(hfs_cli_ctx *c);
+
+/* One-line error on stderr ("hfscan: <message>"). */
+void hfs_cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Subcommands. */
+int hfs_cmd_fit(int argc, char **argv);
+int hfs_cmd_hypotest(int argc, char **argv);
+int hfs_cmd_limit(int argc, char **argv);
+int hfs_cmd_significance(int argc, char **argv);
+
+/* Set by the signal handler installed in main. */
+extern volatile int hfs_cli_interrupted;
+int hfs_cli_rank(void);
+int hfs_cli_size(void);
+
+#endif

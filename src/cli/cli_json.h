@@ -1,0 +1,14 @@
+/* JSON helpers of the command line (jansson). */
+#ifndef HFS_CLI_JSON_H
+#define HFS_CLI_JSON_H
+
+#include "hfs_infer.h"
+
+#include <jansson.h>
+
+json_t *hfs_cli_json_real(double v);
+json_t *hfs_cli_json_fit(hfs_model *m, const hfs_fit_result *r, const char *optimizer);
+json_t *hfs_cli_json_fits(const hfs_fit_summary *s, int n, const char *const *kinds);
+void hfs_cli_print_json(json_t *o);
+
+#endif

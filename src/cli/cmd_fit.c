@@ -1,0 +1,125 @@
+/* hfscan fit: maximum-likelihood fit with uncertainties and correlations. */
+#include "cli.h"
+#include "cli_json.h"
+#include "hfs_error.h"
+#include "hfs_out.h"
+#include "hfs_util.h"
+
+#include <jansson.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* JSON numbers: NaN/inf have no JSON form and are written as null. */
+json_t *hfs_cli_json_real(double v) { return isfinite(v) ? json_real(v) : json_null(); }
+
+json_t *hfs_cli_json_fit(hfs_model *m, const hfs_fit_result *r, const char *optimizer) {
+  json_t *o = json_object();
+  int n = hfs_model_npar(m);
+  json_object_set_new(o, "status", json_string(hfs_fit_status_name(r->status)));
+  json_object_set_new(o, "reason", json_string(r->reason));
+  json_object_set_new(o, "optimizer", json_string(optimizer));
+  json_object_set_new(o, "twice_nll", hfs_cli_json_real(r->twice_nll));
+  json_object_set_new(o, "poi", json_string(hfs_model_par_name(m, hfs_model_poi(m))));
+  json_t *pars = json_array();
+  for (int i = 0; i < n; ++i) {
+    json_t *p = json_object();
+    json_object_set_new(p, "name", json_string(hfs_model_par_name(m, i)));
+    json_object_set_new(p, "value", hfs_cli_json_real(r->theta[i]));
+    json_object_set_new(p, "error", r->has_errors ? hfs_cli_json_real(r->error[i]) : json_null());
+    json_array_append_new(pars, p);
+  }
+  json_object_set_new(o, "parameters", pars);
+  json_t *corr = json_array();
+  if (r->has_errors && r->corr)
+    for (int i = 0; i < n; ++i) {
+      json_t *row = json_array();
+      for (int k = 0; k < n; ++k) json_array_append_new(row, hfs_cli_json_real(r->corr[i * n + k]));
+      json_array_append_new(corr, row);
+    }
+  json_object_set_new(o, "correlation", corr);
+  json_object_set_new(o, "n_eval", json_integer(r->n_eval));
+  json_object_set_new(o, "n_iter", json_integer(r->n_iter));
+  json_object_set_new(o, "time_s", json_real(r->time_s));
+  return o;
+}
+
+void hfs_cli_print_json(json_t *o) {
+  char *s = json_dumps(o, JSON_INDENT(1) | JSON_REAL_PRECISION(12));
+  if (s) {
+    puts(s);
+    free(s);
+  }
+}
+
+static void print_table(const hfs_cli_opts *o, hfs_model *m, const hfs_fit_result *r) {
+  int n = hfs_model_npar(m);
+  printf("hfscan fit: %s (measurement %s, %d parameters, optimizer %s)\n", o->workspace,
+         hfs_model_measurement(m), n, hfs_optimizer_name(o->fit.optimizer));
+  printf("status      %s%s%s%s\n", hfs_fit_status_name(r->status), r->reason[0] ? " (" : "",
+         r->reason, r->reason[0] ? ")" : "");
+  printf("twice_nll   %.6f\n", r->twice_nll);
+  printf("evaluations %d (%d iterations), %.2f ms\n", r->n_eval, r->n_iter, 1e3 * r->time_s);
+  printf("%-40s %14s %12s\n", "parameter", "value", "error");
+  for (int i = 0; i < n; ++i) {
+    const char *mark = i == hfs_model_poi(m) ? "  (POI)" : "";
+    if (r->has_errors && r->error[i] > 0)
+      printf("%-40s %14.6f %12.6f%s\n", hfs_model_par_name(m, i), r->theta[i], r->error[i], mark);
+    else
+      printf("%-40s %14.6f %12s%s\n", hfs_model_par_name(m, i), r->theta[i], "fixed", mark);
+  }
+}
+
+int hfs_cmd_fit(int argc, char **argv) {
+  hfs_cli_opts o;
+  hfs_cli_ctx c;
+  hfs_fitter *f = NULL;
+  hfs_fit_result r;
+  hfs_h5 *h5 = NULL;
+  int rc = HFS_OK, exit_code;
+  memset(&c, 0, sizeof c);
+  memset(&r, 0, sizeof r);
+  hfs_cli_opts_default(&o);
+  exit_code = hfs_cli_parse("fit", argc, argv, &o);
+  if (exit_code != HFS_EXIT_OK) {
+    hfs_cli_opts_free(&o);
+    return exit_code < 0 ? HFS_EXIT_OK : exit_code;
+  }
+  double t0 = hfs_now();
+  HFS_CHECK(hfs_cli_load(&o, &c));
+  int n = hfs_model_npar(c.model);
+  HFS_CHECK(hfs_fitter_create(c.model, &o.fit, &f));
+  HFS_CHECK(hfs_fit_result_init(&r, n, 1));
+  HFS_CHECK(hfs_fitter_minimize(f, NULL, NULL, c.init, c.fixed, 1, &r));
+  if (o.json) {
+    json_t *j = hfs_cli_json_fit(c.model, &r, hfs_optimizer_name(o.fit.optimizer));
+    json_object_set_new(j, "workspace", json_string(o.workspace));
+    json_object_set_new(j, "measurement", json_string(hfs_model_measurement(c.model)));
+    hfs_cli_print_json(j);
+    json_decref(j);
+  } else {
+    print_table(&o, c.model, &r);
+  }
+  if (o.output) {
+    hfs_run_info info = {"fit", o.argv_line, o.workspace, c.sha256,
+                         hfs_model_measurement(c.model), hfs_optimizer_name(o.fit.optimizer),
+                         o.model.normsys_code, o.model.histosys_code, hfs_now() - t0,
+                         hfs_cli_size()};
+    HFS_CHECK(hfs_h5_create(o.output, &h5));
+    HFS_CHECK(hfs_out_write_run_info(h5, &info));
+    HFS_CHECK(hfs_out_write_fit(h5, "/fit", c.model, &r, c.fixed));
+    HFS_CHECK(hfs_h5_close(&h5));
+  }
+cleanup:
+  exit_code = rc ? HFS_EXIT_ERROR
+                 : (r.status == HFS_FIT_CONVERGED ? HFS_EXIT_OK : HFS_EXIT_FIT_FAILED);
+  if (rc) hfs_cli_error("%s", hfs_error_message());
+  else if (exit_code == HFS_EXIT_FIT_FAILED)
+    hfs_cli_error("fit did not converge: %s (%s)", hfs_fit_status_name(r.status), r.reason);
+  hfs_h5_close(&h5);
+  hfs_fit_result_free(&r);
+  hfs_fitter_destroy(&f);
+  hfs_cli_ctx_free(&c);
+  hfs_cli_opts_free(&o);
+  return exit_code;
+}

@@ -1,0 +1,260 @@
+/* hfscan hypotest, limit, significance (asymptotic; toys in cmd_toys.c). */
+#include "cli.h"
+#include "cli_json.h"
+#include "hfs_error.h"
+#include "hfs_out.h"
+#include "hfs_util.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+int hfs_cli_toys_hypotest(hfs_cli_opts *o, hfs_cli_ctx *c);
+int hfs_cli_toys_limit(hfs_cli_opts *o, hfs_cli_ctx *c);
+
+json_t *hfs_cli_json_fits(const hfs_fit_summary *s, int n, const char *const *kinds) {
+  json_t *a = json_array();
+  for (int i = 0; i < n; ++i) {
+    json_t *f = json_object();
+    if (kinds) json_object_set_new(f, "kind", json_string(kinds[i]));
+    json_object_set_new(f, "status", json_string(hfs_fit_status_name(s[i].status)));
+    json_object_set_new(f, "twice_nll", hfs_cli_json_real(s[i].twice_nll));
+    json_object_set_new(f, "poi", hfs_cli_json_real(s[i].poi));
+    json_object_set_new(f, "n_iter", json_integer(s[i].n_iter));
+    json_object_set_new(f, "n_eval", json_integer(s[i].n_eval));
+    json_object_set_new(f, "time_s", json_real(s[i].time_s));
+    json_array_append_new(a, f);
+  }
+  return a;
+}
+
+static json_t *reals(const double *v, int n) {
+  json_t *a = json_array();
+  for (int i = 0; i < n; ++i) json_array_append_new(a, hfs_cli_json_real(v[i]));
+  return a;
+}
+
+static int count_failed(const hfs_fit_summary *s, int n) {
+  int k = 0;
+  for (int i = 0; i < n; ++i) k += s[i].status != HFS_FIT_CONVERGED;
+  return k;
+}
+
+/* Parse, load and set up an inference context: shared by the commands. */
+static int setup(const char *cmd, int argc, char **argv, hfs_cli_opts *o, hfs_cli_ctx *c,
+                 hfs_infer **I, int *exit_code) {
+  memset(c, 0, sizeof *c);
+  *I = NULL;
+  hfs_cli_opts_default(o);
+  *exit_code = hfs_cli_parse(cmd, argc, argv, o);
+  if (*exit_code != HFS_EXIT_OK) {
+    if (*exit_code < 0) *exit_code = HFS_EXIT_OK;
+    return -1;
+  }
+  int rc = hfs_cli_load(o, c);
+  if (!rc) rc = hfs_infer_create(c->model, &o->fit, c->fixed, c->init, I);
+  if (rc) {
+    hfs_cli_error("%s", hfs_error_message());
+    *exit_code = HFS_EXIT_ERROR;
+    return -1;
+  }
+  return 0;
+}
+
+static int write_file(const hfs_cli_opts *o, const hfs_cli_ctx *c, const char *cmd,
+                      double wall, int (*body)(hfs_h5 *, const void *), const void *arg) {
+  int rc = HFS_OK;
+  hfs_h5 *h5 = NULL;
+  hfs_run_info info = {cmd, o->argv_line, o->workspace, c->sha256,
+                       hfs_model_measurement(c->model), hfs_optimizer_name(o->fit.optimizer),
+                       o->model.normsys_code, o->model.histosys_code, wall, hfs_cli_size()};
+  HFS_CHECK(hfs_h5_create(o->output, &h5));
+  HFS_CHECK(hfs_out_write_run_info(h5, &info));
+  HFS_CHECK(body(h5, arg));
+  rc = hfs_h5_close(&h5);
+cleanup:
+  hfs_h5_close(&h5);
+  return rc;
+}
+
+static int body_hypotest(hfs_h5 *f, const void *a) { return hfs_out_write_hypotest(f, "/hypotest", a); }
+static int body_limit(hfs_h5 *f, const void *a) { return hfs_out_write_limit(f, "/limit", a); }
+static int body_sig(hfs_h5 *f, const void *a) { return hfs_out_write_significance(f, "/significance", a); }
+
+int hfs_cmd_hypotest(int argc, char **argv) {
+  hfs_cli_opts o;
+  hfs_cli_ctx c;
+  hfs_infer *I;
+  int exit_code, rc = HFS_OK;
+  if (setup("hypotest", argc, argv, &o, &c, &I, &exit_code)) goto done;
+  if (!o.have_mu) {
+    hfs_cli_error("hypotest: --mu X is required");
+    exit_code = HFS_EXIT_USAGE;
+    goto done;
+  }
+  if (o.toys) {
+    exit_code = hfs_cli_toys_hypotest(&o, &c);
+    goto done;
+  }
+  double t0 = hfs_now();
+  hfs_hypotest h;
+  HFS_CHECK(hfs_infer_hypotest(I, o.ts, o.mu, &h));
+  if (o.json) {
+    json_t *j = json_object();
+    json_object_set_new(j, "mu", json_real(h.mu));
+    json_object_set_new(j, "test_stat", json_string(hfs_teststat_name(h.ts)));
+    json_object_set_new(j, "calculator", json_string("asymptotic"));
+    json_object_set_new(j, "CLs_obs", hfs_cli_json_real(h.cls_obs));
+    json_object_set_new(j, "CLsb_obs", hfs_cli_json_real(h.clsb_obs));
+    json_object_set_new(j, "CLb_obs", hfs_cli_json_real(h.clb_obs));
+    json_object_set_new(j, "CLs_exp", reals(h.cls_exp, 5));
+    json_object_set_new(j, "q_obs", hfs_cli_json_real(h.q_obs));
+    json_object_set_new(j, "q_asimov", hfs_cli_json_real(h.q_asimov));
+    json_object_set_new(j, "mu_hat", hfs_cli_json_real(h.mu_hat));
+    json_object_set_new(j, "fits", hfs_cli_json_fits(h.fits, HFS_HT_NFITS, hfs_hypotest_fit_names));
+    hfs_cli_print_json(j);
+    json_decref(j);
+  } else {
+    printf("hfscan hypotest: %s, %s = %g, test statistic %s (asymptotic)\n", o.workspace,
+           hfs_model_par_name(c.model, hfs_model_poi(c.model)), h.mu, hfs_teststat_name(h.ts));
+    printf("CLs  observed  %.6f   (CLs+b %.6f, CLb %.6f)\n", h.cls_obs, h.clsb_obs, h.clb_obs);
+    printf("CLs  expected  -2s %.6f  -1s %.6f  median %.6f  +1s %.6f  +2s %.6f\n",
+           h.cls_exp[0], h.cls_exp[1], h.cls_exp[2], h.cls_exp[3], h.cls_exp[4]);
+    printf("q_obs %.6f  q_asimov %.6f  mu_hat %.6f\n", h.q_obs, h.q_asimov, h.mu_hat);
+  }
+  if (o.output) HFS_CHECK(write_file(&o, &c, "hypotest", hfs_now() - t0, body_hypotest, &h));
+  int nf = count_failed(h.fits, HFS_HT_NFITS);
+  if (nf) hfs_cli_error("warning: %d of the test's fits did not converge (see fits)", nf);
+  exit_code = nf ? HFS_EXIT_FIT_FAILED : HFS_EXIT_OK;
+cleanup:
+  if (rc) {
+    hfs_cli_error("%s", hfs_error_message());
+    exit_code = HFS_EXIT_ERROR;
+  }
+done:
+  hfs_infer_destroy(&I);
+  hfs_cli_ctx_free(&c);
+  hfs_cli_opts_free(&o);
+  return exit_code;
+}
+
+int hfs_cmd_limit(int argc, char **argv) {
+  hfs_cli_opts o;
+  hfs_cli_ctx c;
+  hfs_infer *I;
+  hfs_limit L;
+  int exit_code, rc = HFS_OK;
+  memset(&L, 0, sizeof L);
+  if (setup("limit", argc, argv, &o, &c, &I, &exit_code)) goto done;
+  if (o.toys) {
+    exit_code = hfs_cli_toys_limit(&o, &c);
+    goto done;
+  }
+  double t0 = hfs_now();
+  hfs_limit_options lo = HFS_LIMIT_OPTIONS_DEFAULT;
+  lo.cl = o.cl;
+  lo.ts = o.ts;
+  lo.nscan = o.nscan;
+  lo.scan_lo = o.scan_lo;
+  lo.scan_hi = o.scan_hi;
+  HFS_CHECK(hfs_infer_limit(I, &lo, &L));
+  double wall = hfs_now() - t0;
+  if (o.json) {
+    json_t *j = json_object();
+    json_object_set_new(j, "cl", json_real(L.cl));
+    json_object_set_new(j, "obs", hfs_cli_json_real(L.obs));
+    json_object_set_new(j, "exp", reals(L.exp, 5));
+    json_object_set_new(j, "test_stat", json_string(hfs_teststat_name(o.ts)));
+    json_object_set_new(j, "calculator", json_string("asymptotic"));
+    json_t *scan = json_array();
+    for (int i = 0; i < L.nscan; ++i) {
+      const hfs_hypotest *h = &L.points[L.scan_index[i]];
+      json_t *p = json_object();
+      json_object_set_new(p, "mu", json_real(h->mu));
+      json_object_set_new(p, "CLs_obs", hfs_cli_json_real(h->cls_obs));
+      json_object_set_new(p, "CLs_exp", reals(h->cls_exp, 5));
+      json_array_append_new(scan, p);
+    }
+    json_object_set_new(j, "scan", scan);
+    json_object_set_new(j, "n_points", json_integer(L.npoints));
+    json_object_set_new(j, "n_failed_fits", json_integer(L.nfailed_fits));
+    json_object_set_new(j, "time_s", json_real(wall));
+    hfs_cli_print_json(j);
+    json_decref(j);
+  } else {
+    const char *poi = hfs_model_par_name(c.model, hfs_model_poi(c.model));
+    printf("hfscan limit: %s, %.0f%% CL upper limit on %s (CLs, %s, asymptotic)\n", o.workspace,
+           100 * L.cl, poi, hfs_teststat_name(o.ts));
+    printf("observed   %.5f\n", L.obs);
+    printf("expected   -2s %.5f  -1s %.5f  median %.5f  +1s %.5f  +2s %.5f\n", L.exp[0],
+           L.exp[1], L.exp[2], L.exp[3], L.exp[4]);
+    printf("%d hypothesis tests, %.1f ms\n", L.npoints, 1e3 * wall);
+    if (L.nscan) {
+      printf("%10s %10s %10s %10s %10s %10s %10s\n", poi, "CLs_obs", "-2s", "-1s", "median",
+             "+1s", "+2s");
+      for (int i = 0; i < L.nscan; ++i) {
+        const hfs_hypotest *h = &L.points[L.scan_index[i]];
+        printf("%10.4f %10.6f %10.6f %10.6f %10.6f %10.6f %10.6f\n", h->mu, h->cls_obs,
+               h->cls_exp[0], h->cls_exp[1], h->cls_exp[2], h->cls_exp[3], h->cls_exp[4]);
+      }
+    }
+  }
+  if (o.output) HFS_CHECK(write_file(&o, &c, "limit", wall, body_limit, &L));
+  if (L.nfailed_fits)
+    hfs_cli_error("warning: %d fits of the limit scan did not converge (see the output)",
+                  L.nfailed_fits);
+  exit_code = L.nfailed_fits ? HFS_EXIT_FIT_FAILED : HFS_EXIT_OK;
+cleanup:
+  if (rc) {
+    hfs_cli_error("%s", hfs_error_message());
+    exit_code = HFS_EXIT_ERROR;
+  }
+done:
+  hfs_limit_free(&L);
+  hfs_infer_destroy(&I);
+  hfs_cli_ctx_free(&c);
+  hfs_cli_opts_free(&o);
+  return exit_code;
+}
+
+int hfs_cmd_significance(int argc, char **argv) {
+  hfs_cli_opts o;
+  hfs_cli_ctx c;
+  hfs_infer *I;
+  int exit_code, rc = HFS_OK;
+  if (setup("significance", argc, argv, &o, &c, &I, &exit_code)) goto done;
+  double t0 = hfs_now();
+  hfs_significance s;
+  HFS_CHECK(hfs_infer_significance(I, &s));
+  if (o.json) {
+    json_t *j = json_object();
+    json_object_set_new(j, "q0", hfs_cli_json_real(s.q0));
+    json_object_set_new(j, "p0", hfs_cli_json_real(s.p0));
+    json_object_set_new(j, "Z", hfs_cli_json_real(s.z));
+    json_object_set_new(j, "q0_asimov", hfs_cli_json_real(s.q0_asimov));
+    json_object_set_new(j, "p0_exp", reals(s.p0_exp, 5));
+    json_object_set_new(j, "Z_exp", reals(s.z_exp, 5));
+    json_object_set_new(j, "mu_hat", hfs_cli_json_real(s.mu_hat));
+    json_object_set_new(j, "fits", hfs_cli_json_fits(s.fits, HFS_HT_NFITS, hfs_hypotest_fit_names));
+    hfs_cli_print_json(j);
+    json_decref(j);
+  } else {
+    printf("hfscan significance: %s (discovery test q0, asymptotic)\n", o.workspace);
+    printf("observed   p0 = %.4e   Z = %.4f sigma   (q0 = %.4f, mu_hat = %.4f)\n", s.p0, s.z,
+           s.q0, s.mu_hat);
+    printf("expected   p0 = %.4e   Z = %.4f sigma   (median, signal at mu = 1)\n", s.p0_exp[2],
+           s.z_exp[2]);
+  }
+  if (o.output) HFS_CHECK(write_file(&o, &c, "significance", hfs_now() - t0, body_sig, &s));
+  int nf = count_failed(s.fits, HFS_HT_NFITS);
+  exit_code = nf ? HFS_EXIT_FIT_FAILED : HFS_EXIT_OK;
+cleanup:
+  if (rc) {
+    hfs_cli_error("%s", hfs_error_message());
+    exit_code = HFS_EXIT_ERROR;
+  }
+done:
+  hfs_infer_destroy(&I);
+  hfs_cli_ctx_free(&c);
+  hfs_cli_opts_free(&o);
+  return exit_code;
+}

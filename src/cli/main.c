@@ -1,0 +1,104 @@
+/* hfscan: entry point.  Initialises MPI (then PETSc for the TAO backend),
+ * installs the interruption handlers and dispatches to a subcommand. */
+#include "cli.h"
+#include "hfs_error.h"
+
+#include <mpi.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+volatile int hfs_cli_interrupted;
+static int rank_, size_ = 1;
+
+int hfs_cli_rank(void) { return rank_; }
+int hfs_cli_size(void) { return size_; }
+
+typedef void (*hfs_stop_hook)(void);
+static hfs_stop_hook stop_hook;
+void hfs_cli_set_stop_hook(hfs_stop_hook h) { stop_hook = h; }
+
+static void on_signal(int sig) {
+  (void)sig;
+  hfs_cli_interrupted = 1;
+  if (stop_hook) stop_hook();
+}
+
+typedef struct {
+  const char *name;
+  int (*run)(int argc, char **argv);
+  const char *help;
+} command;
+
+int hfs_cmd_ranking(int argc, char **argv);
+int hfs_cmd_scan(int argc, char **argv);
+int hfs_cmd_run(int argc, char **argv);
+int hfs_cmd_merge(int argc, char **argv);
+
+static const command commands[] = {
+    {"fit", hfs_cmd_fit, "maximum-likelihood fit with uncertainties and correlations"},
+    {"hypotest", hfs_cmd_hypotest, "CLs hypothesis test at one POI value"},
+    {"limit", hfs_cmd_limit, "CLs upper limit with expected bands"},
+    {"significance", hfs_cmd_significance, "discovery p-value and significance"},
+    {"ranking", hfs_cmd_ranking, "pulls, constraints and impacts of the nuisance parameters"},
+    {"scan", hfs_cmd_scan, "profile-likelihood scan of the POI, stat/syst split"},
+    {"run", hfs_cmd_run, "run a job file (jobs/*.job)"},
+    {"merge", hfs_cmd_merge, "merge job-array parts into one output"},
+};
+
+static void usage(FILE *out) {
+  fprintf(out, "usage: hfscan COMMAND WORKSPACE.json [options]   (hfscan COMMAND --help)\n"
+               "commands:\n");
+  for (size_t i = 0; i < sizeof commands / sizeof commands[0]; ++i)
+    fprintf(out, "  %-13s %s\n", commands[i].name, commands[i].help);
+  fprintf(out, "  %-13s %s\n", "version", "print the version");
+}
+
+int main(int argc, char **argv) {
+  int provided, code;
+  /* Handlers first: PETSc keeps handlers installed before it starts. */
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_signal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGTERM, &sa, NULL);
+  sigaction(SIGINT, &sa, NULL);
+  sigaction(SIGUSR1, &sa, NULL);
+  if (MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided) != MPI_SUCCESS) {
+    fprintf(stderr, "hfscan: MPI_Init_thread failed\n");
+    return HFS_EXIT_ERROR;
+  }
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank_);
+  MPI_Comm_size(MPI_COMM_WORLD, &size_);
+  if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+    if (rank_ == 0) usage(argc < 2 ? stderr : stdout);
+    MPI_Finalize();
+    return argc < 2 ? HFS_EXIT_USAGE : HFS_EXIT_OK;
+  }
+  if (!strcmp(argv[1], "version") || !strcmp(argv[1], "--version")) {
+    if (rank_ == 0) printf("hfscan %s (%s)\n", HFS_VERSION, HFS_GIT);
+    MPI_Finalize();
+    return HFS_EXIT_OK;
+  }
+  const command *cmd = NULL;
+  for (size_t i = 0; i < sizeof commands / sizeof commands[0]; ++i)
+    if (!strcmp(argv[1], commands[i].name)) cmd = &commands[i];
+  if (!cmd) {
+    if (rank_ == 0) {
+      fprintf(stderr, "hfscan: unknown command '%s'\n", argv[1]);
+      usage(stderr);
+    }
+    MPI_Finalize();
+    return HFS_EXIT_USAGE;
+  }
+  if (hfs_fit_library_init(&argc, &argv) != HFS_OK) {
+    fprintf(stderr, "hfscan: %s\n", hfs_error_message());
+    MPI_Finalize();
+    return HFS_EXIT_ERROR;
+  }
+  code = cmd->run(argc - 1, argv + 1);
+  hfs_fit_library_finalize();
+  MPI_Finalize();
+  return code;
+}

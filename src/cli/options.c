@@ -1,0 +1,347 @@
+/* Command-line options shared by the subcommands. */
+#include "cli.h"
+#include "hfs_error.h"
+#include "hfs_log.h"
+#include "hfs_util.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+void hfs_cli_error(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  fputs("hfscan: ", stderr);
+  vfprintf(stderr, fmt, ap);
+  fputc('\n', stderr);
+  va_end(ap);
+}
+
+void hfs_cli_opts_default(hfs_cli_opts *o) {
+  memset(o, 0, sizeof *o);
+  hfs_fit_options fo = HFS_FIT_OPTIONS_DEFAULT;
+  hfs_model_options mo = HFS_MODEL_OPTIONS_DEFAULT;
+  o->fit = fo;
+  o->model = mo;
+  o->cl = 0.95;
+  o->ts = HFS_TS_QTILDE;
+  o->ntoys = 1000;
+  o->seed = 1;
+  o->top = 20;
+  o->array_count = 1;
+}
+
+void hfs_cli_opts_free(hfs_cli_opts *o) {
+  for (int i = 0; i < o->nfix; ++i) free(o->fix_name[i]);
+  o->nfix = 0;
+}
+
+static int parse_double(const char *s, double *v) {
+  char *end;
+  errno = 0;
+  *v = strtod(s, &end);
+  return errno == 0 && end != s && *end == '\0' && isfinite(*v);
+}
+
+static int parse_ll(const char *s, long long *v) {
+  char *end;
+  errno = 0;
+  *v = strtoll(s, &end, 10);
+  return errno == 0 && end != s && *end == '\0';
+}
+
+/* Which subcommands accept an option: a string of command names. */
+typedef struct {
+  struct option opt;
+  const char *cmds; /* NULL = all */
+  const char *help;
+} optdef;
+
+enum {
+  O_MEAS = 1000, O_FIX, O_OPT, O_NCODE, O_HCODE, O_JSON, O_QUIET, O_STRICT,
+  O_MU, O_CL, O_TS, O_SCAN, O_CALC, O_NTOYS, O_SEED, O_OVERWRITE, O_TOP,
+  O_GROUP, O_POI, O_LEVEL, O_ARRAY, O_HELP, O_OUT
+};
+
+static const optdef defs[] = {
+    {{"measurement", required_argument, 0, O_MEAS}, NULL, "NAME  measurement to use (default: the first)"},
+    {{"fix", required_argument, 0, O_FIX}, NULL, "NAME=VALUE  hold a parameter (repeatable)"},
+    {{"optimizer", required_argument, 0, O_OPT}, NULL, "tao|nlopt  minimiser backend (default tao)"},
+    {{"normsys-code", required_argument, 0, O_NCODE}, NULL, "0|1|2|4  normsys interpolation (default 4)"},
+    {{"histosys-code", required_argument, 0, O_HCODE}, NULL, "0|2|4p  histosys interpolation (default 4p)"},
+    {{"json", no_argument, 0, O_JSON}, NULL, "machine-readable result on stdout"},
+    {{"output", required_argument, 0, O_OUT}, NULL, "FILE.h5  write the result to HDF5 (also -o)"},
+    {{"quiet", no_argument, 0, O_QUIET}, NULL, "no progress output"},
+    {{"strict", no_argument, 0, O_STRICT}, NULL, "treat workspace warnings as errors"},
+    {{"mu", required_argument, 0, O_MU}, "hypotest", "X  tested POI value"},
+    {{"cl", required_argument, 0, O_CL}, "limit", "CL  confidence level (default 0.95)"},
+    {{"test-stat", required_argument, 0, O_TS}, "hypotest limit", "qtilde|q|tmu|tmutilde  (default qtilde)"},
+    {{"scan", required_argument, 0, O_SCAN}, "limit", "LO:HI:N  also compute CLs on this grid"},
+    {{"calc", required_argument, 0, O_CALC}, "hypotest limit", "asymptotic|toys  (default asymptotic)"},
+    {{"ntoys", required_argument, 0, O_NTOYS}, "hypotest limit", "N  toys per hypothesis (default 1000)"},
+    {{"seed", required_argument, 0, O_SEED}, "hypotest limit", "S  random seed (default 1)"},
+    {{"overwrite", no_argument, 0, O_OVERWRITE}, "hypotest limit ranking scan", "start afresh even if -o exists"},
+    {{"top", required_argument, 0, O_TOP}, "ranking", "N  parameters to print (default 20)"},
+    {{"group", required_argument, 0, O_GROUP}, "ranking", "NAME=REGEX  grouped impact (repeatable)"},
+    {{"poi", required_argument, 0, O_POI}, "scan", "LO:HI:N  POI grid of the likelihood scan"},
+    {{"level", required_argument, 0, O_LEVEL}, "scan", "X  -2 delta ln L crossing to report (repeatable)"},
+    {{"array", required_argument, 0, O_ARRAY}, "hypotest limit", "I/N  run part I of N (job arrays)"},
+    {{"help", no_argument, 0, O_HELP}, NULL, "this help"},
+};
+#define NDEFS ((int)(sizeof defs / sizeof defs[0]))
+
+static int allowed(const optdef *d, const char *cmd) {
+  if (!d->cmds) return 1;
+  const char *p = d->cmds;
+  size_t n = strlen(cmd);
+  while ((p = strstr(p, cmd))) {
+    if ((p == d->cmds || p[-1] == ' ') && (p[n] == ' ' || p[n] == '\0')) return 1;
+    p += n;
+  }
+  return 0;
+}
+
+static void usage(const char *cmd, FILE *out) {
+  fprintf(out, "usage: hfscan %s WORKSPACE.json [options]\noptions:\n", cmd);
+  for (int i = 0; i < NDEFS; ++i) {
+    if (!allowed(&defs[i], cmd)) continue;
+    fprintf(out, "  %s--%s %s\n", defs[i].opt.val == O_OUT ? "-o, " : "    ",
+            defs[i].opt.name, defs[i].help);
+  }
+}
+
+static int parse_grid(const char *s, double *lo, double *hi, int *n) {
+  char buf[256];
+  snprintf(buf, sizeof buf, "%s", s);
+  char *a = strtok(buf, ":"), *b = strtok(NULL, ":"), *c = strtok(NULL, ":");
+  long long nn;
+  if (!a || !b || !c || strtok(NULL, ":") || !parse_double(a, lo) ||
+      !parse_double(b, hi) || !parse_ll(c, &nn) || nn < 1 || nn > 100000 || *hi < *lo)
+    return 0;
+  *n = (int)nn;
+  return 1;
+}
+
+int hfs_cli_parse(const char *cmd, int argc, char **argv, hfs_cli_opts *o) {
+  struct option lo[NDEFS + 1];
+  for (int i = 0; i < NDEFS; ++i) lo[i] = defs[i].opt;
+  memset(&lo[NDEFS], 0, sizeof lo[NDEFS]);
+  optind = 1;
+  opterr = 0;
+  int c, idx;
+  while ((c = getopt_long(argc, argv, ":o:h", lo, &idx)) != -1) {
+    const char *name = NULL;
+    for (int i = 0; i < NDEFS; ++i)
+      if (defs[i].opt.val == c) {
+        name = defs[i].opt.name;
+        if (!allowed(&defs[i], cmd)) {
+          hfs_cli_error("option --%s does not apply to '%s'", name, cmd);
+          return HFS_EXIT_USAGE;
+        }
+      }
+    double v;
+    long long ll;
+    switch (c) {
+    case O_MEAS: o->measurement = optarg; break;
+    case O_FIX: {
+      const char *eq = strchr(optarg, '=');
+      if (!eq || eq == optarg || !parse_double(eq + 1, &v)) {
+        hfs_cli_error("--fix %s: expected NAME=VALUE with a finite number", optarg);
+        return HFS_EXIT_USAGE;
+      }
+      if (o->nfix == HFS_MAX_FIX) {
+        hfs_cli_error("--fix: at most %d parameters", HFS_MAX_FIX);
+        return HFS_EXIT_USAGE;
+      }
+      o->fix_name[o->nfix] = strndup(optarg, (size_t)(eq - optarg));
+      o->fix_value[o->nfix++] = v;
+      break;
+    }
+    case O_OPT:
+      if (hfs_optimizer_from_name(optarg, &o->fit.optimizer)) {
+        hfs_cli_error("--optimizer %s: use tao or nlopt", optarg);
+        return HFS_EXIT_USAGE;
+      }
+      break;
+    case O_NCODE:
+      if (!parse_ll(optarg, &ll) || (ll != 0 && ll != 1 && ll != 2 && ll != 4)) {
+        hfs_cli_error("--normsys-code %s: use 0, 1, 2 or 4", optarg);
+        return HFS_EXIT_USAGE;
+      }
+      o->model.normsys_code = (int)ll;
+      break;
+    case O_HCODE:
+      if (!strcmp(optarg, "4p") || !strcmp(optarg, "4")) o->model.histosys_code = 4;
+      else if (!strcmp(optarg, "0")) o->model.histosys_code = 0;
+      else if (!strcmp(optarg, "2")) o->model.histosys_code = 2;
+      else {
+        hfs_cli_error("--histosys-code %s: use 0, 2 or 4p", optarg);
+        return HFS_EXIT_USAGE;
+      }
+      break;
+    case O_JSON: o->json = 1; break;
+    case 'o':
+    case O_OUT: o->output = optarg; break;
+    case O_QUIET: o->quiet = 1; break;
+    case O_STRICT: o->strict = 1; break;
+    case O_MU:
+      if (!parse_double(optarg, &o->mu)) {
+        hfs_cli_error("--mu %s: expected a number", optarg);
+        return HFS_EXIT_USAGE;
+      }
+      o->have_mu = 1;
+      break;
+    case O_CL:
+      if (!parse_double(optarg, &o->cl) || !(o->cl > 0 && o->cl < 1)) {
+        hfs_cli_error("--cl %s: expected a number in (0, 1), e.g. 0.90", optarg);
+        return HFS_EXIT_USAGE;
+      }
+      break;
+    case O_TS:
+      if (hfs_teststat_from_name(optarg, &o->ts)) {
+        hfs_cli_error("--test-stat %s: %s", optarg, hfs_error_message());
+        return HFS_EXIT_USAGE;
+      }
+      o->have_ts = 1;
+      break;
+    case O_SCAN:
+      if (!parse_grid(optarg, &o->scan_lo, &o->scan_hi, &o->nscan)) {
+        hfs_cli_error("--scan %s: expected LO:HI:N with LO <= HI and N >= 1", optarg);
+        return HFS_EXIT_USAGE;
+      }
+      break;
+    case O_POI:
+      if (!parse_grid(optarg, &o->scan_lo, &o->scan_hi, &o->nscan)) {
+        hfs_cli_error("--poi %s: expected LO:HI:N with LO <= HI and N >= 1", optarg);
+        return HFS_EXIT_USAGE;
+      }
+      break;
+    case O_CALC:
+      if (!strcmp(optarg, "toys")) o->toys = 1;
+      else if (!strcmp(optarg, "asymptotic")) o->toys = 0;
+      else {
+        hfs_cli_error("--calc %s: use asymptotic or toys", optarg);
+        return HFS_EXIT_USAGE;
+      }
+      break;
+    case O_NTOYS:
+      if (!parse_ll(optarg, &o->ntoys) || o->ntoys < 1) {
+        hfs_cli_error("--ntoys %s: expected a positive integer", optarg);
+        return HFS_EXIT_USAGE;
+      }
+      break;
+    case O_SEED:
+      if (!parse_ll(optarg, &ll) || ll < 0) {
+        hfs_cli_error("--seed %s: expected a non-negative integer", optarg);
+        return HFS_EXIT_USAGE;
+      }
+      o->seed = (unsigned long long)ll;
+      break;
+    case O_OVERWRITE: o->overwrite = 1; break;
+    case O_TOP:
+      if (!parse_ll(optarg, &ll) || ll < 0) {
+        hfs_cli_error("--top %s: expected a non-negative integer", optarg);
+        return HFS_EXIT_USAGE;
+      }
+      o->top = (int)ll;
+      break;
+    case O_GROUP:
+      if (!strchr(optarg, '=') || o->ngroups == 32) {
+        hfs_cli_error("--group %s: expected NAME=REGEX (at most 32 groups)", optarg);
+        return HFS_EXIT_USAGE;
+      }
+      o->groups[o->ngroups++] = optarg;
+      break;
+    case O_LEVEL:
+      if (!parse_double(optarg, &v) || v <= 0 || o->nlevels == 4) {
+        hfs_cli_error("--level %s: expected a positive number (at most 4)", optarg);
+        return HFS_EXIT_USAGE;
+      }
+      o->levels[o->nlevels++] = v;
+      break;
+    case O_ARRAY: {
+      long long a, b;
+      char buf[64];
+      snprintf(buf, sizeof buf, "%s", optarg);
+      char *sl = strchr(buf, '/');
+      if (!sl) { hfs_cli_error("--array %s: expected I/N", optarg); return HFS_EXIT_USAGE; }
+      *sl = '\0';
+      if (!parse_ll(buf, &a) || !parse_ll(sl + 1, &b) || b < 1 || a < 0 || a >= b) {
+        hfs_cli_error("--array %s: expected I/N with 0 <= I < N", optarg);
+        return HFS_EXIT_USAGE;
+      }
+      o->array_index = (int)a;
+      o->array_count = (int)b;
+      break;
+    }
+    case 'h':
+    case O_HELP: usage(cmd, stdout); return -1;
+    case ':': hfs_cli_error("option %s needs a value", argv[optind - 1]); return HFS_EXIT_USAGE;
+    default:
+      hfs_cli_error("unknown option '%s' (see hfscan %s --help)", argv[optind - 1], cmd);
+      return HFS_EXIT_USAGE;
+    }
+    (void)name;
+  }
+  if (optind >= argc) {
+    hfs_cli_error("%s: missing WORKSPACE.json (see hfscan %s --help)", cmd, cmd);
+    return HFS_EXIT_USAGE;
+  }
+  if (optind + 1 < argc) {
+    hfs_cli_error("%s: unexpected argument '%s'", cmd, argv[optind + 1]);
+    return HFS_EXIT_USAGE;
+  }
+  o->workspace = argv[optind];
+  return HFS_EXIT_OK;
+}
+
+static int warned;
+static void count_warning(const char *line, void *ctx) {
+  (void)ctx;
+  warned++;
+  fprintf(stderr, "hfscan: warning: %s\n", line);
+}
+
+int hfs_cli_load(const hfs_cli_opts *o, hfs_cli_ctx *c) {
+  int rc = HFS_OK;
+  memset(c, 0, sizeof *c);
+  warned = 0;
+  hfs_warn_set_sink(count_warning, NULL);
+  HFS_CHECK(hfs_spec_read_file(o->workspace, &c->spec));
+  HFS_CHECK(hfs_model_create(c->spec, o->measurement, &o->model, &c->model));
+  if (o->strict && warned)
+    HFS_FAIL(HFS_ERR_MODEL, "%s: %d warning(s) and --strict given", o->workspace, warned);
+  HFS_CHECK(hfs_sha256_file(o->workspace, c->sha256));
+  int n = hfs_model_npar(c->model);
+  HFS_ALLOC(c->fixed, n);
+  HFS_ALLOC(c->init, n);
+  for (int i = 0; i < n; ++i) {
+    c->fixed[i] = hfs_model_par_fixed(c->model, i);
+    c->init[i] = hfs_model_par_init(c->model, i);
+  }
+  for (int k = 0; k < o->nfix; ++k) {
+    int i = hfs_model_par_find(c->model, o->fix_name[k]);
+    if (i < 0)
+      HFS_FAIL(HFS_ERR_ARG, "--fix %s: no parameter of that name in %s", o->fix_name[k],
+               o->workspace);
+    double lo = hfs_model_par_lo(c->model, i), hi = hfs_model_par_hi(c->model, i);
+    if (!(o->fix_value[k] >= lo && o->fix_value[k] <= hi))
+      HFS_FAIL(HFS_ERR_ARG, "--fix %s=%g: outside the parameter's bounds [%g, %g]",
+               o->fix_name[k], o->fix_value[k], lo, hi);
+    c->fixed[i] = 1;
+    c->init[i] = o->fix_value[k];
+  }
+cleanup:
+  return rc;
+}
+
+void hfs_cli_ctx_free(hfs_cli_ctx *c) {
+  hfs_model_destroy(&c->model);
+  hfs_spec_destroy(&c->spec);
+  free(c->fixed);
+  free(c->init);
+  memset(c, 0, sizeof *c);
+}

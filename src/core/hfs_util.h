@@ -1,0 +1,15 @@
+/* Small utilities shared by the modules: hashing files, wall clock. */
+#ifndef HFS_UTIL_H
+#define HFS_UTIL_H
+
+#include <stddef.h>
+
+/* SHA-256 of a file as 64 lowercase hex characters plus NUL. */
+int hfs_sha256_file(const char *path, char hex[65]);
+/* SHA-256 of a buffer. */
+void hfs_sha256_buffer(const void *data, size_t len, char hex[65]);
+
+/* Monotonic seconds. */
+double hfs_now(void);
+
+#endif

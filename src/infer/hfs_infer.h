@@ -1,0 +1,138 @@
+/* Statistical inference on an hfs_model: test statistics, Asimov data,
+ * asymptotic CLs hypothesis tests, discovery significance and CLs upper
+ * limits, in pyhf's conventions (docs/inference.md).
+ *
+ * An hfs_infer context owns a fitter and every buffer a test needs, and
+ * caches what does not depend on the tested mu (the free fit to the data,
+ * the Asimov data set and the free fit to it), so a limit scan costs two fits
+ * per tested mu.  Pure computation: no MPI, no I/O.  One context serves one
+ * thread. */
+#ifndef HFS_INFER_H
+#define HFS_INFER_H
+
+#include "hfs_fit.h"
+
+typedef enum {
+  HFS_TS_QTILDE = 0, /* q~_mu, pyhf's default (POI lower bound 0) */
+  HFS_TS_Q,          /* q_mu */
+  HFS_TS_TMU,        /* t_mu, two-sided */
+  HFS_TS_TMUTILDE,   /* t~_mu, two-sided with bounded mu-hat */
+  HFS_TS_Q0          /* discovery */
+} hfs_teststat;
+
+const char *hfs_teststat_name(hfs_teststat ts);
+int hfs_teststat_from_name(const char *name, hfs_teststat *out);
+
+/* Compact record of one fit, kept in results and output files. */
+typedef struct {
+  int status;          /* hfs_fit_status */
+  double twice_nll;
+  double poi;          /* POI value at the minimum (or where it was fixed) */
+  int n_iter, n_eval;
+  double time_s;
+} hfs_fit_summary;
+
+void hfs_fit_summarize(const hfs_fit_result *r, int poi, hfs_fit_summary *s);
+
+typedef struct hfs_infer hfs_infer;
+
+/* fixed/init: NULL means the model's suggested ones (the --fix options of
+ * the command line arrive here).  The context keeps pointers to the model
+ * only. */
+int hfs_infer_create(hfs_model *m, const hfs_fit_options *fo, const int *fixed,
+                     const double *init, hfs_infer **out);
+void hfs_infer_destroy(hfs_infer **I);
+
+hfs_model *hfs_infer_model(hfs_infer *I);
+hfs_fitter *hfs_infer_fitter(hfs_infer *I);
+const int *hfs_infer_fixed(const hfs_infer *I);
+const double *hfs_infer_init(const hfs_infer *I);
+
+/* Fits on arbitrary data (main, aux; NULL = observed).  start NULL = init. */
+int hfs_infer_fit_free(hfs_infer *I, const double *main, const double *aux,
+                       const double *start, hfs_fit_result *r);
+int hfs_infer_fit_fixed_poi(hfs_infer *I, double mu, const double *main,
+                            const double *aux, const double *start,
+                            hfs_fit_result *r);
+
+/* Value of a test statistic on the given data from its two fits (both
+ * results are returned; either pointer may be NULL). */
+int hfs_infer_teststat(hfs_infer *I, hfs_teststat ts, double mu,
+                       const double *main, const double *aux, double *t,
+                       hfs_fit_summary *free_fit, hfs_fit_summary *cond_fit);
+
+/* Asimov data set at POI value mu_a: main and aux data expected at the
+ * conditional fit to the observed data (pyhf's generate_asimov_data).  The
+ * buffers must have nbins and naux entries. */
+int hfs_infer_asimov(hfs_infer *I, double mu_a, double *main, double *aux,
+                     hfs_fit_summary *gen_fit);
+
+/* Fit slots of a hypothesis test. */
+enum {
+  HFS_HT_FREE_DATA = 0,
+  HFS_HT_COND_DATA,
+  HFS_HT_ASIMOV_GEN,
+  HFS_HT_FREE_ASIMOV,
+  HFS_HT_COND_ASIMOV,
+  HFS_HT_NFITS
+};
+extern const char *const hfs_hypotest_fit_names[HFS_HT_NFITS];
+
+typedef struct {
+  double mu;
+  hfs_teststat ts;
+  double cls_obs, clsb_obs, clb_obs;
+  double cls_exp[5];   /* -2, -1, 0, +1, +2 sigma (pyhf order, ascending) */
+  double q_obs, q_asimov, mu_hat;
+  hfs_fit_summary fits[HFS_HT_NFITS];
+} hfs_hypotest;
+
+/* Asymptotic hypothesis test at mu (arXiv:1007.1727 in pyhf's form). */
+int hfs_infer_hypotest(hfs_infer *I, hfs_teststat ts, double mu,
+                       hfs_hypotest *out);
+
+typedef struct {
+  double q0, p0, z;           /* observed */
+  double q0_asimov;
+  double p0_exp[5], z_exp[5]; /* pyhf order; index 2 = median */
+  double mu_hat;
+  hfs_fit_summary fits[HFS_HT_NFITS];
+} hfs_significance;
+
+int hfs_infer_significance(hfs_infer *I, hfs_significance *out);
+
+/* Upper limit on the POI at confidence level cl (0.95 default). */
+typedef struct {
+  double cl;
+  double rtol;            /* relative tolerance on the limits (1e-5) */
+  hfs_teststat ts;        /* QTILDE or Q */
+  int nscan;              /* optional grid kept in the result */
+  double scan_lo, scan_hi;
+} hfs_limit_options;
+
+#define HFS_LIMIT_OPTIONS_DEFAULT {0.95, 1e-5, HFS_TS_QTILDE, 0, 0, 0}
+
+typedef struct {
+  double cl;
+  double obs;
+  double exp[5];          /* -2 ... +2 sigma */
+  int npoints;            /* hypotests computed (root finding + grid) */
+  hfs_hypotest *points;   /* all of them, sorted by mu (owned) */
+  int nscan;
+  int *scan_index;        /* indices into points of the grid (owned) */
+  int nfailed_fits;       /* fits that did not converge, over all points */
+} hfs_limit;
+
+/* Root finding on CLs(mu) = 1 - cl inside the POI's bounds.  Returns
+ * HFS_ERR_BRACKET with a clear message when a curve cannot be bracketed
+ * within the bounds: the search never leaves them. */
+int hfs_infer_limit(hfs_infer *I, const hfs_limit_options *o, hfs_limit *out);
+void hfs_limit_free(hfs_limit *l);
+
+/* Helpers shared with the toy calculator: the asymptotic p-values from the
+ * observed and Asimov test statistics. */
+void hfs_asymptotic_pvalues(hfs_teststat ts, double q, double qa, double *clsb,
+                            double *clb, double *cls);
+void hfs_asymptotic_expected(hfs_teststat ts, double qa, double cls_exp[5]);
+
+#endif

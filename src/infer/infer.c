@@ -1,0 +1,218 @@
+/* Inference context, fits at fixed POI, test statistics and Asimov data. */
+#include "hfs_error.h"
+#include "infer_internal.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const hfs__ts_names[] = {"qtilde", "q", "tmu", "tmutilde", "q0"};
+
+const char *const hfs_hypotest_fit_names[HFS_HT_NFITS] = {
+    "free_fit_to_data", "fixed_poi_fit_to_data", "asimov_generation_fit",
+    "free_fit_to_asimov", "fixed_poi_fit_to_asimov"};
+
+const char *hfs_teststat_name(hfs_teststat ts) {
+  return (unsigned)ts < 5 ? hfs__ts_names[ts] : "unknown";
+}
+
+int hfs_teststat_from_name(const char *name, hfs_teststat *out) {
+  for (int i = 0; i < 5; ++i)
+    if (strcmp(name, hfs__ts_names[i]) == 0) {
+      *out = (hfs_teststat)i;
+      return HFS_OK;
+    }
+  return hfs_error_set(HFS_ERR_ARG,
+                       "unknown test statistic '%s' (use qtilde, q, tmu, "
+                       "tmutilde or q0)",
+                       name);
+}
+
+void hfs_fit_summarize(const hfs_fit_result *r, int poi, hfs_fit_summary *s) {
+  s->status = r->status;
+  s->twice_nll = r->twice_nll;
+  s->poi = r->theta[poi];
+  s->n_iter = r->n_iter;
+  s->n_eval = r->n_eval;
+  s->time_s = r->time_s;
+}
+
+int hfs_infer_create(hfs_model *m, const hfs_fit_options *fo, const int *fixed,
+                     const double *init, hfs_infer **out) {
+  int rc = HFS_OK;
+  hfs_infer *I = NULL;
+  *out = NULL;
+  HFS_ALLOC(I, 1);
+  I->m = m;
+  I->npar = hfs_model_npar(m);
+  I->nbins = hfs_model_nbins(m);
+  I->naux = hfs_model_naux(m);
+  I->poi = hfs_model_poi(m);
+  HFS_CHECK(hfs_fitter_create(m, fo, &I->fitter));
+  HFS_ALLOC(I->fixed, I->npar);
+  HFS_ALLOC(I->fixed_poi, I->npar);
+  HFS_ALLOC(I->init, I->npar);
+  HFS_ALLOC(I->start, I->npar);
+  HFS_ALLOC(I->asimov_main, I->nbins);
+  HFS_ALLOC(I->asimov_aux, I->naux);
+  for (int i = 0; i < I->npar; ++i) {
+    I->fixed[i] = fixed ? fixed[i] : hfs_model_par_fixed(m, i);
+    I->init[i] = init ? init[i] : hfs_model_par_init(m, i);
+    I->fixed_poi[i] = I->fixed[i];
+  }
+  I->fixed_poi[I->poi] = 1;
+  HFS_CHECK(hfs_fit_result_init(&I->r, I->npar, 0));
+  HFS_CHECK(hfs_fit_result_init(&I->free_data, I->npar, 0));
+  HFS_CHECK(hfs_fit_result_init(&I->free_asimov, I->npar, 0));
+  *out = I;
+  I = NULL;
+cleanup:
+  hfs_infer_destroy(&I);
+  return rc;
+}
+
+void hfs_infer_destroy(hfs_infer **Ip) {
+  if (!Ip || !*Ip) return;
+  hfs_infer *I = *Ip;
+  hfs_fitter_destroy(&I->fitter);
+  hfs_fit_result_free(&I->r);
+  hfs_fit_result_free(&I->free_data);
+  hfs_fit_result_free(&I->free_asimov);
+  free(I->fixed);
+  free(I->fixed_poi);
+  free(I->init);
+  free(I->start);
+  free(I->asimov_main);
+  free(I->asimov_aux);
+  free(I);
+  *Ip = NULL;
+}
+
+hfs_model *hfs_infer_model(hfs_infer *I) { return I->m; }
+hfs_fitter *hfs_infer_fitter(hfs_infer *I) { return I->fitter; }
+const int *hfs_infer_fixed(const hfs_infer *I) { return I->fixed; }
+const double *hfs_infer_init(const hfs_infer *I) { return I->init; }
+
+int hfs_infer_fit_free(hfs_infer *I, const double *main, const double *aux,
+                       const double *start, hfs_fit_result *r) {
+  return hfs_fitter_minimize(I->fitter, main, aux, start ? start : I->init,
+                             I->fixed, 0, r);
+}
+
+int hfs_infer_fit_fixed_poi(hfs_infer *I, double mu, const double *main,
+                            const double *aux, const double *start,
+                            hfs_fit_result *r) {
+  memcpy(I->start, start ? start : I->init, sizeof(double) * (size_t)I->npar);
+  I->start[I->poi] = mu;
+  /* keep the other parameters inside their bounds when warm-starting */
+  for (int i = 0; i < I->npar; ++i) {
+    if (i == I->poi || I->fixed[i]) continue;
+    double lo = hfs_model_par_lo(I->m, i), hi = hfs_model_par_hi(I->m, i);
+    if (I->start[i] < lo) I->start[i] = lo;
+    if (I->start[i] > hi) I->start[i] = hi;
+  }
+  return hfs_fitter_minimize(I->fitter, main, aux, I->start, I->fixed_poi, 0, r);
+}
+
+/* Free fit and conditional fit on the same data, warm-starting the
+ * conditional fit from the free one (deterministic for given data). */
+static int two_fits(hfs_infer *I, double mu, const double *main,
+                    const double *aux, hfs_fit_result *free_r, double *mu_hat,
+                    double *nll_free, double *nll_cond, hfs_fit_summary *fs,
+                    hfs_fit_summary *cs) {
+  int rc = HFS_OK;
+  HFS_CHECK(hfs_infer_fit_free(I, main, aux, NULL, free_r));
+  *mu_hat = free_r->theta[I->poi];
+  *nll_free = free_r->twice_nll;
+  if (fs) hfs_fit_summarize(free_r, I->poi, fs);
+  HFS_CHECK(hfs_infer_fit_fixed_poi(I, mu, main, aux, free_r->theta, &I->r));
+  *nll_cond = I->r.twice_nll;
+  if (cs) hfs_fit_summarize(&I->r, I->poi, cs);
+cleanup:
+  return rc;
+}
+
+static double ts_from_fits(hfs_teststat ts, double mu, double mu_hat,
+                           double nll_free, double nll_cond) {
+  double t = nll_cond - nll_free;
+  if (!(t > 0)) t = 0;
+  switch (ts) {
+  case HFS_TS_Q:
+  case HFS_TS_QTILDE:
+    return mu_hat > mu ? 0 : t;
+  case HFS_TS_Q0:
+    return mu_hat < mu ? 0 : t;
+  default:
+    return t;
+  }
+}
+
+int hfs_infer_teststat(hfs_infer *I, hfs_teststat ts, double mu,
+                       const double *main, const double *aux, double *t,
+                       hfs_fit_summary *free_fit, hfs_fit_summary *cond_fit) {
+  int rc = HFS_OK;
+  double mu_hat, nf, nc;
+  hfs_fit_result fr;
+  memset(&fr, 0, sizeof fr);
+  HFS_CHECK(hfs_fit_result_init(&fr, I->npar, 0));
+  HFS_CHECK(two_fits(I, mu, main, aux, &fr, &mu_hat, &nf, &nc, free_fit, cond_fit));
+  *t = ts_from_fits(ts, mu, mu_hat, nf, nc);
+cleanup:
+  hfs_fit_result_free(&fr);
+  return rc;
+}
+
+int hfs_infer_asimov(hfs_infer *I, double mu_a, double *main, double *aux,
+                     hfs_fit_summary *gen_fit) {
+  int rc = HFS_OK;
+  HFS_CHECK(hfs_infer_fit_fixed_poi(I, mu_a, NULL, NULL, NULL, &I->r));
+  if (gen_fit) hfs_fit_summarize(&I->r, I->poi, gen_fit);
+  hfs_model_expected(I->m, I->r.theta, main, aux);
+cleanup:
+  return rc;
+}
+
+/* Cached pieces that do not depend on the tested mu. */
+int hfs__infer_prepare(hfs_infer *I, double asimov_mu) {
+  int rc = HFS_OK;
+  if (!I->have_free_data) {
+    HFS_CHECK(hfs_infer_fit_free(I, NULL, NULL, NULL, &I->free_data));
+    I->have_free_data = 1;
+  }
+  if (!I->have_asimov || I->asimov_mu != asimov_mu) {
+    HFS_CHECK(hfs_infer_asimov(I, asimov_mu, I->asimov_main, I->asimov_aux,
+                               &I->asimov_gen));
+    I->have_asimov = 1;
+    I->asimov_mu = asimov_mu;
+    HFS_CHECK(hfs_infer_fit_free(I, I->asimov_main, I->asimov_aux, NULL,
+                                 &I->free_asimov));
+    I->have_free_asimov = 1;
+  }
+cleanup:
+  return rc;
+}
+
+/* q on the observed data and on the Asimov set at mu, reusing the cached
+ * free fits. */
+int hfs__infer_q_pair(hfs_infer *I, hfs_teststat ts, double mu, double *q,
+                      double *qa, hfs_fit_summary *fits) {
+  int rc = HFS_OK;
+  double asimov_mu = ts == HFS_TS_Q0 ? 1.0 : 0.0;
+  HFS_CHECK(hfs__infer_prepare(I, asimov_mu));
+  double mu_hat = I->free_data.theta[I->poi];
+  HFS_CHECK(hfs_infer_fit_fixed_poi(I, mu, NULL, NULL, I->free_data.theta, &I->r));
+  hfs_fit_summarize(&I->free_data, I->poi, &fits[HFS_HT_FREE_DATA]);
+  hfs_fit_summarize(&I->r, I->poi, &fits[HFS_HT_COND_DATA]);
+  *q = ts_from_fits(ts, mu, mu_hat, I->free_data.twice_nll, I->r.twice_nll);
+  double mu_hat_a = I->free_asimov.theta[I->poi];
+  HFS_CHECK(hfs_infer_fit_fixed_poi(I, mu, I->asimov_main, I->asimov_aux,
+                                    I->free_asimov.theta, &I->r));
+  fits[HFS_HT_ASIMOV_GEN] = I->asimov_gen;
+  hfs_fit_summarize(&I->free_asimov, I->poi, &fits[HFS_HT_FREE_ASIMOV]);
+  hfs_fit_summarize(&I->r, I->poi, &fits[HFS_HT_COND_ASIMOV]);
+  *qa = ts_from_fits(ts, mu, mu_hat_a, I->free_asimov.twice_nll, I->r.twice_nll);
+cleanup:
+  return rc;
+}
+
+double hfs__infer_mu_hat(hfs_infer *I) { return I->free_data.theta[I->poi]; }

@@ -1,0 +1,27 @@
+/* Private state of an inference context (src/infer). */
+#ifndef HFS_INFER_INTERNAL_H
+#define HFS_INFER_INTERNAL_H
+
+#include "hfs_infer.h"
+
+struct hfs_infer {
+  hfs_model *m;
+  hfs_fitter *fitter;
+  int npar, nbins, naux, poi;
+  int *fixed;          /* user's fixed set */
+  int *fixed_poi;      /* the same with the POI held */
+  double *init;
+  double *start;       /* scratch start point */
+  hfs_fit_result r;    /* scratch fit result */
+  hfs_fit_result free_data;   /* cached free fit to the observed data */
+  int have_free_data;
+  /* cached Asimov set for asimov_mu */
+  int have_asimov;
+  double asimov_mu;
+  double *asimov_main, *asimov_aux;
+  hfs_fit_summary asimov_gen;
+  hfs_fit_result free_asimov;
+  int have_free_asimov;
+};
+
+#endif
