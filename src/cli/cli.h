@@ -51,6 +51,7 @@ typedef struct {
   double levels[4];          /* scan --level */
   int nlevels;
   int array_index, array_count; /* job-array split of toys */
+  double checkpoint_interval;   /* seconds between checkpoint commits */
   const char *argv_line;
 } hfs_cli_opts;
 

@@ -85,6 +85,10 @@ int hfs_cmd_fit(int argc, char **argv) {
     hfs_cli_opts_free(&o);
     return exit_code < 0 ? HFS_EXIT_OK : exit_code;
   }
+  if (hfs_cli_rank() != 0) { /* a fit runs on one rank */
+    hfs_cli_opts_free(&o);
+    return HFS_EXIT_OK;
+  }
   double t0 = hfs_now();
   HFS_CHECK(hfs_cli_load(&o, &c));
   int n = hfs_model_npar(c.model);

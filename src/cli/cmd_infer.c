@@ -95,6 +95,7 @@ int hfs_cmd_hypotest(int argc, char **argv) {
     exit_code = hfs_cli_toys_hypotest(&o, &c);
     goto done;
   }
+  if (hfs_cli_rank() != 0) goto done; /* asymptotics run on one rank */
   double t0 = hfs_now();
   hfs_hypotest h;
   HFS_CHECK(hfs_infer_hypotest(I, o.ts, o.mu, &h));
@@ -149,6 +150,7 @@ int hfs_cmd_limit(int argc, char **argv) {
     exit_code = hfs_cli_toys_limit(&o, &c);
     goto done;
   }
+  if (hfs_cli_rank() != 0) goto done; /* asymptotics run on one rank */
   double t0 = hfs_now();
   hfs_limit_options lo = HFS_LIMIT_OPTIONS_DEFAULT;
   lo.cl = o.cl;
@@ -222,6 +224,7 @@ int hfs_cmd_significance(int argc, char **argv) {
   hfs_infer *I;
   int exit_code, rc = HFS_OK;
   if (setup("significance", argc, argv, &o, &c, &I, &exit_code)) goto done;
+  if (hfs_cli_rank() != 0) goto done;
   double t0 = hfs_now();
   hfs_significance s;
   HFS_CHECK(hfs_infer_significance(I, &s));

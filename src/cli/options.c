@@ -32,6 +32,7 @@ void hfs_cli_opts_default(hfs_cli_opts *o) {
   o->seed = 1;
   o->top = 20;
   o->array_count = 1;
+  o->checkpoint_interval = 30;
 }
 
 void hfs_cli_opts_free(hfs_cli_opts *o) {
@@ -63,7 +64,7 @@ typedef struct {
 enum {
   O_MEAS = 1000, O_FIX, O_OPT, O_NCODE, O_HCODE, O_JSON, O_QUIET, O_STRICT,
   O_MU, O_CL, O_TS, O_SCAN, O_CALC, O_NTOYS, O_SEED, O_OVERWRITE, O_TOP,
-  O_GROUP, O_POI, O_LEVEL, O_ARRAY, O_HELP, O_OUT
+  O_GROUP, O_POI, O_LEVEL, O_ARRAY, O_HELP, O_OUT, O_CKPT
 };
 
 static const optdef defs[] = {
@@ -89,6 +90,7 @@ static const optdef defs[] = {
     {{"poi", required_argument, 0, O_POI}, "scan", "LO:HI:N  POI grid of the likelihood scan"},
     {{"level", required_argument, 0, O_LEVEL}, "scan", "X  -2 delta ln L crossing to report (repeatable)"},
     {{"array", required_argument, 0, O_ARRAY}, "hypotest limit", "I/N  run part I of N (job arrays)"},
+    {{"checkpoint-interval", required_argument, 0, O_CKPT}, "hypotest limit ranking scan", "S  seconds between checkpoint commits (default 30)"},
     {{"help", no_argument, 0, O_HELP}, NULL, "this help"},
 };
 #define NDEFS ((int)(sizeof defs / sizeof defs[0]))
@@ -125,7 +127,13 @@ static int parse_grid(const char *s, double *lo, double *hi, int *n) {
   return 1;
 }
 
+static char argv_line[4096];
+
 int hfs_cli_parse(const char *cmd, int argc, char **argv, hfs_cli_opts *o) {
+  size_t l = snprintf(argv_line, sizeof argv_line, "hfscan");
+  for (int i = 0; i < argc && l < sizeof argv_line; ++i)
+    l += snprintf(argv_line + l, sizeof argv_line - l, " %s", argv[i]);
+  o->argv_line = argv_line;
   struct option lo[NDEFS + 1];
   for (int i = 0; i < NDEFS; ++i) lo[i] = defs[i].opt;
   memset(&lo[NDEFS], 0, sizeof lo[NDEFS]);
@@ -277,6 +285,12 @@ int hfs_cli_parse(const char *cmd, int argc, char **argv, hfs_cli_opts *o) {
       o->array_count = (int)b;
       break;
     }
+    case O_CKPT:
+      if (!parse_double(optarg, &o->checkpoint_interval) || o->checkpoint_interval < 0) {
+        hfs_cli_error("--checkpoint-interval %s: expected seconds >= 0", optarg);
+        return HFS_EXIT_USAGE;
+      }
+      break;
     case 'h':
     case O_HELP: usage(cmd, stdout); return -1;
     case ':': hfs_cli_error("option %s needs a value", argv[optind - 1]); return HFS_EXIT_USAGE;

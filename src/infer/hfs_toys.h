@@ -1,0 +1,73 @@
+/* Toy (pseudo-experiment) based hypothesis tests in pyhf's convention
+ * (docs/inference.md): toys are drawn from the model at the conditional
+ * fits to the observed data at the tested mu (signal+background) and at
+ * mu = 0 (background; mu = 1 for q0), main counts ~ Poisson, auxiliary data
+ * around the fitted parameters (Gaussian, or Poisson for shapesys); each toy
+ * gets the test statistic from its own two fits.
+ *
+ * Randomness is counter-based (Random123 Philox through GSL's samplers): toy
+ * (point, hypothesis, index) under a seed always gives the same pseudo-data,
+ * on any rank and in any order, so results do not depend on how the work
+ * was split.  Pure computation: no MPI, no I/O. */
+#ifndef HFS_TOYS_H
+#define HFS_TOYS_H
+
+#include "hfs_infer.h"
+
+#include <stdint.h>
+
+/* Result of one toy: 40 bytes, sent between ranks as raw bytes. */
+typedef struct {
+  double t;            /* test statistic (NaN if a fit failed badly) */
+  double mu_hat;
+  double nll_free, nll_cond;
+  int32_t status_free, status_cond;
+} hfs_toy_result;
+
+enum { HFS_TOY_SB = 0, HFS_TOY_B = 1 };
+
+typedef struct hfs_toys hfs_toys;
+
+/* A toy context for npoints tested POI values mu[].  It owns copies of the
+ * generating parameters, prepared lazily per point (two fits each) and
+ * identical on every rank. */
+int hfs_toys_create(hfs_infer *I, hfs_teststat ts, uint64_t seed, int npoints,
+                    const double *mu, hfs_toys **out);
+void hfs_toys_destroy(hfs_toys **T);
+
+/* Generate toy `toy` of hypothesis hyp at point p into main (nbins) and aux
+ * (naux). */
+int hfs_toys_generate(hfs_toys *T, int point, int hyp, int64_t toy, double *main,
+                      double *aux);
+/* Generate and evaluate one toy.  Fit failures are recorded in the result,
+ * not returned as errors. */
+int hfs_toys_run(hfs_toys *T, int point, int hyp, int64_t toy, hfs_toy_result *out);
+
+/* Generating parameters of a point (after preparation): theta of the
+ * hypothesis (npar) and the two fits' summaries. */
+int hfs_toys_point_pars(hfs_toys *T, int point, int hyp, const double **theta,
+                        hfs_fit_summary *fit);
+
+/* CLs from toy distributions: p-values count toys with t >= t_obs (pyhf's
+ * convention), binomial errors, expected CLs at the 2.3/15.9/50/84.1/97.7
+ * percentiles of the CLs values of the background toys (linear
+ * interpolation).  Toys whose fits did not converge are left out and
+ * counted. */
+typedef struct {
+  double t_obs;
+  double clsb, clb, cls;
+  double clsb_err, clb_err, cls_err;
+  double cls_exp[5];
+  int64_t n_sb, n_b;            /* toys used */
+  int64_t nfail_sb, nfail_b;    /* toys left out (fits not converged) */
+} hfs_toy_cls;
+
+int hfs_toys_cls(const hfs_toy_result *sb, int64_t nsb, const hfs_toy_result *b,
+                 int64_t nb, double t_obs, hfs_toy_cls *out);
+
+/* Linear interpolation of the crossing of CLs(mu) = alpha on a grid (the
+ * usual toy-based limit); returns NaN if the curve does not cross. */
+double hfs_toys_interpolate_limit(const double *mu, const double *cls, int n,
+                                  double alpha);
+
+#endif

@@ -1,0 +1,319 @@
+/* Toy-run files: atomic commits, loading for resume and merge. */
+#include "hfs_error.h"
+#include "hfs_h5.h"
+#include "hfs_toyfile.h"
+
+#include <fcntl.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+int64_t hfs_toyfile_nunits(const hfs_toyfile *tf) { return (int64_t)tf->npoints * 2 * tf->ntoys; }
+
+int hfs_toyfile_alloc(hfs_toyfile *tf, int npoints, int64_t ntoys, int npar) {
+  int rc = HFS_OK;
+  memset(tf, 0, sizeof *tf);
+  tf->npoints = npoints;
+  tf->ntoys = ntoys;
+  tf->npar = npar;
+  tf->array_count = 1;
+  int64_t n = hfs_toyfile_nunits(tf);
+  HFS_ALLOC(tf->mu, npoints);
+  HFS_ALLOC(tf->obs_t, npoints);
+  HFS_ALLOC(tf->obs_mu_hat, npoints);
+  HFS_ALLOC(tf->obs_fits, 2 * npoints);
+  HFS_ALLOC(tf->gen_fits, 2 * npoints);
+  HFS_ALLOC(tf->units, n);
+  HFS_ALLOC(tf->done, n);
+  HFS_ALLOC(tf->cls, npoints);
+  for (int64_t u = 0; u < n; ++u) {
+    tf->units[u].t = tf->units[u].mu_hat = NAN;
+    tf->units[u].nll_free = tf->units[u].nll_cond = NAN;
+    tf->units[u].status_free = tf->units[u].status_cond = -1;
+  }
+cleanup:
+  if (rc) hfs_toyfile_free(tf);
+  return rc;
+}
+
+void hfs_toyfile_free(hfs_toyfile *tf) {
+  free(tf->mu);
+  free(tf->obs_t);
+  free(tf->obs_mu_hat);
+  free(tf->obs_fits);
+  free(tf->gen_fits);
+  free(tf->units);
+  free(tf->done);
+  free(tf->cls);
+  memset(tf, 0, sizeof *tf);
+}
+
+int hfs_toyfile_unit_in_part(const hfs_toyfile *tf, int64_t u, int index, int count) {
+  int64_t toy = u % tf->ntoys;
+  int64_t lo = tf->ntoys * index / count, hi = tf->ntoys * (index + 1) / count;
+  return toy >= lo && toy < hi;
+}
+
+#define CK(x)                                                                \
+  do {                                                                       \
+    rc = (x);                                                                \
+    if (rc) goto cleanup;                                                    \
+  } while (0)
+
+static int write_summaries(hfs_h5 *f, const char *g, int64_t n, const hfs_fit_summary *s) {
+  int rc = HFS_OK;
+  char p[256];
+  double *d = NULL;
+  int64_t *iv = NULL;
+  HFS_ALLOC(d, n);
+  HFS_ALLOC(iv, n);
+  int64_t dim[1] = {n};
+  for (int64_t i = 0; i < n; ++i) iv[i] = s[i].status;
+  snprintf(p, sizeof p, "%s/status", g);
+  CK(hfs_h5_write_int(f, p, 1, dim, iv));
+  for (int64_t i = 0; i < n; ++i) d[i] = s[i].twice_nll;
+  snprintf(p, sizeof p, "%s/twice_nll", g);
+  CK(hfs_h5_write_double(f, p, 1, dim, d));
+  for (int64_t i = 0; i < n; ++i) d[i] = s[i].poi;
+  snprintf(p, sizeof p, "%s/poi", g);
+  CK(hfs_h5_write_double(f, p, 1, dim, d));
+cleanup:
+  free(d);
+  free(iv);
+  return rc;
+}
+
+static int read_summaries(hfs_h5 *f, const char *g, int64_t n, hfs_fit_summary *s) {
+  int rc = HFS_OK;
+  char p[256];
+  double *d = NULL;
+  int64_t *iv = NULL;
+  HFS_ALLOC(d, n);
+  HFS_ALLOC(iv, n);
+  snprintf(p, sizeof p, "%s/status", g);
+  CK(hfs_h5_read_int(f, p, iv, n));
+  for (int64_t i = 0; i < n; ++i) s[i].status = (int)iv[i];
+  snprintf(p, sizeof p, "%s/twice_nll", g);
+  CK(hfs_h5_read_double(f, p, d, n));
+  for (int64_t i = 0; i < n; ++i) s[i].twice_nll = d[i];
+  snprintf(p, sizeof p, "%s/poi", g);
+  CK(hfs_h5_read_double(f, p, d, n));
+  for (int64_t i = 0; i < n; ++i) s[i].poi = d[i];
+cleanup:
+  free(d);
+  free(iv);
+  return rc;
+}
+
+static int write_file(const hfs_toyfile *tf, const char *path) {
+  int rc = HFS_OK;
+  hfs_h5 *f = NULL;
+  int64_t n = hfs_toyfile_nunits(tf), P = tf->npoints;
+  double *d = NULL;
+  int64_t *iv = NULL;
+  HFS_ALLOC(d, n > 5 * P ? n : 5 * P);
+  HFS_ALLOC(iv, n > 2 * P ? n : 2 * P);
+  CK(hfs_h5_create(path, &f));
+  const char *g = "/toys";
+  CK(hfs_h5_group(f, g));
+  CK(hfs_h5_attr_str(f, g, "kind", tf->kind));
+  CK(hfs_h5_attr_str(f, g, "workspace_sha256", tf->workspace_sha256));
+  CK(hfs_h5_attr_str(f, g, "options", tf->options));
+  CK(hfs_h5_attr_int(f, g, "npoints", tf->npoints));
+  CK(hfs_h5_attr_int(f, g, "ntoys", tf->ntoys));
+  CK(hfs_h5_attr_int(f, g, "npar", tf->npar));
+  CK(hfs_h5_attr_int(f, g, "array_index", tf->array_index));
+  CK(hfs_h5_attr_int(f, g, "array_count", tf->array_count));
+  CK(hfs_h5_attr_int(f, g, "complete", tf->complete));
+  int64_t dP[1] = {P}, dN[1] = {n}, dP5[2] = {P, 5};
+  CK(hfs_h5_write_double(f, "/toys/mu", 1, dP, tf->mu));
+  CK(hfs_h5_write_double(f, "/toys/observed/t", 1, dP, tf->obs_t));
+  CK(hfs_h5_write_double(f, "/toys/observed/mu_hat", 1, dP, tf->obs_mu_hat));
+  CK(write_summaries(f, "/toys/observed/fits", 2 * P, tf->obs_fits));
+  CK(write_summaries(f, "/toys/generation/fits", 2 * P, tf->gen_fits));
+#define UNIT_D(field, name)                                                  \
+  for (int64_t u = 0; u < n; ++u) d[u] = tf->units[u].field;                 \
+  CK(hfs_h5_write_double(f, "/toys/unit/" name, 1, dN, d));
+#define UNIT_I(field, name)                                                  \
+  for (int64_t u = 0; u < n; ++u) iv[u] = tf->units[u].field;                \
+  CK(hfs_h5_write_int(f, "/toys/unit/" name, 1, dN, iv));
+  UNIT_D(t, "t");
+  UNIT_D(mu_hat, "mu_hat");
+  UNIT_D(nll_free, "twice_nll_free");
+  UNIT_D(nll_cond, "twice_nll_cond");
+  UNIT_I(status_free, "status_free");
+  UNIT_I(status_cond, "status_cond");
+  CK(hfs_h5_write_int(f, "/toys/unit/done", 1, dN, tf->done));
+  if (tf->have_results) {
+    const char *r = "/toys/result";
+    CK(hfs_h5_group(f, r));
+#define RES_D(field, name)                                                   \
+  for (int64_t p = 0; p < P; ++p) d[p] = tf->cls[p].field;                   \
+  CK(hfs_h5_write_double(f, "/toys/result/" name, 1, dP, d));
+#define RES_I(field, name)                                                   \
+  for (int64_t p = 0; p < P; ++p) iv[p] = tf->cls[p].field;                  \
+  CK(hfs_h5_write_int(f, "/toys/result/" name, 1, dP, iv));
+    RES_D(cls, "CLs_obs");
+    RES_D(clsb, "CLsb_obs");
+    RES_D(clb, "CLb_obs");
+    RES_D(cls_err, "CLs_obs_err");
+    RES_D(clsb_err, "CLsb_obs_err");
+    RES_D(clb_err, "CLb_obs_err");
+    RES_I(n_sb, "n_used_sb");
+    RES_I(n_b, "n_used_b");
+    RES_I(nfail_sb, "n_failed_sb");
+    RES_I(nfail_b, "n_failed_b");
+    for (int64_t p = 0; p < P; ++p)
+      for (int k = 0; k < 5; ++k) d[5 * p + k] = tf->cls[p].cls_exp[k];
+    CK(hfs_h5_write_double(f, "/toys/result/CLs_exp", 2, dP5, d));
+    CK(hfs_h5_attr_str(f, r, "failed_toys",
+                       "toys whose free or conditional fit did not converge are left out "
+                       "of the p-values and counted in n_failed_*"));
+  }
+  if (tf->have_limit) {
+    int64_t d5[1] = {5};
+    CK(hfs_h5_group(f, "/limit"));
+    CK(hfs_h5_attr_double(f, "/limit", "cl", tf->cl));
+    CK(hfs_h5_attr_double(f, "/limit", "obs", tf->limit_obs));
+    CK(hfs_h5_attr_str(f, "/limit", "calculator", "toys"));
+    CK(hfs_h5_write_double(f, "/limit/exp", 1, d5, tf->limit_exp));
+  }
+  CK(hfs_h5_group(f, "/provenance"));
+  char when[64];
+  time_t now = time(NULL);
+  strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
+  CK(hfs_h5_attr_str(f, "/provenance", "hfscan_version", HFS_VERSION " (" HFS_GIT ")"));
+  CK(hfs_h5_attr_str(f, "/provenance", "written", when));
+  CK(hfs_h5_attr_str(f, "/provenance", "command_line", tf->command_line));
+  CK(hfs_h5_attr_double(f, "/provenance", "wall_s", tf->wall_s));
+  CK(hfs_h5_attr_int(f, "/provenance", "nranks", tf->nranks));
+  CK(hfs_h5_attr_int(f, "/provenance", "sessions", tf->sessions));
+  rc = hfs_h5_close(&f);
+cleanup:
+  hfs_h5_close(&f);
+  free(d);
+  free(iv);
+  return rc;
+}
+
+int hfs_toyfile_save(const hfs_toyfile *tf, const char *path) {
+  char tmp[4200];
+  snprintf(tmp, sizeof tmp, "%s.tmp", path);
+  int rc = write_file(tf, tmp);
+  if (rc) {
+    unlink(tmp);
+    return rc;
+  }
+  int fd = open(tmp, O_RDONLY);
+  if (fd >= 0) {
+    fsync(fd);
+    close(fd);
+  }
+  if (rename(tmp, path) != 0) {
+    unlink(tmp);
+    return hfs_error_set(HFS_ERR_IO, "%s: cannot replace with %s", path, tmp);
+  }
+  return HFS_OK;
+}
+
+int hfs_toyfile_load(const char *path, hfs_toyfile *tf) {
+  int rc = HFS_OK;
+  hfs_h5 *f = NULL;
+  double *d = NULL;
+  int64_t *iv = NULL;
+  int64_t np, nt, npar, ai, ac, complete, sessions = 1;
+  memset(tf, 0, sizeof *tf);
+  CK(hfs_h5_open(path, 0, &f));
+  if (!hfs_h5_exists(f, "/toys"))
+    HFS_FAIL(HFS_ERR_MISMATCH, "%s: not an hfscan toy file (no /toys group)", path);
+  CK(hfs_h5_get_attr_int(f, "/toys", "npoints", &np));
+  CK(hfs_h5_get_attr_int(f, "/toys", "ntoys", &nt));
+  CK(hfs_h5_get_attr_int(f, "/toys", "npar", &npar));
+  if (np < 1 || np > 1000000 || nt < 1 || npar < 1)
+    HFS_FAIL(HFS_ERR_MISMATCH, "%s: inconsistent toy file header", path);
+  CK(hfs_toyfile_alloc(tf, (int)np, nt, (int)npar));
+  CK(hfs_h5_get_attr_str(f, "/toys", "kind", tf->kind, sizeof tf->kind));
+  CK(hfs_h5_get_attr_str(f, "/toys", "workspace_sha256", tf->workspace_sha256,
+                         sizeof tf->workspace_sha256));
+  CK(hfs_h5_get_attr_str(f, "/toys", "options", tf->options, sizeof tf->options));
+  CK(hfs_h5_get_attr_int(f, "/toys", "array_index", &ai));
+  CK(hfs_h5_get_attr_int(f, "/toys", "array_count", &ac));
+  CK(hfs_h5_get_attr_int(f, "/toys", "complete", &complete));
+  tf->array_index = (int)ai;
+  tf->array_count = (int)ac;
+  tf->complete = (int)complete;
+  if (hfs_h5_get_attr_int(f, "/provenance", "sessions", &sessions) == HFS_OK)
+    tf->sessions = sessions;
+  hfs_h5_get_attr_str(f, "/provenance", "command_line", tf->command_line,
+                      sizeof tf->command_line);
+  int64_t n = hfs_toyfile_nunits(tf);
+  HFS_ALLOC(d, n);
+  HFS_ALLOC(iv, n);
+  CK(hfs_h5_read_double(f, "/toys/mu", tf->mu, np));
+  CK(hfs_h5_read_double(f, "/toys/observed/t", tf->obs_t, np));
+  CK(hfs_h5_read_double(f, "/toys/observed/mu_hat", tf->obs_mu_hat, np));
+  CK(read_summaries(f, "/toys/observed/fits", 2 * np, tf->obs_fits));
+  CK(read_summaries(f, "/toys/generation/fits", 2 * np, tf->gen_fits));
+#define LOAD_D(field, name)                                                  \
+  CK(hfs_h5_read_double(f, "/toys/unit/" name, d, n));                       \
+  for (int64_t u = 0; u < n; ++u) tf->units[u].field = d[u];
+#define LOAD_I(field, name)                                                  \
+  CK(hfs_h5_read_int(f, "/toys/unit/" name, iv, n));                         \
+  for (int64_t u = 0; u < n; ++u) tf->units[u].field = (int32_t)iv[u];
+  LOAD_D(t, "t");
+  LOAD_D(mu_hat, "mu_hat");
+  LOAD_D(nll_free, "twice_nll_free");
+  LOAD_D(nll_cond, "twice_nll_cond");
+  LOAD_I(status_free, "status_free");
+  LOAD_I(status_cond, "status_cond");
+  CK(hfs_h5_read_int(f, "/toys/unit/done", tf->done, n));
+  if (hfs_h5_exists(f, "/limit")) CK(hfs_h5_get_attr_double(f, "/limit", "cl", &tf->cl));
+cleanup:
+  hfs_h5_close(&f);
+  free(d);
+  free(iv);
+  if (rc) hfs_toyfile_free(tf);
+  return rc;
+}
+
+int hfs_toyfile_compute(hfs_toyfile *tf) {
+  int rc = HFS_OK;
+  int64_t N = tf->ntoys;
+  hfs_toy_result *sb = NULL, *b = NULL;
+  double *cls_obs = NULL, *cls_exp = NULL;
+  HFS_ALLOC(sb, N);
+  HFS_ALLOC(b, N);
+  HFS_ALLOC(cls_obs, tf->npoints);
+  HFS_ALLOC(cls_exp, tf->npoints);
+  int complete = 1;
+  for (int p = 0; p < tf->npoints; ++p) {
+    int64_t nsb = 0, nb = 0;
+    for (int64_t t = 0; t < N; ++t) {
+      int64_t usb = ((int64_t)p * 2 + HFS_TOY_SB) * N + t, ub = ((int64_t)p * 2 + HFS_TOY_B) * N + t;
+      if (tf->done[usb]) sb[nsb++] = tf->units[usb]; else complete = 0;
+      if (tf->done[ub]) b[nb++] = tf->units[ub]; else complete = 0;
+    }
+    CK(hfs_toys_cls(sb, nsb, b, nb, tf->obs_t[p], &tf->cls[p]));
+    cls_obs[p] = tf->cls[p].cls;
+  }
+  tf->have_results = 1;
+  tf->complete = complete;
+  if (!strcmp(tf->kind, "limit")) {
+    double alpha = 1 - tf->cl;
+    tf->limit_obs = hfs_toys_interpolate_limit(tf->mu, cls_obs, tf->npoints, alpha);
+    for (int k = 0; k < 5; ++k) {
+      for (int p = 0; p < tf->npoints; ++p) cls_exp[p] = tf->cls[p].cls_exp[k];
+      tf->limit_exp[k] = hfs_toys_interpolate_limit(tf->mu, cls_exp, tf->npoints, alpha);
+    }
+    tf->have_limit = 1;
+  }
+cleanup:
+  free(sb);
+  free(b);
+  free(cls_obs);
+  free(cls_exp);
+  return rc;
+}
