@@ -81,6 +81,12 @@ int hfs_cmd_fit(int argc, char **argv);
 int hfs_cmd_hypotest(int argc, char **argv);
 int hfs_cmd_limit(int argc, char **argv);
 int hfs_cmd_significance(int argc, char **argv);
+int hfs_cmd_ranking(int argc, char **argv);
+int hfs_cmd_scan(int argc, char **argv);
+int hfs_cmd_run(int argc, char **argv);
+int hfs_cmd_merge(int argc, char **argv);
+int hfs_cmd_status(int argc, char **argv);
+int hfs_cmd_summary(int argc, char **argv);
 
 /* Set by the signal handler installed in main. */
 extern volatile int hfs_cli_interrupted;

@@ -1,13 +1,241 @@
-/* Job files and merging (in progress). */
+/* hfscan run JOB: a job file is a saved command line in key = value form;
+ * hfscan merge OUT PART...: combine job-array parts of a toy run;
+ * hfscan status FILE: progress of a toy run (exit 0 complete, 3 not yet). */
 #include "cli.h"
+#include "hfs_error.h"
+#include "hfs_toyfile.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+/* Job keys and the option each becomes ("" = positional workspace). */
+static const struct {
+  const char *key, *option;
+  int repeat;
+} keys[] = {
+    {"workspace", "", 0},         {"task", NULL, 0},
+    {"measurement", "--measurement", 0}, {"mu", "--mu", 0},
+    {"cl", "--cl", 0},             {"test_stat", "--test-stat", 0},
+    {"scan", "--scan", 0},         {"poi_grid", "--scan", 0},
+    {"calc", "--calc", 0},         {"ntoys", "--ntoys", 0},
+    {"seed", "--seed", 0},         {"output", "-o", 0},
+    {"optimizer", "--optimizer", 0}, {"fix", "--fix", 1},
+    {"normsys_code", "--normsys-code", 0}, {"histosys_code", "--histosys-code", 0},
+    {"top", "--top", 0},           {"group", "--group", 1},
+    {"level", "--level", 1},       {"checkpoint_interval", "--checkpoint-interval", 0},
+};
+#define NKEYS ((int)(sizeof keys / sizeof keys[0]))
+
+static const struct {
+  const char *name;
+  int (*fn)(int, char **);
+} tasks[] = {{"fit", hfs_cmd_fit},         {"hypotest", hfs_cmd_hypotest},
+             {"limit", hfs_cmd_limit},     {"significance", hfs_cmd_significance},
+             {"ranking", hfs_cmd_ranking}, {"scan", hfs_cmd_scan},
+             {"summary", hfs_cmd_summary}};
+
+static char *trim(char *s) {
+  while (isspace((unsigned char)*s)) ++s;
+  char *e = s + strlen(s);
+  while (e > s && isspace((unsigned char)e[-1])) *--e = '\0';
+  return s;
+}
 
 int hfs_cmd_run(int argc, char **argv) {
-  (void)argc; (void)argv;
-  hfs_cli_error("run is not available in this build yet");
-  return HFS_EXIT_USAGE;
+  int code = HFS_EXIT_USAGE;
+  char **av = NULL;
+  if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+    fprintf(argc < 2 ? stderr : stdout,
+            "usage: hfscan run JOB [options]   (options override the job file)\n"
+            "A job file holds 'key = value' lines ('#' starts a comment); keys:\n"
+            "  workspace, task (fit|hypotest|limit|significance|ranking|scan|summary),\n"
+            "  measurement, mu, cl, test_stat, scan (LO:HI:N), calc, ntoys, seed, output,\n"
+            "  optimizer, fix (repeatable), normsys_code, histosys_code, top, group\n"
+            "  (repeatable), level (repeatable), checkpoint_interval.  See docs/jobs.md.\n");
+    return argc < 2 ? HFS_EXIT_USAGE : HFS_EXIT_OK;
+  }
+  const char *job = argv[1];
+  FILE *f = fopen(job, "r");
+  if (!f) {
+    hfs_cli_error("%s: cannot open job file", job);
+    return HFS_EXIT_ERROR;
+  }
+  /* room for every line as "--opt value" plus the overrides */
+  int cap = 2 * 256 + argc + 4, n = 1;
+  av = calloc((size_t)cap, sizeof *av);
+  char *lines[256];
+  int nlines = 0;
+  const char *task = NULL, *workspace = NULL;
+  char buf[4096];
+  int lineno = 0;
+  int seen[NKEYS] = {0};
+  while (fgets(buf, sizeof buf, f)) {
+    ++lineno;
+    char *hash = strchr(buf, '#');
+    if (hash) *hash = '\0';
+    char *s = trim(buf);
+    if (!*s) continue;
+    char *eq = strchr(s, '=');
+    if (!eq) {
+      hfs_cli_error("%s:%d: expected 'key = value'", job, lineno);
+      goto done;
+    }
+    *eq = '\0';
+    char *k = trim(s), *v = trim(eq + 1);
+    int ki = -1;
+    for (int i = 0; i < NKEYS; ++i)
+      if (!strcmp(k, keys[i].key)) ki = i;
+    if (ki < 0) {
+      hfs_cli_error("%s:%d: unknown key '%s' (see hfscan run --help)", job, lineno, k);
+      goto done;
+    }
+    if (!*v) {
+      hfs_cli_error("%s:%d: key '%s' has no value", job, lineno, k);
+      goto done;
+    }
+    if (seen[ki]++ && !keys[ki].repeat) {
+      hfs_cli_error("%s:%d: key '%s' given twice", job, lineno, k);
+      goto done;
+    }
+    if (nlines == 256) {
+      hfs_cli_error("%s:%d: too many lines", job, lineno);
+      goto done;
+    }
+    char *val = strdup(v);
+    lines[nlines++] = val;
+    if (!keys[ki].option) {
+      task = val;
+    } else if (!keys[ki].option[0]) {
+      workspace = val;
+    } else {
+      av[n++] = (char *)keys[ki].option;
+      av[n++] = val;
+    }
+  }
+  fclose(f);
+  f = NULL;
+  if (!task || !workspace) {
+    hfs_cli_error("%s: the job needs 'task' and 'workspace'", job);
+    goto done;
+  }
+  int (*fn)(int, char **) = NULL;
+  for (size_t i = 0; i < sizeof tasks / sizeof tasks[0]; ++i)
+    if (!strcmp(task, tasks[i].name)) fn = tasks[i].fn;
+  if (!fn) {
+    hfs_cli_error("%s: unknown task '%s' (fit, hypotest, limit, significance, ranking, scan, "
+                  "summary)",
+                  job, task);
+    goto done;
+  }
+  av[0] = (char *)task;
+  av[n++] = (char *)workspace;
+  for (int i = 2; i < argc; ++i) av[n++] = argv[i];
+  av[n] = NULL;
+  code = fn(n, av);
+done:
+  if (f) fclose(f);
+  for (int i = 0; i < nlines; ++i) free(lines[i]);
+  free(av);
+  return code;
 }
+
 int hfs_cmd_merge(int argc, char **argv) {
-  (void)argc; (void)argv;
-  hfs_cli_error("merge is not available in this build yet");
-  return HFS_EXIT_USAGE;
+  hfs_toyfile out, part;
+  int rc = HFS_OK, code = HFS_EXIT_OK;
+  memset(&out, 0, sizeof out);
+  memset(&part, 0, sizeof part);
+  if (argc < 3 || !strcmp(argv[1], "--help")) {
+    fprintf(argc < 3 ? stderr : stdout,
+            "usage: hfscan merge OUT.h5 PART.h5 [PART.h5 ...]\n"
+            "Combines the toy files of a job array (same workspace and options) into one file,\n"
+            "identical to a single run's apart from /provenance.\n");
+    return argc < 3 ? HFS_EXIT_USAGE : HFS_EXIT_OK;
+  }
+  if (hfs_cli_rank() != 0) return HFS_EXIT_OK;
+  const char *target = argv[1];
+  for (int i = 2; i < argc; ++i)
+    if (!strcmp(argv[i], target)) {
+      hfs_cli_error("merge: the output %s is also listed as a part", target);
+      return HFS_EXIT_USAGE;
+    }
+  for (int i = 2; i < argc; ++i) {
+    HFS_CHECK(hfs_toyfile_load(argv[i], &part));
+    if (i == 2) {
+      out = part;
+      memset(&part, 0, sizeof part);
+      continue;
+    }
+    if (strcmp(part.workspace_sha256, out.workspace_sha256))
+      HFS_FAIL(HFS_ERR_MISMATCH, "merge: %s was made from another workspace than %s", argv[i],
+               argv[2]);
+    if (strcmp(part.kind, out.kind) || strcmp(part.options, out.options) ||
+        part.npoints != out.npoints || part.ntoys != out.ntoys || part.npar != out.npar)
+      HFS_FAIL(HFS_ERR_MISMATCH, "merge: %s was made with other options than %s", argv[i],
+               argv[2]);
+    int64_t n = hfs_toyfile_nunits(&out);
+    for (int64_t u = 0; u < n; ++u) {
+      if (!part.done[u]) continue;
+      if (out.done[u] && memcmp(&out.units[u], &part.units[u], sizeof out.units[u]))
+        HFS_FAIL(HFS_ERR_MISMATCH, "merge: toy %lld differs between %s and an earlier part",
+                 (long long)u, argv[i]);
+      out.units[u] = part.units[u];
+      out.done[u] = 1;
+    }
+    out.sessions += part.sessions;
+    out.wall_s += part.wall_s;
+    hfs_toyfile_free(&part);
+  }
+  out.array_index = 0;
+  out.array_count = 1;
+  int64_t n = hfs_toyfile_nunits(&out), done = 0;
+  for (int64_t u = 0; u < n; ++u) done += out.done[u] != 0;
+  if (done == n) HFS_CHECK(hfs_toyfile_compute(&out));
+  else out.have_results = out.complete = 0;
+  snprintf(out.command_line, sizeof out.command_line, "hfscan merge (%d parts)", argc - 2);
+  HFS_CHECK(hfs_toyfile_save(&out, target));
+  printf("hfscan merge: %s: %lld of %lld toys%s\n", target, (long long)done, (long long)n,
+         done == n ? ", complete" : ", still incomplete (parts missing?)");
+  code = done == n ? HFS_EXIT_OK : HFS_EXIT_INTERRUPTED;
+cleanup:
+  if (rc) {
+    hfs_cli_error("%s", hfs_error_message());
+    code = HFS_EXIT_ERROR;
+  }
+  hfs_toyfile_free(&part);
+  hfs_toyfile_free(&out);
+  return code;
+}
+
+int hfs_cmd_status(int argc, char **argv) {
+  if (argc != 2 || !strcmp(argv[1], "--help")) {
+    fprintf(argc != 2 ? stderr : stdout,
+            "usage: hfscan status OUT.h5\nExit status 0: complete; 3: incomplete (resume "
+            "it); 1: missing or unreadable.\n");
+    return argc != 2 ? HFS_EXIT_USAGE : HFS_EXIT_OK;
+  }
+  if (hfs_cli_rank() != 0) return HFS_EXIT_OK;
+  hfs_toyfile tf;
+  struct stat st;
+  if (stat(argv[1], &st) != 0) {
+    printf("hfscan status: %s: no such file (nothing done yet)\n", argv[1]);
+    return HFS_EXIT_INTERRUPTED;
+  }
+  if (hfs_toyfile_load(argv[1], &tf)) {
+    hfs_cli_error("%s", hfs_error_message());
+    return HFS_EXIT_ERROR;
+  }
+  int64_t n = hfs_toyfile_nunits(&tf), mine = 0, done = 0;
+  for (int64_t u = 0; u < n; ++u)
+    if (hfs_toyfile_unit_in_part(&tf, u, tf.array_index, tf.array_count)) {
+      ++mine;
+      done += tf.done[u] != 0;
+    }
+  printf("hfscan status: %s: %s, %lld of %lld toys done (part %d/%d), %lld session(s)\n",
+         argv[1], tf.kind, (long long)done, (long long)mine, tf.array_index, tf.array_count,
+         (long long)tf.sessions);
+  hfs_toyfile_free(&tf);
+  return done == mine ? HFS_EXIT_OK : HFS_EXIT_INTERRUPTED;
 }

@@ -31,10 +31,6 @@ typedef struct {
   const char *help;
 } command;
 
-int hfs_cmd_ranking(int argc, char **argv);
-int hfs_cmd_scan(int argc, char **argv);
-int hfs_cmd_run(int argc, char **argv);
-int hfs_cmd_merge(int argc, char **argv);
 
 static const command commands[] = {
     {"fit", hfs_cmd_fit, "maximum-likelihood fit with uncertainties and correlations"},
@@ -45,6 +41,8 @@ static const command commands[] = {
     {"scan", hfs_cmd_scan, "profile-likelihood scan of the POI, stat/syst split"},
     {"run", hfs_cmd_run, "run a job file (jobs/*.job)"},
     {"merge", hfs_cmd_merge, "merge job-array parts into one output"},
+    {"status", hfs_cmd_status, "progress of a toy run (exit 0 when complete)"},
+    {"summary", hfs_cmd_summary, "fit, limit, significance, ranking and stat/syst in one go"},
 };
 
 static void usage(FILE *out) {
