@@ -256,8 +256,10 @@ static int run_toys(hfs_cli_opts *o, hfs_cli_ctx *c, const char *kind) {
                            tf.array_index, tf.array_count, o->array_index, o->array_count);
       } else {
         tf.sessions++;
-        if (!o->quiet)
-          fprintf(stderr, "hfscan: resuming %s\n", o->output);
+        int64_t have = 0;
+        for (int64_t u = 0; u < nunits; ++u) have += tf.done[u] != 0;
+        fprintf(stderr, "hfscan: resuming %s (%lld of %lld toys already done)\n", o->output,
+                (long long)have, (long long)nunits);
       }
     } else {
       rc = hfs_toyfile_alloc(&tf, P, o->ntoys, hfs_model_npar(c->model));

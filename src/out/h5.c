@@ -182,6 +182,7 @@ int hfs_h5_get_attr_str(hfs_h5 *f, const char *obj, const char *name, char *buf,
     char *tmp = calloc(sz + 1, 1);
     hid_t mt = H5Tcopy(H5T_C_S1);
     H5Tset_size(mt, sz + 1);
+    H5Tset_cset(mt, H5Tget_cset(ft));
     if (!tmp || H5Tget_class(ft) != H5T_STRING || H5Aread(a, mt, tmp) < 0)
       rc = fail(f, "read attribute", name);
     else

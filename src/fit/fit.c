@@ -1,0 +1,105 @@
+/* The fitter: the optimizer engine bound to one hfs_model.
+ *
+ * The engine minimises an objective given as function pointers; here they
+ * are the model's twice_nll and analytic Hessian, evaluated on the data of
+ * the fit under way (observed, Asimov or toy). */
+#include <stdlib.h>
+
+#include "fit_internal.h"
+#include "hfs_error.h"
+
+struct hfs_fitter {
+  hfs_model *model;
+  hfs_fit_engine *engine;
+  int npar;
+  double *init;            /* the model's suggested init */
+  int *fixed;              /* the model's suggested fixed set */
+  const double *main;      /* data of the fit under way */
+  const double *aux;
+};
+
+static double fitter_objective(void *ctx, const double *theta, double *grad) {
+  hfs_fitter *f = ctx;
+  return hfs_model_twice_nll(f->model, f->main, f->aux, theta, grad);
+}
+
+static int fitter_hessian(void *ctx, const double *theta, double *hess) {
+  hfs_fitter *f = ctx;
+  return hfs_model_hessian(f->model, f->main, f->aux, theta, hess);
+}
+
+int hfs_fitter_create(hfs_model *model, const hfs_fit_options *opts,
+                      hfs_fitter **out) {
+  int rc = HFS_OK;
+  hfs_fitter *f = NULL;
+  double *lo = NULL, *hi = NULL;
+  hfs_fit_options defaults = HFS_FIT_OPTIONS_DEFAULT;
+  if (!model || !out) HFS_FAIL(HFS_ERR_ARG, "hfs_fitter_create: bad arguments");
+  *out = NULL;
+  if (!opts) opts = &defaults;
+  int npar = hfs_model_npar(model);
+  HFS_ALLOC(f, 1);
+  f->model = model;
+  f->npar = npar;
+  HFS_ALLOC(f->init, npar);
+  HFS_ALLOC(f->fixed, npar);
+  HFS_ALLOC(lo, npar);
+  HFS_ALLOC(hi, npar);
+  hfs_model_init(model, f->init);
+  int nfree = 0;
+  for (int i = 0; i < npar; i++) {
+    lo[i] = hfs_model_par_lo(model, i);
+    hi[i] = hfs_model_par_hi(model, i);
+    f->fixed[i] = hfs_model_par_fixed(model, i) != 0;
+    nfree += !f->fixed[i];
+  }
+  HFS_CHECK(hfs_fit__engine_create(npar, lo, hi, fitter_objective, fitter_hessian,
+                                   f, NULL, opts, &f->engine));
+  /* The sizes of a free fit and of a fit with the POI fixed, built now so
+   * that those fits allocate nothing. */
+  HFS_CHECK(hfs_fit__engine_prepare(f->engine, nfree));
+  int poi = hfs_model_poi(model);
+  if (poi >= 0 && poi < npar && !f->fixed[poi])
+    HFS_CHECK(hfs_fit__engine_prepare(f->engine, nfree - 1));
+  *out = f;
+  f = NULL;
+cleanup:
+  free(lo);
+  free(hi);
+  hfs_fitter_destroy(&f);
+  return rc;
+}
+
+void hfs_fitter_destroy(hfs_fitter **pf) {
+  if (!pf || !*pf) return;
+  hfs_fitter *f = *pf;
+  hfs_fit__engine_destroy(&f->engine);
+  free(f->init);
+  free(f->fixed);
+  free(f);
+  *pf = NULL;
+}
+
+static void fitter_set_data(hfs_fitter *f, const double *main, const double *aux) {
+  f->main = main ? main : hfs_model_observed(f->model);
+  f->aux = aux ? aux : hfs_model_auxdata(f->model);
+}
+
+int hfs_fitter_minimize(hfs_fitter *f, const double *main, const double *aux,
+                        const double *init, const int *fixed, int with_errors,
+                        hfs_fit_result *res) {
+  if (!f || !res) return hfs_error_set(HFS_ERR_ARG, "hfs_fitter_minimize: bad arguments");
+  fitter_set_data(f, main, aux);
+  return hfs_fit__engine_minimize(f->engine, init ? init : f->init,
+                                  fixed ? fixed : f->fixed, with_errors, res);
+}
+
+int hfs_fitter_covariance(hfs_fitter *f, const double *main, const double *aux,
+                          const double *theta, const int *fixed, double *cov,
+                          double *error, double *corr) {
+  if (!f || !theta)
+    return hfs_error_set(HFS_ERR_ARG, "hfs_fitter_covariance: bad arguments");
+  fitter_set_data(f, main, aux);
+  return hfs_fit__engine_covariance(f->engine, theta, fixed ? fixed : f->fixed,
+                                    cov, error, corr);
+}

@@ -1,0 +1,127 @@
+/* Private machinery of the fit module: the problem seen by the backends and
+ * the engine that drives a backend over it.
+ *
+ * The engine knows nothing about hfs_model: it minimises an objective given
+ * as function pointers over the full parameter vector, with some parameters
+ * held fixed.  The fitter (fit.c) plugs the model's twice_nll and Hessian in;
+ * the unit tests plug analytic problems in, so the optimizer core is tested
+ * without a model.  Internal names carry the hfs_fit__ prefix. */
+#ifndef HFS_FIT_INTERNAL_H
+#define HFS_FIT_INTERNAL_H
+
+#include "hfs_fit.h"
+
+/* Objective over the full vector theta (npar): returns twice_nll (+INFINITY
+ * where it is undefined) and fills grad (npar) unless grad is NULL. */
+typedef double (*hfs_fit_objective_fn)(void *ctx, const double *theta,
+                                       double *grad);
+/* Hessian over the full vector (npar x npar, row-major, symmetric).  Returns
+ * an hfs status. */
+typedef int (*hfs_fit_hessian_fn)(void *ctx, const double *theta, double *hess);
+
+/* The problem a backend minimises: the free parameters x are scattered into
+ * the full vector theta, whose fixed entries hold their fixed values. */
+struct hfs_fit_problem {
+  int npar;
+  int nfree;
+  int *free_idx;          /* nfree entries used, npar allocated */
+  double *theta;          /* npar */
+  double *grad_full;      /* npar */
+  double *hess_full;      /* npar * npar, NULL without a Hessian function */
+  hfs_fit_objective_fn objective;
+  hfs_fit_hessian_fn hessian;
+  void *ctx;
+  int n_eval;             /* objective calls since the fit started */
+  /* The last point evaluated with a gradient, so that the engine's final
+   * check does not repeat the backend's last evaluation. */
+  double *last_x;         /* npar allocated */
+  double *last_g;         /* npar allocated */
+  double last_f;
+  int last_valid;
+  /* The lowest point evaluated, whatever the backend returns. */
+  double *best_x;         /* npar allocated */
+  double best_f;
+};
+
+/* Descriptors of the available backends.  hfs_fit__backend_tao is the TAO
+ * default (bounded Newton line search with the analytic Hessian); the others
+ * stay selectable for tests and comparisons. */
+extern const hfs_fit_backend hfs_fit__backend_tao_bntl;
+extern const hfs_fit_backend hfs_fit__backend_tao_bntr;
+extern const hfs_fit_backend hfs_fit__backend_tao_bnls;
+extern const hfs_fit_backend hfs_fit__backend_tao_bnls_chol;
+extern const hfs_fit_backend hfs_fit__backend_tao_bqnls;
+extern const hfs_fit_backend hfs_fit__backend_tao_blmvm;
+extern const hfs_fit_backend hfs_fit__backend_nlopt_lbfgs;
+extern const hfs_fit_backend hfs_fit__backend_nlopt_slsqp;
+extern const hfs_fit_backend hfs_fit__backend_nlopt_tnewton;
+
+/* The backend used for a public optimizer kind. */
+const hfs_fit_backend *hfs_fit__backend_default(hfs_optimizer o);
+
+/* Whether PETSc is usable (hfs_fit_library_init has run or the program
+ * initialised PETSc itself). */
+int hfs_fit__petsc_ready(void);
+
+/* The engine: a problem, a backend state and every scratch buffer a fit
+ * needs, allocated once. */
+typedef struct hfs_fit_engine {
+  struct hfs_fit_problem prob;
+  const hfs_fit_backend *backend;
+  void *state;
+  hfs_fit_options opts;
+  double *lo, *hi;        /* npar: bounds of the full vector */
+  double *x, *xlo, *xhi;  /* npar allocated: free values and bounds */
+  double *g;              /* npar: gradient of the free parameters */
+  double *d, *xt, *gt;    /* npar: Newton polishing step, trial point */
+  int *idx;               /* npar: inactive free parameters */
+  double *hfree;          /* npar * npar: Hessian of the free parameters */
+  double *cov_free;       /* npar * npar: its inverse (times 2) */
+} hfs_fit_engine;
+
+/* Create an engine for npar parameters with bounds lo/hi (copied).
+ * hessian may be NULL: then Newton-type backends and covariances are
+ * unavailable (HFS_ERR_ARG when asked for).  backend NULL selects the default
+ * for opts->optimizer. */
+int hfs_fit__engine_create(int npar, const double *lo, const double *hi,
+                           hfs_fit_objective_fn objective,
+                           hfs_fit_hessian_fn hessian, void *ctx,
+                           const hfs_fit_backend *backend,
+                           const hfs_fit_options *opts, hfs_fit_engine **out);
+void hfs_fit__engine_destroy(hfs_fit_engine **e);
+
+/* Make fits with nfree free parameters allocation-free from now on (the
+ * backends keep per-size solver objects). */
+int hfs_fit__engine_prepare(hfs_fit_engine *e, int nfree);
+
+/* Minimise from init (npar) with fixed[i] != 0 held at init[i] (fixed may be
+ * NULL: nothing fixed).  Fills res (initialised for npar, with cov/corr when
+ * with_errors).  Returns HFS_OK whenever a record was written, whatever its
+ * status. */
+int hfs_fit__engine_minimize(hfs_fit_engine *e, const double *init,
+                             const int *fixed, int with_errors,
+                             hfs_fit_result *res);
+
+/* Covariance (cov = 2 H^-1 over the free parameters, zero rows and columns
+ * for fixed ones), errors and correlations at theta.  Any output may be NULL.
+ * HFS_ERR_NUMERIC (with NaN errors) if that Hessian is not positive
+ * definite. */
+int hfs_fit__engine_covariance(hfs_fit_engine *e, const double *theta,
+                               const int *fixed, double *cov, double *error,
+                               double *corr);
+
+/* Set the free set of the problem from fixed (NULL: all free) and load
+ * theta; returns nfree. */
+int hfs_fit__problem_setup(struct hfs_fit_problem *p, const double *theta,
+                           const int *fixed);
+
+/* Max-norm of the gradient g projected on the box [lo, hi] at x: components
+ * that push against an active bound count as zero. */
+double hfs_fit__projected_gradient_norm(int n, const double *x,
+                                        const double *g, const double *lo,
+                                        const double *hi);
+
+/* Seconds on the monotonic clock. */
+double hfs_fit__now(void);
+
+#endif

@@ -1,0 +1,664 @@
+/* The scheduler proper: the handle, the master loop, the worker loop and the
+ * in-process path for one rank.  The protocol is described in hfs_sched.h and
+ * docs/scheduler.md. */
+#include "hfs_sched.h"
+
+#include <limits.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "hfs_error.h"
+#include "sched_internal.h"
+
+_Static_assert(sizeof(hfs__sched_result_head) % 16 == 0,
+               "results must follow the header at an aligned offset");
+
+struct hfs_sched {
+  MPI_Comm comm;
+  int rank;
+  int size;
+  hfs_sched_options opts;
+};
+
+/* Set from signal handlers, read by the master between messages. */
+static volatile sig_atomic_t hfs__stop_flag;
+
+/* The master looks for messages at least this often while it computes its
+ * own units, unless a single unit takes longer. */
+#define HFS__MASTER_POLL_SECONDS 2e-4
+
+#define HFS__MPI_CHECK(call)                                               \
+  do {                                                                     \
+    int hfs__e = (call);                                                   \
+    if (hfs__e != MPI_SUCCESS) {                                           \
+      rc = hfs__mpi_error(hfs__e, #call);                                  \
+      goto cleanup;                                                        \
+    }                                                                      \
+  } while (0)
+
+static int hfs__mpi_error(int err, const char *what) {
+  char text[MPI_MAX_ERROR_STRING];
+  int len = 0;
+  if (MPI_Error_string(err, text, &len) != MPI_SUCCESS) len = 0;
+  text[len] = '\0';
+  return hfs_error_set(HFS_ERR_MPI, "scheduler: %s: %s", what,
+                       len ? text : "unknown MPI error");
+}
+
+void hfs_sched_request_stop(void) { hfs__stop_flag = 1; }
+
+int hfs_sched_stop_requested(void) { return hfs__stop_flag != 0; }
+
+void hfs_sched_options_default(hfs_sched_options *opts) {
+  memset(opts, 0, sizeof *opts);
+  opts->master_computes = 1;
+  opts->target_batch_seconds = 0.05;
+  opts->max_batch_units = 65536;
+  opts->max_message_bytes = (size_t)1 << 20;
+  opts->prefetch = 2;
+  opts->progress = 1;
+  opts->progress_stream = NULL;
+  opts->progress_interval = 10.0;
+}
+
+static int hfs__check_options(const hfs_sched_options *o) {
+  if (!(o->target_batch_seconds > 0))
+    return hfs_error_set(HFS_ERR_ARG,
+                         "scheduler: target_batch_seconds must be > 0");
+  if (o->max_batch_units < 1)
+    return hfs_error_set(HFS_ERR_ARG, "scheduler: max_batch_units must be >= 1");
+  if (o->max_message_bytes > (size_t)INT_MAX)
+    return hfs_error_set(HFS_ERR_ARG,
+                         "scheduler: max_message_bytes must fit in an int");
+  if (o->prefetch < 1)
+    return hfs_error_set(HFS_ERR_ARG, "scheduler: prefetch must be >= 1");
+  if (!(o->progress_interval > 0))
+    return hfs_error_set(HFS_ERR_ARG,
+                         "scheduler: progress_interval must be > 0");
+  return HFS_OK;
+}
+
+int hfs_sched_create(MPI_Comm comm, const hfs_sched_options *opts,
+                     hfs_sched **out) {
+  int rc = HFS_OK;
+  hfs_sched *s = NULL;
+  int initialized = 0;
+  if (!out) return hfs_error_set(HFS_ERR_ARG, "scheduler: out is NULL");
+  *out = NULL;
+  MPI_Initialized(&initialized);
+  if (!initialized)
+    return hfs_error_set(HFS_ERR_MPI, "scheduler: MPI is not initialised");
+  HFS_ALLOC(s, 1);
+  s->comm = MPI_COMM_NULL;
+  if (opts)
+    s->opts = *opts;
+  else
+    hfs_sched_options_default(&s->opts);
+  /* Agree on the verdict before the collective duplicate, so that one rank's
+   * bad options fail every rank instead of leaving the others waiting. */
+  int lrc = hfs__check_options(&s->opts);
+  int bad = lrc != HFS_OK, anybad = 0;
+  HFS__MPI_CHECK(MPI_Allreduce(&bad, &anybad, 1, MPI_INT, MPI_MAX, comm));
+  if (bad) {
+    rc = lrc;
+    goto cleanup;
+  }
+  if (anybad)
+    HFS_FAIL(HFS_ERR_ARG, "scheduler: invalid options on another rank");
+  HFS__MPI_CHECK(MPI_Comm_dup(comm, &s->comm));
+  HFS__MPI_CHECK(MPI_Comm_set_name(s->comm, "hfscan-sched"));
+  /* Errors on the private communicator come back as codes; the command line
+   * decides whether to abort. */
+  HFS__MPI_CHECK(MPI_Comm_set_errhandler(s->comm, MPI_ERRORS_RETURN));
+  HFS__MPI_CHECK(MPI_Comm_rank(s->comm, &s->rank));
+  HFS__MPI_CHECK(MPI_Comm_size(s->comm, &s->size));
+  *out = s;
+  s = NULL;
+cleanup:
+  hfs_sched_destroy(&s);
+  return rc;
+}
+
+void hfs_sched_destroy(hfs_sched **s) {
+  if (!s || !*s) return;
+  int finalized = 0;
+  MPI_Finalized(&finalized);
+  if (!finalized && (*s)->comm != MPI_COMM_NULL) MPI_Comm_free(&(*s)->comm);
+  free(*s);
+  *s = NULL;
+}
+
+int hfs_sched_rank(const hfs_sched *s) { return s->rank; }
+int hfs_sched_size(const hfs_sched *s) { return s->size; }
+int hfs_sched_is_master(const hfs_sched *s) { return s->rank == 0; }
+MPI_Comm hfs_sched_comm(const hfs_sched *s) { return s->comm; }
+
+/* Waiting without a busy loop: spin briefly (a reply is often microseconds
+ * away), then sleep in growing steps up to ~1 ms.  A blocking MPI call would
+ * spin on the CPU, which starves the computing ranks when ranks outnumber
+ * cores.  The added latency is hidden by prefetching. */
+static void hfs__backoff(int *idle) {
+  if (*idle < 64) {
+    ++*idle;
+    return;
+  }
+  int step = *idle - 64;
+  if (step > 7) step = 7;
+  struct timespec ts = {0, 10000L << step}; /* 10 us .. 1.28 ms */
+  nanosleep(&ts, NULL);
+  ++*idle;
+}
+
+static const char *hfs__name(const hfs_sched_task *task) {
+  return task && task->name && *task->name ? task->name : "units";
+}
+
+/* A unit's failure text: run()'s own message when it set one. */
+static void hfs__failure_text(char *buf, size_t len, const char *name,
+                              const char *what, int64_t unit, int rank,
+                              int code) {
+  const char *m =
+      hfs_error_code() == code ? hfs_error_message() : hfs_strerror(code);
+  snprintf(buf, len, "task '%s': %s %lld failed on rank %d: %s", name, what,
+           (long long)unit, rank, m);
+}
+
+/* Outcome of a run, broadcast from the master so every rank returns it. */
+typedef struct {
+  int32_t status;
+  int32_t pad;
+  int64_t failed_unit;
+  char msg[HFS__SCHED_MSG_MAX];
+} hfs__outcome;
+
+/* State of one run as the master sees it (also used with one rank). */
+typedef struct {
+  const hfs_sched *s;
+  const hfs_sched_task *task;
+  const int64_t *units;
+  int64_t nunits;
+  hfs_sched_stats *st;
+  hfs__sched_progress prog;
+  int64_t next;      /* position of the next unit to hand out */
+  int halting;       /* no new unit will be handed out */
+  int collect_failed;
+  hfs__outcome out;
+  double timed_seconds; /* run() time and units behind the mean unit time */
+  int64_t timed_units;
+} hfs__run_state;
+
+/* Record the first hard failure; it outranks an interruption. */
+static void hfs__fail(hfs__run_state *r, int code, int64_t unit,
+                      const char *msg) {
+  r->halting = 1;
+  if (r->out.status != HFS_OK && r->out.status != HFS_ERR_INTERRUPTED) return;
+  r->out.status = code;
+  r->out.failed_unit = unit;
+  snprintf(r->out.msg, sizeof r->out.msg, "%s", msg);
+}
+
+static void hfs__check_stop(hfs__run_state *r) {
+  if (r->halting || !hfs__stop_flag) return;
+  r->halting = 1;
+  if (r->out.status == HFS_OK) r->out.status = HFS_ERR_INTERRUPTED;
+}
+
+static void hfs__collect(hfs__run_state *r, int64_t unit, const void *res) {
+  if (r->collect_failed) return;
+  if (!r->task->collect) {
+    r->st->units++;
+    return;
+  }
+  double t0 = hfs__sched_now();
+  hfs_error_clear();
+  int rc = r->task->collect(r->task->ctx, unit, res);
+  r->st->collect_seconds += hfs__sched_now() - t0;
+  if (rc != HFS_OK) {
+    char text[HFS__SCHED_MSG_MAX];
+    hfs__failure_text(text, sizeof text, hfs__name(r->task), "collecting unit",
+                      unit, r->s->rank, rc);
+    r->collect_failed = 1;
+    hfs__fail(r, rc, unit, text);
+    return;
+  }
+  r->st->units++;
+}
+
+/* Run units on the master itself, one at a time, until it is time to look
+ * for messages again.  Returns after at least one unit. */
+static void hfs__master_compute(hfs__run_state *r, void *res) {
+  double t_end = hfs__sched_now() + HFS__MASTER_POLL_SECONDS;
+  do {
+    int64_t unit = r->units[r->next++];
+    double t0 = hfs__sched_now();
+    hfs_error_clear();
+    int rc = r->task->run(r->task->ctx, unit, res);
+    double t1 = hfs__sched_now();
+    r->st->master_run_seconds += t1 - t0;
+    r->st->run_seconds += t1 - t0;
+    r->st->units_by_master++;
+    r->timed_seconds += t1 - t0;
+    r->timed_units++;
+    if (rc != HFS_OK) {
+      char text[HFS__SCHED_MSG_MAX];
+      hfs__failure_text(text, sizeof text, hfs__name(r->task), "unit", unit,
+                        r->s->rank, rc);
+      hfs__fail(r, rc, unit, text);
+      return;
+    }
+    hfs__collect(r, unit, res);
+    if (t1 >= t_end) return;
+    hfs__check_stop(r);
+  } while (!r->halting && r->next < r->nunits);
+}
+
+/* One rank: the same callbacks, no message. */
+static int hfs__run_serial(hfs__run_state *r) {
+  int rc = HFS_OK;
+  unsigned char *res = NULL;
+  HFS_ALLOC(res, r->task->result_size);
+  while (!r->halting && r->next < r->nunits) {
+    hfs__check_stop(r);
+    if (r->halting) break;
+    hfs__master_compute(r, res);
+    hfs__sched_progress_tick(&r->prog, r->st->units, hfs__sched_now());
+  }
+cleanup:
+  free(res);
+  return rc;
+}
+
+typedef struct {
+  int outstanding; /* batches sent and not yet answered */
+  int requested;   /* its REQUEST arrived */
+  int stopped;     /* its stop message was sent */
+} hfs__worker_state;
+
+typedef struct {
+  hfs__run_state *r;
+  hfs__worker_state *w;
+  int nworkers, nrequested, nstopped, ncompute;
+  unsigned char *buf;
+  size_t cap;
+  int64_t max_batch;
+} hfs__master;
+
+/* Hand out batches to worker `rank` until it holds `prefetch` of them, and
+ * stop it when it holds none and none will come. */
+static int hfs__fill(hfs__master *m, int rank) {
+  int rc = HFS_OK;
+  hfs__run_state *r = m->r;
+  hfs__worker_state *w = &m->w[rank];
+  MPI_Comm comm = r->s->comm;
+  while (!r->halting && w->outstanding < r->s->opts.prefetch &&
+         r->next < r->nunits) {
+    double mean =
+        r->timed_units > 0 ? r->timed_seconds / (double)r->timed_units : -1.0;
+    int64_t count = hfs__sched_batch_size(
+        mean, r->s->opts.target_batch_seconds, r->nunits - r->next,
+        m->ncompute, m->max_batch);
+    int64_t msg[2] = {r->next, count};
+    HFS__MPI_CHECK(
+        MPI_Send(msg, 2, MPI_INT64_T, rank, HFS__SCHED_TAG_WORK, comm));
+    r->next += count;
+    w->outstanding++;
+    r->st->batches++;
+    r->st->messages_sent++;
+    r->st->bytes_sent += (int64_t)sizeof msg;
+  }
+  if (w->outstanding == 0 && !w->stopped) {
+    HFS__MPI_CHECK(MPI_Send(NULL, 0, MPI_INT64_T, rank, HFS__SCHED_TAG_WORK,
+                            comm));
+    w->stopped = 1;
+    m->nstopped++;
+    r->st->messages_sent++;
+  }
+cleanup:
+  return rc;
+}
+
+static int hfs__master_handle(hfs__master *m, const MPI_Status *probe) {
+  int rc = HFS_OK;
+  hfs__run_state *r = m->r;
+  MPI_Comm comm = r->s->comm;
+  int src = probe->MPI_SOURCE, tag = probe->MPI_TAG, nbytes = 0;
+  HFS__MPI_CHECK(MPI_Get_count(probe, MPI_BYTE, &nbytes));
+  if ((size_t)nbytes > m->cap) {
+    unsigned char *bigger = realloc(m->buf, (size_t)nbytes);
+    if (!bigger) HFS_FAIL(HFS_ERR_NOMEM, "scheduler: out of memory");
+    m->buf = bigger;
+    m->cap = (size_t)nbytes;
+  }
+  HFS__MPI_CHECK(MPI_Recv(m->buf, nbytes, MPI_BYTE, src, tag, comm,
+                          MPI_STATUS_IGNORE));
+  r->st->messages_received++;
+  r->st->bytes_received += nbytes;
+  hfs__worker_state *w = &m->w[src];
+  if (tag == HFS__SCHED_TAG_REQUEST && !w->requested) {
+    w->requested = 1;
+    m->nrequested++;
+    HFS_CHECK(hfs__fill(m, src));
+  } else if (tag == HFS__SCHED_TAG_RESULT && w->outstanding > 0) {
+    hfs__sched_result_head h;
+    size_t rs = r->task->result_size;
+    if ((size_t)nbytes < sizeof h) goto bad;
+    memcpy(&h, m->buf, sizeof h);
+    if (h.pos < 0 || h.done < 0 || h.done > h.count || h.pos > r->nunits ||
+        h.done > r->nunits - h.pos || h.msg_len < 0 ||
+        h.msg_len > HFS__SCHED_MSG_MAX ||
+        (size_t)nbytes != sizeof h + (size_t)h.done * rs + (size_t)h.msg_len)
+      goto bad;
+    w->outstanding--;
+    r->st->run_seconds += h.run_seconds;
+    /* Only whole batches feed the mean, so that a skipped batch (done 0)
+     * does not pose as infinitely fast work. */
+    if (h.done == h.count && h.status == HFS_OK) {
+      r->timed_seconds += h.run_seconds;
+      r->timed_units += h.done;
+    }
+    const unsigned char *res = m->buf + sizeof h;
+    for (int64_t k = 0; k < h.done; k++)
+      hfs__collect(r, r->units[h.pos + k], res + (size_t)k * rs);
+    if (h.status != HFS_OK) {
+      char text[HFS__SCHED_MSG_MAX] = "";
+      if (h.msg_len > 0) {
+        memcpy(text, res + (size_t)h.done * rs, (size_t)h.msg_len);
+        text[HFS__SCHED_MSG_MAX - 1] = '\0';
+      }
+      hfs__fail(r, h.status, h.failed_unit, text);
+    }
+    HFS_CHECK(hfs__fill(m, src));
+  } else {
+    goto bad;
+  }
+cleanup:
+  return rc;
+bad:
+  /* Cannot happen between ranks of one build; stop cleanly if it does. */
+  {
+    char text[HFS__SCHED_MSG_MAX];
+    snprintf(text, sizeof text,
+             "scheduler: unexpected message (tag %d, %d bytes) from rank %d",
+             tag, nbytes, src);
+    hfs__fail(r, HFS_ERR_INTERNAL, -1, text);
+  }
+  return rc;
+}
+
+static int hfs__run_master(hfs__run_state *r) {
+  int rc = HFS_OK;
+  const hfs_sched *s = r->s;
+  hfs__master m = {0};
+  unsigned char *res = NULL;
+  m.r = r;
+  m.nworkers = s->size - 1;
+  m.ncompute = m.nworkers + (s->opts.master_computes ? 1 : 0);
+  size_t rs = r->task->result_size;
+  size_t room = s->opts.max_message_bytes > sizeof(hfs__sched_result_head)
+                    ? s->opts.max_message_bytes -
+                          sizeof(hfs__sched_result_head)
+                    : 0;
+  m.max_batch = s->opts.max_batch_units;
+  if (rs > 0 && (int64_t)(room / rs) < m.max_batch)
+    m.max_batch = (int64_t)(room / rs);
+  if (m.max_batch < 1) m.max_batch = 1;
+  HFS_ALLOC(m.w, s->size);
+  HFS_ALLOC(res, rs);
+  int idle = 0; /* > 0 while nothing is to be done */
+  double idle_since = 0;
+  while (m.nstopped < m.nworkers) {
+    hfs__check_stop(r);
+    int flag = 0;
+    MPI_Status probe;
+    HFS__MPI_CHECK(
+        MPI_Iprobe(MPI_ANY_SOURCE, MPI_ANY_TAG, s->comm, &flag, &probe));
+    /* The master computes only when every worker has asked and been
+     * served, so none waits on it; before all have asked, a long unit here
+     * would delay their first batch. */
+    int compute = !flag && s->opts.master_computes && !r->halting &&
+                  r->next < r->nunits && m.nrequested == m.nworkers;
+    double now = hfs__sched_now();
+    if (flag || compute) {
+      if (idle) r->st->wait_seconds += now - idle_since;
+      idle = 0;
+      if (flag)
+        HFS_CHECK(hfs__master_handle(&m, &probe));
+      else
+        hfs__master_compute(r, res);
+    } else {
+      if (!idle) idle_since = now;
+      hfs__backoff(&idle);
+    }
+    hfs__sched_progress_tick(&r->prog, r->st->units, hfs__sched_now());
+  }
+cleanup:
+  free(m.w);
+  free(m.buf);
+  free(res);
+  return rc;
+}
+
+static int hfs__run_worker(const hfs_sched *s, const hfs_sched_task *task,
+                           const int64_t *units, int64_t nunits,
+                           hfs_sched_stats *st) {
+  int rc = HFS_OK;
+  MPI_Comm comm = s->comm;
+  size_t rs = task->result_size;
+  unsigned char *buf[2] = {NULL, NULL};
+  size_t cap[2] = {0, 0};
+  MPI_Request sreq[2] = {MPI_REQUEST_NULL, MPI_REQUEST_NULL};
+  MPI_Request wreq = MPI_REQUEST_NULL;
+  int64_t work[2][2];
+  int slot = 0, b = 0, failed = 0;
+  /* A receive for the next batch is always posted, so the master's sends
+   * complete whatever the MPI's eager limit. */
+  HFS__MPI_CHECK(MPI_Irecv(work[slot], 2, MPI_INT64_T, 0, HFS__SCHED_TAG_WORK,
+                           comm, &wreq));
+  HFS__MPI_CHECK(MPI_Send(NULL, 0, MPI_BYTE, 0, HFS__SCHED_TAG_REQUEST, comm));
+  st->messages_sent++;
+  for (;;) {
+    MPI_Status ws;
+    int flag = 0, idle = 0, n = 0;
+    double t_wait = hfs__sched_now();
+    for (;;) {
+      HFS__MPI_CHECK(MPI_Test(&wreq, &flag, &ws));
+      if (flag) break;
+      hfs__backoff(&idle);
+    }
+    st->wait_seconds += hfs__sched_now() - t_wait;
+    st->messages_received++;
+    HFS__MPI_CHECK(MPI_Get_count(&ws, MPI_INT64_T, &n));
+    if (n == 0) break; /* the run is over */
+    st->bytes_received += (int64_t)n * 8;
+    st->batches++;
+    int64_t pos = work[slot][0], count = work[slot][1];
+    slot ^= 1;
+    HFS__MPI_CHECK(MPI_Irecv(work[slot], 2, MPI_INT64_T, 0,
+                             HFS__SCHED_TAG_WORK, comm, &wreq));
+    hfs__sched_result_head h = {pos, count, 0, -1, 0.0, HFS_OK, 0};
+    char text[HFS__SCHED_MSG_MAX] = "";
+    if (n != 2 || pos < 0 || count < 1 || pos > nunits ||
+        count > nunits - pos) {
+      snprintf(text, sizeof text, "scheduler: bad work message on rank %d",
+               s->rank);
+      h.status = HFS_ERR_INTERNAL;
+      h.count = h.pos = 0;
+      failed = 1;
+    }
+    /* The buffer two batches back is free once its send completed. */
+    HFS__MPI_CHECK(MPI_Wait(&sreq[b], MPI_STATUS_IGNORE));
+    size_t need = sizeof h + (size_t)h.count * rs + HFS__SCHED_MSG_MAX;
+    if (need > cap[b]) {
+      unsigned char *bigger = realloc(buf[b], need);
+      if (!bigger) HFS_FAIL(HFS_ERR_NOMEM, "scheduler: out of memory");
+      buf[b] = bigger;
+      cap[b] = need;
+    }
+    unsigned char *res = buf[b] + sizeof h;
+    if (!failed) {
+      double t0 = hfs__sched_now();
+      for (int64_t k = 0; k < h.count; k++) {
+        int64_t unit = units[pos + k];
+        hfs_error_clear();
+        int urc = task->run(task->ctx, unit, res + (size_t)k * rs);
+        if (urc != HFS_OK) {
+          hfs__failure_text(text, sizeof text, hfs__name(task), "unit", unit,
+                            s->rank, urc);
+          h.status = urc;
+          h.failed_unit = unit;
+          failed = 1; /* later batches are answered without running them */
+          break;
+        }
+        h.done++;
+      }
+      h.run_seconds = hfs__sched_now() - t0;
+      st->run_seconds += h.run_seconds;
+      st->units += h.done;
+    }
+    if (h.status != HFS_OK) {
+      h.msg_len = (int32_t)strlen(text) + 1;
+      memcpy(res + (size_t)h.done * rs, text, (size_t)h.msg_len);
+    }
+    memcpy(buf[b], &h, sizeof h);
+    size_t bytes = sizeof h + (size_t)h.done * rs + (size_t)h.msg_len;
+    HFS__MPI_CHECK(MPI_Isend(buf[b], (int)bytes, MPI_BYTE, 0,
+                             HFS__SCHED_TAG_RESULT, comm, &sreq[b]));
+    st->messages_sent++;
+    st->bytes_sent += (int64_t)bytes;
+    b ^= 1;
+  }
+  HFS__MPI_CHECK(MPI_Waitall(2, sreq, MPI_STATUSES_IGNORE));
+cleanup:
+  if (rc != HFS_OK && wreq != MPI_REQUEST_NULL) {
+    /* Best effort after an MPI error; the caller is expected to abort. */
+    MPI_Cancel(&wreq);
+    MPI_Request_free(&wreq);
+  }
+  free(buf[0]);
+  free(buf[1]);
+  return rc;
+}
+
+/* A 64-bit digest of the unit list and result size, to check that every rank
+ * runs the same thing. */
+static uint64_t hfs__digest(const int64_t *units, int64_t n, size_t rs) {
+  uint64_t h = 0x9e3779b97f4a7c15ULL ^ (uint64_t)n ^ ((uint64_t)rs << 32);
+  for (int64_t i = 0; i < n; i++) {
+    uint64_t z = h + (uint64_t)units[i] + 0x9e3779b97f4a7c15ULL;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    h = z ^ (z >> 31);
+  }
+  return h;
+}
+
+static int hfs__check_task(const hfs_sched_task *task, const int64_t *units,
+                           int64_t nunits) {
+  if (!task || !task->run)
+    return hfs_error_set(HFS_ERR_ARG, "scheduler: task without run()");
+  if (nunits < 0 || (nunits > 0 && !units))
+    return hfs_error_set(HFS_ERR_ARG, "scheduler: bad unit list");
+  if (task->result_size >
+      (size_t)INT_MAX - sizeof(hfs__sched_result_head) - HFS__SCHED_MSG_MAX)
+    return hfs_error_set(HFS_ERR_ARG,
+                         "scheduler: task '%s': result_size %zu is too large",
+                         hfs__name(task), task->result_size);
+  for (int64_t i = 0; i < nunits; i++)
+    if (units[i] < 0)
+      return hfs_error_set(HFS_ERR_ARG,
+                           "scheduler: units[%lld] = %lld is negative",
+                           (long long)i, (long long)units[i]);
+  return HFS_OK;
+}
+
+int hfs_sched_run(hfs_sched *s, const hfs_sched_task *task,
+                  const int64_t *units, int64_t nunits,
+                  hfs_sched_stats *stats) {
+  int rc = HFS_OK;
+  hfs_sched_stats local;
+  hfs__run_state r;
+  if (!s) return hfs_error_set(HFS_ERR_ARG, "scheduler: NULL handle");
+  memset(&local, 0, sizeof local);
+  memset(&r, 0, sizeof r);
+  local.failed_unit = -1;
+  r.s = s;
+  r.task = task;
+  r.units = units;
+  r.nunits = nunits;
+  r.st = &local;
+  r.out.failed_unit = -1;
+  double t_start = hfs__sched_now();
+
+  int lrc = hfs__check_task(task, units, nunits);
+  int bad = lrc != HFS_OK;
+  if (s->size > 1) {
+    /* One collective settles both local validity and agreement: equal
+     * digests give equal max(h) and min(h) = ~max(~h). */
+    uint64_t h = bad ? 0 : hfs__digest(units, nunits, task->result_size);
+    uint64_t v[3] = {(uint64_t)bad, h, ~h}, all[3];
+    HFS__MPI_CHECK(
+        MPI_Allreduce(v, all, 3, MPI_UINT64_T, MPI_MAX, s->comm));
+    if (bad) {
+      rc = lrc;
+      goto cleanup;
+    }
+    if (all[0])
+      HFS_FAIL(HFS_ERR_ARG, "scheduler: invalid task or units on another rank");
+    if (all[1] != ~all[2])
+      HFS_FAIL(HFS_ERR_ARG,
+               "scheduler: task '%s': ranks passed different unit lists or "
+               "result sizes",
+               hfs__name(task));
+  } else if (bad) {
+    rc = lrc;
+    goto cleanup;
+  }
+
+  if (s->rank == 0) {
+    FILE *stream = NULL;
+    if (s->opts.progress)
+      stream = s->opts.progress_stream ? s->opts.progress_stream : stderr;
+    hfs__sched_progress_begin(&r.prog, stream, s->opts.progress_interval,
+                              hfs__name(task), nunits, s->size, t_start);
+    if (s->size == 1)
+      rc = hfs__run_serial(&r);
+    else
+      rc = hfs__run_master(&r);
+    /* Interruption is only reported when it left units undone. */
+    if (r.out.status == HFS_ERR_INTERRUPTED && r.next >= nunits &&
+        local.units == nunits)
+      r.out.status = HFS_OK;
+    if (r.out.status == HFS_ERR_INTERRUPTED)
+      snprintf(r.out.msg, sizeof r.out.msg,
+               "task '%s': interrupted after %lld of %lld units (stop "
+               "requested)",
+               hfs__name(task), (long long)local.units, (long long)nunits);
+    hfs__sched_progress_end(&r.prog, local.units,
+                            rc != HFS_OK ? rc : r.out.status,
+                            hfs__sched_now());
+  } else {
+    rc = hfs__run_worker(s, task, units, nunits, &local);
+  }
+  /* A local MPI or memory failure leaves the protocol broken: return it
+   * without the broadcast; the caller aborts the job. */
+  if (rc != HFS_OK) goto cleanup;
+  if (s->size > 1)
+    HFS__MPI_CHECK(MPI_Bcast(&r.out, (int)sizeof r.out, MPI_BYTE, 0, s->comm));
+  r.out.msg[sizeof r.out.msg - 1] = '\0';
+  local.failed_unit = r.out.failed_unit;
+  if (r.out.status == HFS_ERR_INTERRUPTED) hfs__stop_flag = 0;
+  if (r.out.status != HFS_OK)
+    rc = hfs_error_set(r.out.status, "%s", r.out.msg);
+  else
+    hfs_error_clear();
+
+cleanup:
+  local.wall_seconds = hfs__sched_now() - t_start;
+  if (s->rank == 0)
+    local.overhead_seconds = local.wall_seconds - local.master_run_seconds -
+                             local.collect_seconds - local.wait_seconds;
+  if (stats) *stats = local;
+  return rc;
+}

@@ -1,0 +1,66 @@
+/* Private to the scheduler (and its tests): batch sizing, progress lines and
+ * the layout of the messages. */
+#ifndef HFS_SCHED_INTERNAL_H
+#define HFS_SCHED_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* Message tags, one enum for the whole protocol. */
+enum hfs__sched_tag {
+  HFS__SCHED_TAG_REQUEST = 1, /* worker -> master, empty: "I am ready" */
+  HFS__SCHED_TAG_WORK = 2,    /* master -> worker: {pos, count}; empty = stop */
+  HFS__SCHED_TAG_RESULT = 3   /* worker -> master: header, results, error text */
+};
+
+/* Head of a RESULT message.  All ranks run the same binary, so the struct is
+ * sent as bytes.  Its size is a multiple of 16 so that the results that follow
+ * it keep the alignment of a malloc'd buffer. */
+typedef struct {
+  int64_t pos;            /* position of the batch's first unit in the list */
+  int64_t count;          /* units in the batch */
+  int64_t done;           /* units computed; results of units [pos, pos+done) follow */
+  int64_t failed_unit;    /* unit whose run() failed, or -1 */
+  double run_seconds;     /* time spent in run() for this batch */
+  int32_t status;         /* HFS_OK or the code run() returned */
+  int32_t msg_len;        /* bytes of error text after the results (with NUL) */
+} hfs__sched_result_head;
+
+/* Longest error text carried in a message (including the NUL). */
+#define HFS__SCHED_MSG_MAX 512
+
+/* Units in the next batch.  mean_unit_seconds < 0 means no unit time is known
+ * yet.  remaining is the number of units not yet dispatched, ncompute the
+ * number of ranks that compute.  Returns a value in [1, remaining] (0 when
+ * remaining is 0). */
+int64_t hfs__sched_batch_size(double mean_unit_seconds, double target_seconds,
+                              int64_t remaining, int ncompute,
+                              int64_t max_units);
+
+/* Progress reporting on the master. */
+typedef struct {
+  FILE *stream;          /* NULL: silent */
+  int tty;
+  const char *name;
+  int64_t total;
+  double interval;       /* seconds between plain lines */
+  double t_start, t_last;
+  int nranks;
+  int drawn;             /* a '\r' line is on screen */
+} hfs__sched_progress;
+
+void hfs__sched_progress_begin(hfs__sched_progress *p, FILE *stream,
+                               double interval, const char *name,
+                               int64_t total, int nranks, double now);
+/* Cheap when nothing is due: compares two doubles. */
+void hfs__sched_progress_tick(hfs__sched_progress *p, int64_t done,
+                              double now);
+/* Final line; status is the run's return code. */
+void hfs__sched_progress_end(hfs__sched_progress *p, int64_t done, int status,
+                             double now);
+
+/* Monotonic clock in seconds. */
+double hfs__sched_now(void);
+
+#endif
