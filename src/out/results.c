@@ -15,10 +15,8 @@ int hfs_out_write_run_info(hfs_h5 *f, const hfs_run_info *in) {
   char when[64];
   time_t now = time(NULL);
   strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
-  HFS_CHECK(hfs_h5_attr_str(f, "/", "hfscan_version", HFS_VERSION " (" HFS_GIT ")"));
-  HFS_CHECK(hfs_h5_attr_str(f, "/", "created", when));
+  /* what determines the results, at the root */
   if (in->command) HFS_CHECK(hfs_h5_attr_str(f, "/", "command", in->command));
-  if (in->argv_line) HFS_CHECK(hfs_h5_attr_str(f, "/", "command_line", in->argv_line));
   if (in->workspace) HFS_CHECK(hfs_h5_attr_str(f, "/", "workspace", in->workspace));
   if (in->workspace_sha256)
     HFS_CHECK(hfs_h5_attr_str(f, "/", "workspace_sha256", in->workspace_sha256));
@@ -27,8 +25,14 @@ int hfs_out_write_run_info(hfs_h5 *f, const hfs_run_info *in) {
   HFS_CHECK(hfs_h5_attr_int(f, "/", "normsys_code", in->normsys_code));
   HFS_CHECK(hfs_h5_attr_str(f, "/", "histosys_code",
                             in->histosys_code == 4 ? "4p" : in->histosys_code == 2 ? "2" : "0"));
-  HFS_CHECK(hfs_h5_attr_double(f, "/", "wall_s", in->wall_s));
-  HFS_CHECK(hfs_h5_attr_int(f, "/", "nranks", in->nranks));
+  /* what varies from run to run, apart so that h5diff --exclude-path
+   * /provenance compares results only */
+  HFS_CHECK(hfs_h5_group(f, "/provenance"));
+  HFS_CHECK(hfs_h5_attr_str(f, "/provenance", "hfscan_version", HFS_VERSION " (" HFS_GIT ")"));
+  HFS_CHECK(hfs_h5_attr_str(f, "/provenance", "written", when));
+  if (in->argv_line) HFS_CHECK(hfs_h5_attr_str(f, "/provenance", "command_line", in->argv_line));
+  HFS_CHECK(hfs_h5_attr_double(f, "/provenance", "wall_s", in->wall_s));
+  HFS_CHECK(hfs_h5_attr_int(f, "/provenance", "nranks", in->nranks));
 cleanup:
   return rc;
 }

@@ -1,0 +1,38 @@
+/* HDF5 layout of rankings (pulls, constraints, impacts, grouped impacts) and
+ * profile-likelihood scans, documented in docs/output.md ("Ranking",
+ * "Scan").  A file holds the unit table from the start, so an unfinished
+ * run is a checkpoint that a later run resumes; the derived results appear
+ * once every unit is done.  Everything that differs between two runs of the
+ * same computation (times, dates, number of ranks, the command line) lives
+ * under /provenance, so `h5diff --exclude-path /provenance` compares
+ * results.  Written by one process. */
+#ifndef HFS_IMPACTS_OUT_H
+#define HFS_IMPACTS_OUT_H
+
+#include "hfs_h5.h"
+#include "hfs_impacts.h"
+#include "hfs_out.h"
+
+/* Root attributes that identify the computation (command, workspace_sha256,
+ * measurement, optimizer, interpolation codes) and /provenance attributes
+ * for the rest of info (version, date, command line, workspace path, wall
+ * time, ranks) plus the number of sessions (1 + resumptions). */
+int hfs_out_write_run_identity(hfs_h5 *f, const hfs_run_info *info, int sessions);
+
+/* /GROUP (e.g. "/ranking"): attributes, free fit, unit table; with
+ * `options`, the canonical string a resumed run must match.  The parameter,
+ * order and group tables are written when hfs_ranking_finish() has run. */
+int hfs_out_write_ranking(hfs_h5 *f, const char *group, hfs_ranking *r,
+                          hfs_model *m, const char *options);
+int hfs_out_write_scan(hfs_h5 *f, const char *group, hfs_scan *s,
+                       hfs_model *m, const char *options);
+
+/* Resume: check that /GROUP was written with `options` (HFS_ERR_MISMATCH
+ * naming the first difference otherwise) and store its finished units into
+ * the context.  *sessions receives the file's session count. */
+int hfs_out_resume_ranking(hfs_h5 *f, const char *group, const char *options,
+                           hfs_ranking *r, int *sessions);
+int hfs_out_resume_scan(hfs_h5 *f, const char *group, const char *options,
+                        hfs_scan *s, int *sessions);
+
+#endif
