@@ -15,7 +15,7 @@
 static double num(json_t *j) { return json_is_null(j) ? NAN : json_number_value(j); }
 
 static void check_case(const char *dir, const char *name) {
-  char wsp[1024], refp[1024];
+  char wsp[1400], refp[1400];
   snprintf(wsp, sizeof wsp, "%s/%s.json", dir, name);
   snprintf(refp, sizeof refp, "%s/%s.ref.json", dir, name);
   json_error_t jerr;
@@ -59,7 +59,8 @@ static void check_case(const char *dir, const char *name) {
   for (int b = 0; b < nb; ++b)
     assert_close(hfs_model_observed(m)[b], num(json_array_get(data, b)), 0);
 
-  double *th = calloc(n, sizeof *th), *nu = calloc(nb, sizeof *nu);
+  double *th = calloc((size_t)(n > 0 ? n : 1), sizeof *th);
+  double *nu = calloc((size_t)(nb > 0 ? nb : 1), sizeof *nu);
   hfs_model_init(m, th);
   hfs_model_expected(m, th, nu, NULL);
   json_t *exp0 = json_object_get(model, "expected_main_data_at_init");
