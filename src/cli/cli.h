@@ -27,6 +27,7 @@ typedef struct {
   const char *output;        /* -o FILE.h5 */
   int json;
   int quiet;
+  int brief;                 /* fit: POI and status only */
   int strict;                /* warnings are errors */
   hfs_fit_options fit;
   hfs_model_options model;

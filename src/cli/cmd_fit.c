@@ -62,6 +62,7 @@ static void print_table(const hfs_cli_opts *o, hfs_model *m, const hfs_fit_resul
   printf("evaluations %d (%d iterations), %.2f ms\n", r->n_eval, r->n_iter, 1e3 * r->time_s);
   printf("%-40s %14s %12s\n", "parameter", "value", "error");
   for (int i = 0; i < n; ++i) {
+    if (o->brief && i != hfs_model_poi(m)) continue;
     const char *mark = i == hfs_model_poi(m) ? "  (POI)" : "";
     if (r->has_errors && r->error[i] > 0)
       printf("%-40s %14.6f %12.6f%s\n", hfs_model_par_name(m, i), r->theta[i], r->error[i], mark);
@@ -103,6 +104,7 @@ int hfs_cmd_fit(int argc, char **argv) {
     json_decref(j);
   } else {
     print_table(&o, c.model, &r);
+    if (o.brief) printf("(%d nuisance parameters: see hfscan fit without --brief)\n", n - 1);
   }
   if (o.output) {
     hfs_run_info info = {"fit", o.argv_line, o.workspace, c.sha256,

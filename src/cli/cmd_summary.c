@@ -97,7 +97,7 @@ int hfs_cmd_summary(int argc, char **argv) {
   }
   args a;
   a.n = 0;
-  add(&a, "fit"); add(&a, "%s", o.workspace); common(&a, &o);
+  add(&a, "fit"); add(&a, "%s", o.workspace); common(&a, &o); add(&a, "--brief");
   if (o.output) add(&a, "-o%s/fit.h5", o.output);
   step("fit", hfs_cmd_fit, &a, &worst);
 
