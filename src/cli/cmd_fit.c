@@ -27,6 +27,8 @@ json_t *hfs_cli_json_fit(hfs_model *m, const hfs_fit_result *r, const char *opti
     json_object_set_new(p, "name", json_string(hfs_model_par_name(m, i)));
     json_object_set_new(p, "value", hfs_cli_json_real(r->theta[i]));
     json_object_set_new(p, "error", r->has_errors ? hfs_cli_json_real(r->error[i]) : json_null());
+    json_object_set_new(p, "error_hessian",
+                        r->has_errors ? hfs_cli_json_real(r->error_hessian[i]) : json_null());
     json_array_append_new(pars, p);
   }
   json_object_set_new(o, "parameters", pars);

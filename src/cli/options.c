@@ -80,7 +80,7 @@ static const optdef defs[] = {
     {{"mu", required_argument, 0, O_MU}, "hypotest", "X  tested POI value"},
     {{"cl", required_argument, 0, O_CL}, "limit summary", "CL  confidence level (default 0.95)"},
     {{"test-stat", required_argument, 0, O_TS}, "hypotest limit", "qtilde|q|tmu|tmutilde  (default qtilde)"},
-    {{"scan", required_argument, 0, O_SCAN}, "limit", "LO:HI:N  also compute CLs on this grid"},
+    {{"scan", required_argument, 0, O_SCAN}, "limit scan", "LO:HI:N  also compute CLs on this grid (scan: same as --poi)"},
     {{"calc", required_argument, 0, O_CALC}, "hypotest limit", "asymptotic|toys  (default asymptotic)"},
     {{"ntoys", required_argument, 0, O_NTOYS}, "hypotest limit", "N  toys per hypothesis (default 1000)"},
     {{"seed", required_argument, 0, O_SEED}, "hypotest limit", "S  random seed (default 1)"},

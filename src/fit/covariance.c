@@ -64,15 +64,16 @@ int hfs_fit__engine_covariance(hfs_fit_engine *e, const double *theta,
     if (!(a[k * nf + k] > 0.0) || !isfinite(a[k * nf + k]))
       HFS_FAIL(HFS_ERR_NUMERIC, "fit: covariance has a non-positive variance");
 
+  double *sd = e->xt;
+  for (size_t r = 0; r < nf; r++) sd[r] = sqrt(a[r * nf + r]);
   for (size_t r = 0; r < nf; r++) {
     size_t ir = (size_t)p->free_idx[r];
-    double sr = sqrt(a[r * nf + r]);
-    if (error) error[ir] = sr;
+    if (error) error[ir] = sd[r];
     for (size_t c = 0; c < nf; c++) {
       size_t ic = (size_t)p->free_idx[c];
       double v = a[r * nf + c];
       if (cov) cov[ir * npar + ic] = v;
-      if (corr) corr[ir * npar + ic] = r == c ? 1.0 : v / (sr * sqrt(a[c * nf + c]));
+      if (corr) corr[ir * npar + ic] = r == c ? 1.0 : v / (sd[r] * sd[c]);
     }
   }
 cleanup:

@@ -1,6 +1,9 @@
 /* The optimizer core: result records, the problem wrapper the backends call,
  * and the engine that runs a backend, checks its answer and adds the
  * covariance.  Nothing here knows the model (see fit_internal.h). */
+/* clock_gettime and CLOCK_MONOTONIC are POSIX. */
+#define _POSIX_C_SOURCE 200809L
+
 #include "fit_internal.h"
 
 #include <math.h>
@@ -67,6 +70,7 @@ int hfs_fit_result_init(hfs_fit_result *r, int npar, int with_cov) {
   r->grad_norm = NAN;
   HFS_ALLOC(r->theta, npar);
   HFS_ALLOC(r->error, npar);
+  HFS_ALLOC(r->error_hessian, npar);
   if (with_cov) {
     HFS_ALLOC(r->cov, (size_t)npar * (size_t)npar);
     HFS_ALLOC(r->corr, (size_t)npar * (size_t)npar);
@@ -76,10 +80,22 @@ cleanup:
   return rc;
 }
 
+double hfs_fit_minuit_error(double x, double lo, double hi, double sigma) {
+  if (!isfinite(lo) || !isfinite(hi) || !(hi > lo) || !(sigma > 0)) return sigma;
+  double half = 0.5 * (hi - lo);
+  double p = asin(fmin(1.0, fmax(-1.0, (x - lo) / half - 1.0)));
+  double dxdp = half * cos(p);
+  if (!(dxdp > 0)) return sigma;
+  double s = sigma / dxdp;
+  double up = lo + half * (sin(p + s) + 1.0), dn = lo + half * (sin(p - s) + 1.0);
+  return 0.5 * (fabs(up - x) + fabs(dn - x));
+}
+
 void hfs_fit_result_free(hfs_fit_result *r) {
   if (!r) return;
   free(r->theta);
   free(r->error);
+  free(r->error_hessian);
   free(r->cov);
   free(r->corr);
   memset(r, 0, sizeof *r);
@@ -101,15 +117,17 @@ int hfs_fit_result_copy(hfs_fit_result *dst, const hfs_fit_result *src) {
              "hfs_fit_result_copy: destination has no covariance storage");
   {
     size_t n = (size_t)src->npar;
-    double *theta = dst->theta, *error = dst->error, *cov = dst->cov,
-           *corr = dst->corr;
+    double *theta = dst->theta, *error = dst->error, *eh = dst->error_hessian,
+           *cov = dst->cov, *corr = dst->corr;
     *dst = *src;
     dst->theta = theta;
     dst->error = error;
+    dst->error_hessian = eh;
     dst->cov = cov;
     dst->corr = corr;
     memcpy(dst->theta, src->theta, n * sizeof *src->theta);
     memcpy(dst->error, src->error, n * sizeof *src->error);
+    memcpy(dst->error_hessian, src->error_hessian, n * sizeof *src->error);
     if (src->cov) {
       memcpy(dst->cov, src->cov, n * n * sizeof *src->cov);
       memcpy(dst->corr, src->corr, n * n * sizeof *src->corr);
@@ -215,8 +233,8 @@ double hfs_fit__projected_gradient_norm(int n, const double *x,
 
 const hfs_fit_backend *hfs_fit__backend_default(hfs_optimizer o) {
   switch (o) {
-    case HFS_OPT_TAO: return &hfs_fit__backend_tao_bnls;
-    case HFS_OPT_NLOPT: return &hfs_fit__backend_nlopt_lbfgs;
+    case HFS_OPT_TAO: return &hfs_fit__backend_tao_bntl;
+    case HFS_OPT_NLOPT: return &hfs_fit__backend_nlopt_tnewton;
   }
   return NULL;
 }
@@ -264,6 +282,8 @@ int hfs_fit__engine_create(int npar, const double *lo, const double *hi,
   HFS_ALLOC(e->xt, n);
   HFS_ALLOC(e->gt, n);
   HFS_ALLOC(e->idx, n);
+  HFS_ALLOC(e->fixed_b, n);
+  HFS_ALLOC(e->err_b, n);
   if (hessian) {
     HFS_ALLOC(e->prob.hess_full, nn);
     HFS_ALLOC(e->hfree, nn);
@@ -300,6 +320,8 @@ void hfs_fit__engine_destroy(hfs_fit_engine **pe) {
   free(e->xt);
   free(e->gt);
   free(e->idx);
+  free(e->fixed_b);
+  free(e->err_b);
   free(e->hfree);
   free(e->cov_free);
   free(e);
@@ -323,7 +345,8 @@ static void result_clear(hfs_fit_result *res, const int *fixed) {
   res->n_eval = 0;
   res->time_s = 0.0;
   res->has_errors = 0;
-  for (size_t i = 0; i < n; i++) res->error[i] = (fixed && fixed[i]) ? 0.0 : NAN;
+  for (size_t i = 0; i < n; i++)
+    res->error[i] = res->error_hessian[i] = (fixed && fixed[i]) ? 0.0 : NAN;
   if (res->cov) {
     memset(res->cov, 0, n * n * sizeof *res->cov);
     memset(res->corr, 0, n * n * sizeof *res->corr);
@@ -372,7 +395,7 @@ static int engine_polish(hfs_fit_engine *e, int nfree, double *f, double *pg) {
     if (LAPACKE_dpotrs_work(LAPACK_COL_MAJOR, 'L', m, 1, a, m, rhs, m) != 0) break;
     for (int k = 0; k < nfree; k++) e->d[k] = 0.0;
     for (int r = 0; r < m; r++) e->d[e->idx[r]] = rhs[r];
-    double slack = 1e-10 * (1.0 + fabs(*f)), t = 1.0;
+    double slack = 1e-11 * (1.0 + fabs(*f)), t = 1.0;
     int accepted = 0;
     for (int ls = 0; ls < 30 && !accepted; ls++, t *= 0.5) {
       for (int k = 0; k < nfree; k++) {
@@ -474,9 +497,7 @@ int hfs_fit__engine_minimize(hfs_fit_engine *e, const double *init,
     }
     pg = hfs_fit__projected_gradient_norm(nfree, e->x, e->g, e->xlo, e->xhi);
     if (!isfinite(f) || pg < e->opts.gtol) break;
-    if (res->status == HFS_FIT_MAXITER || res->status == HFS_FIT_NONFINITE ||
-        res->status == HFS_FIT_FAILED)
-      break;
+    if (res->status == HFS_FIT_MAXITER || res->status == HFS_FIT_NONFINITE) break;
     if (p->hessian) {
       int steps = engine_polish(e, nfree, &f, &pg);
       res->n_iter += steps;
@@ -507,6 +528,31 @@ errors:
                                          res->error, res->corr);
     if (crc == HFS_OK) {
       res->has_errors = 1;
+      memcpy(res->error_hessian, res->error, (size_t)res->npar * sizeof *res->error);
+      /* In MINUIT's internal coordinates a parameter sitting on a limit has
+       * zero slope dx/dp and decouples: the others' errors are those with
+       * it held.  Reproduce that before mapping through the limits. */
+      int nb = 0, nf = 0;
+      for (int i = 0; i < res->npar; i++) {
+        int fx = fixed && fixed[i];
+        /* on a limit up to rounding (a backend may stop 1e-10 inside) */
+        double tol = 1e-6 * (res->error[i] > 0 ? res->error[i] : 1.0);
+        int at = !fx && (res->theta[i] - e->lo[i] <= tol || e->hi[i] - res->theta[i] <= tol);
+        e->fixed_b[i] = fx || at;
+        nb += at;
+        nf += !fx;
+      }
+      const double *base = res->error_hessian;
+      if (nb > 0 && nb < nf &&
+          hfs_fit__engine_covariance(e, res->theta, e->fixed_b, NULL, e->err_b, NULL) == HFS_OK)
+        base = e->err_b;
+      for (int i = 0; i < res->npar; i++) {
+        if (fixed && fixed[i]) continue;
+        /* a parameter on a limit keeps its Hessian error: MINUIT's number
+         * there depends on how close to the limit it stopped */
+        res->error[i] = e->fixed_b[i] ? res->error_hessian[i]
+                                      : hfs_fit_minuit_error(res->theta[i], e->lo[i], e->hi[i], base[i]);
+      }
     } else if (crc == HFS_ERR_NUMERIC) {
       if (res->status == HFS_FIT_CONVERGED) res->status = HFS_FIT_HESSE_FAILED;
       append_reason(res, "; Hessian not positive definite");

@@ -43,9 +43,10 @@ struct hfs_fit_problem {
   double best_f;
 };
 
-/* Descriptors of the available backends.  hfs_fit__backend_tao is the TAO
- * default (bounded Newton line search with the analytic Hessian); the others
- * stay selectable for tests and comparisons. */
+/* Descriptors of the available backends.  The defaults for the public
+ * optimizer kinds are hfs_fit__backend_tao_bntl and
+ * hfs_fit__backend_nlopt_tnewton (hfs_fit__backend_default); the others stay
+ * selectable for tests and comparisons (see the backends' files for why). */
 extern const hfs_fit_backend hfs_fit__backend_tao_bntl;
 extern const hfs_fit_backend hfs_fit__backend_tao_bntr;
 extern const hfs_fit_backend hfs_fit__backend_tao_bnls;
@@ -77,6 +78,8 @@ typedef struct hfs_fit_engine {
   int *idx;               /* npar: inactive free parameters */
   double *hfree;          /* npar * npar: Hessian of the free parameters */
   double *cov_free;       /* npar * npar: its inverse (times 2) */
+  int *fixed_b;           /* npar: fixed set plus parameters on a bound */
+  double *err_b;          /* npar: errors with those held */
 } hfs_fit_engine;
 
 /* Create an engine for npar parameters with bounds lo/hi (copied).

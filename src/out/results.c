@@ -78,6 +78,8 @@ int hfs_out_write_fit(hfs_h5 *f, const char *g, hfs_model *m,
   if (r->has_errors) {
     P(p, g, "parameters/error");
     HFS_CHECK(hfs_h5_write_double(f, p, 1, d, r->error));
+    P(p, g, "parameters/error_hessian");
+    HFS_CHECK(hfs_h5_write_double(f, p, 1, d, r->error_hessian));
     if (r->corr) {
       P(p, g, "correlation");
       HFS_CHECK(hfs_h5_write_double(f, p, 2, d, r->corr));
