@@ -53,6 +53,23 @@ static void check_case(const char *dir, const char *name, hfs_optimizer opt) {
   assert_non_null(ref);
   ctx c;
   open_case(&c, wsp, 4, 4, opt);
+  /* This likelihood has two minima in the histosys parameter and pyhf's
+   * fits stop in the higher one (twice_nll 30.8004 against 29.3311 at
+   * alpha = 0.414, tests/fit); its CLs values rest on that local minimum, so
+   * here the test asserts only that hfscan's minimum is at least as low. */
+  if (!strcmp(name, "val_2bin_2channel_coupledhistosys")) {
+    hfs_fit_result fr;
+    assert_int_equal(hfs_fit_result_init(&fr, hfs_model_npar(c.m), 0), HFS_OK);
+    assert_int_equal(hfs_infer_fit_free(c.I, NULL, NULL, NULL, &fr), HFS_OK);
+    double ref_min = num(json_object_get(json_object_get(ref, "mle_minuit_precise"), "twice_nll"));
+    assert_true(fr.twice_nll <= ref_min + 1e-6);
+    printf("  %s: free fit %.6f (pyhf %.6f); CLs not compared (pyhf's local minimum)\n",
+           name, fr.twice_nll, ref_min);
+    hfs_fit_result_free(&fr);
+    close_case(&c);
+    json_decref(ref);
+    return;
+  }
   const char *mus[] = {"mu=1", "mu=0.5", "mu=2"};
   json_t *hts = json_object_get(ref, "hypotest");
   for (int k = 0; k < 3; ++k) {
@@ -78,8 +95,16 @@ static void check_case(const char *dir, const char *name, hfs_optimizer opt) {
   if (d && !json_object_get(d, "error")) {
     hfs_significance s;
     assert_int_equal(hfs_infer_significance(c.I, &s), HFS_OK);
-    assert_p(s.p0, num(json_object_get(d, "p0_obs")), "p0", name);
-    assert_close(s.z, num(json_object_get(d, "Z_obs")), 1e-3);
+    /* Z within 1e-3 (the issue's tolerance), and p0 within what that
+     * allows: with mu-hat on its bound (val_1bin_lumi) pyhf's q0 = 1.6e-7
+     * is its optimizer's noise and moves p0 by 1.6e-4 while Z moves 4e-4. */
+    double zr = num(json_object_get(d, "Z_obs"));
+    assert_close(s.z, zr, 1e-3);
+    double p0r = num(json_object_get(d, "p0_obs"));
+    double p0tol = fmax(1e-3 * exp(-0.5 * zr * zr) / sqrt(2 * M_PI), 1e-4);
+    if (p0r < 1e-3) p0tol = fmax(1e-3 * p0r, 1e-12);
+    if (fabs(s.p0 - p0r) > p0tol) print_error("%s: p0\n", name);
+    assert_close(s.p0, p0r, p0tol);
     for (int e = 0; e < 5; ++e) {
       assert_p(s.p0_exp[e], num(json_array_get(json_object_get(d, "p0_exp"), e)), "p0_exp", name);
       assert_close(s.z_exp[e], num(json_array_get(json_object_get(d, "Z_exp"), e)), 1e-3);
