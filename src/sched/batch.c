@@ -1,5 +1,6 @@
 /* Batch sizing: pure arithmetic, kept apart from the MPI code so that it can
  * be tested on its own. */
+#define _POSIX_C_SOURCE 200809L /* clock_gettime, nanosleep, fileno */
 #include "sched_internal.h"
 
 #include <time.h>
@@ -8,6 +9,21 @@ double hfs__sched_now(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+double hfs__sched_batch_target(double target_option, double cost_per_batch,
+                               int ncompute) {
+  /* Against the work of one batch of duration T, the master's cost c per
+   * batch (a result in, a batch out) is c / T: under 1% when T >= 100 c.
+   * The master serves ncompute ranks that each return every T seconds, so
+   * it is busy a fraction c ncompute / T; capping that at 25% keeps its
+   * replies prompt: T >= 4 c ncompute.  With c ~ 0.5-1 us the option
+   * (50 ms) rules up to 12 000-25 000 ranks; beyond, batches lengthen so
+   * that the master never becomes the bottleneck. */
+  double k = 4.0 * (double)ncompute;
+  if (k < 100.0) k = 100.0;
+  double lower = cost_per_batch * k;
+  return lower > target_option ? lower : target_option;
 }
 
 int64_t hfs__sched_batch_size(double mean_unit_seconds, double target_seconds,

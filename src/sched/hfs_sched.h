@@ -28,17 +28,20 @@
  * ~0.2 ms or after each unit when units are longer, and only when no message
  * is waiting, so with many workers it naturally becomes a pure dispatcher.
  *
- * Batch size.  A batch costs the master a fixed few microseconds (one receive,
- * one send, bookkeeping) plus a per-unit collect.  The master keeps the mean
+ * Batch size.  A batch costs the master a fixed ~0.5-1 us (one receive, one
+ * send, bookkeeping) plus a per-unit collect.  The master keeps the mean
  * unit time measured by all ranks (workers report their run() time with each
  * result) and sizes a batch to last target_batch_seconds (default 0.05 s):
- * a fixed cost of ~5 us per 50 ms batch is 0.01% of the work, far under the 1%
- * budget, and a worker still returns 20 times a second, which keeps the tail
- * and an interruption short.  Until a first time is known, batches hold one
+ * the fixed cost is then ~0.002% of the work, far under the 1% budget, and a
+ * worker still returns 20 times a second, which keeps the tail, a stop and
+ * the progress line prompt.  Until a first time is known, batches hold one
  * unit.  A batch never exceeds remaining / (2 * computing ranks) units, so
  * near the end batches shrink to single units and all ranks finish within
  * about one unit time of each other; nor max_batch_units, nor what fits in
- * max_message_bytes.  See docs/scheduler.md for the numbers.
+ * max_message_bytes.  The target itself is raised when the master's measured
+ * cost per batch would exceed 1% of a batch's work or keep it more than 25%
+ * busy (beyond ~10^4 ranks), so the master never becomes the bottleneck.
+ * See docs/scheduler.md for the numbers.
  *
  * Reproducibility.  The scheduler runs every listed unit exactly once and
  * collects it exactly once; which rank runs it and in which order results
@@ -54,8 +57,9 @@
  * stops the workers, and hfs_sched_run() returns that code on every rank with
  * the message "task 'NAME': unit U failed on rank R: <run's message>" and
  * stats->failed_unit = U.  A non-zero return from collect() does the same
- * (collect is not called again in that run).  HFS_ERR_MPI means the
- * communicator is in an unknown state: the caller should abort the job.
+ * (collect is not called again in that run).  HFS_ERR_MPI (or HFS_ERR_NOMEM
+ * inside the protocol) means the ranks may be out of step: the caller should
+ * abort the job.
  *
  * Threads: the scheduler calls MPI from the calling thread only, so
  * MPI_THREAD_FUNNELED is enough.  A handle must not be used concurrently. */
@@ -73,8 +77,9 @@ typedef struct hfs_sched hfs_sched;
  * Fill with hfs_sched_options_default() and change what you need. */
 typedef struct {
   /* 1: rank 0 also runs units between servicing messages; 0: it only
-   * dispatches (better beyond a few hundred ranks, see docs/scheduler.md).
-   * Ignored with one rank, which always computes. */
+   * dispatches (advisable beyond ~64 ranks when units last a second or
+   * more, see docs/scheduler.md).  Ignored with one rank, which always
+   * computes. */
   int master_computes;
   /* Wanted duration of one batch, in seconds (default 0.05). */
   double target_batch_seconds;
@@ -142,7 +147,8 @@ typedef struct {
   double run_seconds;       /* time inside run(), summed over all ranks */
   double master_run_seconds;/* the master's own run() time */
   double collect_seconds;   /* time inside collect() */
-  double wait_seconds;      /* master idle, waiting for a message */
+  double wait_seconds;      /* idle: master waiting for a message, worker
+                             * waiting for a batch */
   /* Master time spent scheduling: wall - master_run - collect - wait. */
   double overhead_seconds;
   int64_t messages_sent, messages_received;
@@ -151,7 +157,8 @@ typedef struct {
 } hfs_sched_stats;
 
 /* Collective: runs the listed units (indices >= 0, each listed once; the list
- * lets a resumed run skip finished units).  Every rank passes the same list
+ * lets a resumed run skip finished units).  units == NULL means the units 0,
+ * 1, ..., nunits-1 without storing them.  Every rank passes the same units
  * and result_size, which is checked (HFS_ERR_ARG on all ranks otherwise).
  * Returns the same status on every rank: HFS_OK; HFS_ERR_INTERRUPTED when
  * hfs_sched_request_stop() was called (no new unit was dispatched after the
@@ -165,7 +172,9 @@ int hfs_sched_run(hfs_sched *s, const hfs_sched_task *task,
 /* Async-signal-safe: sets a process-wide flag.  The master stops dispatching
  * at its next check (before any new batch); the request is acted on by the
  * master only, so it is enough that rank 0 receives the signal.  A request
- * made before a run makes that run return HFS_ERR_INTERRUPTED at once. */
+ * made before a run makes that run return HFS_ERR_INTERRUPTED at once; one
+ * that arrives after the last unit was handed out leaves the run's status
+ * HFS_OK and stays pending for the next run. */
 void hfs_sched_request_stop(void);
 /* Whether a stop has been requested and not yet consumed by a run. */
 int hfs_sched_stop_requested(void);

@@ -1,5 +1,6 @@
 /* Progress lines of the master: a live line on a terminal, plain lines
  * in a batch log. */
+#define _POSIX_C_SOURCE 200809L /* clock_gettime, nanosleep, fileno */
 #include "sched_internal.h"
 
 #include <string.h>

@@ -1,6 +1,7 @@
 /* The scheduler proper: the handle, the master loop, the worker loop and the
  * in-process path for one rank.  The protocol is described in hfs_sched.h and
  * docs/scheduler.md. */
+#define _POSIX_C_SOURCE 200809L /* clock_gettime, nanosleep, fileno */
 #include "hfs_sched.h"
 
 #include <limits.h>
@@ -151,6 +152,11 @@ static void hfs__backoff(int *idle) {
   ++*idle;
 }
 
+/* The unit at a position of the list; a NULL list means 0, 1, 2, ... */
+static inline int64_t hfs__unit(const int64_t *units, int64_t pos) {
+  return units ? units[pos] : pos;
+}
+
 static const char *hfs__name(const hfs_sched_task *task) {
   return task && task->name && *task->name ? task->name : "units";
 }
@@ -187,6 +193,7 @@ typedef struct {
   hfs__outcome out;
   double timed_seconds; /* run() time and units behind the mean unit time */
   int64_t timed_units;
+  double t_loop; /* start of the master loop, after the checks */
 } hfs__run_state;
 
 /* Record the first hard failure; it outranks an interruption. */
@@ -205,23 +212,21 @@ static void hfs__check_stop(hfs__run_state *r) {
   if (r->out.status == HFS_OK) r->out.status = HFS_ERR_INTERRUPTED;
 }
 
+/* Hand one result to collect().  Not timed here: callers time whole loops,
+ * because two clock reads per unit would dominate units that do nothing. */
 static void hfs__collect(hfs__run_state *r, int64_t unit, const void *res) {
   if (r->collect_failed) return;
-  if (!r->task->collect) {
-    r->st->units++;
-    return;
-  }
-  double t0 = hfs__sched_now();
-  hfs_error_clear();
-  int rc = r->task->collect(r->task->ctx, unit, res);
-  r->st->collect_seconds += hfs__sched_now() - t0;
-  if (rc != HFS_OK) {
-    char text[HFS__SCHED_MSG_MAX];
-    hfs__failure_text(text, sizeof text, hfs__name(r->task), "collecting unit",
-                      unit, r->s->rank, rc);
-    r->collect_failed = 1;
-    hfs__fail(r, rc, unit, text);
-    return;
+  if (r->task->collect) {
+    hfs_error_clear();
+    int rc = r->task->collect(r->task->ctx, unit, res);
+    if (rc != HFS_OK) {
+      char text[HFS__SCHED_MSG_MAX];
+      hfs__failure_text(text, sizeof text, hfs__name(r->task),
+                        "collecting unit", unit, r->s->rank, rc);
+      r->collect_failed = 1;
+      hfs__fail(r, rc, unit, text);
+      return;
+    }
   }
   r->st->units++;
 }
@@ -229,10 +234,10 @@ static void hfs__collect(hfs__run_state *r, int64_t unit, const void *res) {
 /* Run units on the master itself, one at a time, until it is time to look
  * for messages again.  Returns after at least one unit. */
 static void hfs__master_compute(hfs__run_state *r, void *res) {
-  double t_end = hfs__sched_now() + HFS__MASTER_POLL_SECONDS;
+  double t0 = hfs__sched_now();
+  double t_end = t0 + HFS__MASTER_POLL_SECONDS;
   do {
-    int64_t unit = r->units[r->next++];
-    double t0 = hfs__sched_now();
+    int64_t unit = hfs__unit(r->units, r->next++);
     hfs_error_clear();
     int rc = r->task->run(r->task->ctx, unit, res);
     double t1 = hfs__sched_now();
@@ -249,7 +254,9 @@ static void hfs__master_compute(hfs__run_state *r, void *res) {
       return;
     }
     hfs__collect(r, unit, res);
-    if (t1 >= t_end) return;
+    t0 = hfs__sched_now();
+    r->st->collect_seconds += t0 - t1;
+    if (t0 >= t_end) return;
     hfs__check_stop(r);
   } while (!r->halting && r->next < r->nunits);
 }
@@ -283,6 +290,7 @@ typedef struct {
   unsigned char *buf;
   size_t cap;
   int64_t max_batch;
+  double target; /* batch duration aimed at, >= the option */
 } hfs__master;
 
 /* Hand out batches to worker `rank` until it holds `prefetch` of them, and
@@ -292,13 +300,24 @@ static int hfs__fill(hfs__master *m, int rank) {
   hfs__run_state *r = m->r;
   hfs__worker_state *w = &m->w[rank];
   MPI_Comm comm = r->s->comm;
+  if (!r->halting && w->outstanding < r->s->opts.prefetch &&
+      r->next < r->nunits) {
+    /* The master's own cost per batch so far: everything but waiting,
+     * computing and collecting, per message received (one per batch). */
+    const hfs_sched_stats *st = r->st;
+    double busy = hfs__sched_now() - r->t_loop - st->wait_seconds -
+                  st->master_run_seconds - st->collect_seconds;
+    m->target = hfs__sched_batch_target(
+        r->s->opts.target_batch_seconds,
+        st->messages_received > 0 ? busy / (double)st->messages_received : 0,
+        m->ncompute);
+  }
   while (!r->halting && w->outstanding < r->s->opts.prefetch &&
          r->next < r->nunits) {
     double mean =
         r->timed_units > 0 ? r->timed_seconds / (double)r->timed_units : -1.0;
-    int64_t count = hfs__sched_batch_size(
-        mean, r->s->opts.target_batch_seconds, r->nunits - r->next,
-        m->ncompute, m->max_batch);
+    int64_t count = hfs__sched_batch_size(mean, m->target, r->nunits - r->next,
+                                          m->ncompute, m->max_batch);
     int64_t msg[2] = {r->next, count};
     HFS__MPI_CHECK(
         MPI_Send(msg, 2, MPI_INT64_T, rank, HFS__SCHED_TAG_WORK, comm));
@@ -359,8 +378,10 @@ static int hfs__master_handle(hfs__master *m, const MPI_Status *probe) {
       r->timed_units += h.done;
     }
     const unsigned char *res = m->buf + sizeof h;
+    double t0 = hfs__sched_now();
     for (int64_t k = 0; k < h.done; k++)
-      hfs__collect(r, r->units[h.pos + k], res + (size_t)k * rs);
+      hfs__collect(r, hfs__unit(r->units, h.pos + k), res + (size_t)k * rs);
+    r->st->collect_seconds += hfs__sched_now() - t0;
     if (h.status != HFS_OK) {
       char text[HFS__SCHED_MSG_MAX] = "";
       if (h.msg_len > 0) {
@@ -406,6 +427,8 @@ static int hfs__run_master(hfs__run_state *r) {
   if (m.max_batch < 1) m.max_batch = 1;
   HFS_ALLOC(m.w, s->size);
   HFS_ALLOC(res, rs);
+  m.target = s->opts.target_batch_seconds;
+  r->t_loop = hfs__sched_now();
   int idle = 0; /* > 0 while nothing is to be done */
   double idle_since = 0;
   while (m.nstopped < m.nworkers) {
@@ -500,7 +523,7 @@ static int hfs__run_worker(const hfs_sched *s, const hfs_sched_task *task,
     if (!failed) {
       double t0 = hfs__sched_now();
       for (int64_t k = 0; k < h.count; k++) {
-        int64_t unit = units[pos + k];
+        int64_t unit = hfs__unit(units, pos + k);
         hfs_error_clear();
         int urc = task->run(task->ctx, unit, res + (size_t)k * rs);
         if (urc != HFS_OK) {
@@ -546,7 +569,7 @@ cleanup:
 static uint64_t hfs__digest(const int64_t *units, int64_t n, size_t rs) {
   uint64_t h = 0x9e3779b97f4a7c15ULL ^ (uint64_t)n ^ ((uint64_t)rs << 32);
   for (int64_t i = 0; i < n; i++) {
-    uint64_t z = h + (uint64_t)units[i] + 0x9e3779b97f4a7c15ULL;
+    uint64_t z = h + (uint64_t)hfs__unit(units, i) + 0x9e3779b97f4a7c15ULL;
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
     z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
     h = z ^ (z >> 31);
@@ -558,14 +581,14 @@ static int hfs__check_task(const hfs_sched_task *task, const int64_t *units,
                            int64_t nunits) {
   if (!task || !task->run)
     return hfs_error_set(HFS_ERR_ARG, "scheduler: task without run()");
-  if (nunits < 0 || (nunits > 0 && !units))
-    return hfs_error_set(HFS_ERR_ARG, "scheduler: bad unit list");
+  if (nunits < 0)
+    return hfs_error_set(HFS_ERR_ARG, "scheduler: negative unit count");
   if (task->result_size >
       (size_t)INT_MAX - sizeof(hfs__sched_result_head) - HFS__SCHED_MSG_MAX)
     return hfs_error_set(HFS_ERR_ARG,
                          "scheduler: task '%s': result_size %zu is too large",
                          hfs__name(task), task->result_size);
-  for (int64_t i = 0; i < nunits; i++)
+  for (int64_t i = 0; units && i < nunits; i++)
     if (units[i] < 0)
       return hfs_error_set(HFS_ERR_ARG,
                            "scheduler: units[%lld] = %lld is negative",

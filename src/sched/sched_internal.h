@@ -38,6 +38,12 @@ int64_t hfs__sched_batch_size(double mean_unit_seconds, double target_seconds,
                               int64_t remaining, int ncompute,
                               int64_t max_units);
 
+/* Duration a batch should last: the option, raised when the master's own
+ * cost per batch (measured) is so high that it would exceed 1% of the work
+ * or keep the master more than 25% busy. */
+double hfs__sched_batch_target(double target_option, double cost_per_batch,
+                               int ncompute);
+
 /* Progress reporting on the master. */
 typedef struct {
   FILE *stream;          /* NULL: silent */

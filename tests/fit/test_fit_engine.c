@@ -270,8 +270,8 @@ static void test_poisson(void **state) {
     double h00 = 2.0 * PS * PS / PN[0], h01 = 2.0 * PS * PB1 / PN[0];
     double h11 = 2.0 * (PB1 * PB1 / PN[0] + PB2 * PB2 / PN[1]);
     double det = h00 * h11 - h01 * h01;
-    assert_close(res.error[0], sqrt(2.0 * h11 / det), 1e-6);
-    assert_close(res.error[1], sqrt(2.0 * h00 / det), 1e-8);
+    assert_close(res.error_hessian[0], sqrt(2.0 * h11 / det), 1e-6);
+    assert_close(res.error_hessian[1], sqrt(2.0 * h00 / det), 1e-8);
     assert_close(res.corr[1], -h01 / sqrt(h00 * h11), 1e-6);
     hfs_fit_result_free(&res);
   }
