@@ -11,12 +11,14 @@
 #include "hfs_sched.h"
 #include "hfs_util.h"
 
+#include <fcntl.h>
 #include <math.h>
 #include <mpi.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 void hfs_cli_set_stop_hook(void (*h)(void));
 
@@ -64,6 +66,13 @@ static int save(job *j) {
   else
     HFS_CHECK(hfs_out_write_ranking(h5, "/ranking", j->r, c->model, j->options));
   HFS_CHECK(hfs_h5_close(&h5));
+  /* On disk before it replaces the previous checkpoint. */
+  int fd = open(tmp, O_RDONLY);
+  if (fd < 0 || fsync(fd) != 0) {
+    if (fd >= 0) close(fd);
+    HFS_FAIL(HFS_ERR_IO, "%s: cannot sync %s to disk", o->output, tmp);
+  }
+  close(fd);
   if (rename(tmp, o->output) != 0)
     HFS_FAIL(HFS_ERR_IO, "%s: cannot rename %s into place", o->output, tmp);
   j->last_commit = hfs_now();
@@ -149,6 +158,8 @@ static void print_ranking(const hfs_cli_opts *o, const hfs_cli_ctx *c, hfs_ranki
     json_object_set_new(j, "poi", json_string(hfs_model_par_name(m, poi)));
     json_object_set_new(j, "poi_hat", hfs_cli_json_real(ff->theta[poi]));
     json_object_set_new(j, "poi_unc", hfs_cli_json_real(ff->has_errors ? ff->error[poi] : NAN));
+    json_object_set_new(j, "poi_unc_hessian",
+                        hfs_cli_json_real(ff->has_errors ? ff->error_hessian[poi] : NAN));
     json_object_set_new(j, "free_fit_status", json_string(hfs_fit_status_name(ff->status)));
     json_object_set_new(j, "n_ranked", json_integer(n));
     json_object_set_new(j, "n_failed_fits", json_integer(nfailed));
@@ -198,8 +209,9 @@ static void print_ranking(const hfs_cli_opts *o, const hfs_cli_ctx *c, hfs_ranki
   printf("hfscan ranking: %s (measurement %s, %d parameters, %d ranked, optimizer %s)\n",
          o->workspace, hfs_model_measurement(m), hfs_model_npar(m), n,
          hfs_optimizer_name(o->fit.optimizer));
-  printf("%s_hat = %.5f +- %.5f (Hessian); free fit %s\n", pn, ff->theta[poi],
-         ff->has_errors ? ff->error[poi] : NAN, hfs_fit_status_name(ff->status));
+  printf("%s_hat = %.5f +- %.5f (Hessian %.5f); free fit %s\n", pn, ff->theta[poi],
+         ff->has_errors ? ff->error[poi] : NAN, ff->has_errors ? ff->error_hessian[poi] : NAN,
+         hfs_fit_status_name(ff->status));
   printf("%4s %-40s %8s %8s %10s %10s %10s %10s\n", "rank", "parameter", "pull", "constr",
          "pre up", "pre down", "post up", "post down");
   for (int q = 0; q < top; ++q) {
@@ -211,12 +223,13 @@ static void print_ranking(const hfs_cli_opts *o, const hfs_cli_ctx *c, hfs_ranki
   }
   if (top < n) printf("(%d more; --top 0 prints all)\n", n - top);
   if (hfs_ranking_ngroups(r) > 0) {
-    printf("grouped impacts on %s (sigma_%s = %.5f; impact = sqrt(sigma^2 - sigma_held^2)):\n",
-           pn, pn, ff->has_errors ? ff->error[poi] : NAN);
-    printf("  %-24s %7s %12s %10s\n", "group", "members", "sigma_held", "impact");
+    printf("grouped impacts on %s (Hessian sigma_%s = %.5f; impact = sqrt(sigma^2 - "
+           "sigma_held^2)):\n",
+           pn, pn, ff->has_errors ? ff->error_hessian[poi] : NAN);
+    printf("  %-32s %7s %12s %10s\n", "group", "members", "sigma_held", "impact");
     for (int g = 0; g < hfs_ranking_ngroups(r); ++g) {
       const hfs_ranking_group *G = hfs_ranking_group_at(r, g);
-      printf("  %-24.24s %7d %12.5f %10.5f%s\n", G->name, G->nmembers, G->poi_error, G->impact,
+      printf("  %-32.32s %7d %12.5f %10.5f%s\n", G->name, G->nmembers, G->poi_error, G->impact,
              status_mark(G->status));
     }
   }
@@ -251,7 +264,7 @@ static void print_scan(const hfs_cli_opts *o, const hfs_cli_ctx *c, hfs_scan *s,
     json_object_set_new(j, "poi", json_string(pn));
     json_object_set_new(j, "poi_hat", hfs_cli_json_real(mh));
     json_object_set_new(j, "poi_unc_hessian",
-                        hfs_cli_json_real(ff->has_errors ? ff->error[poi] : NAN));
+                        hfs_cli_json_real(ff->has_errors ? ff->error_hessian[poi] : NAN));
     json_object_set_new(j, "free_fit_status", json_string(hfs_fit_status_name(ff->status)));
     json_t *iv = json_array();
     for (int l = 0; l < hfs_scan_nintervals(s); ++l) {
@@ -289,7 +302,7 @@ static void print_scan(const hfs_cli_opts *o, const hfs_cli_ctx *c, hfs_scan *s,
          hfs_model_measurement(m), n, hfs_scan_grid(s)[0], hfs_scan_grid(s)[n - 1],
          hfs_optimizer_name(o->fit.optimizer));
   printf("%s_hat = %.5f, Hessian uncertainty %.5f; free fit %s\n", pn, mh,
-         ff->has_errors ? ff->error[poi] : NAN, hfs_fit_status_name(ff->status));
+         ff->has_errors ? ff->error_hessian[poi] : NAN, hfs_fit_status_name(ff->status));
   for (int l = 0; l < hfs_scan_nintervals(s); ++l) {
     const hfs_scan_interval *x = hfs_scan_interval_at(s, l);
     const hfs_scan_crossing *t = &x->curve[HFS_SCAN_TOTAL], *st = &x->curve[HFS_SCAN_STAT];
@@ -352,7 +365,12 @@ static int run(const char *cmd, int kind, int argc, char **argv) {
       const char *eq = strchr(o.groups[g], '=');
       snprintf(name, sizeof name, "%.*s", (int)(eq - o.groups[g]), o.groups[g]);
       rc = hfs_ranking_add_group(j.r, name, eq + 1);
-      if (rc) rc = hfs_error_set(HFS_ERR_ARG, "--group %s: %s", o.groups[g], hfs_error_message());
+      if (rc) {
+        /* The message lives in the buffer hfs_error_set() writes to. */
+        char why[512];
+        snprintf(why, sizeof why, "%s", hfs_error_message());
+        rc = hfs_error_set(rc, "--group %s: %s", o.groups[g], why);
+      }
     }
     if (!rc && o.ngroups == 0) rc = hfs_ranking_add_default_groups(j.r);
     if (!rc) rc = hfs_ranking_add_all_group(j.r);

@@ -56,11 +56,11 @@ static void canonical_options(const hfs_cli_opts *o, const hfs_cli_ctx *c, const
   size_t l = 0;
   l += snprintf(buf + l, n - l,
                 "kind=%s;measurement=%s;test_stat=%s;ntoys=%lld;seed=%llu;cl=%.17g;"
-                "normsys_code=%d;histosys_code=%d;optimizer=%s;fixed=",
+                "normsys_code=%d;histosys_code=%d;optimizer=%s;max_iter=%d;fixed=",
                 kind, hfs_model_measurement(c->model), hfs_teststat_name(o->ts),
                 (long long)o->ntoys, o->seed, strcmp(kind, "limit") ? 0.0 : o->cl,
                 o->model.normsys_code, o->model.histosys_code,
-                hfs_optimizer_name(o->fit.optimizer));
+                hfs_optimizer_name(o->fit.optimizer), o->fit.max_iter);
   for (int i = 0; i < hfs_model_npar(c->model) && l < n; ++i)
     if (c->fixed[i] && !hfs_model_par_fixed(c->model, i))
       l += snprintf(buf + l, n - l, "%s=%.17g,", hfs_model_par_name(c->model, i), c->init[i]);

@@ -64,7 +64,7 @@ typedef struct {
 enum {
   O_MEAS = 1000, O_FIX, O_OPT, O_NCODE, O_HCODE, O_JSON, O_QUIET, O_STRICT,
   O_MU, O_CL, O_TS, O_SCAN, O_CALC, O_NTOYS, O_SEED, O_OVERWRITE, O_TOP,
-  O_GROUP, O_POI, O_LEVEL, O_ARRAY, O_HELP, O_OUT, O_CKPT, O_BRIEF
+  O_GROUP, O_POI, O_LEVEL, O_ARRAY, O_HELP, O_OUT, O_CKPT, O_BRIEF, O_MAXITER
 };
 
 static const optdef defs[] = {
@@ -92,6 +92,7 @@ static const optdef defs[] = {
     {{"array", required_argument, 0, O_ARRAY}, "hypotest limit", "I/N  run part I of N (job arrays)"},
     {{"checkpoint-interval", required_argument, 0, O_CKPT}, "hypotest limit ranking scan", "S  seconds between checkpoint commits (default 30)"},
     {{"brief", no_argument, 0, O_BRIEF}, "fit", "print the POI and the fit status only"},
+    {{"max-iter", required_argument, 0, O_MAXITER}, NULL, "N  iteration limit of each fit (default 2000)"},
     {{"help", no_argument, 0, O_HELP}, NULL, "this help"},
 };
 #define NDEFS ((int)(sizeof defs / sizeof defs[0]))
@@ -196,6 +197,13 @@ int hfs_cli_parse(const char *cmd, int argc, char **argv, hfs_cli_opts *o) {
     case O_OUT: o->output = optarg; break;
     case O_QUIET: o->quiet = 1; break;
     case O_BRIEF: o->brief = 1; break;
+    case O_MAXITER:
+      if (!parse_ll(optarg, &ll) || ll < 1 || ll > 1000000) {
+        hfs_cli_error("--max-iter %s: expected a positive integer", optarg);
+        return HFS_EXIT_USAGE;
+      }
+      o->fit.max_iter = (int)ll;
+      break;
     case O_STRICT: o->strict = 1; break;
     case O_MU:
       if (!parse_double(optarg, &o->mu)) {

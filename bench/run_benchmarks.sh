@@ -1,0 +1,54 @@
+#!/bin/bash
+# Every benchmark behind docs/performance.md, in one command:
+#   bash bench/run_benchmarks.sh [BUILD_DIR] > bench.log
+# Needs a Release build (cmake -DCMAKE_BUILD_TYPE=Release) and ../shared for
+# the Belle II likelihood (skipped without it).  Takes a few minutes; the
+# numbers depend on the machine and on what else runs on it.
+set -u
+B=${1:-build}
+SRC=$(cd "$(dirname "$0")/.." && pwd)
+H=$B/hfscan
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+DEF=$SRC/inputs/belle2_like.json
+BELLE=$SRC/../shared/workspaces/belle2_knunu_2023/combined_likelihood.json
+ws=("$DEF")
+[ -f "$BELLE" ] && ws+=("$BELLE")
+echo "# hfscan benchmarks $(date -u +%FT%TZ) on $(nproc) cores; load $(cut -d' ' -f1-3 /proc/loadavg)"
+
+echo "## likelihood"
+for w in "${ws[@]}"; do "$B/bench/bench_likelihood" "$w" 2000; done
+
+echo "## fits (median of 300, with Hessian and covariance)"
+for w in "${ws[@]}"; do "$B/bench/bench_fit" "$w" 300 tao-bntl nlopt-tnewton; done
+
+echo "## hypotest and limit (asymptotic, one core)"
+for w in "${ws[@]}"; do "$B/bench/bench_infer" "$w" 9 0.90; done
+
+toys() { # ranks workspace ntoys [extra...]
+  local np=$1 w=$2 n=$3
+  shift 3
+  mpirun -np "$np" --oversubscribe "$H" hypotest "$w" --mu 2 --calc toys --ntoys "$n" --seed 1 "$@" \
+    2>&1 >/dev/null | grep "units/s" | sed "s|^|  np=$np $(basename "$w"): |"
+}
+echo "## toys (each toy = generation + free fit + conditional fit); units = toys"
+for w in "${ws[@]}"; do
+  toys 1 "$w" 1000
+  toys 2 "$w" 1000
+done
+
+echo "## checkpoint cost (default input, 1 rank, 2000 toys): without -o, then committing every 1 s"
+tmp=$(mktemp -d)
+toys 1 "$DEF" 1000
+toys 1 "$DEF" 1000 -o "$tmp/ck.h5" --checkpoint-interval 1
+ls -l "$tmp/ck.h5" | awk '{print "  toy file size", $5, "bytes"}'
+s=$(date +%s.%N); "$H" status "$tmp/ck.h5" >/dev/null; e=$(date +%s.%N)
+rm -rf "$tmp"
+
+echo "## scheduler: master overhead (units that do nothing) and efficiency (1 ms units)"
+mpirun -np 2 "$B/bench/bench_sched" --unit noop 2>&1 | tail -3
+for np in 1 2; do mpirun -np $np "$B/bench/bench_sched" --unit spin --unit-us 1000 --units 2000 2>&1 | tail -2; done
+
+if [ -x "$SRC/bench/bench_ranking.sh" ] || [ -f "$SRC/bench/bench_ranking.sh" ]; then
+  echo "## ranking"
+  bash "$SRC/bench/bench_ranking.sh" "$B" 2>&1 | tail -12
+fi
