@@ -37,7 +37,7 @@
 typedef struct {
   int nfree;               /* 0: slot unused */
   Tao tao;
-  Vec x, xl, xu;
+  Vec x, xl, xu, hdiag;
   Mat H;
   unsigned long used;
 } tao_slot;
@@ -198,8 +198,43 @@ static void slot_free(tao_slot *slot) {
   VecDestroy(&slot->x);
   VecDestroy(&slot->xl);
   VecDestroy(&slot->xu);
+  VecDestroy(&slot->hdiag);
   MatDestroy(&slot->H);
   slot->nfree = 0;
+}
+
+/* TAO's own test, plus the engine's rounding-floor rule: a projected
+ * gradient whose every component is within rounding of zero (judged with
+ * the diagonal of the current Newton Hessian) is converged, rather than
+ * iterating to the limit on a gradient floating point cannot shrink. */
+static PetscErrorCode tao_converged(Tao tao, void *ctx) {
+  tao_slot *slot = ctx;
+  TaoConvergedReason reason;
+  PetscCall(TaoDefaultConvergenceTest(tao, NULL));
+  PetscCall(TaoGetConvergedReason(tao, &reason));
+  if (reason != TAO_CONTINUE_ITERATING || !slot->H) return 0;
+  PetscReal gatol, grtol, gttol;
+  PetscCall(TaoGetTolerances(tao, &gatol, &grtol, &gttol));
+  Vec x, g;
+  PetscCall(TaoGetSolution(tao, &x));
+  PetscCall(TaoGetGradient(tao, &g, NULL, NULL));
+  PetscCall(MatGetDiagonal(slot->H, slot->hdiag));
+  PetscInt n;
+  const PetscScalar *ax, *ag, *al, *au, *ad;
+  PetscCall(VecGetLocalSize(x, &n));
+  PetscCall(VecGetArrayRead(x, &ax));
+  PetscCall(VecGetArrayRead(g, &ag));
+  PetscCall(VecGetArrayRead(slot->xl, &al));
+  PetscCall(VecGetArrayRead(slot->xu, &au));
+  PetscCall(VecGetArrayRead(slot->hdiag, &ad));
+  double ex = hfs_fit__gradient_excess((int)n, ax, ag, al, au, ad);
+  PetscCall(VecRestoreArrayRead(slot->hdiag, &ad));
+  PetscCall(VecRestoreArrayRead(slot->xu, &au));
+  PetscCall(VecRestoreArrayRead(slot->xl, &al));
+  PetscCall(VecRestoreArrayRead(g, &ag));
+  PetscCall(VecRestoreArrayRead(x, &ax));
+  if (ex < gatol) PetscCall(TaoSetConvergedReason(tao, TAO_CONVERGED_USER));
+  return 0;
 }
 
 static int slot_build(tao_state *s, tao_slot *slot, int n) {
@@ -207,6 +242,7 @@ static int slot_build(tao_state *s, tao_slot *slot, int n) {
   TAO_CHECK(VecCreateSeq(PETSC_COMM_SELF, n, &slot->x));
   TAO_CHECK(VecDuplicate(slot->x, &slot->xl));
   TAO_CHECK(VecDuplicate(slot->x, &slot->xu));
+  TAO_CHECK(VecDuplicate(slot->x, &slot->hdiag));
   TAO_CHECK(TaoCreate(PETSC_COMM_SELF, &slot->tao));
   TAO_CHECK(TaoSetType(slot->tao, s->type));
   TAO_CHECK(TaoSetSolution(slot->tao, slot->x));
@@ -224,6 +260,7 @@ static int slot_build(tao_state *s, tao_slot *slot, int n) {
     TAO_CHECK(MatCreateSeqDense(PETSC_COMM_SELF, n, n, NULL, &slot->H));
     TAO_CHECK(MatSetOption(slot->H, MAT_SYMMETRIC, PETSC_TRUE));
     TAO_CHECK(TaoSetHessian(slot->tao, slot->H, slot->H, tao_hessian, s));
+    TAO_CHECK(TaoSetConvergenceTest(slot->tao, tao_converged, slot));
     TAO_CHECK(TaoGetKSP(slot->tao, &ksp));
     TAO_CHECK(KSPGetPC(ksp, &pc));
     TAO_CHECK(KSPSetType(ksp, s->ksp_type));

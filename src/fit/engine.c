@@ -6,6 +6,7 @@
 
 #include "fit_internal.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -227,6 +228,21 @@ double hfs_fit__projected_gradient_norm(int n, const double *x,
     if (!(fabs(gk) <= m)) m = fabs(gk); /* NaN propagates */
   }
   return m;
+}
+
+double hfs_fit__gradient_excess(int n, const double *x, const double *g,
+                                const double *lo, const double *hi,
+                                const double *hdiag) {
+  double m = 0.0;
+  for (int k = 0; k < n; k++) {
+    double gk = g[k];
+    if (x[k] <= lo[k] && gk > 0.0) gk = 0.0;
+    if (x[k] >= hi[k] && gk < 0.0) gk = 0.0;
+    double floor_k = 32.0 * DBL_EPSILON * fabs(x[k]) * fabs(hdiag[k]);
+    double ex = fabs(gk) - floor_k;
+    if (!(ex <= m)) m = ex; /* NaN propagates */
+  }
+  return m > 0.0 ? m : 0.0;
 }
 
 /* ---- the engine ---- */
@@ -507,6 +523,18 @@ int hfs_fit__engine_minimize(hfs_fit_engine *e, const double *init,
     }
     /* Restart only while it still helps. */
     if (!(f < f_before) && !(pg < 0.5 * pg_before)) break;
+  }
+  /* A gradient that cannot get smaller in floating point is converged:
+   * judge what is left against its rounding floor. */
+  if (isfinite(f) && !(pg < e->opts.gtol) && p->hessian &&
+      hfs_fit_problem_hessian(p, e->x, e->hfree) == HFS_OK) {
+    for (int k = 0; k < nfree; k++) e->d[k] = e->hfree[(size_t)k * nfree + k];
+    double ex = hfs_fit__gradient_excess(nfree, e->x, e->g, e->xlo, e->xhi, e->d);
+    if (ex < e->opts.gtol) {
+      pg = ex;
+      if (res->status != HFS_FIT_NONFINITE) res->status = HFS_FIT_CONVERGED;
+      append_reason(res, "; gradient at its rounding floor");
+    }
   }
   problem_scatter(p, e->x);
   memcpy(res->theta, p->theta, (size_t)p->npar * sizeof *p->theta);

@@ -120,6 +120,15 @@ int hfs_fit__problem_setup(struct hfs_fit_problem *p, const double *theta,
 
 /* Max-norm of the gradient g projected on the box [lo, hi] at x: components
  * that push against an active bound count as zero. */
+/* Largest projected-gradient component beyond its rounding floor.  A
+ * gradient component is a sum of terms as large as |x_k| H_kk; with Poisson
+ * constraints of factor 1e11 (published shapesys) that is 1e11 and no
+ * representable x_k brings it below ~1e-5.  Components within
+ * 32 eps |x_k| H_kk of zero count as zero; hdiag is the Hessian diagonal of
+ * the free parameters. */
+double hfs_fit__gradient_excess(int n, const double *x, const double *g,
+                                const double *lo, const double *hi,
+                                const double *hdiag);
 double hfs_fit__projected_gradient_norm(int n, const double *x,
                                         const double *g, const double *lo,
                                         const double *hi);

@@ -66,7 +66,7 @@ const char *hfs_fit_status_name(int status);
  * Hessian error is 1.334.  Correlations are the same in both conventions. */
 typedef struct {
   int status;
-  char reason[96];             /* optimizer's own stop reason */
+  char reason[160];            /* optimizer's own stop reason */
   double twice_nll;
   double grad_norm;            /* max-norm of the projected gradient */
   int n_iter;
