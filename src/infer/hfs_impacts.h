@@ -36,8 +36,8 @@ typedef struct {
   double value;       /* where the held parameter was set (impacts: the
                          shifted nuisance parameter; scans: the POI) */
   double poi;         /* POI at the minimum */
-  double poi_error;   /* group units: Hessian uncertainty of the POI with the
-                         group held; NaN otherwise */
+  double poi_error;   /* group units: Hessian uncertainty of the POI
+                         (error_hessian) with the group held; NaN otherwise */
   double twice_nll;
   double time_s;      /* wall time of the fit (informational) */
 } hfs_impact_fit;
@@ -62,7 +62,8 @@ typedef struct {
   const char *name;          /* owned by the model */
   double theta0;             /* initial value: pulls are measured from it */
   double prefit_width;       /* in the parameter's own convention */
-  double value, error;       /* free fit: theta-hat, sigma-hat (Hessian) */
+  double value, error;       /* free fit: theta-hat and sigma-hat (MINUIT's
+                                convention, as pyhf reports it; hfs_fit.h) */
   double pull;               /* (theta-hat - theta0) / prefit width */
   double constraint;         /* sigma-hat / prefit width */
   double held_at[HFS_IMPACT_NFITS]; /* shifted values, clipped to bounds */
@@ -77,8 +78,10 @@ typedef struct {
   const char *name;
   const char *pattern;
   int nmembers;
-  double poi_error;          /* sigma_mu with the group held at best fit */
-  double impact;             /* sqrt(sigma_tot^2 - poi_error^2), >= 0 */
+  double poi_error;          /* sigma_mu (Hessian) with the group held at
+                                its best-fit values */
+  double impact;             /* sqrt(sigma_mu^2 - poi_error^2) with the free
+                                fit's Hessian sigma_mu, >= 0 */
   int status;                /* hfs_fit_status of the group's fit */
 } hfs_ranking_group;
 
@@ -91,18 +94,21 @@ int hfs_ranking_create(hfs_infer *I, hfs_ranking **out);
 void hfs_ranking_destroy(hfs_ranking **r);
 
 /* Add a group (before any unit is run or stored).  pattern is a
- * comma-separated list of items; an item selects a parameter when it equals
- * the parameter's name ("gam[2]") or the name of its modifier ("gam" for
- * all of its bins), or when it is a POSIX extended regular expression that
- * matches the whole of either.  Members are the free parameters other than
- * the POI, constrained or not.  HFS_ERR_ARG for a bad expression, an item
- * that selects nothing or a duplicate group name. */
+ * comma-separated list of items (commas inside [], {} or () belong to the
+ * item).  An item that equals the name of a parameter ("gam[2]") or of a
+ * modifier ("gam": all of its bins) selects exactly that; any other item is
+ * a POSIX extended regular expression that selects the parameters whose
+ * names, or the names of whose modifiers, it matches anywhere, as grep -E
+ * does ("^norm_", "_err$" for every bin of "sgn_err").  Members
+ * are the free parameters other than the POI, constrained or not.
+ * HFS_ERR_ARG for a bad expression, an item that selects nothing or a
+ * duplicate group name. */
 int hfs_ranking_add_group(hfs_ranking *r, const char *name, const char *pattern);
 /* One group per kind of modifier present among the free parameters
  * (normsys, histosys, lumi, staterror, shapesys, normfactor, shapefactor). */
 int hfs_ranking_add_default_groups(hfs_ranking *r);
 /* The group "all": every free parameter except the POI (statistical-only
- * uncertainty of the POI by the Hessian). */
+ * uncertainty of the POI by the Hessian); not added when there is none. */
 int hfs_ranking_add_all_group(hfs_ranking *r);
 
 const hfs_fit_result *hfs_ranking_free_fit(const hfs_ranking *r);
@@ -149,7 +155,7 @@ extern const char *const hfs_scan_curve_names[HFS_SCAN_NCURVES];
 
 /* Fits the model freely (with uncertainties) and sets the grid: n points
  * from lo to hi inside the POI's bounds, or, with n == 0, 31 points over
- * mu-hat +- 3 sigma (Hessian) clipped to the bounds. */
+ * mu-hat +- 3 sigma (Hessian error) clipped to the bounds. */
 int hfs_scan_create(hfs_infer *I, double lo, double hi, int n, hfs_scan **out);
 void hfs_scan_destroy(hfs_scan **s);
 

@@ -60,6 +60,13 @@ int hfs_infer_fit_fixed_poi(hfs_infer *I, double mu, const double *main,
 int hfs_infer_teststat(hfs_infer *I, hfs_teststat ts, double mu,
                        const double *main, const double *aux, double *t,
                        hfs_fit_summary *free_fit, hfs_fit_summary *cond_fit);
+/* The same with the free fit started from `start` (NULL = init): toys start
+ * from their generating parameters, which saves iterations and is the same
+ * for every toy of a hypothesis. */
+int hfs_infer_teststat_from(hfs_infer *I, hfs_teststat ts, double mu,
+                            const double *main, const double *aux,
+                            const double *start, double *t,
+                            hfs_fit_summary *free_fit, hfs_fit_summary *cond_fit);
 
 /* Asimov data set at POI value mu_a: main and aux data expected at the
  * conditional fit to the observed data (pyhf's generate_asimov_data).  The

@@ -62,6 +62,7 @@ int hfs_infer_create(hfs_model *m, const hfs_fit_options *fo, const int *fixed,
   }
   I->fixed_poi[I->poi] = 1;
   HFS_CHECK(hfs_fit_result_init(&I->r, I->npar, 0));
+  HFS_CHECK(hfs_fit_result_init(&I->r2, I->npar, 0));
   HFS_CHECK(hfs_fit_result_init(&I->free_data, I->npar, 0));
   HFS_CHECK(hfs_fit_result_init(&I->free_asimov, I->npar, 0));
   *out = I;
@@ -76,6 +77,7 @@ void hfs_infer_destroy(hfs_infer **Ip) {
   hfs_infer *I = *Ip;
   hfs_fitter_destroy(&I->fitter);
   hfs_fit_result_free(&I->r);
+  hfs_fit_result_free(&I->r2);
   hfs_fit_result_free(&I->free_data);
   hfs_fit_result_free(&I->free_asimov);
   free(I->fixed);
@@ -117,11 +119,11 @@ int hfs_infer_fit_fixed_poi(hfs_infer *I, double mu, const double *main,
 /* Free fit and conditional fit on the same data, warm-starting the
  * conditional fit from the free one (deterministic for given data). */
 static int two_fits(hfs_infer *I, double mu, const double *main,
-                    const double *aux, hfs_fit_result *free_r, double *mu_hat,
-                    double *nll_free, double *nll_cond, hfs_fit_summary *fs,
-                    hfs_fit_summary *cs) {
+                    const double *aux, const double *start, hfs_fit_result *free_r,
+                    double *mu_hat, double *nll_free, double *nll_cond,
+                    hfs_fit_summary *fs, hfs_fit_summary *cs) {
   int rc = HFS_OK;
-  HFS_CHECK(hfs_infer_fit_free(I, main, aux, NULL, free_r));
+  HFS_CHECK(hfs_infer_fit_free(I, main, aux, start, free_r));
   *mu_hat = free_r->theta[I->poi];
   *nll_free = free_r->twice_nll;
   if (fs) hfs_fit_summarize(free_r, I->poi, fs);
@@ -147,19 +149,23 @@ static double ts_from_fits(hfs_teststat ts, double mu, double mu_hat,
   }
 }
 
+int hfs_infer_teststat_from(hfs_infer *I, hfs_teststat ts, double mu,
+                            const double *main, const double *aux,
+                            const double *start, double *t,
+                            hfs_fit_summary *free_fit, hfs_fit_summary *cond_fit) {
+  int rc = HFS_OK;
+  double mu_hat, nf, nc;
+  HFS_CHECK(two_fits(I, mu, main, aux, start, &I->r2, &mu_hat, &nf, &nc, free_fit,
+                     cond_fit));
+  *t = ts_from_fits(ts, mu, mu_hat, nf, nc);
+cleanup:
+  return rc;
+}
+
 int hfs_infer_teststat(hfs_infer *I, hfs_teststat ts, double mu,
                        const double *main, const double *aux, double *t,
                        hfs_fit_summary *free_fit, hfs_fit_summary *cond_fit) {
-  int rc = HFS_OK;
-  double mu_hat, nf, nc;
-  hfs_fit_result fr;
-  memset(&fr, 0, sizeof fr);
-  HFS_CHECK(hfs_fit_result_init(&fr, I->npar, 0));
-  HFS_CHECK(two_fits(I, mu, main, aux, &fr, &mu_hat, &nf, &nc, free_fit, cond_fit));
-  *t = ts_from_fits(ts, mu, mu_hat, nf, nc);
-cleanup:
-  hfs_fit_result_free(&fr);
-  return rc;
+  return hfs_infer_teststat_from(I, ts, mu, main, aux, NULL, t, free_fit, cond_fit);
 }
 
 int hfs_infer_asimov(hfs_infer *I, double mu_a, double *main, double *aux,

@@ -13,6 +13,7 @@ struct hfs_infer {
   double *init;
   double *start;       /* scratch start point */
   hfs_fit_result r;    /* scratch fit result */
+  hfs_fit_result r2;   /* scratch free fit of a test statistic */
   hfs_fit_result free_data;   /* cached free fit to the observed data */
   int have_free_data;
   /* cached Asimov set for asimov_mu */

@@ -141,7 +141,8 @@ int hfs_toys_run(hfs_toys *T, int p, int h, int64_t toy, hfs_toy_result *out) {
   if (rc) return rc;
   hfs_fit_summary fs, cs;
   double t;
-  rc = hfs_infer_teststat(T->I, T->ts, T->mu[p], T->main, T->aux, &t, &fs, &cs);
+  const double *start = &T->theta[((size_t)p * 2 + h) * T->npar];
+  rc = hfs_infer_teststat_from(T->I, T->ts, T->mu[p], T->main, T->aux, start, &t, &fs, &cs);
   if (rc) return rc;
   out->t = t;
   out->mu_hat = fs.poi;
