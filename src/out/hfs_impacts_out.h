@@ -13,10 +13,9 @@
 #include "hfs_impacts.h"
 #include "hfs_out.h"
 
-/* Root attributes that identify the computation (command, workspace_sha256,
- * measurement, optimizer, interpolation codes) and /provenance attributes
- * for the rest of info (version, date, command line, workspace path, wall
- * time, ranks) plus the number of sessions (1 + resumptions). */
+/* hfs_out_write_run_info() (root attributes that identify the computation,
+ * /provenance for what varies between runs) plus /provenance "sessions":
+ * 1 + the number of times the run was resumed. */
 int hfs_out_write_run_identity(hfs_h5 *f, const hfs_run_info *info, int sessions);
 
 /* /GROUP (e.g. "/ranking"): attributes, free fit, unit table; with

@@ -6,31 +6,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #define P(buf, grp, name) snprintf(buf, sizeof buf, "%s/%s", grp, name)
 
 int hfs_out_write_run_identity(hfs_h5 *f, const hfs_run_info *in, int sessions) {
   int rc = HFS_OK;
-  char when[64];
-  time_t now = time(NULL);
-  strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
-  if (in->command) HFS_CHECK(hfs_h5_attr_str(f, "/", "command", in->command));
-  if (in->workspace_sha256)
-    HFS_CHECK(hfs_h5_attr_str(f, "/", "workspace_sha256", in->workspace_sha256));
-  if (in->measurement) HFS_CHECK(hfs_h5_attr_str(f, "/", "measurement", in->measurement));
-  if (in->optimizer) HFS_CHECK(hfs_h5_attr_str(f, "/", "optimizer", in->optimizer));
-  HFS_CHECK(hfs_h5_attr_int(f, "/", "normsys_code", in->normsys_code));
-  HFS_CHECK(hfs_h5_attr_str(f, "/", "histosys_code",
-                            in->histosys_code == 4 ? "4p" : in->histosys_code == 2 ? "2" : "0"));
-  /* What differs from run to run of the same computation. */
-  HFS_CHECK(hfs_h5_group(f, "/provenance"));
-  HFS_CHECK(hfs_h5_attr_str(f, "/provenance", "hfscan_version", HFS_VERSION " (" HFS_GIT ")"));
-  HFS_CHECK(hfs_h5_attr_str(f, "/provenance", "created", when));
-  if (in->argv_line) HFS_CHECK(hfs_h5_attr_str(f, "/provenance", "command_line", in->argv_line));
-  if (in->workspace) HFS_CHECK(hfs_h5_attr_str(f, "/provenance", "workspace", in->workspace));
-  HFS_CHECK(hfs_h5_attr_double(f, "/provenance", "wall_s", in->wall_s));
-  HFS_CHECK(hfs_h5_attr_int(f, "/provenance", "nranks", in->nranks));
+  HFS_CHECK(hfs_out_write_run_info(f, in));
   HFS_CHECK(hfs_h5_attr_int(f, "/provenance", "sessions", sessions));
 cleanup:
   return rc;
@@ -72,6 +53,8 @@ static int write_free_fit(hfs_h5 *f, const char *g, hfs_model *m, const hfs_fit_
   if (r->has_errors) {
     P(p, g, "error");
     HFS_CHECK(hfs_h5_write_double(f, p, 1, d, r->error));
+    P(p, g, "error_hessian");
+    HFS_CHECK(hfs_h5_write_double(f, p, 1, d, r->error_hessian));
     if (r->corr) {
       P(p, g, "correlation");
       HFS_CHECK(hfs_h5_write_double(f, p, 2, d, r->corr));
@@ -301,6 +284,8 @@ int hfs_out_write_ranking(hfs_h5 *f, const char *g, hfs_ranking *r, hfs_model *m
   HFS_CHECK(hfs_h5_attr_str(f, g, "poi", hfs_model_par_name(m, poi)));
   HFS_CHECK(hfs_h5_attr_double(f, g, "poi_hat", ff->theta[poi]));
   HFS_CHECK(hfs_h5_attr_double(f, g, "poi_error", ff->has_errors ? ff->error[poi] : NAN));
+  HFS_CHECK(hfs_h5_attr_double(f, g, "poi_error_hessian",
+                               ff->has_errors ? ff->error_hessian[poi] : NAN));
   HFS_CHECK(hfs_h5_attr_int(f, g, "n_ranked", n));
   HFS_CHECK(hfs_h5_attr_int(f, g, "n_groups", hfs_ranking_ngroups(r)));
   HFS_CHECK(hfs_h5_attr_int(f, g, "n_units", nu));
@@ -355,6 +340,8 @@ int hfs_out_write_scan(hfs_h5 *f, const char *g, hfs_scan *s, hfs_model *m,
   HFS_CHECK(hfs_h5_attr_str(f, g, "poi", hfs_model_par_name(m, poi)));
   HFS_CHECK(hfs_h5_attr_double(f, g, "poi_hat", ff->theta[poi]));
   HFS_CHECK(hfs_h5_attr_double(f, g, "poi_error", ff->has_errors ? ff->error[poi] : NAN));
+  HFS_CHECK(hfs_h5_attr_double(f, g, "poi_error_hessian",
+                               ff->has_errors ? ff->error_hessian[poi] : NAN));
   HFS_CHECK(hfs_h5_attr_double(f, g, "twice_nll_hat", ff->twice_nll));
   HFS_CHECK(hfs_h5_attr_double(f, g, "poi_lo", hfs_model_par_lo(m, poi)));
   HFS_CHECK(hfs_h5_attr_double(f, g, "poi_hi", hfs_model_par_hi(m, poi)));
