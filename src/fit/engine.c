@@ -561,18 +561,34 @@ errors:
        * zero slope dx/dp and decouples: the others' errors are those with
        * it held.  Reproduce that before mapping through the limits. */
       int nb = 0, nf = 0;
+      for (int k = 0; k < nfree; k++) e->idx[p->free_idx[k]] = k;
       for (int i = 0; i < res->npar; i++) {
         int fx = fixed && fixed[i];
-        /* on a limit up to rounding (a backend may stop 1e-10 inside) */
-        double tol = 1e-6 * (res->error[i] > 0 ? res->error[i] : 1.0);
-        int at = !fx && (res->theta[i] - e->lo[i] <= tol || e->hi[i] - res->theta[i] <= tol);
-        e->fixed_b[i] = fx || at;
+        int at = 0;
+        if (!fx) {
+          /* On a limit up to rounding (a backend may stop 1e-10 inside), with
+           * the gradient pushing outwards enough that the unconstrained
+           * minimum lies beyond the limit by more than 1e-3 sigma
+           * (g > 1e-3 sigma H = 2e-3 / sigma): only then does MINUIT run
+           * into the limit and decouple the parameter. */
+          double sd = res->error[i] > 0 ? res->error[i] : 1.0;
+          double g = e->g[e->idx[i]];
+          int near_lo = res->theta[i] - e->lo[i] <= 1e-6 * sd;
+          int near_hi = e->hi[i] - res->theta[i] <= 1e-6 * sd;
+          at = (near_lo && g > 2e-3 / sd) || (near_hi && g < -2e-3 / sd);
+          /* mark "on a limit" (2) apart from "decoupled" (1) */
+          e->fixed_b[i] = at ? 1 : (near_lo || near_hi) ? 2 : 0;
+        } else {
+          e->fixed_b[i] = 1;
+        }
         nb += at;
         nf += !fx;
       }
+      /* the covariance with the decoupled ones held wants a 0/1 mask */
+      for (int i = 0; i < res->npar; i++) e->idx[i] = e->fixed_b[i] == 1;
       const double *base = res->error_hessian;
       if (nb > 0 && nb < nf &&
-          hfs_fit__engine_covariance(e, res->theta, e->fixed_b, NULL, e->err_b, NULL) == HFS_OK)
+          hfs_fit__engine_covariance(e, res->theta, e->idx, NULL, e->err_b, NULL) == HFS_OK)
         base = e->err_b;
       for (int i = 0; i < res->npar; i++) {
         if (fixed && fixed[i]) continue;
