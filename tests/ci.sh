@@ -1,8 +1,8 @@
 #!/bin/bash
 # The whole test suite, as CI and the README's test command run it: a Release
 # build with every test (unit, reference agreement, MPI at 1/2/4 ranks, real
-# Slurm), then a Debug build with AddressSanitizer and UBSan running the unit
-# and reference tests.  Valgrind runs are part of the Release ctest (label
+# Slurm), then a Debug build with AddressSanitizer and UBSan running the unit,
+# reference, bad-input and command-line tests.  Valgrind runs are part of the Release ctest (label
 # valgrind).  Exit status: non-zero if any test failed.
 set -eu
 cd "$(dirname "$0")/.."
@@ -19,4 +19,7 @@ cmake --build build-asan -j"$jobs"
 # the suppressions name only those libraries.
 export LSAN_OPTIONS="suppressions=$PWD/tests/lsan.supp:print_suppressions=0:fast_unwind_on_malloc=0"
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0"
-ctest --test-dir build-asan --output-on-failure -j"$jobs" -LE "slurm|valgrind|bench"
+# Multi-process end-to-end runs (label heavy) are the Release build's; here
+# every test that runs the library in one or a few processes, with fewer toys.
+export HFS_TEST_QUICK=1
+ctest --test-dir build-asan --output-on-failure -j"$jobs" -LE "slurm|valgrind|heavy"
