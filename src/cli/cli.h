@@ -20,6 +20,7 @@ enum {
 };
 
 #define HFS_MAX_FIX 256
+#define HFS_MAX_PATCH 64
 
 typedef struct {
   const char *workspace;
@@ -34,6 +35,9 @@ typedef struct {
   int nfix;
   char *fix_name[HFS_MAX_FIX];
   double fix_value[HFS_MAX_FIX];
+  int npatch;                /* --patch FILE (repeatable): JSON Patches applied
+                                to the workspace in order */
+  const char *patch[HFS_MAX_PATCH];
   /* inference */
   double mu;
   int have_mu;
@@ -62,7 +66,8 @@ typedef struct {
   hfs_model *model;
   int *fixed;
   double *init;
-  char sha256[65];
+  char sha256[65];           /* of the workspace file; with --patch, of the
+                                workspace's and the patches' sha256s */
 } hfs_cli_ctx;
 
 void hfs_cli_opts_default(hfs_cli_opts *o);

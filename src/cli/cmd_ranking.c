@@ -306,9 +306,12 @@ static void print_scan(const hfs_cli_opts *o, const hfs_cli_ctx *c, hfs_scan *s,
   for (int l = 0; l < hfs_scan_nintervals(s); ++l) {
     const hfs_scan_interval *x = hfs_scan_interval_at(s, l);
     const hfs_scan_crossing *t = &x->curve[HFS_SCAN_TOTAL], *st = &x->curve[HFS_SCAN_STAT];
-    printf("2 delta NLL = %g:  %s = %.5f  -%.5f/+%.5f (total)  -%.5f/+%.5f (stat)  "
-           "-%.5f/+%.5f (syst)\n",
-           x->level, pn, mh, t->dn, t->up, st->dn, st->up, x->syst_dn, x->syst_up);
+    char v[6][24];
+    const double d[6] = {t->dn, t->up, st->dn, st->up, x->syst_dn, x->syst_up};
+    for (int q = 0; q < 6; ++q) /* no crossing (a bound) prints as "none" */
+      snprintf(v[q], sizeof v[q], isfinite(d[q]) ? "%.5f" : "none", d[q]);
+    printf("2 delta NLL = %g:  %s = %.5f  -%s/+%s (total)  -%s/+%s (stat)  -%s/+%s (syst)\n",
+           x->level, pn, mh, v[0], v[1], v[2], v[3], v[4], v[5]);
     printf("    total [%.5f, %.5f]%s%s   stat [%.5f, %.5f]%s%s\n", t->lo, t->hi,
            t->lo_at_bound ? " (no lower crossing above the bound)" : "",
            t->hi_at_bound ? " (no upper crossing below the bound)" : "", st->lo, st->hi,

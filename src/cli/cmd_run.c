@@ -26,6 +26,7 @@ static const struct {
     {"normsys_code", "--normsys-code", 0}, {"histosys_code", "--histosys-code", 0},
     {"top", "--top", 0},           {"group", "--group", 1},
     {"level", "--level", 1},       {"checkpoint_interval", "--checkpoint-interval", 0},
+    {"patch", "--patch", 1},
 };
 #define NKEYS ((int)(sizeof keys / sizeof keys[0]))
 
@@ -51,7 +52,8 @@ int hfs_cmd_run(int argc, char **argv) {
     fprintf(argc < 2 ? stderr : stdout,
             "usage: hfscan run JOB [options]   (options override the job file)\n"
             "A job file holds 'key = value' lines ('#' starts a comment); keys:\n"
-            "  workspace, task (fit|hypotest|limit|significance|ranking|scan|summary),\n"
+            "  workspace, patch (repeatable), task (fit|hypotest|limit|significance|\n"
+            "  ranking|scan|summary),\n"
             "  measurement, mu, cl, test_stat, scan (LO:HI:N), calc, ntoys, seed, output,\n"
             "  optimizer, fix (repeatable), normsys_code, histosys_code, top, group\n"
             "  (repeatable), level (repeatable), checkpoint_interval.  See docs/jobs.md.\n");

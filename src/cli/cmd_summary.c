@@ -34,6 +34,7 @@ static void add(args *a, const char *fmt, ...) {
 static void common(args *a, const hfs_cli_opts *o) {
   if (o->measurement) add(a, "--measurement=%s", o->measurement);
   for (int i = 0; i < o->nfix; ++i) add(a, "--fix=%s=%.17g", o->fix_name[i], o->fix_value[i]);
+  for (int i = 0; i < o->npatch; ++i) add(a, "--patch=%s", o->patch[i]);
   add(a, "--optimizer=%s", hfs_optimizer_name(o->fit.optimizer));
   add(a, "--normsys-code=%d", o->model.normsys_code);
   add(a, "--histosys-code=%s", o->model.histosys_code == 4 ? "4p" : o->model.histosys_code == 2 ? "2" : "0");

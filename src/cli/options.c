@@ -64,12 +64,14 @@ typedef struct {
 enum {
   O_MEAS = 1000, O_FIX, O_OPT, O_NCODE, O_HCODE, O_JSON, O_QUIET, O_STRICT,
   O_MU, O_CL, O_TS, O_SCAN, O_CALC, O_NTOYS, O_SEED, O_OVERWRITE, O_TOP,
-  O_GROUP, O_POI, O_LEVEL, O_ARRAY, O_HELP, O_OUT, O_CKPT, O_BRIEF, O_MAXITER
+  O_GROUP, O_POI, O_LEVEL, O_ARRAY, O_HELP, O_OUT, O_CKPT, O_BRIEF, O_MAXITER,
+  O_PATCH
 };
 
 static const optdef defs[] = {
     {{"measurement", required_argument, 0, O_MEAS}, NULL, "NAME  measurement to use (default: the first)"},
     {{"fix", required_argument, 0, O_FIX}, NULL, "NAME=VALUE  hold a parameter (repeatable)"},
+    {{"patch", required_argument, 0, O_PATCH}, NULL, "FILE  apply a JSON Patch (.json or .json.gz) to the workspace (repeatable, in order)"},
     {{"optimizer", required_argument, 0, O_OPT}, NULL, "tao|nlopt  minimiser backend (default tao)"},
     {{"normsys-code", required_argument, 0, O_NCODE}, NULL, "0|1|2|4  normsys interpolation (default 4)"},
     {{"histosys-code", required_argument, 0, O_HCODE}, NULL, "0|2|4p  histosys interpolation (default 4p)"},
@@ -170,6 +172,13 @@ int hfs_cli_parse(const char *cmd, int argc, char **argv, hfs_cli_opts *o) {
       o->fix_value[o->nfix++] = v;
       break;
     }
+    case O_PATCH:
+      if (o->npatch == HFS_MAX_PATCH) {
+        hfs_cli_error("--patch: at most %d patches", HFS_MAX_PATCH);
+        return HFS_EXIT_USAGE;
+      }
+      o->patch[o->npatch++] = optarg;
+      break;
     case O_OPT:
       if (hfs_optimizer_from_name(optarg, &o->fit.optimizer)) {
         hfs_cli_error("--optimizer %s: use tao or nlopt", optarg);
@@ -329,16 +338,31 @@ static void count_warning(const char *line, void *ctx) {
   fprintf(stderr, "hfscan: warning: %s\n", line);
 }
 
+/* The identity of the input for provenance and resumption: the workspace
+ * file's sha256 as before without patches (so existing outputs still
+ * match), else the sha256 of the workspace's and each patch's sha256 (hex)
+ * concatenated in order. */
+static int workspace_sha256(const hfs_cli_opts *o, char hex[65]) {
+  char cat[64 * (HFS_MAX_PATCH + 1) + 1];
+  int rc = HFS_OK;
+  if (o->npatch == 0) return hfs_sha256_file(o->workspace, hex);
+  HFS_CHECK(hfs_sha256_file(o->workspace, cat));
+  for (int i = 0; i < o->npatch; ++i) HFS_CHECK(hfs_sha256_file(o->patch[i], cat + 64 * (i + 1)));
+  hfs_sha256_buffer(cat, 64 * (size_t)(o->npatch + 1), hex);
+cleanup:
+  return rc;
+}
+
 int hfs_cli_load(const hfs_cli_opts *o, hfs_cli_ctx *c) {
   int rc = HFS_OK;
   memset(c, 0, sizeof *c);
   warned = 0;
   hfs_warn_set_sink(count_warning, NULL);
-  HFS_CHECK(hfs_spec_read_file(o->workspace, &c->spec));
+  HFS_CHECK(hfs_spec_read_file_patched(o->workspace, o->patch, o->npatch, &c->spec));
   HFS_CHECK(hfs_model_create(c->spec, o->measurement, &o->model, &c->model));
   if (o->strict && warned)
     HFS_FAIL(HFS_ERR_MODEL, "%s: %d warning(s) and --strict given", o->workspace, warned);
-  HFS_CHECK(hfs_sha256_file(o->workspace, c->sha256));
+  HFS_CHECK(workspace_sha256(o, c->sha256));
   int n = hfs_model_npar(c->model);
   HFS_ALLOC(c->fixed, n);
   HFS_ALLOC(c->init, n);

@@ -98,6 +98,25 @@ typedef struct hfs_spec {
  * the error message names the file, the JSON path and the problem. */
 int hfs_spec_read_file(const char *filename, hfs_spec **out);
 
+/* Read a workspace and apply RFC 6902 JSON Patches to it, in order, before
+ * the structural checks: the way published likelihoods come (a
+ * background-only workspace plus one patch per signal hypothesis, as
+ * `pyhf patchset apply` or jsonpatch use them).  All six operations (add,
+ * remove, replace, move, copy, test) and JSON Pointer paths with "~0"/"~1"
+ * escapes and "-" (array append) are supported.  The workspace and every
+ * patch may be gzip-compressed (.json.gz; recognised by content).
+ * hfs_spec_read_file(f, out) is hfs_spec_read_file_patched(f, NULL, 0, out).
+ *
+ * A patch that cannot be applied, or is not a JSON Patch, fails with one
+ * line: "PATCH: [3] (op remove, path /channels/7): path does not exist"
+ * (patch file, operation index, op and path, problem), HFS_ERR_SCHEMA (JSON
+ * syntax errors in a patch: HFS_ERR_PARSE).  The result's label (spec->file)
+ * is "WORKSPACE+PATCH1+PATCH2...", so that later messages, whose JSON paths
+ * refer to the patched document, say so. */
+int hfs_spec_read_file_patched(const char *filename,
+                               const char *const *patches, int npatches,
+                               hfs_spec **out);
+
 /* Same from memory; label names the source in messages. */
 int hfs_spec_read_buffer(const char *text, size_t len, const char *label,
                          hfs_spec **out);

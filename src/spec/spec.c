@@ -12,10 +12,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zlib.h>
 
 #include "hfs_error.h"
 #include "hfs_log.h"
 #include "hfs_spec.h"
+#include "spec_internal.h"
 
 /* Paths of real workspaces are short; the buffer only has to be long enough
  * to keep messages readable when a key is absurdly long (it is truncated). */
@@ -872,42 +874,51 @@ static const char *nonfinite_hint(const json_error_t *e, const char *text,
   return "";
 }
 
-int hfs_spec_read_buffer(const char *text, size_t len, const char *label,
-                         hfs_spec **out) {
-  spec_reader r = {.label = label ? label : "<buffer>"};
-  json_t *root = NULL;
-  hfs_spec *s = NULL;
+int hfs__spec_parse(const char *text, size_t len, const char *label,
+                    json_t **root) {
   json_error_t jerr;
   int rc = HFS_OK;
 
-  if (!out)
-    return hfs_error_set(HFS_ERR_ARG, "hfs_spec_read_buffer: out is NULL");
-  *out = NULL;
+  *root = NULL;
   if (!text && len > 0)
-    HFS_FAIL(HFS_ERR_ARG, "%s: no text (NULL buffer)", r.label);
-  if (len == 0) HFS_FAIL(HFS_ERR_PARSE, "%s: empty file", r.label);
+    HFS_FAIL(HFS_ERR_ARG, "%s: no text (NULL buffer)", label);
+  if (len == 0) HFS_FAIL(HFS_ERR_PARSE, "%s: empty file", label);
   {
     size_t i = 0;
     while (i < len && text[i] && strchr(" \t\r\n", text[i])) i++;
     if (i == len)
-      HFS_FAIL(HFS_ERR_PARSE, "%s: empty file (only white space)", r.label);
+      HFS_FAIL(HFS_ERR_PARSE, "%s: empty file (only white space)", label);
   }
-  HFS_CHECK(check_depth(text, len, r.label));
+  HFS_CHECK(check_depth(text, len, label));
 
   /* Duplicate keys are refused (pyhf's json.load would silently keep the
    * last one).  Any top-level value is accepted so that a non-object gets
    * a clearer message below than jansson's, and integers are read as reals
    * so that a long integer literal is a number, not an overflow. */
-  root = json_loadb(
+  *root = json_loadb(
       text, len,
       JSON_REJECT_DUPLICATES | JSON_DECODE_ANY | JSON_DECODE_INT_AS_REAL,
       &jerr);
-  if (!root) {
+  if (!*root) {
     char shown[200];
-    HFS_FAIL(HFS_ERR_PARSE, "%s: line %d, column %d: %s%s", r.label, jerr.line,
+    HFS_FAIL(HFS_ERR_PARSE, "%s: line %d, column %d: %s%s", label, jerr.line,
              jerr.column, show(jerr.text, shown, sizeof shown),
              nonfinite_hint(&jerr, text, len));
   }
+
+cleanup:
+  return rc;
+}
+
+const char *hfs__spec_show(const char *s, char *buf, size_t n) {
+  return show(s, buf, n);
+}
+
+/* The structural reading of a parsed document into a new hfs_spec. */
+static int spec_from_root(json_t *root, const char *label, hfs_spec **out) {
+  spec_reader r = {.label = label};
+  hfs_spec *s = NULL;
+  int rc = HFS_OK;
 
   s = calloc(1, sizeof *s);
   if (!s) HFS_FAIL(HFS_ERR_NOMEM, "%s: out of memory", r.label);
@@ -918,22 +929,98 @@ int hfs_spec_read_buffer(const char *text, size_t len, const char *label,
   s = NULL;
 
 cleanup:
-  json_decref(root);
   hfs_spec_destroy(&s);
   return rc;
 }
 
-int hfs_spec_read_file(const char *filename, hfs_spec **out) {
+int hfs_spec_read_buffer(const char *text, size_t len, const char *label,
+                         hfs_spec **out) {
+  json_t *root = NULL;
+  int rc = HFS_OK;
+
+  if (!out)
+    return hfs_error_set(HFS_ERR_ARG, "hfs_spec_read_buffer: out is NULL");
+  *out = NULL;
+  if (!label) label = "<buffer>";
+  HFS_CHECK(hfs__spec_parse(text, len, label, &root));
+  HFS_CHECK(spec_from_root(root, label, out));
+
+cleanup:
+  json_decref(root);
+  return rc;
+}
+
+/* Inflate gzip data (one or more members, as gzip -c and cat produce) into
+ * a fresh buffer. */
+static int gunzip(const char *filename, const unsigned char *in, size_t inlen,
+                  char **out, size_t *outlen) {
+  z_stream z;
+  char *buf = NULL;
+  size_t len = 0, cap = 0;
+  int zrc = Z_OK, rc = HFS_OK, open = 0;
+
+  memset(&z, 0, sizeof z);
+  /* 16 + MAX_WBITS: a gzip header and trailer, checked by zlib. */
+  if (inflateInit2(&z, 16 + MAX_WBITS) != Z_OK)
+    HFS_FAIL(HFS_ERR_NOMEM, "%s: cannot start zlib", filename);
+  open = 1;
+  z.next_in = (unsigned char *)in;
+  for (;;) {
+    /* zlib counts in uInt: feed and fill very large buffers in pieces. */
+    if (z.avail_in == 0 && inlen > 0) {
+      size_t piece = inlen < (size_t)UINT_MAX ? inlen : (size_t)UINT_MAX;
+      z.avail_in = (uInt)piece;
+      inlen -= piece;
+    }
+    if (len == cap) {
+      size_t ncap = cap ? 2 * cap : 1 << 20;
+      if (ncap < cap) HFS_FAIL(HFS_ERR_NOMEM, "%s: file too large", filename);
+      char *nbuf = realloc(buf, ncap);
+      if (!nbuf) HFS_FAIL(HFS_ERR_NOMEM, "%s: out of memory", filename);
+      buf = nbuf;
+      cap = ncap;
+    }
+    size_t room = cap - len < (size_t)UINT_MAX ? cap - len : (size_t)UINT_MAX;
+    z.next_out = (unsigned char *)buf + len;
+    z.avail_out = (uInt)room;
+    zrc = inflate(&z, Z_NO_FLUSH);
+    len += room - z.avail_out;
+    if (zrc == Z_STREAM_END) {
+      /* Another member may follow (cat a.gz b.gz); zero padding after the
+       * last one is ignored, as gzip does. */
+      while (z.avail_in > 0 && *z.next_in == 0) z.next_in++, z.avail_in--;
+      if (z.avail_in == 0 && inlen == 0) break;
+      if (inflateReset(&z) != Z_OK)
+        HFS_FAIL(HFS_ERR_IO, "%s: corrupt gzip data", filename);
+    } else if (zrc == Z_OK || zrc == Z_BUF_ERROR) {
+      /* Input used up before the end of the stream, with room left for
+       * output: the file was cut short. */
+      if (z.avail_in == 0 && inlen == 0 && z.avail_out > 0)
+        HFS_FAIL(HFS_ERR_IO, "%s: truncated gzip data", filename);
+    } else {
+      HFS_FAIL(zrc == Z_MEM_ERROR ? HFS_ERR_NOMEM : HFS_ERR_IO,
+               "%s: corrupt gzip data (zlib: %s)", filename,
+               z.msg ? z.msg : "error");
+    }
+  }
+  *out = buf;
+  *outlen = len;
+  buf = NULL;
+
+cleanup:
+  if (open) inflateEnd(&z);
+  free(buf);
+  return rc;
+}
+
+int hfs__spec_slurp(const char *filename, char **out, size_t *outlen) {
   FILE *f = NULL;
   char *buf = NULL;
   size_t len = 0, cap = 0;
   int rc = HFS_OK;
 
-  if (!out)
-    return hfs_error_set(HFS_ERR_ARG, "hfs_spec_read_file: out is NULL");
   *out = NULL;
-  if (!filename)
-    HFS_FAIL(HFS_ERR_ARG, "hfs_spec_read_file: no file name given");
+  *outlen = 0;
   f = fopen(filename, "rb");
   if (!f)
     HFS_FAIL(HFS_ERR_IO, "%s: cannot open: %s", filename, strerror(errno));
@@ -956,11 +1043,75 @@ int hfs_spec_read_file(const char *filename, hfs_spec **out) {
       break;
     }
   }
-  HFS_CHECK(hfs_spec_read_buffer(buf, len, filename, out));
+  if (len >= 2 && (unsigned char)buf[0] == 0x1f &&
+      (unsigned char)buf[1] == 0x8b) {
+    char *plain = NULL;
+    size_t plen = 0;
+    HFS_CHECK(gunzip(filename, (const unsigned char *)buf, len, &plain, &plen));
+    free(buf);
+    buf = plain;
+    len = plen;
+  }
+  *out = buf;
+  *outlen = len;
+  buf = NULL;
 
 cleanup:
   if (f) fclose(f);
   free(buf);
+  return rc;
+}
+
+int hfs_spec_read_file(const char *filename, hfs_spec **out) {
+  return hfs_spec_read_file_patched(filename, NULL, 0, out);
+}
+
+int hfs_spec_read_file_patched(const char *filename,
+                               const char *const *patches, int npatches,
+                               hfs_spec **out) {
+  char *buf = NULL, *label = NULL;
+  size_t len = 0;
+  json_t *root = NULL;
+  int rc = HFS_OK;
+
+  if (!out)
+    return hfs_error_set(HFS_ERR_ARG, "hfs_spec_read_file: out is NULL");
+  *out = NULL;
+  if (!filename)
+    HFS_FAIL(HFS_ERR_ARG, "hfs_spec_read_file: no file name given");
+  if (npatches < 0 || (npatches > 0 && !patches))
+    HFS_FAIL(HFS_ERR_ARG, "hfs_spec_read_file_patched: bad patch list");
+  for (int i = 0; i < npatches; i++)
+    if (!patches[i])
+      HFS_FAIL(HFS_ERR_ARG, "hfs_spec_read_file_patched: patch %d is NULL", i);
+  HFS_CHECK(hfs__spec_slurp(filename, &buf, &len));
+  if (npatches == 0) {
+    HFS_CHECK(hfs_spec_read_buffer(buf, len, filename, out));
+    goto cleanup;
+  }
+
+  HFS_CHECK(hfs__spec_parse(buf, len, filename, &root));
+  free(buf);
+  buf = NULL;
+  /* Later messages (paths inside the workspace, the model's errors) refer to
+   * the patched document; the label "WS+PATCH1+PATCH2" says so. */
+  size_t n = strlen(filename) + 1;
+  for (int i = 0; i < npatches; i++) n += strlen(patches[i]) + 1;
+  label = malloc(n);
+  if (!label) HFS_FAIL(HFS_ERR_NOMEM, "%s: out of memory", filename);
+  strcpy(label, filename);
+  for (int i = 0; i < npatches; i++) {
+    strcat(label, "+");
+    strcat(label, patches[i]);
+  }
+  for (int i = 0; i < npatches; i++)
+    HFS_CHECK(hfs__spec_patch_file(&root, patches[i]));
+  HFS_CHECK(spec_from_root(root, label, out));
+
+cleanup:
+  json_decref(root);
+  free(buf);
+  free(label);
   return rc;
 }
 
