@@ -3,7 +3,7 @@
 #include "cli_json.h"
 #include "hfs_error.h"
 #include "hfs_out.h"
-#include "hfs_util.h"
+#include "hfs_core.h"
 
 #include <stdlib.h>
 #include <string.h>

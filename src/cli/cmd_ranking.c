@@ -6,10 +6,10 @@
 #include "cli.h"
 #include "cli_json.h"
 #include "hfs_error.h"
-#include "hfs_impacts.h"
-#include "hfs_impacts_out.h"
+#include "hfs_infer.h"
+#include "hfs_out.h"
 #include "hfs_sched.h"
-#include "hfs_util.h"
+#include "hfs_core.h"
 
 #include <fcntl.h>
 #include <math.h>

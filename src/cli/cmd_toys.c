@@ -5,9 +5,9 @@
 #include "cli_json.h"
 #include "hfs_error.h"
 #include "hfs_sched.h"
-#include "hfs_toyfile.h"
-#include "hfs_toys.h"
-#include "hfs_util.h"
+#include "hfs_out.h"
+#include "hfs_infer.h"
+#include "hfs_core.h"
 
 #include <mpi.h>
 #include <stdlib.h>

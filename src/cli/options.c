@@ -1,8 +1,7 @@
 /* Command-line options shared by the subcommands. */
 #include "cli.h"
 #include "hfs_error.h"
-#include "hfs_log.h"
-#include "hfs_util.h"
+#include "hfs_core.h"
 
 #include <errno.h>
 #include <getopt.h>

@@ -2,7 +2,7 @@
  * following pyhf's rules for parameter order, sharing and defaults
  * (docs/likelihood.md).  Semantic errors name the file and the JSON path. */
 #include "hfs_error.h"
-#include "hfs_log.h"
+#include "hfs_core.h"
 #include "model_internal.h"
 
 #include <math.h>

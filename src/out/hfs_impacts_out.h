@@ -10,7 +10,7 @@
 #define HFS_IMPACTS_OUT_H
 
 #include "hfs_h5.h"
-#include "hfs_impacts.h"
+#include "hfs_infer.h"
 #include "hfs_out.h"
 
 /* hfs_out_write_run_info() (root attributes that identify the computation,

@@ -37,4 +37,10 @@ int hfs_out_write_limit(hfs_h5 *f, const char *group, const hfs_limit *l);
 int hfs_out_write_significance(hfs_h5 *f, const char *group,
                                const hfs_significance *s);
 
+/* The module's other parts: the HDF5 layer (hfs_h5.h), toy-run files
+ * (hfs_toyfile.h) and ranking/scan files (hfs_impacts_out.h).  Include this
+ * header; they come with it. */
+#include "hfs_impacts_out.h"
+#include "hfs_toyfile.h"
+
 #endif

@@ -12,7 +12,7 @@
 #ifndef HFS_TOYFILE_H
 #define HFS_TOYFILE_H
 
-#include "hfs_toys.h"
+#include "hfs_infer.h"
 
 #include <stdint.h>
 

@@ -15,7 +15,7 @@
 #include <zlib.h>
 
 #include "hfs_error.h"
-#include "hfs_log.h"
+#include "hfs_core.h"
 #include "hfs_spec.h"
 #include "spec_internal.h"
 
