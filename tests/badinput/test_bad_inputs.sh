@@ -49,5 +49,19 @@ err=$("$HFSCAN" fit "$dir/does-not-exist.json" 2>&1); rc=$?
 { [ $rc -eq 1 ] && echo "$err" | grep -q "does-not-exist.json"; } && pass=$((pass + 1)) || bad missing_file "$rc: $err"
 err=$("$HFSCAN" fit "$dir/valid.json" --optimizer foo 2>&1); rc=$?
 [ $rc -eq 2 ] && pass=$((pass + 1)) || bad usage "$rc: $err"
+# job files: unknown key, repeated key, missing task, a line without '='
+jd=$(mktemp -d)
+printf 'workspace = %s\ntask = fit\nntoy = 5\n' "$dir/valid.json" >"$jd/a.job"
+printf 'workspace = %s\ntask = fit\ntask = limit\n' "$dir/valid.json" >"$jd/b.job"
+printf 'workspace = %s\n' "$dir/valid.json" >"$jd/c.job"
+printf 'workspace = %s\ntask fit\n' "$dir/valid.json" >"$jd/d.job"
+printf 'workspace = %s\ntask = fit\n' "$dir/valid.json" >"$jd/ok.job"
+for j in a:"a.job:3: unknown key 'ntoy'" b:"b.job:3: key 'task' given twice" c:"needs 'task'" d:"d.job:2: expected 'key = value'"; do
+  f=${j%%:*}; want=${j#*:}
+  err=$("$HFSCAN" run "$jd/$f.job" 2>&1); rc=$?
+  { [ $rc -eq 2 ] && echo "$err" | grep -qF "$want"; } && pass=$((pass + 1)) || bad "job_$f" "$rc: $err"
+done
+"$HFSCAN" run "$jd/ok.job" --json >/dev/null 2>&1 && pass=$((pass + 1)) || bad job_ok "a valid job failed"
+rm -rf "$jd"
 echo "$pass passed, $failn failed"
 [ $failn -eq 0 ]
