@@ -114,6 +114,13 @@ static void print_result(const hfs_cli_opts *o, const hfs_cli_ctx *c, const hfs_
       json_t *e = json_array();
       for (int k = 0; k < 5; ++k) json_array_append_new(e, hfs_cli_json_real(r->cls_exp[k]));
       json_object_set_new(q, "CLs_exp", e);
+      e = json_array();
+      for (int k = 0; k < 5; ++k) json_array_append_new(e, hfs_cli_json_real(r->clsb_exp[k]));
+      json_object_set_new(q, "CLsb_exp", e);
+      if (o->ts == HFS_TS_Q0) {
+        json_object_set_new(q, "p0_obs", hfs_cli_json_real(r->clsb));
+        json_object_set_new(q, "p0_exp", json_copy(e));
+      }
       json_object_set_new(q, "test_stat_obs", hfs_cli_json_real(r->t_obs));
       json_object_set_new(q, "n_toys_sb", json_integer(r->n_sb));
       json_object_set_new(q, "n_toys_b", json_integer(r->n_b));
@@ -145,6 +152,11 @@ static void print_result(const hfs_cli_opts *o, const hfs_cli_ctx *c, const hfs_
            r->cls_err, r->clsb, r->clsb_err, r->clb, r->clb_err);
     printf("CLs  expected  -2s %.5f  -1s %.5f  median %.5f  +1s %.5f  +2s %.5f\n", r->cls_exp[0],
            r->cls_exp[1], r->cls_exp[2], r->cls_exp[3], r->cls_exp[4]);
+    if (o->ts == HFS_TS_Q0)
+      printf("p0   observed  %.5f +- %.5f   expected -2s %.5f  -1s %.5f  median %.5f  +1s %.5f  "
+             "+2s %.5f\n",
+             r->clsb, r->clsb_err, r->clsb_exp[0], r->clsb_exp[1], r->clsb_exp[2],
+             r->clsb_exp[3], r->clsb_exp[4]);
     printf("test statistic observed %.5f; failed toys left out: %lld s+b, %lld b\n", r->t_obs,
            (long long)r->nfail_sb, (long long)r->nfail_b);
   } else {

@@ -58,6 +58,7 @@ typedef struct {
   double clsb, clb, cls;
   double clsb_err, clb_err, cls_err;
   double cls_exp[5];
+  double clsb_exp[5];           /* the same percentiles of CLs+b (for q0: p0) */
   int64_t n_sb, n_b;            /* toys used */
   int64_t nfail_sb, nfail_b;    /* toys left out (fits not converged) */
 } hfs_toy_cls;

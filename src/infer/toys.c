@@ -215,6 +215,10 @@ int hfs_toys_cls(const hfs_toy_result *sb, int64_t nsb, const hfs_toy_result *b,
   }
   qsort(cls, (size_t)out->n_b, sizeof(double), cmp_double);
   for (int k = 0; k < 5; ++k) out->cls_exp[k] = percentile(cls, out->n_b, q[k]);
+  /* CLs+b of every background toy: for q0 the expected discovery p-values */
+  for (int64_t i = 0; i < out->n_b; ++i) cls[i] = tail(tsb, out->n_sb, tb[i]);
+  qsort(cls, (size_t)out->n_b, sizeof(double), cmp_double);
+  for (int k = 0; k < 5; ++k) out->clsb_exp[k] = percentile(cls, out->n_b, q[k]);
 cleanup:
   free(tsb);
   free(tb);

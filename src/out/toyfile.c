@@ -169,6 +169,9 @@ static int write_file(const hfs_toyfile *tf, const char *path) {
     for (int64_t p = 0; p < P; ++p)
       for (int k = 0; k < 5; ++k) d[5 * p + k] = tf->cls[p].cls_exp[k];
     CK(hfs_h5_write_double(f, "/toys/result/CLs_exp", 2, dP5, d));
+    for (int64_t p = 0; p < P; ++p)
+      for (int k = 0; k < 5; ++k) d[5 * p + k] = tf->cls[p].clsb_exp[k];
+    CK(hfs_h5_write_double(f, "/toys/result/CLsb_exp", 2, dP5, d));
     CK(hfs_h5_attr_str(f, r, "failed_toys",
                        "toys whose free or conditional fit did not converge are left out "
                        "of the p-values and counted in n_failed_*"));

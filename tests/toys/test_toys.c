@@ -210,6 +210,38 @@ static void test_pyhf_reference_toys(void **state) {
   }
 }
 
+/* Discovery with toys (pyhf's validation case, normsys code1, histosys
+ * code0): p0 = CLs+b of the mu = 0 toys, expected p0 from the mu = 1 toys. */
+static void test_pyhf_q0_toys(void **state) {
+  const char *shared = *state;
+  char p[1400], r[1400];
+  snprintf(p, sizeof p, "%s/reference/val_1bin_shapesys_q0.json", shared);
+  snprintf(r, sizeof r, "%s/reference/val_1bin_shapesys_q0.ref.json", shared);
+  json_error_t je;
+  json_t *ref = json_load_file(r, 0, &je);
+  assert_non_null(ref);
+  json_t *t = json_object_get(json_object_get(ref, "validation"), "toys");
+  ctx c;
+  int rc = hfs_spec_read_file(p, &c.spec);
+  hfs_model_options mo = {1, 0};
+  if (!rc) rc = hfs_model_create(c.spec, NULL, &mo, &c.m);
+  if (!rc) rc = hfs_infer_create(c.m, NULL, NULL, NULL, &c.I);
+  assert_int_equal(rc, HFS_OK);
+  hfs_toy_cls res;
+  int N = ntoys(2000);
+  run_point(&c, HFS_TS_Q0, 0.0, N, 99, &res);
+  double p0 = num(json_object_get(t, "pyhf_this_run_p0_obs"));
+  double err = sqrt(p0 * (1 - p0) / 2000), mine = sqrt(fmax(res.clsb, 1.0 / N) / N);
+  printf("  q0 toys: p0 %.4f +- %.4f, pyhf %.4f +- %.4f; expected median %.4f, pyhf %.4f\n",
+         res.clsb, res.clsb_err, p0, err,
+         res.clsb_exp[2], num(json_array_get(json_object_get(t, "pyhf_this_run_p0_exp"), 2)));
+  assert_true(fabs(res.clsb - p0) <= 3 * sqrt(err * err + mine * mine));
+  double m2 = num(json_array_get(json_object_get(t, "pyhf_this_run_p0_exp"), 2));
+  assert_close(res.clsb_exp[2], m2, 3 * sqrt(m2 / N) + 0.005);
+  close_ctx(&c);
+  json_decref(ref);
+}
+
 int main(int argc, char **argv) {
   if (hfs_fit_library_init(&argc, &argv)) return 1;
   const char *shared = hfs_test_shared_dir();
@@ -218,8 +250,9 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_cls_counting),
       cmocka_unit_test(test_high_count_matches_asymptotics),
       cmocka_unit_test_prestate(test_pyhf_reference_toys, (void *)shared),
+      cmocka_unit_test_prestate(test_pyhf_q0_toys, (void *)shared),
   };
-  int n = shared ? 4 : 3;
+  int n = shared ? 5 : 3;
   if (!shared) printf("SKIP (part): pyhf toy references need ../shared\n");
   int rc = _cmocka_run_group_tests("toys", tests, (size_t)n, NULL, NULL);
   hfs_fit_library_finalize();
