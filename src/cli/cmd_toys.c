@@ -279,6 +279,8 @@ static int run_toys(hfs_cli_opts *o, hfs_cli_ctx *c, const char *kind) {
         snprintf(tf.kind, sizeof tf.kind, "%s", kind);
         snprintf(tf.workspace_sha256, sizeof tf.workspace_sha256, "%s", c->sha256);
         snprintf(tf.options, sizeof tf.options, "%s", opts);
+        tf.seed = o->seed;
+        snprintf(tf.test_stat, sizeof tf.test_stat, "%s", hfs_teststat_name(o->ts));
         memcpy(tf.mu, mu, sizeof(double) * (size_t)P);
         tf.array_index = o->array_index;
         tf.array_count = o->array_count;

@@ -23,6 +23,8 @@ typedef struct {
   char kind[16];                /* "hypotest" or "limit" */
   char workspace_sha256[65];
   char options[HFS_TOYFILE_OPTS]; /* canonical "key=value;..." of result-determining options */
+  uint64_t seed;                /* also inside options; kept apart for readers */
+  char test_stat[16];
   int npoints;
   int64_t ntoys;                /* per point and hypothesis */
   int npar;

@@ -122,6 +122,8 @@ static int write_file(const hfs_toyfile *tf, const char *path) {
   CK(hfs_h5_attr_str(f, g, "kind", tf->kind));
   CK(hfs_h5_attr_str(f, g, "workspace_sha256", tf->workspace_sha256));
   CK(hfs_h5_attr_str(f, g, "options", tf->options));
+  CK(hfs_h5_attr_int(f, g, "seed", (int64_t)tf->seed));
+  CK(hfs_h5_attr_str(f, g, "test_stat", tf->test_stat));
   CK(hfs_h5_attr_int(f, g, "npoints", tf->npoints));
   CK(hfs_h5_attr_int(f, g, "ntoys", tf->ntoys));
   CK(hfs_h5_attr_int(f, g, "npar", tf->npar));
@@ -242,6 +244,10 @@ int hfs_toyfile_load(const char *path, hfs_toyfile *tf) {
   CK(hfs_h5_get_attr_str(f, "/toys", "workspace_sha256", tf->workspace_sha256,
                          sizeof tf->workspace_sha256));
   CK(hfs_h5_get_attr_str(f, "/toys", "options", tf->options, sizeof tf->options));
+  int64_t seed = 0;
+  CK(hfs_h5_get_attr_int(f, "/toys", "seed", &seed));
+  tf->seed = (uint64_t)seed;
+  CK(hfs_h5_get_attr_str(f, "/toys", "test_stat", tf->test_stat, sizeof tf->test_stat));
   CK(hfs_h5_get_attr_int(f, "/toys", "array_index", &ai));
   CK(hfs_h5_get_attr_int(f, "/toys", "array_count", &ac));
   CK(hfs_h5_get_attr_int(f, "/toys", "complete", &complete));
