@@ -11,6 +11,10 @@
 #include <string.h>
 
 void hfs_cli_error(const char *fmt, ...) {
+  /* Every rank parses the same input and meets the same errors; one line
+   * from rank 0 instead of one per rank.  Errors that only a worker meets
+   * reach rank 0 through the scheduler. */
+  if (hfs_cli_rank() != 0) return;
   va_list ap;
   va_start(ap, fmt);
   fputs("hfscan: ", stderr);
