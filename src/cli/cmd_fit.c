@@ -47,7 +47,7 @@ json_t *hfs_cli_json_fit(hfs_model *m, const hfs_fit_result *r, const char *opti
 }
 
 void hfs_cli_print_json(json_t *o) {
-  char *s = json_dumps(o, JSON_INDENT(1) | JSON_REAL_PRECISION(12));
+  char *s = json_dumps(o, JSON_INDENT(1) | JSON_REAL_PRECISION(17));
   if (s) {
     puts(s);
     free(s);
