@@ -598,30 +598,29 @@ static int read_sessions(hfs_h5 *f, int *sessions) {
   return HFS_OK;
 }
 
-int hfs_out_resume_ranking(hfs_h5 *f, const char *g, const char *options, hfs_ranking *r,
-                           int *sessions) {
+/* Shared by both kinds of file: the options must match, the unit count must
+ * be this run's, then every stored unit is handed to `store`. */
+static int resume(hfs_h5 *f, const char *g, const char *options, int64_t nunits,
+                  int (*store)(void *, int64_t, const hfs_impact_fit *), void *ctx,
+                  int *sessions) {
   int rc = HFS_OK;
   int64_t nu = -1;
   HFS_CHECK(check_options(f, g, options));
-  if (hfs_h5_get_attr_int(f, g, "n_units", &nu) != HFS_OK || nu != hfs_ranking_nunits(r))
+  if (hfs_h5_get_attr_int(f, g, "n_units", &nu) != HFS_OK || nu != nunits)
     HFS_FAIL(HFS_ERR_MISMATCH, "%s: %s has %lld units, this run %lld", hfs_h5_path(f), g,
-             (long long)nu, (long long)hfs_ranking_nunits(r));
-  HFS_CHECK(resume_units(f, g, nu, ranking_store, r));
+             (long long)nu, (long long)nunits);
+  HFS_CHECK(resume_units(f, g, nu, store, ctx));
   HFS_CHECK(read_sessions(f, sessions));
 cleanup:
   return rc;
 }
 
+int hfs_out_resume_ranking(hfs_h5 *f, const char *g, const char *options, hfs_ranking *r,
+                           int *sessions) {
+  return resume(f, g, options, hfs_ranking_nunits(r), ranking_store, r, sessions);
+}
+
 int hfs_out_resume_scan(hfs_h5 *f, const char *g, const char *options, hfs_scan *s,
                         int *sessions) {
-  int rc = HFS_OK;
-  int64_t nu = -1;
-  HFS_CHECK(check_options(f, g, options));
-  if (hfs_h5_get_attr_int(f, g, "n_units", &nu) != HFS_OK || nu != hfs_scan_nunits(s))
-    HFS_FAIL(HFS_ERR_MISMATCH, "%s: %s has %lld units, this run %lld", hfs_h5_path(f), g,
-             (long long)nu, (long long)hfs_scan_nunits(s));
-  HFS_CHECK(resume_units(f, g, nu, scan_store, s));
-  HFS_CHECK(read_sessions(f, sessions));
-cleanup:
-  return rc;
+  return resume(f, g, options, hfs_scan_nunits(s), scan_store, s, sessions);
 }
