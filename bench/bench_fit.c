@@ -18,7 +18,7 @@
 #include "fit_internal.h"
 #include "hfs_error.h"
 #include "hfs_model.h"
-#include "hfs_spec.h"
+#include "hfs_workspace.h"
 
 typedef struct {
   hfs_model *m;

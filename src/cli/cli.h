@@ -6,7 +6,7 @@
 #include "hfs_fit.h"
 #include "hfs_infer.h"
 #include "hfs_model.h"
-#include "hfs_spec.h"
+#include "hfs_workspace.h"
 
 #include <stdio.h>
 

@@ -2,7 +2,7 @@
 #include "cli.h"
 #include "cli_json.h"
 #include "hfs_error.h"
-#include "hfs_out.h"
+#include "hfs_store.h"
 #include "hfs_core.h"
 
 #include <jansson.h>
@@ -114,8 +114,8 @@ int hfs_cmd_fit(int argc, char **argv) {
                          o.model.normsys_code, o.model.histosys_code, hfs_now() - t0,
                          hfs_cli_size()};
     HFS_CHECK(hfs_h5_create(o.output, &h5));
-    HFS_CHECK(hfs_out_write_run_info(h5, &info));
-    HFS_CHECK(hfs_out_write_fit(h5, "/fit", c.model, &r, c.fixed));
+    HFS_CHECK(hfs_store_write_run_info(h5, &info));
+    HFS_CHECK(hfs_store_write_fit(h5, "/fit", c.model, &r, c.fixed));
     HFS_CHECK(hfs_h5_close(&h5));
   }
 cleanup:

@@ -2,7 +2,7 @@
 #include "cli.h"
 #include "cli_json.h"
 #include "hfs_error.h"
-#include "hfs_out.h"
+#include "hfs_store.h"
 #include "hfs_core.h"
 
 #include <stdlib.h>
@@ -68,7 +68,7 @@ static int write_file(const hfs_cli_opts *o, const hfs_cli_ctx *c, const char *c
                        hfs_model_measurement(c->model), hfs_optimizer_name(o->fit.optimizer),
                        o->model.normsys_code, o->model.histosys_code, wall, hfs_cli_size()};
   HFS_CHECK(hfs_h5_create(o->output, &h5));
-  HFS_CHECK(hfs_out_write_run_info(h5, &info));
+  HFS_CHECK(hfs_store_write_run_info(h5, &info));
   HFS_CHECK(body(h5, arg));
   rc = hfs_h5_close(&h5);
 cleanup:
@@ -76,9 +76,9 @@ cleanup:
   return rc;
 }
 
-static int body_hypotest(hfs_h5 *f, const void *a) { return hfs_out_write_hypotest(f, "/hypotest", a); }
-static int body_limit(hfs_h5 *f, const void *a) { return hfs_out_write_limit(f, "/limit", a); }
-static int body_sig(hfs_h5 *f, const void *a) { return hfs_out_write_significance(f, "/significance", a); }
+static int body_hypotest(hfs_h5 *f, const void *a) { return hfs_store_write_hypotest(f, "/hypotest", a); }
+static int body_limit(hfs_h5 *f, const void *a) { return hfs_store_write_limit(f, "/limit", a); }
+static int body_sig(hfs_h5 *f, const void *a) { return hfs_store_write_significance(f, "/significance", a); }
 
 int hfs_cmd_hypotest(int argc, char **argv) {
   hfs_cli_opts o;

@@ -7,7 +7,7 @@
 #include "cli_json.h"
 #include "hfs_error.h"
 #include "hfs_infer.h"
-#include "hfs_out.h"
+#include "hfs_store.h"
 #include "hfs_sched.h"
 #include "hfs_core.h"
 
@@ -60,11 +60,11 @@ static int save(job *j) {
                        hfs_optimizer_name(o->fit.optimizer), o->model.normsys_code,
                        o->model.histosys_code, hfs_now() - j->t_start, hfs_cli_size()};
   HFS_CHECK(hfs_h5_create(tmp, &h5));
-  HFS_CHECK(hfs_out_write_run_identity(h5, &info, j->sessions));
+  HFS_CHECK(hfs_store_write_run_identity(h5, &info, j->sessions));
   if (j->kind == KIND_SCAN)
-    HFS_CHECK(hfs_out_write_scan(h5, "/scan", j->s, c->model, j->options));
+    HFS_CHECK(hfs_store_write_scan(h5, "/scan", j->s, c->model, j->options));
   else
-    HFS_CHECK(hfs_out_write_ranking(h5, "/ranking", j->r, c->model, j->options));
+    HFS_CHECK(hfs_store_write_ranking(h5, "/ranking", j->r, c->model, j->options));
   HFS_CHECK(hfs_h5_close(&h5));
   /* On disk before it replaces the previous checkpoint. */
   int fd = open(tmp, O_RDONLY);
@@ -389,8 +389,8 @@ static int run(const char *cmd, int kind, int argc, char **argv) {
     if (o.output && file_exists(o.output) && !o.overwrite) {
       rc = hfs_h5_open(o.output, 0, &h5);
       if (!rc)
-        rc = kind == KIND_SCAN ? hfs_out_resume_scan(h5, "/scan", options, j.s, &j.sessions)
-                               : hfs_out_resume_ranking(h5, "/ranking", options, j.r, &j.sessions);
+        rc = kind == KIND_SCAN ? hfs_store_resume_scan(h5, "/scan", options, j.s, &j.sessions)
+                               : hfs_store_resume_ranking(h5, "/ranking", options, j.r, &j.sessions);
       hfs_h5_close(&h5);
       if (rc)
         rc = hfs_error_set(HFS_ERR_MISMATCH, "%s exists and cannot be resumed (%s); use "

@@ -3,7 +3,7 @@
  * hfscan status FILE: progress of a toy run (exit 0 complete, 3 not yet). */
 #include "cli.h"
 #include "hfs_error.h"
-#include "hfs_out.h"
+#include "hfs_store.h"
 
 #include <ctype.h>
 #include <stdio.h>

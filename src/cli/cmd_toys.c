@@ -5,7 +5,7 @@
 #include "cli_json.h"
 #include "hfs_error.h"
 #include "hfs_sched.h"
-#include "hfs_out.h"
+#include "hfs_store.h"
 #include "hfs_infer.h"
 #include "hfs_core.h"
 

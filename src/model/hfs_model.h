@@ -14,7 +14,7 @@
 #ifndef HFS_MODEL_H
 #define HFS_MODEL_H
 
-#include "hfs_spec.h"
+#include "hfs_workspace.h"
 
 typedef struct hfs_model hfs_model;
 

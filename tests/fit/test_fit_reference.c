@@ -16,7 +16,7 @@
 #include "hfs_error.h"
 #include "hfs_fit.h"
 #include "hfs_model.h"
-#include "hfs_spec.h"
+#include "hfs_workspace.h"
 #include "hfs_test.h"
 
 static int n_failures;

@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "hfs_error.h"
-#include "hfs_spec.h"
+#include "hfs_workspace.h"
 #include "hfs_test.h"
 
 static const char *shared;

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "hfs_error.h"
-#include "hfs_spec.h"
+#include "hfs_workspace.h"
 #include "hfs_test.h"
 #include "spec_base.h"
 

@@ -1,6 +1,6 @@
 /* Writers of fit, hypothesis-test, limit and significance results. */
 #include "hfs_error.h"
-#include "hfs_out.h"
+#include "hfs_store.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -10,7 +10,7 @@
 
 #define P(buf, grp, name) snprintf(buf, sizeof buf, "%s/%s", grp, name)
 
-int hfs_out_write_run_info(hfs_h5 *f, const hfs_run_info *in) {
+int hfs_store_write_run_info(hfs_h5 *f, const hfs_run_info *in) {
   int rc = HFS_OK;
   char when[64];
   time_t now = time(NULL);
@@ -37,7 +37,7 @@ cleanup:
   return rc;
 }
 
-int hfs_out_write_fit(hfs_h5 *f, const char *g, hfs_model *m,
+int hfs_store_write_fit(hfs_h5 *f, const char *g, hfs_model *m,
                       const hfs_fit_result *r, const int *fixed) {
   int rc = HFS_OK;
   int n = hfs_model_npar(m);
@@ -97,7 +97,7 @@ cleanup:
   return rc;
 }
 
-int hfs_out_write_fit_summaries(hfs_h5 *f, const char *g, int64_t n,
+int hfs_store_write_fit_summaries(hfs_h5 *f, const char *g, int64_t n,
                                 const hfs_fit_summary *s) {
   int rc = HFS_OK;
   char p[512];
@@ -135,7 +135,7 @@ cleanup:
   return rc;
 }
 
-int hfs_out_write_hypotest(hfs_h5 *f, const char *g, const hfs_hypotest *h) {
+int hfs_store_write_hypotest(hfs_h5 *f, const char *g, const hfs_hypotest *h) {
   int rc = HFS_OK;
   char p[512];
   HFS_CHECK(hfs_h5_group(f, g));
@@ -152,14 +152,14 @@ int hfs_out_write_hypotest(hfs_h5 *f, const char *g, const hfs_hypotest *h) {
   P(p, g, "CLs_exp");
   HFS_CHECK(hfs_h5_write_double(f, p, 1, d, h->cls_exp));
   P(p, g, "fits");
-  HFS_CHECK(hfs_out_write_fit_summaries(f, p, HFS_HT_NFITS, h->fits));
+  HFS_CHECK(hfs_store_write_fit_summaries(f, p, HFS_HT_NFITS, h->fits));
   P(p, g, "fits/kind");
   HFS_CHECK(hfs_h5_write_strings(f, p, HFS_HT_NFITS, hfs_hypotest_fit_names));
 cleanup:
   return rc;
 }
 
-int hfs_out_write_limit(hfs_h5 *f, const char *g, const hfs_limit *l) {
+int hfs_store_write_limit(hfs_h5 *f, const char *g, const hfs_limit *l) {
   int rc = HFS_OK;
   char p[512];
   int n = l->npoints;
@@ -199,7 +199,7 @@ int hfs_out_write_limit(hfs_h5 *f, const char *g, const hfs_limit *l) {
   P(p, g, "points/q_asimov");
   HFS_CHECK(hfs_h5_write_double(f, p, 1, dn1, qa));
   P(p, g, "points/fits");
-  HFS_CHECK(hfs_out_write_fit_summaries(f, p, dnf[0], fits));
+  HFS_CHECK(hfs_store_write_fit_summaries(f, p, dnf[0], fits));
   if (l->nscan > 0) {
     int64_t *idx = NULL;
     HFS_ALLOC(idx, l->nscan);
@@ -215,7 +215,7 @@ cleanup:
   return rc;
 }
 
-int hfs_out_write_significance(hfs_h5 *f, const char *g, const hfs_significance *s) {
+int hfs_store_write_significance(hfs_h5 *f, const char *g, const hfs_significance *s) {
   int rc = HFS_OK;
   char p[512];
   HFS_CHECK(hfs_h5_group(f, g));
@@ -230,7 +230,7 @@ int hfs_out_write_significance(hfs_h5 *f, const char *g, const hfs_significance 
   P(p, g, "Z_exp");
   HFS_CHECK(hfs_h5_write_double(f, p, 1, d, s->z_exp));
   P(p, g, "fits");
-  HFS_CHECK(hfs_out_write_fit_summaries(f, p, HFS_HT_NFITS, s->fits));
+  HFS_CHECK(hfs_store_write_fit_summaries(f, p, HFS_HT_NFITS, s->fits));
 cleanup:
   return rc;
 }

@@ -16,7 +16,7 @@
 
 #include "hfs_error.h"
 #include "hfs_core.h"
-#include "hfs_spec.h"
+#include "hfs_workspace.h"
 #include "spec_internal.h"
 
 /* Paths of real workspaces are short; the buffer only has to be long enough

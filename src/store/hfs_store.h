@@ -1,7 +1,7 @@
 /* hfscan's result files: the HDF5 layout of fits, hypothesis tests, limits
  * and significances (documented in docs/output.md), on top of hfs_h5.h. */
-#ifndef HFS_OUT_H
-#define HFS_OUT_H
+#ifndef HFS_STORE_H
+#define HFS_STORE_H
 
 #include "hfs_h5.h"
 #include "hfs_infer.h"
@@ -19,22 +19,22 @@ typedef struct {
   int nranks;
 } hfs_run_info;
 
-int hfs_out_write_run_info(hfs_h5 *f, const hfs_run_info *info);
+int hfs_store_write_run_info(hfs_h5 *f, const hfs_run_info *info);
 
 /* /GROUP: attributes status, status_code, reason, twice_nll, n_iter, n_eval,
  * time_s; datasets parameters/{name,value,error,lo,hi,fixed}, correlation
  * and covariance (when the fit has errors). */
-int hfs_out_write_fit(hfs_h5 *f, const char *group, hfs_model *m,
+int hfs_store_write_fit(hfs_h5 *f, const char *group, hfs_model *m,
                       const hfs_fit_result *r, const int *fixed);
 
 /* Fit summaries as a compound-free table: /GROUP/{status,twice_nll,poi,
  * n_iter,n_eval,time_s} (n rows). */
-int hfs_out_write_fit_summaries(hfs_h5 *f, const char *group, int64_t n,
+int hfs_store_write_fit_summaries(hfs_h5 *f, const char *group, int64_t n,
                                 const hfs_fit_summary *s);
 
-int hfs_out_write_hypotest(hfs_h5 *f, const char *group, const hfs_hypotest *h);
-int hfs_out_write_limit(hfs_h5 *f, const char *group, const hfs_limit *l);
-int hfs_out_write_significance(hfs_h5 *f, const char *group,
+int hfs_store_write_hypotest(hfs_h5 *f, const char *group, const hfs_hypotest *h);
+int hfs_store_write_limit(hfs_h5 *f, const char *group, const hfs_limit *l);
+int hfs_store_write_significance(hfs_h5 *f, const char *group,
                                const hfs_significance *s);
 
 /* The module's other parts: the HDF5 layer (hfs_h5.h), toy-run files

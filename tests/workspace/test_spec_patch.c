@@ -13,7 +13,7 @@
 #include "hfs_error.h"
 #include "hfs_log.h"
 #include "hfs_model.h"
-#include "hfs_spec.h"
+#include "hfs_workspace.h"
 #include "hfs_test.h"
 #include "spec_base.h"
 

@@ -11,27 +11,27 @@
 
 #include "hfs_h5.h"
 #include "hfs_infer.h"
-#include "hfs_out.h"
+#include "hfs_store.h"
 
-/* hfs_out_write_run_info() (root attributes that identify the computation,
+/* hfs_store_write_run_info() (root attributes that identify the computation,
  * /provenance for what varies between runs) plus /provenance "sessions":
  * 1 + the number of times the run was resumed. */
-int hfs_out_write_run_identity(hfs_h5 *f, const hfs_run_info *info, int sessions);
+int hfs_store_write_run_identity(hfs_h5 *f, const hfs_run_info *info, int sessions);
 
 /* /GROUP (e.g. "/ranking"): attributes, free fit, unit table; with
  * `options`, the canonical string a resumed run must match.  The parameter,
  * order and group tables are written when hfs_ranking_finish() has run. */
-int hfs_out_write_ranking(hfs_h5 *f, const char *group, hfs_ranking *r,
+int hfs_store_write_ranking(hfs_h5 *f, const char *group, hfs_ranking *r,
                           hfs_model *m, const char *options);
-int hfs_out_write_scan(hfs_h5 *f, const char *group, hfs_scan *s,
+int hfs_store_write_scan(hfs_h5 *f, const char *group, hfs_scan *s,
                        hfs_model *m, const char *options);
 
 /* Resume: check that /GROUP was written with `options` (HFS_ERR_MISMATCH
  * naming the first difference otherwise) and store its finished units into
  * the context.  *sessions receives the file's session count. */
-int hfs_out_resume_ranking(hfs_h5 *f, const char *group, const char *options,
+int hfs_store_resume_ranking(hfs_h5 *f, const char *group, const char *options,
                            hfs_ranking *r, int *sessions);
-int hfs_out_resume_scan(hfs_h5 *f, const char *group, const char *options,
+int hfs_store_resume_scan(hfs_h5 *f, const char *group, const char *options,
                         hfs_scan *s, int *sessions);
 
 #endif

@@ -18,7 +18,7 @@
 #include <string.h>
 
 #include "hfs_error.h"
-#include "hfs_spec.h"
+#include "hfs_workspace.h"
 #include "spec_internal.h"
 
 /* Longest rendering of a pointer or member name inside a message. */

@@ -9,8 +9,8 @@
  *
  * Error messages have the form "FILE: JSON.PATH: problem" (one line).
  * The tree is owned by the hfs_spec handle and freed by hfs_spec_destroy. */
-#ifndef HFS_SPEC_H
-#define HFS_SPEC_H
+#ifndef HFS_WORKSPACE_H
+#define HFS_WORKSPACE_H
 
 #include <stddef.h>
 

@@ -9,9 +9,9 @@
 
 #define P(buf, grp, name) snprintf(buf, sizeof buf, "%s/%s", grp, name)
 
-int hfs_out_write_run_identity(hfs_h5 *f, const hfs_run_info *in, int sessions) {
+int hfs_store_write_run_identity(hfs_h5 *f, const hfs_run_info *in, int sessions) {
   int rc = HFS_OK;
-  HFS_CHECK(hfs_out_write_run_info(f, in));
+  HFS_CHECK(hfs_store_write_run_info(f, in));
   HFS_CHECK(hfs_h5_attr_int(f, "/provenance", "sessions", sessions));
 cleanup:
   return rc;
@@ -270,7 +270,7 @@ cleanup:
   return rc;
 }
 
-int hfs_out_write_ranking(hfs_h5 *f, const char *g, hfs_ranking *r, hfs_model *m,
+int hfs_store_write_ranking(hfs_h5 *f, const char *g, hfs_ranking *r, hfs_model *m,
                           const char *options) {
   int rc = HFS_OK;
   char p[512], prov[256];
@@ -323,7 +323,7 @@ cleanup:
   return rc;
 }
 
-int hfs_out_write_scan(hfs_h5 *f, const char *g, hfs_scan *s, hfs_model *m,
+int hfs_store_write_scan(hfs_h5 *f, const char *g, hfs_scan *s, hfs_model *m,
                        const char *options) {
   int rc = HFS_OK;
   char p[512], prov[256];
@@ -615,12 +615,12 @@ cleanup:
   return rc;
 }
 
-int hfs_out_resume_ranking(hfs_h5 *f, const char *g, const char *options, hfs_ranking *r,
+int hfs_store_resume_ranking(hfs_h5 *f, const char *g, const char *options, hfs_ranking *r,
                            int *sessions) {
   return resume(f, g, options, hfs_ranking_nunits(r), ranking_store, r, sessions);
 }
 
-int hfs_out_resume_scan(hfs_h5 *f, const char *g, const char *options, hfs_scan *s,
+int hfs_store_resume_scan(hfs_h5 *f, const char *g, const char *options, hfs_scan *s,
                         int *sessions) {
   return resume(f, g, options, hfs_scan_nunits(s), scan_store, s, sessions);
 }
