@@ -39,6 +39,17 @@ def _poi_label(poi):
     return r"$\mu$" if poi == "mu" else poi
 
 
+def _num(v, fmt="%.3f"):
+    """A crossing that does not exist (the POI's bound) has no number."""
+    return fmt % v if np.isfinite(v) else "n.d."
+
+
+def _bound_note(g):
+    at = _attr(g, "poi_at_bound", "no")
+    at = at.decode() if isinstance(at, bytes) else at
+    return "" if at in ("no", None) else "  (%s at its %s bound)" % ("POI", at)
+
+
 def _need(f, group, what):
     if group not in f:
         raise SystemExit("hfscan-plot: %s holds no %s (run hfscan %s -o FILE)"
@@ -64,6 +75,7 @@ def ranking(args):
         poi = _attr(g, "poi", "mu")
         poi_hat = _attr(g, "poi_hat")
         poi_err = _attr(g, "poi_error")
+        note = _bound_note(g)
     n = len(order) if args.top <= 0 else min(args.top, len(order))
     sel = order[:n]
     y = np.arange(n)[::-1]                 # largest impact at the top
@@ -116,6 +128,8 @@ def ranking(args):
                                                       len(order))
     if np.any(status[sel] != 0):
         title += "  (* a fit did not converge)"
+    if note:
+        title += note + ": impacts not defined"
     fig.suptitle(title, fontsize=9, y=0.995)
     fig.tight_layout(rect=(0, 0.55 / fig_h, 1, 1))
     fig.savefig(args.output, dpi=args.dpi)
@@ -130,6 +144,7 @@ def scan(args):
         status = g["points/status"][...]
         poi = _attr(g, "poi", "mu")
         poi_hat = _attr(g, "poi_hat")
+        note = _bound_note(g)
         iv = g["intervals"] if "intervals" in g else None
         levels = iv["level"][...] if iv is not None else np.array([])
         lo = iv["lo"][...] if iv is not None else None
@@ -168,9 +183,10 @@ def scan(args):
     ax.set_ylabel(r"$-2\,\Delta\ln L$")
     if levels.size:
         k = int(np.argmin(np.abs(levels - 1.0)))
-        txt = ("%s = %.3f $^{+%.3f}_{-%.3f}$ (total) $^{+%.3f}_{-%.3f}$ (stat) "
-               "$^{+%.3f}_{-%.3f}$ (syst)"
-               % (_poi_label(poi), poi_hat, up[k, 0], dn[k, 0], up[k, 1], dn[k, 1], sup[k], sdn[k]))
+        txt = ("%s = %.3f $^{+%s}_{-%s}$ (total) $^{+%s}_{-%s}$ (stat) "
+               "$^{+%s}_{-%s}$ (syst)%s"
+               % (_poi_label(poi), poi_hat, _num(up[k, 0]), _num(dn[k, 0]), _num(up[k, 1]),
+                  _num(dn[k, 1]), _num(sup[k]), _num(sdn[k]), note))
         ax.set_title(txt, fontsize=9)
     ax.legend(fontsize=8, loc="upper center")
     fig.tight_layout()

@@ -7,6 +7,7 @@
 #include "hfs_infer.h"
 #include "hfs_model.h"
 #include "hfs_workspace.h"
+#include "params.h"
 
 #include <stdio.h>
 
@@ -35,6 +36,7 @@ typedef struct {
   int nfix;
   char *fix_name[HFS_MAX_FIX];
   double fix_value[HFS_MAX_FIX];
+  hfs_cli_params params;     /* --bounds, --set, --freeze (params.h) */
   int npatch;                /* --patch FILE (repeatable): JSON Patches applied
                                 to the workspace in order */
   const char *patch[HFS_MAX_PATCH];

@@ -100,6 +100,7 @@ int hfs_cmd_fit(int argc, char **argv) {
   HFS_CHECK(hfs_fitter_minimize(f, NULL, NULL, c.init, c.fixed, 1, &r));
   if (o.json) {
     json_t *j = hfs_cli_json_fit(c.model, &r, hfs_optimizer_name(o.fit.optimizer));
+    hfs_cli_poi_bound_json(j, c.model, &r, "fit");
     json_object_set_new(j, "workspace", json_string(o.workspace));
     json_object_set_new(j, "measurement", json_string(hfs_model_measurement(c.model)));
     hfs_cli_print_json(j);
@@ -108,6 +109,8 @@ int hfs_cmd_fit(int argc, char **argv) {
     print_table(&o, c.model, &r);
     if (o.brief) printf("(%d nuisance parameters: see hfscan fit without --brief)\n", n - 1);
   }
+  fflush(stdout);
+  hfs_cli_poi_bound_warn(c.model, &r, "fit");
   if (o.output) {
     hfs_run_info info = {"fit", o.argv_line, o.workspace, c.sha256,
                          hfs_model_measurement(c.model), hfs_optimizer_name(o.fit.optimizer),
@@ -116,6 +119,7 @@ int hfs_cmd_fit(int argc, char **argv) {
     HFS_CHECK(hfs_h5_create(o.output, &h5));
     HFS_CHECK(hfs_store_write_run_info(h5, &info));
     HFS_CHECK(hfs_store_write_fit(h5, "/fit", c.model, &r, c.fixed));
+    HFS_CHECK(hfs_cli_poi_bound_h5(h5, "/fit", c.model, &r, "fit"));
     HFS_CHECK(hfs_h5_close(&h5));
   }
 cleanup:

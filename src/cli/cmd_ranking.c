@@ -65,6 +65,10 @@ static int save(job *j) {
     HFS_CHECK(hfs_store_write_scan(h5, "/scan", j->s, c->model, j->options));
   else
     HFS_CHECK(hfs_store_write_ranking(h5, "/ranking", j->r, c->model, j->options));
+  HFS_CHECK(hfs_cli_poi_bound_h5(h5, j->kind == KIND_SCAN ? "/scan" : "/ranking", c->model,
+                                 j->kind == KIND_SCAN ? hfs_scan_free_fit(j->s)
+                                                      : hfs_ranking_free_fit(j->r),
+                                 j->kind == KIND_SCAN ? "scan" : "ranking"));
   HFS_CHECK(hfs_h5_close(&h5));
   /* On disk before it replaces the previous checkpoint. */
   int fd = open(tmp, O_RDONLY);
@@ -161,6 +165,7 @@ static void print_ranking(const hfs_cli_opts *o, const hfs_cli_ctx *c, hfs_ranki
     json_object_set_new(j, "poi_unc_hessian",
                         hfs_cli_json_real(ff->has_errors ? ff->error_hessian[poi] : NAN));
     json_object_set_new(j, "free_fit_status", json_string(hfs_fit_status_name(ff->status)));
+    hfs_cli_poi_bound_json(j, m, ff, "ranking");
     json_object_set_new(j, "n_ranked", json_integer(n));
     json_object_set_new(j, "n_failed_fits", json_integer(nfailed));
     json_t *list = json_array();
@@ -266,6 +271,7 @@ static void print_scan(const hfs_cli_opts *o, const hfs_cli_ctx *c, hfs_scan *s,
     json_object_set_new(j, "poi_unc_hessian",
                         hfs_cli_json_real(ff->has_errors ? ff->error_hessian[poi] : NAN));
     json_object_set_new(j, "free_fit_status", json_string(hfs_fit_status_name(ff->status)));
+    hfs_cli_poi_bound_json(j, m, ff, "scan");
     json_t *iv = json_array();
     for (int l = 0; l < hfs_scan_nintervals(s); ++l) {
       const hfs_scan_interval *x = hfs_scan_interval_at(s, l);
@@ -457,6 +463,9 @@ static int run(const char *cmd, int kind, int argc, char **argv) {
       if (o.output) HFS_CHECK(save(&j));
       if (kind == KIND_SCAN) print_scan(&o, &c, j.s, hfs_now() - t0);
       else print_ranking(&o, &c, j.r, hfs_now() - t0);
+      hfs_cli_poi_bound_warn(c.model,
+                             kind == KIND_SCAN ? hfs_scan_free_fit(j.s) : hfs_ranking_free_fit(j.r),
+                             cmd);
       if (nfailed) {
         hfs_cli_error("warning: %d fit%s did not converge; recorded with their status%s%s",
                       nfailed, nfailed > 1 ? "s" : "", o.output ? " in " : "",

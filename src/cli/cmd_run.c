@@ -26,7 +26,8 @@ static const struct {
     {"normsys_code", "--normsys-code", 0}, {"histosys_code", "--histosys-code", 0},
     {"top", "--top", 0},           {"group", "--group", 1},
     {"level", "--level", 1},       {"checkpoint_interval", "--checkpoint-interval", 0},
-    {"patch", "--patch", 1},
+    {"patch", "--patch", 1},      {"bounds", "--bounds", 1},
+    {"set", "--set", 1},           {"freeze", "--freeze", 1},
 };
 #define NKEYS ((int)(sizeof keys / sizeof keys[0]))
 
@@ -55,7 +56,7 @@ int hfs_cmd_run(int argc, char **argv) {
             "  workspace, patch (repeatable), task (fit|hypotest|limit|significance|\n"
             "  ranking|scan|summary),\n"
             "  measurement, mu, cl, test_stat, scan (LO:HI:N), calc, ntoys, seed, output,\n"
-            "  optimizer, fix (repeatable), normsys_code, histosys_code, top, group\n"
+            "  optimizer, fix, bounds, set, freeze (repeatable), normsys_code, histosys_code, top, group\n"
             "  (repeatable), level (repeatable), checkpoint_interval.  See docs/jobs.md.\n");
     return argc < 2 ? HFS_EXIT_USAGE : HFS_EXIT_OK;
   }

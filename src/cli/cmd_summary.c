@@ -35,6 +35,12 @@ static void common(args *a, const hfs_cli_opts *o) {
   if (o->measurement) add(a, "--measurement=%s", o->measurement);
   for (int i = 0; i < o->nfix; ++i) add(a, "--fix=%s=%.17g", o->fix_name[i], o->fix_value[i]);
   for (int i = 0; i < o->npatch; ++i) add(a, "--patch=%s", o->patch[i]);
+  for (int i = 0; i < o->params.n; ++i) {
+    const hfs_cli_edit *e = &o->params.e[i];
+    if (e->kind == HFS_EDIT_BOUNDS) add(a, "--bounds=%s=%.17g:%.17g", e->name, e->lo, e->hi);
+    else if (e->kind == HFS_EDIT_SET) add(a, "--set=%s=%.17g", e->name, e->value);
+    else add(a, "--freeze=%s", e->name);
+  }
   add(a, "--optimizer=%s", hfs_optimizer_name(o->fit.optimizer));
   add(a, "--normsys-code=%d", o->model.normsys_code);
   add(a, "--histosys-code=%s", o->model.histosys_code == 4 ? "4p" : o->model.histosys_code == 2 ? "2" : "0");
@@ -104,7 +110,7 @@ int hfs_cmd_summary(int argc, char **argv) {
 
   a.n = 0;
   add(&a, "limit"); add(&a, "%s", o.workspace); common(&a, &o);
-  add(&a, "--cl=%g", o.cl);
+  add(&a, "--cl=%.17g", o.cl);
   if (o.output) add(&a, "-o%s/limit.h5", o.output);
   step("upper limit", hfs_cmd_limit, &a, &worst);
 

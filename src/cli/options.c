@@ -41,6 +41,7 @@ void hfs_cli_opts_default(hfs_cli_opts *o) {
 void hfs_cli_opts_free(hfs_cli_opts *o) {
   for (int i = 0; i < o->nfix; ++i) free(o->fix_name[i]);
   o->nfix = 0;
+  hfs_cli_params_free(&o->params);
 }
 
 static int parse_double(const char *s, double *v) {
@@ -68,12 +69,15 @@ enum {
   O_MEAS = 1000, O_FIX, O_OPT, O_NCODE, O_HCODE, O_JSON, O_QUIET, O_STRICT,
   O_MU, O_CL, O_TS, O_SCAN, O_CALC, O_NTOYS, O_SEED, O_OVERWRITE, O_TOP,
   O_GROUP, O_POI, O_LEVEL, O_ARRAY, O_HELP, O_OUT, O_CKPT, O_BRIEF, O_MAXITER,
-  O_PATCH
+  O_PATCH, O_BOUNDS, O_SET, O_FREEZE
 };
 
 static const optdef defs[] = {
     {{"measurement", required_argument, 0, O_MEAS}, NULL, "NAME  measurement to use (default: the first)"},
     {{"fix", required_argument, 0, O_FIX}, NULL, "NAME=VALUE  hold a parameter (repeatable)"},
+    {{"bounds", required_argument, 0, O_BOUNDS}, NULL, "NAME=LO:HI  new bounds of a parameter (repeatable)"},
+    {{"set", required_argument, 0, O_SET}, NULL, "NAME=VALUE  starting value of a parameter (repeatable)"},
+    {{"freeze", required_argument, 0, O_FREEZE}, NULL, "NAME|MODIFIER|rgx{RE}|allConstrainedNuisances[,...]  hold parameters at their (--set) values (repeatable)"},
     {{"patch", required_argument, 0, O_PATCH}, NULL, "FILE  apply a JSON Patch (.json or .json.gz) to the workspace (repeatable, in order)"},
     {{"optimizer", required_argument, 0, O_OPT}, NULL, "tao|nlopt  minimiser backend (default tao)"},
     {{"normsys-code", required_argument, 0, O_NCODE}, NULL, "0|1|2|4  normsys interpolation (default 4)"},
@@ -175,6 +179,14 @@ int hfs_cli_parse(const char *cmd, int argc, char **argv, hfs_cli_opts *o) {
       o->fix_value[o->nfix++] = v;
       break;
     }
+    case O_BOUNDS:
+    case O_SET:
+    case O_FREEZE:
+      if (hfs_cli_params_add(&o->params, c == O_BOUNDS ? HFS_EDIT_BOUNDS
+                                         : c == O_SET  ? HFS_EDIT_SET
+                                                       : HFS_EDIT_FREEZE, optarg))
+        return HFS_EXIT_USAGE;
+      break;
     case O_PATCH:
       if (o->npatch == HFS_MAX_PATCH) {
         hfs_cli_error("--patch: at most %d patches", HFS_MAX_PATCH);
@@ -372,6 +384,15 @@ int hfs_cli_load(const hfs_cli_opts *o, hfs_cli_ctx *c) {
   for (int i = 0; i < n; ++i) {
     c->fixed[i] = hfs_model_par_fixed(c->model, i);
     c->init[i] = hfs_model_par_init(c->model, i);
+  }
+  if (o->params.n > 0) {
+    /* The edits change the model, so they are part of the input's identity:
+     * a run resumes or merges only with the same ones. */
+    char buf[64 + 64 * HFS_MAX_EDITS];
+    snprintf(buf, sizeof buf, "%s;", c->sha256);
+    hfs_cli_params_canonical(&o->params, buf + strlen(buf), sizeof buf - strlen(buf));
+    hfs_sha256_buffer(buf, strlen(buf), c->sha256);
+    HFS_CHECK(hfs_cli_params_apply(&o->params, c->model, o->workspace, c->fixed, c->init));
   }
   for (int k = 0; k < o->nfix; ++k) {
     int i = hfs_model_par_find(c->model, o->fix_name[k]);

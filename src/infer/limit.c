@@ -90,8 +90,9 @@ static int bracket(search *S, double lo, double hi, double guess, double *a,
   if (!(fa > 0))
     return hfs_error_set(HFS_ERR_BRACKET,
                          "%s limit is below the POI's lower bound %g (CLs there "
-                         "is already below %g); lower the bound",
-                         curve_name(S->curve), lo, S->alpha);
+                         "is already below %g); lower the bound (--bounds %s=LO:HI)",
+                         curve_name(S->curve), lo, S->alpha,
+                         hfs_model_par_name(S->I->m, S->I->poi));
   double x = guess > lo && guess < hi ? guess : lo + 0.5 * (hi - lo);
   double left = lo;
   for (int it = 0; it < 200; ++it) {
@@ -115,8 +116,10 @@ static int bracket(search *S, double lo, double hi, double guess, double *a,
   }
   return hfs_error_set(HFS_ERR_BRACKET,
                        "%s limit is above the POI's upper bound %g (CLs there "
-                       "is still above %g); raise the bound",
-                       curve_name(S->curve), hi, S->alpha);
+                       "is still above %g); raise the bound, e.g. --bounds %s=%g:%g",
+                       curve_name(S->curve), hi, S->alpha,
+                       hfs_model_par_name(S->I->m, S->I->poi),
+                       hfs_model_par_lo(S->I->m, S->I->poi), 2 * hi);
 }
 
 static int solve(search *S, double a, double b, double *root) {

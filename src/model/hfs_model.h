@@ -63,6 +63,10 @@ double hfs_model_par_tau(const hfs_model *m, int i);         /* Poisson factor *
  * lumi/staterror, 1/sqrt(tau) for shapesys, 0 for unconstrained. */
 double hfs_model_par_prefit_width(const hfs_model *m, int i);
 void hfs_model_init(const hfs_model *m, double *theta);      /* suggested init */
+/* Replace a parameter's bounds and suggested initial value (the command
+ * line's --bounds and --set).  HFS_ERR_ARG unless lo < hi and
+ * lo <= init <= hi; the model is unchanged then. */
+int hfs_model_par_set_range(hfs_model *m, int i, double lo, double hi, double init);
 
 /* Channels in model order (sorted by name) and their bin ranges. */
 int hfs_model_nchannels(const hfs_model *m);

@@ -16,6 +16,17 @@ double hfs_model_par_init(const hfs_model *m, int i) { return m->init[i]; }
 double hfs_model_par_lo(const hfs_model *m, int i) { return m->lo[i]; }
 double hfs_model_par_hi(const hfs_model *m, int i) { return m->hi[i]; }
 int hfs_model_par_fixed(const hfs_model *m, int i) { return m->fixed[i]; }
+int hfs_model_par_set_range(hfs_model *m, int i, double lo, double hi, double init) {
+  if (i < 0 || i >= m->npar)
+    return hfs_error_set(HFS_ERR_ARG, "parameter index %d outside [0, %d)", i, m->npar);
+  if (!(lo < hi) || !(init >= lo && init <= hi))
+    return hfs_error_set(HFS_ERR_ARG, "%s: need lo < hi and lo <= init <= hi (got [%g, %g], %g)",
+                         m->par_name[i], lo, hi, init);
+  m->lo[i] = lo;
+  m->hi[i] = hi;
+  m->init[i] = init;
+  return HFS_OK;
+}
 hfs_constraint hfs_model_par_constraint(const hfs_model *m, int i) { return m->constr[i]; }
 hfs_modtype hfs_model_par_type(const hfs_model *m, int i) { return m->ptype[i]; }
 int hfs_model_par_aux_index(const hfs_model *m, int i) { return m->aux_index[i]; }
