@@ -3,7 +3,9 @@
  * The engine minimises an objective given as function pointers; here they
  * are the model's twice_nll and analytic Hessian, evaluated on the data of
  * the fit under way (observed, Asimov or toy). */
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "fit_internal.h"
 #include "hfs_error.h"
@@ -90,8 +92,17 @@ int hfs_fitter_minimize(hfs_fitter *f, const double *main, const double *aux,
                         hfs_fit_result *res) {
   if (!f || !res) return hfs_error_set(HFS_ERR_ARG, "hfs_fitter_minimize: bad arguments");
   fitter_set_data(f, main, aux);
-  return hfs_fit__engine_minimize(f->engine, init ? init : f->init,
-                                  fixed ? fixed : f->fixed, with_errors, res);
+  int rc = hfs_fit__engine_minimize(f->engine, init ? init : f->init,
+                                    fixed ? fixed : f->fixed, with_errors, res);
+  /* The engine knows no model: the model names what is not finite. */
+  char why[128];
+  if (rc == HFS_OK && res->status == HFS_FIT_NONFINITE &&
+      strstr(res->reason, "at the start point") &&
+      hfs_model_first_nonfinite(f->model, f->main, res->theta, why, sizeof why)) {
+    size_t l = strlen(res->reason);
+    snprintf(res->reason + l, sizeof res->reason - l, ": %s", why);
+  }
+  return rc;
 }
 
 int hfs_fitter_covariance(hfs_fitter *f, const double *main, const double *aux,

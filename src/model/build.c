@@ -558,6 +558,8 @@ static int build_blocks(builder *b, hfs_model *m, const int *offs,
   m->nhist = nhist;
   m->nbinmod = nbm;
   HFS_ALLOC(m->blocks, nblocks);
+  HFS_ALLOC(m->samp_name, nblocks);
+  HFS_ALLOC(m->chan_blk0, s->nchannels + 1);
   HFS_ALLOC(m->nominal, nsb);
   HFS_ALLOC(m->scal, nscal);
   HFS_ALLOC(m->normsys, nnormsys);
@@ -571,8 +573,11 @@ static int build_blocks(builder *b, hfs_model *m, const int *offs,
   for (int ci = 0; ci < s->nchannels; ++ci) {
     int c = b->chan_order[ci];
     const hfs_spec_channel *ch = &s->channels[c];
+    m->chan_blk0[ci] = ib;
     for (int si = 0; si < ch->nsamples; ++si) {
       const hfs_spec_sample *sa = &ch->samples[b->samp_order[ci][si]];
+      m->samp_name[ib] = xstrdup(sa->name);
+      if (!m->samp_name[ib]) HFS_FAIL(HFS_ERR_NOMEM, "out of memory");
       hfs_sample_block *bl = &m->blocks[ib++];
       bl->bin0 = offs[ci];
       bl->nbins = sa->nbins;
@@ -634,6 +639,7 @@ static int build_blocks(builder *b, hfs_model *m, const int *offs,
       bl->b1 = ibm;
     }
   }
+  m->chan_blk0[s->nchannels] = ib;
 cleanup:
   return rc;
 }
@@ -699,6 +705,64 @@ static int build_binpars(hfs_model *m) {
   }
 cleanup:
   free(mark);
+  free(cnt);
+  return rc;
+}
+
+/* The Hessian structure of hfs_model_structure: a parameter is local to bin
+ * g when it enters per-bin factors of bin g only.  Bins are visited in
+ * order, so blocks come in bin order and their parameters ascend. */
+static int build_structure(hfs_model *m) {
+  int rc = HFS_OK;
+  int *touch = NULL, *cnt = NULL;
+  HFS_ALLOC(touch, m->npar);
+  HFS_ALLOC(cnt, m->nbins);
+  /* touch[q]: -1 no bin yet, g >= 0 only bin g, -2 shared */
+  for (int q = 0; q < m->npar; ++q) touch[q] = -1;
+  for (int i = 0; i < m->nblocks; ++i) {
+    const hfs_sample_block *bl = &m->blocks[i];
+    for (int k = bl->s0; k < bl->s1; ++k) touch[m->scal[k].par] = -2;
+    for (int k = bl->h0; k < bl->h1; ++k) touch[m->hist[k].par] = -2;
+  }
+  for (int i = 0; i < m->nblocks; ++i) {
+    const hfs_sample_block *bl = &m->blocks[i];
+    for (int k = bl->b0; k < bl->b1; ++k)
+      for (int j = 0; j < bl->nbins; ++j) {
+        int q = m->pb_par[m->binmod[k].off + j], g = bl->bin0 + j;
+        if (touch[q] == -1) touch[q] = g;
+        else if (touch[q] != g) touch[q] = -2;
+      }
+  }
+  int nsh = 0, nloc = 0, nbl = 0;
+  for (int q = 0; q < m->npar; ++q) {
+    if (touch[q] >= 0) {
+      if (cnt[touch[q]]++ == 0) nbl++;
+      nloc++;
+    } else {
+      nsh++;
+    }
+  }
+  m->st_nshared = nsh;
+  m->st_nblocks = nbl;
+  HFS_ALLOC(m->st_shared, nsh > 0 ? nsh : 1);
+  HFS_ALLOC(m->st_block_off, nbl + 1);
+  HFS_ALLOC(m->st_block_par, nloc > 0 ? nloc : 1);
+  HFS_ALLOC(m->st_block_bin, nbl > 0 ? nbl : 1);
+  nsh = 0;
+  for (int q = 0; q < m->npar; ++q)
+    if (touch[q] < 0) m->st_shared[nsh++] = q;
+  int b = 0, off = 0;
+  for (int g = 0; g < m->nbins; ++g) {
+    if (!cnt[g]) continue;
+    m->st_block_bin[b] = g;
+    m->st_block_off[b] = off;
+    for (int q = 0; q < m->npar; ++q)
+      if (touch[q] == g) m->st_block_par[off++] = q;
+    ++b;
+  }
+  m->st_block_off[nbl] = off;
+cleanup:
+  free(touch);
   free(cnt);
   return rc;
 }
@@ -794,6 +858,7 @@ int hfs_model_create(const hfs_spec *s, const char *measurement,
   HFS_CHECK(build_blocks(&b, m, offs, &o));
   HFS_CHECK(check_totals(&b, m, offs));
   HFS_CHECK(build_binpars(m));
+  HFS_CHECK(build_structure(m));
 
   HFS_ALLOC(m->nu, nbins);
   HFS_ALLOC(m->wbin, nbins);
@@ -803,6 +868,7 @@ int hfs_model_create(const hfs_spec *s, const char *measurement,
   HFS_ALLOC(m->hist_w, 6 * m->nhist);
   HFS_ALLOC(m->tmp, 2 * (m->max_scal > m->npar ? m->max_scal : m->npar) + 2);
   HFS_ALLOC(m->jrow, m->npar);
+  HFS_ALLOC(m->hdense, (size_t)m->npar * (size_t)m->npar);
   HFS_ALLOC(m->cache_data, nbins + m->naux);
   *out = m;
   m = NULL;
@@ -831,6 +897,11 @@ void hfs_model_destroy(hfs_model **mp) {
     for (int i = 0; i < m->npar; ++i) free(m->par_name[i]);
   if (m->chan_name)
     for (int i = 0; i < m->nchan; ++i) free(m->chan_name[i]);
+  if (m->samp_name)
+    for (int i = 0; i < m->nblocks; ++i) free(m->samp_name[i]);
+  free(m->samp_name); free(m->chan_blk0);
+  free(m->st_shared); free(m->st_block_off); free(m->st_block_par);
+  free(m->st_block_bin); free(m->hdense);
   free(m->measurement);
   free(m->par_name); free(m->init); free(m->lo); free(m->hi);
   free(m->sigma); free(m->tau); free(m->prefit); free(m->fixed);

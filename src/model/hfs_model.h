@@ -16,6 +16,8 @@
 
 #include "hfs_workspace.h"
 
+#include <stddef.h>
+
 typedef struct hfs_model hfs_model;
 
 /* Interpolation codes as in pyhf/ROOT.  normsys: 0, 1, 2, 4 (default 4);
@@ -100,5 +102,50 @@ int hfs_model_hessian(hfs_model *m, const double *main, const double *aux,
  * given data, for comparisons with implementations that drop it. */
 double hfs_model_twice_nll_constant(const hfs_model *m, const double *main,
                                     const double *aux);
+
+/* Hessian structure for structured Newton solvers.  A parameter is "local"
+ * to main bin b when every rate factor it enters acts on bin b only
+ * (staterror, shapesys and shapefactor gammas: one per bin); the locals of
+ * different bins never couple in the Hessian of twice_nll.  Every other
+ * parameter is "shared".  Owned by the model; valid for its lifetime. */
+typedef struct {
+  int nshared;            /* shared parameters, ascending indices */
+  const int *shared;
+  int nblocks;            /* bins that have at least one local parameter */
+  const int *block_off;   /* nblocks + 1 offsets into block_par */
+  const int *block_par;   /* local parameter indices, grouped by block, ascending within a block */
+  const int *block_bin;   /* the main bin of each block */
+} hfs_model_structure;
+void hfs_model_structure_get(const hfs_model *m, hfs_model_structure *s);
+
+/* Hessian of twice_nll in that structure.  hss: nshared x nshared,
+ * row-major, in shared[] order.  For block b of size k_b = block_off[b+1] -
+ * block_off[b]: hbb + sum_{c<b} k_c^2 holds its k_b x k_b block, hbs +
+ * sum_{c<b} k_c * nshared its k_b x nshared coupling to the shared
+ * parameters.  Entries equal the dense hfs_model_hessian's.  Fails like
+ * hfs_model_hessian where the likelihood is not finite. */
+int hfs_model_hessian_blocks(hfs_model *m, const double *main, const double *aux,
+                             const double *theta, double *hss, double *hbb,
+                             double *hbs);
+
+/* Samples of a channel (model order, sorted by name as pyhf). */
+int hfs_model_channel_nsamples(const hfs_model *m, int c);
+const char *hfs_model_sample_name(const hfs_model *m, int c, int s);
+
+/* Expected main rates of channel c at theta, of one sample (s >= 0) or of
+ * the sum of all samples (s = -1): nu receives hfs_model_channel_nbins(c)
+ * values; jac, if not NULL, the exact Jacobian d nu_b / d theta_j
+ * (nbins_c x npar, row-major).  No allocation.  HFS_ERR_ARG for c or s out
+ * of range. */
+int hfs_model_rates(hfs_model *m, const double *theta, int c, int s,
+                    double *nu, double *jac);
+
+/* Why twice_nll is not finite at theta, for error messages: names the first
+ * non-finite parameter, else the first non-finite expected rate of one
+ * sample (channel, bin, sample), else the first bin whose total rate is
+ * negative, or not positive while its count in main (may be NULL) is.
+ * Writes one line into buf and returns 1; returns 0 if none is found. */
+int hfs_model_first_nonfinite(hfs_model *m, const double *main,
+                              const double *theta, char *buf, size_t len);
 
 #endif

@@ -4,6 +4,7 @@
 #include "model_internal.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 int hfs_model_npar(const hfs_model *m) { return m->npar; }
@@ -375,4 +376,128 @@ int hfs_model_hessian(hfs_model *m, const double *main, const double *aux,
       H[q * np + q] += 2 * aux[a] / (theta[q] * theta[q]);
   }
   return HFS_OK;
+}
+
+void hfs_model_structure_get(const hfs_model *m, hfs_model_structure *s) {
+  s->nshared = m->st_nshared;
+  s->shared = m->st_shared;
+  s->nblocks = m->st_nblocks;
+  s->block_off = m->st_block_off;
+  s->block_par = m->st_block_par;
+  s->block_bin = m->st_block_bin;
+}
+
+int hfs_model_hessian_blocks(hfs_model *m, const double *main, const double *aux,
+                             const double *theta, double *hss, double *hbb,
+                             double *hbs) {
+  int np = m->npar, ns = m->st_nshared;
+  const double *H = m->hdense;
+  int rc = hfs_model_hessian(m, main, aux, theta, m->hdense);
+  if (rc) return rc;
+  for (int a = 0; a < ns; ++a)
+    for (int c = 0; c < ns; ++c)
+      hss[a * ns + c] = H[m->st_shared[a] * np + m->st_shared[c]];
+  for (int b = 0; b < m->st_nblocks; ++b) {
+    const int *bp = &m->st_block_par[m->st_block_off[b]];
+    int k = m->st_block_off[b + 1] - m->st_block_off[b];
+    for (int i = 0; i < k; ++i) {
+      for (int j = 0; j < k; ++j) hbb[i * k + j] = H[bp[i] * np + bp[j]];
+      for (int c = 0; c < ns; ++c) hbs[i * ns + c] = H[bp[i] * np + m->st_shared[c]];
+    }
+    hbb += k * k;
+    hbs += k * ns;
+  }
+  return HFS_OK;
+}
+
+int hfs_model_channel_nsamples(const hfs_model *m, int c) {
+  return m->chan_blk0[c + 1] - m->chan_blk0[c];
+}
+
+const char *hfs_model_sample_name(const hfs_model *m, int c, int s) {
+  return m->samp_name[m->chan_blk0[c] + s];
+}
+
+/* Rate F G_j A_j of bin j of one sample and, if jrow is not NULL, its
+ * derivatives added into jrow (npar).  Needs eval_rates() at theta.  The
+ * products leaving one factor out are formed without division, so a zero
+ * factor (mu = 0) keeps exact derivatives. */
+static double sample_bin_rate(hfs_model *m, const hfs_sample_block *bl, int j,
+                              const double *theta, double *jrow) {
+  int ns = bl->s1 - bl->s0;
+  double *pre = m->tmp, *suf = m->tmp + m->max_scal + 1;
+  pre[0] = 1;
+  for (int k = 0; k < ns; ++k) pre[k + 1] = pre[k] * m->scal_k[3 * (bl->s0 + k)];
+  double F = pre[ns];
+  double A = m->sb_A[bl->nom + j], G = m->sb_G[bl->nom + j];
+  if (!jrow) return F * G * A;
+  suf[ns] = 1;
+  for (int k = ns - 1; k >= 0; --k) suf[k] = suf[k + 1] * m->scal_k[3 * (bl->s0 + k)];
+  for (int k = 0; k < ns; ++k)
+    jrow[m->scal[bl->s0 + k].par] +=
+        m->scal_k[3 * (bl->s0 + k) + 1] * pre[k] * suf[k + 1] * G * A;
+  for (int h = bl->h0; h < bl->h1; ++h) {
+    const double *w = &m->hist_w[6 * h];
+    double du = m->d_up[m->hist[h].off + j], dd = m->d_dn[m->hist[h].off + j];
+    jrow[m->hist[h].par] += F * G * (w[2] * du + w[3] * dd);
+  }
+  for (int k = bl->b0; k < bl->b1; ++k) {
+    double excl = 1;
+    for (int k2 = bl->b0; k2 < bl->b1; ++k2)
+      if (k2 != k) excl *= theta[m->pb_par[m->binmod[k2].off + j]];
+    jrow[m->pb_par[m->binmod[k].off + j]] += F * A * excl;
+  }
+  return F * G * A;
+}
+
+int hfs_model_rates(hfs_model *m, const double *theta, int c, int s, double *nu,
+                    double *jac) {
+  if (c < 0 || c >= m->nchan)
+    return hfs_error_set(HFS_ERR_ARG, "channel %d out of range [0, %d)", c, m->nchan);
+  int nsamp = m->chan_blk0[c + 1] - m->chan_blk0[c];
+  if (s < -1 || s >= nsamp)
+    return hfs_error_set(HFS_ERR_ARG, "sample %d of channel '%s' out of range [-1, %d)",
+                         s, m->chan_name[c], nsamp);
+  eval_rates(m, theta);
+  int nb = m->chan_nbins[c], np = m->npar;
+  int b0 = s < 0 ? m->chan_blk0[c] : m->chan_blk0[c] + s;
+  int b1 = s < 0 ? m->chan_blk0[c + 1] : b0 + 1;
+  for (int j = 0; j < nb; ++j) nu[j] = 0;
+  if (jac) memset(jac, 0, sizeof(double) * (size_t)nb * (size_t)np);
+  for (int ib = b0; ib < b1; ++ib)
+    for (int j = 0; j < nb; ++j)
+      nu[j] += sample_bin_rate(m, &m->blocks[ib], j, theta,
+                               jac ? jac + (size_t)j * (size_t)np : NULL);
+  return HFS_OK;
+}
+
+int hfs_model_first_nonfinite(hfs_model *m, const double *main, const double *theta,
+                              char *buf, size_t len) {
+  for (int q = 0; q < m->npar; ++q)
+    if (!isfinite(theta[q])) {
+      snprintf(buf, len, "parameter %s = %g", m->par_name[q], theta[q]);
+      return 1;
+    }
+  eval_rates(m, theta);
+  for (int c = 0; c < m->nchan; ++c)
+    for (int ib = m->chan_blk0[c]; ib < m->chan_blk0[c + 1]; ++ib)
+      for (int j = 0; j < m->blocks[ib].nbins; ++j) {
+        double r = sample_bin_rate(m, &m->blocks[ib], j, theta, NULL);
+        if (!isfinite(r)) {
+          snprintf(buf, len, "expected rate %g of sample '%s' in channel '%s', bin %d",
+                   r, m->samp_name[ib], m->chan_name[c], j);
+          return 1;
+        }
+      }
+  for (int c = 0; c < m->nchan; ++c)
+    for (int j = 0; j < m->chan_nbins[c]; ++j) {
+      int g = m->chan_off[c] + j;
+      double nu = m->nu[g], n = main ? main[g] : 0;
+      if (nu < 0 || (n > 0 && !(nu > 0))) {
+        snprintf(buf, len, "total expected rate %g in channel '%s', bin %d (observed %g)",
+                 nu, m->chan_name[c], j, n);
+        return 1;
+      }
+    }
+  return 0;
 }

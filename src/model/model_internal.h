@@ -73,6 +73,16 @@ struct hfs_model {
   int *pb_par;
   int histosys_code;
 
+  /* sample names per block; blocks of channel c are [chan_blk0[c],
+   * chan_blk0[c + 1]) */
+  char **samp_name;
+  int *chan_blk0;
+
+  /* Hessian structure (hfs_model_structure): shared parameters and the
+   * local parameters of each bin, grouped by block */
+  int st_nshared, st_nblocks;
+  int *st_shared, *st_block_off, *st_block_par, *st_block_bin;
+
   /* parameters touching each bin (CSR), for the Hessian */
   int *binpar_off, *binpar;
 
@@ -84,6 +94,7 @@ struct hfs_model {
   double *tmp;          /* max(npar, scalars per block) x 2 */
   int max_scal;
   double *jrow;         /* npar */
+  double *hdense;       /* npar x npar, for hfs_model_hessian_blocks */
   /* cached data constant */
   double *cache_data;   /* nbins + naux copy of the data the constant is for */
   double cache_const;

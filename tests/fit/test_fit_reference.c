@@ -450,6 +450,38 @@ static void test_fitter_api(void **state) {
   case_free(&c);
 }
 
+/* A start point where the likelihood is not finite is reported with what
+ * made it so (issue 16): here the total rate of the only bin. */
+static void test_nonfinite_start(void **state) {
+  (void)state;
+  static const char ws[] =
+      "{\"channels\": [{\"name\": \"SR\", \"samples\": ["
+      " {\"name\": \"sig\", \"data\": [5.0], \"modifiers\": ["
+      "  {\"name\": \"mu\", \"type\": \"normfactor\", \"data\": null}]},"
+      " {\"name\": \"bkg\", \"data\": [10.0], \"modifiers\": []}]}],"
+      " \"observations\": [{\"name\": \"SR\", \"data\": [12]}],"
+      " \"measurements\": [{\"name\": \"m\", \"config\": {\"poi\": \"mu\", \"parameters\":"
+      "  [{\"name\": \"mu\", \"bounds\": [[-10, 10]], \"inits\": [-5]}]}}],"
+      " \"version\": \"1.0.0\"}";
+  hfs_spec *spec = NULL;
+  hfs_model *m = NULL;
+  hfs_fitter *f = NULL;
+  hfs_fit_result res;
+  assert_int_equal(hfs_spec_read_buffer(ws, sizeof ws - 1, "nonfinite.json", &spec), HFS_OK);
+  assert_int_equal(hfs_model_create(spec, NULL, NULL, &m), HFS_OK);
+  hfs_fit_options o = HFS_FIT_OPTIONS_DEFAULT;
+  assert_int_equal(hfs_fitter_create(m, &o, &f), HFS_OK);
+  assert_int_equal(hfs_fit_result_init(&res, hfs_model_npar(m), 0), HFS_OK);
+  assert_int_equal(hfs_fitter_minimize(f, NULL, NULL, NULL, NULL, 0, &res), HFS_OK);
+  printf("  %s\n", res.reason);
+  assert_int_equal(res.status, HFS_FIT_NONFINITE);
+  assert_non_null(strstr(res.reason, "start point: total expected rate -15 in channel 'SR', bin 0"));
+  hfs_fit_result_free(&res);
+  hfs_fitter_destroy(&f);
+  hfs_model_destroy(&m);
+  hfs_spec_destroy(&spec);
+}
+
 int main(void) {
   if (!hfs_test_shared_dir()) return hfs_test_skip("reference workspaces");
   if (hfs_fit_library_init(NULL, NULL) != HFS_OK) {
@@ -460,6 +492,7 @@ int main(void) {
       cmocka_unit_test(test_reference_fits),
       cmocka_unit_test(test_fitter_api),
       cmocka_unit_test(test_belle2),
+      cmocka_unit_test(test_nonfinite_start),
   };
   int failed = cmocka_run_group_tests(tests, NULL, NULL);
   hfs_fit_library_finalize();

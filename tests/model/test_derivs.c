@@ -140,10 +140,153 @@ static void test_structure(void **state) {
   hfs_model_destroy(&m);
 }
 
+/* The block structure of the test model: scalar parameters shared, every
+ * per-bin gamma local to its bin (stat_SR and bkg_shape share SR's bins). */
+static void test_blocks(void **state) {
+  (void)state;
+  hfs_model *m = build(4, 4);
+  hfs_model_structure st;
+  hfs_model_structure_get(m, &st);
+  assert_int_equal(st.nshared, 7);
+  for (int i = 0; i < 7; ++i) assert_int_equal(st.shared[i], i);
+  assert_int_equal(st.nblocks, 6);
+  const int off[] = {0, 1, 2, 3, 5, 7, 9};
+  const int par[] = {7, 8, 9, 10, 13, 11, 14, 12, 15};
+  for (int b = 0; b <= 6; ++b) assert_int_equal(st.block_off[b], off[b]);
+  for (int i = 0; i < 9; ++i) assert_int_equal(st.block_par[i], par[i]);
+  for (int b = 0; b < 6; ++b) assert_int_equal(st.block_bin[b], b);
+
+  int n = hfs_model_npar(m), ns = st.nshared;
+  const double *obs = hfs_model_observed(m), *aux = hfs_model_auxdata(m);
+  double *th = calloc(n, sizeof *th), *H = calloc((size_t)n * n, sizeof *H);
+  double *hss = calloc((size_t)ns * ns, sizeof *hss), *hbb = calloc(n * n, sizeof *hbb),
+         *hbs = calloc((size_t)n * ns, sizeof *hbs);
+  int *blk = calloc(n, sizeof *blk);
+  for (int q = 0; q < n; ++q) blk[q] = -1;
+  for (int b = 0; b < st.nblocks; ++b)
+    for (int i = st.block_off[b]; i < st.block_off[b + 1]; ++i) blk[st.block_par[i]] = b;
+  for (int variant = 0; variant < 3; ++variant) {
+    point(m, th, variant);
+    assert_int_equal(hfs_model_hessian(m, obs, aux, th, H), HFS_OK);
+    assert_int_equal(hfs_model_hessian_blocks(m, obs, aux, th, hss, hbb, hbs), HFS_OK);
+    for (int a = 0; a < ns; ++a)
+      for (int c = 0; c < ns; ++c)
+        assert_close(hss[a * ns + c], H[st.shared[a] * n + st.shared[c]], 0);
+    double *bb = hbb, *bs = hbs;
+    for (int b = 0; b < st.nblocks; ++b) {
+      const int *bp = &st.block_par[st.block_off[b]];
+      int k = st.block_off[b + 1] - st.block_off[b];
+      for (int i = 0; i < k; ++i) {
+        for (int j = 0; j < k; ++j) assert_close(bb[i * k + j], H[bp[i] * n + bp[j]], 0);
+        for (int c = 0; c < ns; ++c) assert_close(bs[i * ns + c], H[bp[i] * n + st.shared[c]], 0);
+      }
+      bb += k * k;
+      bs += k * ns;
+    }
+    /* locals of different blocks never couple: the structure drops nothing */
+    for (int p = 0; p < n; ++p)
+      for (int q = 0; q < n; ++q)
+        if (blk[p] >= 0 && blk[q] >= 0 && blk[p] != blk[q]) assert_close(H[p * n + q], 0, 0);
+  }
+  free(th); free(H); free(hss); free(hbb); free(hbs); free(blk);
+  hfs_model_destroy(&m);
+}
+
+/* Per-sample rates and their Jacobian: they sum to the expected data, and
+ * the Jacobian matches finite differences of the rates. */
+static void test_rates(void **state) {
+  (void)state;
+  const char *names[2][3] = {{"bkg"}, {"bkg", "other", "sig"}};
+  const int nc[] = {0, 1, 2, 4};
+  for (int code = 0; code < 4; ++code) {
+    hfs_model *m = build(nc[code], code == 0 ? 0 : 4);
+    int n = hfs_model_npar(m), nb = hfs_model_nbins(m);
+    double *th = calloc(n, sizeof *th), *nuall = calloc(nb, sizeof *nuall);
+    double nu[8], sum[8], nup[8], num[8];
+    double *J = calloc(8 * (size_t)n, sizeof *J), *Js = calloc(8 * (size_t)n, sizeof *Js);
+    assert_int_equal(hfs_model_nchannels(m), 2);
+    for (int variant = 0; variant < 3; ++variant) {
+      point(m, th, variant);
+      hfs_model_expected(m, th, nuall, NULL);
+      for (int c = 0; c < 2; ++c) {
+        int ncb = hfs_model_channel_nbins(m, c), off = hfs_model_channel_offset(m, c);
+        int nsamp = hfs_model_channel_nsamples(m, c);
+        assert_int_equal(nsamp, c == 0 ? 1 : 3);
+        memset(sum, 0, sizeof sum);
+        memset(Js, 0, 8 * (size_t)n * sizeof *Js);
+        for (int s = -1; s < nsamp; ++s) {
+          if (s >= 0) assert_string_equal(hfs_model_sample_name(m, c, s), names[c][s]);
+          assert_int_equal(hfs_model_rates(m, th, c, s, nu, J), HFS_OK);
+          for (int j = 0; j < ncb; ++j) {
+            if (s < 0) assert_close(nu[j], nuall[off + j], 1e-12 * nuall[off + j]);
+            else sum[j] += nu[j];
+            for (int q = 0; q < n && s >= 0; ++q) Js[j * n + q] += J[j * n + q];
+          }
+          for (int q = 0; q < n; ++q) {
+            double h = 1e-6 * (1 + fabs(th[q])), x0 = th[q];
+            th[q] = x0 + h;
+            assert_int_equal(hfs_model_rates(m, th, c, s, nup, NULL), HFS_OK);
+            th[q] = x0 - h;
+            assert_int_equal(hfs_model_rates(m, th, c, s, num, NULL), HFS_OK);
+            th[q] = x0;
+            for (int j = 0; j < ncb; ++j) {
+              double fd = (nup[j] - num[j]) / (2 * h);
+              if (fabs(fd - J[j * n + q]) > 1e-6 * (1 + fabs(fd)))
+                print_error("d nu[%d]/d %s (channel %d sample %d)\n", j,
+                            hfs_model_par_name(m, q), c, s);
+              assert_close(J[j * n + q], fd, 1e-6 * (1 + fabs(fd)));
+            }
+          }
+        }
+        assert_int_equal(hfs_model_rates(m, th, c, -1, nu, J), HFS_OK);
+        for (int j = 0; j < ncb; ++j) {
+          assert_close(sum[j], nu[j], 1e-12 * nu[j]);
+          for (int q = 0; q < n; ++q)
+            assert_close(Js[j * n + q], J[j * n + q], 1e-12 * (1 + fabs(J[j * n + q])));
+        }
+      }
+    }
+    assert_int_not_equal(hfs_model_rates(m, th, 2, -1, nu, NULL), HFS_OK);
+    assert_int_not_equal(hfs_model_rates(m, th, 0, 1, nu, NULL), HFS_OK);
+    free(th); free(nuall); free(J); free(Js);
+    hfs_model_destroy(&m);
+  }
+}
+
+/* The diagnosis of a non-finite likelihood names what broke. */
+static void test_first_nonfinite(void **state) {
+  (void)state;
+  hfs_model *m = build(1, 4);
+  int n = hfs_model_npar(m);
+  const double *obs = hfs_model_observed(m), *aux = hfs_model_auxdata(m);
+  double *th = calloc(n, sizeof *th);
+  char buf[256];
+  hfs_model_init(m, th);
+  assert_int_equal(hfs_model_first_nonfinite(m, obs, th, buf, sizeof buf), 0);
+  /* code 1 is exp(alpha ln hi): overflows for a huge alpha */
+  th[hfs_model_par_find(m, "bkg_norm")] = 1e4;
+  assert_false(isfinite(hfs_model_twice_nll(m, obs, aux, th, NULL)));
+  assert_int_equal(hfs_model_first_nonfinite(m, obs, th, buf, sizeof buf), 1);
+  assert_non_null(strstr(buf, "sample 'bkg' in channel 'CR', bin 0"));
+  hfs_model_init(m, th);
+  th[hfs_model_poi(m)] = -100;
+  assert_false(isfinite(hfs_model_twice_nll(m, obs, aux, th, NULL)));
+  assert_int_equal(hfs_model_first_nonfinite(m, obs, th, buf, sizeof buf), 1);
+  assert_non_null(strstr(buf, "channel 'SR', bin 0"));
+  th[hfs_model_poi(m)] = NAN;
+  assert_int_equal(hfs_model_first_nonfinite(m, obs, th, buf, sizeof buf), 1);
+  assert_non_null(strstr(buf, "parameter mu"));
+  free(th);
+  hfs_model_destroy(&m);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_structure),
       cmocka_unit_test(test_all_codes),
+      cmocka_unit_test(test_blocks),
+      cmocka_unit_test(test_rates),
+      cmocka_unit_test(test_first_nonfinite),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
