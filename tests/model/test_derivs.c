@@ -4,6 +4,7 @@
 #include "hfs_error.h"
 #include "hfs_model.h"
 #include "hfs_test.h"
+#include "blocks_check.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -156,39 +157,12 @@ static void test_blocks(void **state) {
   for (int i = 0; i < 9; ++i) assert_int_equal(st.block_par[i], par[i]);
   for (int b = 0; b < 6; ++b) assert_int_equal(st.block_bin[b], b);
 
-  int n = hfs_model_npar(m), ns = st.nshared;
-  const double *obs = hfs_model_observed(m), *aux = hfs_model_auxdata(m);
-  double *th = calloc(n, sizeof *th), *H = calloc((size_t)n * n, sizeof *H);
-  double *hss = calloc((size_t)ns * ns, sizeof *hss), *hbb = calloc(n * n, sizeof *hbb),
-         *hbs = calloc((size_t)n * ns, sizeof *hbs);
-  int *blk = calloc(n, sizeof *blk);
-  for (int q = 0; q < n; ++q) blk[q] = -1;
-  for (int b = 0; b < st.nblocks; ++b)
-    for (int i = st.block_off[b]; i < st.block_off[b + 1]; ++i) blk[st.block_par[i]] = b;
+  double *th = calloc(hfs_model_npar(m), sizeof *th);
   for (int variant = 0; variant < 3; ++variant) {
     point(m, th, variant);
-    assert_int_equal(hfs_model_hessian(m, obs, aux, th, H), HFS_OK);
-    assert_int_equal(hfs_model_hessian_blocks(m, obs, aux, th, hss, hbb, hbs), HFS_OK);
-    for (int a = 0; a < ns; ++a)
-      for (int c = 0; c < ns; ++c)
-        assert_close(hss[a * ns + c], H[st.shared[a] * n + st.shared[c]], 0);
-    double *bb = hbb, *bs = hbs;
-    for (int b = 0; b < st.nblocks; ++b) {
-      const int *bp = &st.block_par[st.block_off[b]];
-      int k = st.block_off[b + 1] - st.block_off[b];
-      for (int i = 0; i < k; ++i) {
-        for (int j = 0; j < k; ++j) assert_close(bb[i * k + j], H[bp[i] * n + bp[j]], 0);
-        for (int c = 0; c < ns; ++c) assert_close(bs[i * ns + c], H[bp[i] * n + st.shared[c]], 0);
-      }
-      bb += k * k;
-      bs += k * ns;
-    }
-    /* locals of different blocks never couple: the structure drops nothing */
-    for (int p = 0; p < n; ++p)
-      for (int q = 0; q < n; ++q)
-        if (blk[p] >= 0 && blk[q] >= 0 && blk[p] != blk[q]) assert_close(H[p * n + q], 0, 0);
+    assert_int_equal(check_blocks(m, th), HFS_OK);
   }
-  free(th); free(H); free(hss); free(hbb); free(hbs); free(blk);
+  free(th);
   hfs_model_destroy(&m);
 }
 

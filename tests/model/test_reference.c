@@ -5,6 +5,7 @@
 #include "hfs_error.h"
 #include "hfs_model.h"
 #include "hfs_test.h"
+#include "blocks_check.h"
 
 #include <dirent.h>
 #include <jansson.h>
@@ -14,49 +15,19 @@
 
 static double num(json_t *j) { return json_is_null(j) ? NAN : json_number_value(j); }
 
-/* The structured Hessian holds the dense one's entries and drops only zeros;
- * the per-channel rates sum to the expected data.  At theta. */
+/* The structured Hessian equals the dense one; the per-channel rates sum to
+ * the expected data.  At theta. */
 static void check_blocks_rates(hfs_model *m, const double *th) {
-  int n = hfs_model_npar(m), nb = hfs_model_nbins(m);
-  const double *obs = hfs_model_observed(m), *ad = hfs_model_auxdata(m);
-  hfs_model_structure st;
-  hfs_model_structure_get(m, &st);
-  int ns = st.nshared, nloc = st.block_off[st.nblocks];
-  assert_int_equal(ns + nloc, n);
-  double *H = calloc((size_t)n * n, sizeof *H), *hss = calloc((size_t)ns * ns + 1, sizeof *hss);
-  double *hbb = calloc((size_t)n * n + 1, sizeof *hbb), *hbs = calloc((size_t)n * ns + 1, sizeof *hbs);
+  int nb = hfs_model_nbins(m);
+  check_blocks(m, th);
   double *nu = calloc(nb, sizeof *nu), *nuc = calloc(nb, sizeof *nuc);
-  int *blk = calloc(n, sizeof *blk);
-  for (int q = 0; q < n; ++q) blk[q] = -1;
-  for (int b = 0; b < st.nblocks; ++b)
-    for (int i = st.block_off[b]; i < st.block_off[b + 1]; ++i) blk[st.block_par[i]] = b;
-  if (hfs_model_hessian(m, obs, ad, th, H) == HFS_OK) {
-    assert_int_equal(hfs_model_hessian_blocks(m, obs, ad, th, hss, hbb, hbs), HFS_OK);
-    for (int a = 0; a < ns; ++a)
-      for (int c = 0; c < ns; ++c)
-        assert_close(hss[a * ns + c], H[st.shared[a] * n + st.shared[c]], 0);
-    const double *bb = hbb, *bs = hbs;
-    for (int b = 0; b < st.nblocks; ++b) {
-      const int *bp = &st.block_par[st.block_off[b]];
-      int k = st.block_off[b + 1] - st.block_off[b];
-      for (int i = 0; i < k; ++i) {
-        for (int j = 0; j < k; ++j) assert_close(bb[i * k + j], H[bp[i] * n + bp[j]], 0);
-        for (int c = 0; c < ns; ++c) assert_close(bs[i * ns + c], H[bp[i] * n + st.shared[c]], 0);
-      }
-      bb += k * k;
-      bs += k * ns;
-    }
-    for (int p = 0; p < n; ++p)
-      for (int q = 0; q < n; ++q)
-        if (blk[p] >= 0 && blk[q] >= 0 && blk[p] != blk[q]) assert_close(H[p * n + q], 0, 0);
-  }
   hfs_model_expected(m, th, nu, NULL);
   for (int c = 0; c < hfs_model_nchannels(m); ++c) {
     int off = hfs_model_channel_offset(m, c), k = hfs_model_channel_nbins(m, c);
     assert_int_equal(hfs_model_rates(m, th, c, -1, nuc + off, NULL), HFS_OK);
     for (int j = 0; j < k; ++j) assert_close(nuc[off + j], nu[off + j], 1e-12 * fabs(nu[off + j]));
   }
-  free(H); free(hss); free(hbb); free(hbs); free(nu); free(nuc); free(blk);
+  free(nu); free(nuc);
 }
 
 static void check_case(const char *dir, const char *name) {
