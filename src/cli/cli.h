@@ -83,6 +83,9 @@ void hfs_cli_ctx_free(hfs_cli_ctx *c);
 
 /* One-line error on stderr ("hfscan: <message>"). */
 void hfs_cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* The warning for a covariance that is not accurate (hfs_cov_status): one
+ * line without "warning: ", empty for an accurate one. */
+const char *hfs_cli_cov_warning(int cov_status);
 
 /* Subcommands. */
 int hfs_cmd_fit(int argc, char **argv);

@@ -20,6 +20,8 @@ json_t *hfs_cli_json_fit(hfs_model *m, const hfs_fit_result *r, const char *opti
   json_object_set_new(o, "reason", json_string(r->reason));
   json_object_set_new(o, "optimizer", json_string(optimizer));
   json_object_set_new(o, "twice_nll", hfs_cli_json_real(r->twice_nll));
+  json_object_set_new(o, "covariance_status", json_integer(r->cov_status));
+  json_object_set_new(o, "covariance_quality", json_string(hfs_cov_status_name(r->cov_status)));
   json_object_set_new(o, "poi", json_string(hfs_model_par_name(m, hfs_model_poi(m))));
   json_t *pars = json_array();
   for (int i = 0; i < n; ++i) {
@@ -54,7 +56,23 @@ void hfs_cli_print_json(json_t *o) {
   }
 }
 
-static void print_table(const hfs_cli_opts *o, hfs_model *m, const hfs_fit_result *r) {
+/* One line for a covariance that is not MINUIT's "accurate": what the
+ * errors are worth.  Empty for an accurate one. */
+const char *hfs_cli_cov_warning(int cov_status) {
+  switch (cov_status) {
+    case HFS_COV_MADE_POSDEF:
+      return "the Hessian at the minimum is not positive definite (a flat direction?): "
+             "the covariance was made positive definite as MINUIT does, errors marked ~ "
+             "are indicative only";
+    case HFS_COV_APPROXIMATE:
+      return "the fit did not converge: the covariance, errors marked ~, is an approximation";
+    case HFS_COV_NONE: return "no covariance: errors unknown";
+  }
+  return "";
+}
+
+static void print_table(const hfs_cli_opts *o, hfs_model *m, const hfs_fit_result *r,
+                        const int *fixed) {
   int n = hfs_model_npar(m);
   printf("hfscan fit: %s (measurement %s, %d parameters, optimizer %s)\n", o->workspace,
          hfs_model_measurement(m), n, hfs_optimizer_name(o->fit.optimizer));
@@ -62,14 +80,20 @@ static void print_table(const hfs_cli_opts *o, hfs_model *m, const hfs_fit_resul
          r->reason, r->reason[0] ? ")" : "");
   printf("twice_nll   %.6f\n", r->twice_nll);
   printf("evaluations %d (%d iterations), %.2f ms\n", r->n_eval, r->n_iter, 1e3 * r->time_s);
+  printf("covariance  %s (%d)\n", hfs_cov_status_name(r->cov_status), r->cov_status);
+  /* errors of a covariance that is not accurate carry a mark */
+  const char *approx = r->cov_status == HFS_COV_ACCURATE ? " " : "~";
   printf("%-40s %14s %12s\n", "parameter", "value", "error");
   for (int i = 0; i < n; ++i) {
     if (o->brief && i != hfs_model_poi(m)) continue;
     const char *mark = i == hfs_model_poi(m) ? "  (POI)" : "";
-    if (r->has_errors && r->error[i] > 0)
-      printf("%-40s %14.6f %12.6f%s\n", hfs_model_par_name(m, i), r->theta[i], r->error[i], mark);
+    if (fixed[i])
+      printf("%-40s %14.6f %12s %s\n", hfs_model_par_name(m, i), r->theta[i], "fixed", mark);
+    else if (r->has_errors && isfinite(r->error[i]))
+      printf("%-40s %14.6f %12.6f%s%s\n", hfs_model_par_name(m, i), r->theta[i], r->error[i],
+             approx, mark);
     else
-      printf("%-40s %14.6f %12s%s\n", hfs_model_par_name(m, i), r->theta[i], "fixed", mark);
+      printf("%-40s %14.6f %12s %s\n", hfs_model_par_name(m, i), r->theta[i], "n/a", mark);
   }
 }
 
@@ -106,11 +130,13 @@ int hfs_cmd_fit(int argc, char **argv) {
     hfs_cli_print_json(j);
     json_decref(j);
   } else {
-    print_table(&o, c.model, &r);
+    print_table(&o, c.model, &r, c.fixed);
     if (o.brief) printf("(%d nuisance parameters: see hfscan fit without --brief)\n", n - 1);
   }
   fflush(stdout);
   hfs_cli_poi_bound_warn(c.model, &r, "fit");
+  if (r.status == HFS_FIT_CONVERGED && r.cov_status != HFS_COV_ACCURATE)
+    hfs_cli_error("warning: %s", hfs_cli_cov_warning(r.cov_status));
   if (o.output) {
     hfs_run_info info = {"fit", o.argv_line, o.workspace, c.sha256,
                          hfs_model_measurement(c.model), hfs_optimizer_name(o.fit.optimizer),

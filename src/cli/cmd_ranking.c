@@ -168,6 +168,8 @@ static void print_ranking(const hfs_cli_opts *o, const hfs_cli_ctx *c, hfs_ranki
     hfs_cli_poi_bound_json(j, m, ff, "ranking");
     json_object_set_new(j, "n_ranked", json_integer(n));
     json_object_set_new(j, "n_failed_fits", json_integer(nfailed));
+    json_object_set_new(j, "free_fit_covariance", json_string(hfs_cov_status_name(ff->cov_status)));
+    json_object_set_new(j, "n_posdef_fits", json_integer(hfs_ranking_nposdef(r)));
     json_t *list = json_array();
     for (int q = 0; q < top; ++q) {
       const hfs_ranking_entry *e = hfs_ranking_entry_at(r, order[q]);
@@ -238,9 +240,10 @@ static void print_ranking(const hfs_cli_opts *o, const hfs_cli_ctx *c, hfs_ranki
              status_mark(G->status));
     }
   }
-  printf("%lld fits in %.2f s on %d rank%s; %d did not converge%s\n",
+  printf("%lld fits in %.2f s on %d rank%s; %d did not converge%s; %d converged with a "
+         "covariance made positive definite\n",
          (long long)hfs_ranking_nunits(r) + 1, wall, hfs_cli_size(), hfs_cli_size() > 1 ? "s" : "",
-         nfailed, nfailed ? " (marked *; see the output file)" : "");
+         nfailed, nfailed ? " (marked *; see the output file)" : "", hfs_ranking_nposdef(r));
 }
 
 static json_t *crossing_json(const hfs_scan_crossing *x) {
@@ -299,6 +302,8 @@ static void print_scan(const hfs_cli_opts *o, const hfs_cli_ctx *c, hfs_scan *s,
     }
     json_object_set_new(j, "points", pts);
     json_object_set_new(j, "n_failed_fits", json_integer(nfailed));
+    json_object_set_new(j, "free_fit_covariance", json_string(hfs_cov_status_name(ff->cov_status)));
+    json_object_set_new(j, "n_posdef_fits", json_integer(hfs_scan_nposdef(s)));
     json_object_set_new(j, "time_s", json_real(wall));
     hfs_cli_print_json(j);
     json_decref(j);
@@ -330,9 +335,11 @@ static void print_scan(const hfs_cli_opts *o, const hfs_cli_ctx *c, hfs_scan *s,
     printf("%10.5f %12.5f%1s %11.5f%1s\n", hfs_scan_grid(s)[k], hfs_scan_dnll(s, t),
            status_mark(t->status), hfs_scan_dnll(s, st), status_mark(st->status));
   }
-  printf("%lld grid fits + %d crossing fits in %.2f s on %d rank%s; %d did not converge%s\n",
+  printf("%lld grid fits + %d crossing fits in %.2f s on %d rank%s; %d did not converge%s; "
+         "%d converged with a covariance made positive definite\n",
          (long long)hfs_scan_nunits(s), hfs_scan_nextra(s), wall, hfs_cli_size(),
-         hfs_cli_size() > 1 ? "s" : "", nfailed, nfailed ? " (marked *)" : "");
+         hfs_cli_size() > 1 ? "s" : "", nfailed, nfailed ? " (marked *)" : "",
+         hfs_scan_nposdef(s));
 }
 
 static int run(const char *cmd, int kind, int argc, char **argv) {
@@ -461,6 +468,10 @@ static int run(const char *cmd, int kind, int argc, char **argv) {
         nfailed = hfs_ranking_nfailed(j.r);
       }
       if (o.output) HFS_CHECK(save(&j));
+      const hfs_fit_result *ff = kind == KIND_SCAN ? hfs_scan_free_fit(j.s)
+                                                   : hfs_ranking_free_fit(j.r);
+      if (ff->status == HFS_FIT_CONVERGED && ff->cov_status != HFS_COV_ACCURATE)
+        hfs_cli_error("warning: free fit: %s", hfs_cli_cov_warning(ff->cov_status));
       if (kind == KIND_SCAN) print_scan(&o, &c, j.s, hfs_now() - t0);
       else print_ranking(&o, &c, j.r, hfs_now() - t0);
       hfs_cli_poi_bound_warn(c.model,

@@ -61,6 +61,16 @@ const char *hfs_fit_status_name(int status) {
   return "unknown";
 }
 
+const char *hfs_cov_status_name(int cov_status) {
+  switch (cov_status) {
+    case HFS_COV_NONE: return "none";
+    case HFS_COV_APPROXIMATE: return "approximate";
+    case HFS_COV_MADE_POSDEF: return "made_posdef";
+    case HFS_COV_ACCURATE: return "accurate";
+  }
+  return "unknown";
+}
+
 int hfs_fit_result_init(hfs_fit_result *r, int npar, int with_cov) {
   int rc = HFS_OK;
   if (!r || npar < 0)
@@ -304,6 +314,7 @@ int hfs_fit__engine_create(int npar, const double *lo, const double *hi,
     HFS_ALLOC(e->prob.hess_full, nn);
     HFS_ALLOC(e->hfree, nn);
     HFS_ALLOC(e->cov_free, nn);
+    HFS_ALLOC(e->eig, 4 * n);
   }
   memcpy(e->lo, lo, n * sizeof *lo);
   memcpy(e->hi, hi, n * sizeof *hi);
@@ -340,6 +351,7 @@ void hfs_fit__engine_destroy(hfs_fit_engine **pe) {
   free(e->err_b);
   free(e->hfree);
   free(e->cov_free);
+  free(e->eig);
   free(e);
   *pe = NULL;
 }
@@ -361,6 +373,7 @@ static void result_clear(hfs_fit_result *res, const int *fixed) {
   res->n_eval = 0;
   res->time_s = 0.0;
   res->has_errors = 0;
+  res->cov_status = HFS_COV_NONE;
   for (size_t i = 0; i < n; i++)
     res->error[i] = res->error_hessian[i] = (fixed && fixed[i]) ? 0.0 : NAN;
   if (res->cov) {
@@ -407,7 +420,19 @@ static int engine_polish(hfs_fit_engine *e, int nfree, double *f, double *pg) {
       for (int c = 0; c < m; c++) a[(size_t)r * (size_t)m + (size_t)c] = row[e->idx[c]];
       rhs[r] = -e->g[e->idx[r]];
     }
-    if (LAPACKE_dpotrf_work(LAPACK_COL_MAJOR, 'L', m, a, m) != 0) break;
+    if (LAPACKE_dpotrf_work(LAPACK_COL_MAJOR, 'L', m, a, m) != 0) {
+      /* A flat direction (two normfactors on the same bins) makes the block
+       * singular, and rounding makes it indefinite.  The gradient has no
+       * component along such a direction, so a Levenberg-damped step,
+       * H + 1e-8 diag(H), is the Newton step in the others. */
+      for (int r = 0; r < m; r++) {
+        const double *row = e->hfree + (size_t)e->idx[r] * (size_t)nfree;
+        for (int c = 0; c < m; c++) a[(size_t)r * (size_t)m + (size_t)c] = row[e->idx[c]];
+        double *dg = &a[(size_t)r * (size_t)m + (size_t)r];
+        *dg += 1e-8 * fabs(*dg) + 1e-300;
+      }
+      if (LAPACKE_dpotrf_work(LAPACK_COL_MAJOR, 'L', m, a, m) != 0) break;
+    }
     if (LAPACKE_dpotrs_work(LAPACK_COL_MAJOR, 'L', m, 1, a, m, rhs, m) != 0) break;
     for (int k = 0; k < nfree; k++) e->d[k] = 0.0;
     for (int r = 0; r < m; r++) e->d[e->idx[r]] = rhs[r];
@@ -552,10 +577,18 @@ int hfs_fit__engine_minimize(hfs_fit_engine *e, const double *init,
 
 errors:
   if (with_errors && isfinite(res->twice_nll)) {
-    int crc = hfs_fit__engine_covariance(e, res->theta, fixed, res->cov,
-                                         res->error, res->corr);
+    int q = HFS_COV_NONE;
+    int crc = hfs_fit__engine_covariance_checked(e, res->theta, fixed, res->cov,
+                                                 res->error, res->corr, &q);
     if (crc == HFS_OK) {
       res->has_errors = 1;
+      /* A matrix at a point that is not a minimum only approximates the
+       * curvature there (MINUIT's status 1). */
+      res->cov_status = res->status == HFS_FIT_CONVERGED || q == HFS_COV_MADE_POSDEF
+                            ? q : HFS_COV_APPROXIMATE;
+      if (q == HFS_COV_MADE_POSDEF)
+        append_reason(res, "; Hessian not positive definite, covariance made positive "
+                           "definite");
       memcpy(res->error_hessian, res->error, (size_t)res->npar * sizeof *res->error);
       /* In MINUIT's internal coordinates a parameter sitting on a limit has
        * zero slope dx/dp and decouples: the others' errors are those with
@@ -598,8 +631,9 @@ errors:
                                       : hfs_fit_minuit_error(res->theta[i], e->lo[i], e->hi[i], base[i]);
       }
     } else if (crc == HFS_ERR_NUMERIC) {
-      if (res->status == HFS_FIT_CONVERGED) res->status = HFS_FIT_HESSE_FAILED;
-      append_reason(res, "; Hessian not positive definite");
+      /* The minimum stands; only its errors are unknown. */
+      append_reason(res, "; no covariance: %s", hfs_error_message());
+      hfs_error_clear();
     } else {
       rc = crc;
       goto cleanup;

@@ -78,6 +78,7 @@ typedef struct hfs_fit_engine {
   int *idx;               /* npar: inactive free parameters */
   double *hfree;          /* npar * npar: Hessian of the free parameters */
   double *cov_free;       /* npar * npar: its inverse (times 2) */
+  double *eig;            /* 4 npar: eigenvalues and LAPACK workspace */
   int *fixed_b;           /* npar: fixed set plus parameters on a bound */
   double *err_b;          /* npar: errors with those held */
 } hfs_fit_engine;
@@ -112,6 +113,14 @@ int hfs_fit__engine_minimize(hfs_fit_engine *e, const double *init,
 int hfs_fit__engine_covariance(hfs_fit_engine *e, const double *theta,
                                const int *fixed, double *cov, double *error,
                                double *corr);
+/* The same with MINUIT's check of the spectrum: a Hessian whose scaled
+ * eigenvalues are not all above 1e-6 of the largest is made positive
+ * definite (covariance.c) and *cov_status (may be NULL) is
+ * HFS_COV_MADE_POSDEF, otherwise HFS_COV_ACCURATE; HFS_ERR_NUMERIC (NaN
+ * errors, HFS_COV_NONE) only for a Hessian that is not finite. */
+int hfs_fit__engine_covariance_checked(hfs_fit_engine *e, const double *theta,
+                                       const int *fixed, double *cov, double *error,
+                                       double *corr, int *cov_status);
 
 /* Set the free set of the problem from fixed (NULL: all free) and load
  * theta; returns nfree. */

@@ -47,10 +47,32 @@ typedef enum {
   HFS_FIT_LINESEARCH = 2,      /* line search / roundoff stopped early */
   HFS_FIT_NONFINITE = 3,       /* likelihood not finite at start or end */
   HFS_FIT_FAILED = 4,          /* optimizer reported failure */
-  HFS_FIT_HESSE_FAILED = 5     /* minimum found, Hessian not positive definite */
+  HFS_FIT_HESSE_FAILED = 5     /* no longer produced: a converged fit whose
+                                  Hessian is not positive definite is
+                                  converged with cov_status below 3 (files
+                                  of earlier versions may hold it) */
 } hfs_fit_status;
 
 const char *hfs_fit_status_name(int status);
+
+/* Quality of a fit's covariance, MINUIT's covariance status (MnUserCovariance
+ * / MinuitCovarianceStatus) with the same numbers:
+ *   0  none: not computed (not requested, or not finite)
+ *   1  approximate: computed at a point that is not a converged minimum
+ *   2  made positive definite: the Hessian at the minimum is not positive
+ *      definite (a flat or almost flat direction); its scaled eigenvalues
+ *      were shifted as MINUIT's MnPosDef does, and the errors come from the
+ *      shifted matrix -- an indication, not a measurement
+ *   3  accurate: the Hessian at a converged minimum, positive definite */
+typedef enum {
+  HFS_COV_NONE = 0,
+  HFS_COV_APPROXIMATE = 1,
+  HFS_COV_MADE_POSDEF = 2,
+  HFS_COV_ACCURATE = 3
+} hfs_cov_status;
+
+/* "none", "approximate", "made_posdef", "accurate". */
+const char *hfs_cov_status_name(int cov_status);
 
 /* Result of one fit.  Arrays have npar entries (cov: npar*npar, row-major)
  * and are owned by the record: create with hfs_fit_result_init, release with
@@ -79,6 +101,7 @@ typedef struct {
   double *cov;                 /* NULL unless errors were requested */
   double *corr;
   int has_errors;
+  int cov_status;              /* hfs_cov_status; has_errors <=> > 0 */
 } hfs_fit_result;
 
 int hfs_fit_result_init(hfs_fit_result *r, int npar, int with_cov);
@@ -126,8 +149,10 @@ void hfs_fitter_destroy(hfs_fitter **f);
  * them.  Non-finite start values or a non-finite twice_nll at the start
  * give HFS_FIT_NONFINITE without a fit; no free parameter gives one
  * evaluation (HFS_FIT_CONVERGED, n_eval 1).  A Hessian that is not positive
- * definite at a converged minimum gives HFS_FIT_HESSE_FAILED with the
- * values kept and NaN errors. */
+ * definite at a converged minimum leaves the fit converged: the covariance
+ * is made positive definite (cov_status HFS_COV_MADE_POSDEF, see above) and
+ * the reason says so; only a Hessian that is not finite leaves NaN errors
+ * (cov_status HFS_COV_NONE, has_errors 0). */
 int hfs_fitter_minimize(hfs_fitter *f, const double *main, const double *aux,
                         const double *init, const int *fixed, int with_errors,
                         hfs_fit_result *res);

@@ -32,7 +32,8 @@ typedef struct {
   int32_t status;     /* hfs_fit_status */
   int32_t n_iter;
   int32_t n_eval;
-  int32_t pad;
+  int32_t cov_status; /* hfs_cov_status of a fit with errors (group
+                         units), HFS_COV_NONE otherwise */
   double value;       /* where the held parameter was set (impacts: the
                          shifted nuisance parameter; scans: the POI) */
   double poi;         /* POI at the minimum */
@@ -143,6 +144,10 @@ const int *hfs_ranking_order(const hfs_ranking *r);
 const hfs_ranking_group *hfs_ranking_group_at(const hfs_ranking *r, int g);
 /* Fits that did not converge, over the free fit and all units. */
 int hfs_ranking_nfailed(const hfs_ranking *r);
+/* Converged fits whose covariance had to be made positive definite
+ * (HFS_COV_MADE_POSDEF): the free fit and the group units.  They count as
+ * converged; their uncertainties are indicative only. */
+int hfs_ranking_nposdef(const hfs_ranking *r);
 
 /* ---- Profile-likelihood scan of the POI ---- */
 
@@ -202,5 +207,8 @@ void hfs_scan_extra_at(const hfs_scan *s, int i, int *curve,
 double hfs_scan_dnll(const hfs_scan *s, const hfs_impact_fit *f);
 /* Fits that did not converge: free fit, grid, extra fits. */
 int hfs_scan_nfailed(const hfs_scan *s);
+/* The free fit when its covariance was made positive definite (1), else 0:
+ * the grid's width then rests on an indicative uncertainty. */
+int hfs_scan_nposdef(const hfs_scan *s);
 
 #endif

@@ -67,6 +67,7 @@ static void start_from(hfs_model *m, const double *best, int npar, double *start
 static void fill_fit(const hfs_fit_result *r, int poi, double value, hfs_impact_fit *out) {
   memset(out, 0, sizeof *out);
   out->status = r->status;
+  out->cov_status = r->cov_status;
   out->n_iter = r->n_iter;
   out->n_eval = r->n_eval;
   out->value = value;
@@ -490,6 +491,13 @@ int hfs_ranking_nfailed(const hfs_ranking *r) {
   return n;
 }
 
+int hfs_ranking_nposdef(const hfs_ranking *r) {
+  int n = r->free_fit.cov_status == HFS_COV_MADE_POSDEF;
+  for (int64_t u = 0; u < r->nunits; ++u)
+    n += r->done[u] && r->units[u].cov_status == HFS_COV_MADE_POSDEF;
+  return n;
+}
+
 /* ---- scans ---- */
 
 #define HFS_SCAN_MAX_LEVELS 8
@@ -814,4 +822,8 @@ int hfs_scan_nfailed(const hfs_scan *s) {
     n += s->done[u] && s->units[u].status != HFS_FIT_CONVERGED;
   for (int i = 0; i < s->nextra; ++i) n += s->extra[i].fit.status != HFS_FIT_CONVERGED;
   return n;
+}
+
+int hfs_scan_nposdef(const hfs_scan *s) {
+  return s->free_fit.cov_status == HFS_COV_MADE_POSDEF;
 }

@@ -41,6 +41,8 @@ static int write_free_fit(hfs_h5 *f, const char *g, hfs_model *m, const hfs_fit_
   HFS_CHECK(hfs_h5_attr_int(f, g, "n_iter", r->n_iter));
   HFS_CHECK(hfs_h5_attr_int(f, g, "n_eval", r->n_eval));
   HFS_CHECK(hfs_h5_attr_int(f, g, "has_errors", r->has_errors));
+  HFS_CHECK(hfs_h5_attr_int(f, g, "cov_status", r->cov_status));
+  HFS_CHECK(hfs_h5_attr_str(f, g, "cov_quality", hfs_cov_status_name(r->cov_status)));
   int64_t d[2] = {n, n};
   P(p, g, "name");
   HFS_CHECK(hfs_h5_write_strings(f, p, n, names));
@@ -74,9 +76,10 @@ static int write_units(hfs_h5 *f, const char *g, const char *prov, int64_t n,
                        const hfs_impact_fit *(*get)(const void *, int64_t), const void *ctx) {
   int rc = HFS_OK;
   char p[512];
-  int64_t *st = NULL, *it = NULL, *ev = NULL, *done = NULL;
+  int64_t *st = NULL, *it = NULL, *ev = NULL, *done = NULL, *cs = NULL;
   double *val = NULL, *poi = NULL, *err = NULL, *nll = NULL, *t = NULL;
   HFS_ALLOC(st, n);
+  HFS_ALLOC(cs, n);
   HFS_ALLOC(it, n);
   HFS_ALLOC(ev, n);
   HFS_ALLOC(done, n);
@@ -94,6 +97,7 @@ static int write_units(hfs_h5 *f, const char *g, const char *prov, int64_t n,
     }
     done[u] = 1;
     st[u] = x->status;
+    cs[u] = x->cov_status;
     it[u] = x->n_iter;
     ev[u] = x->n_eval;
     val[u] = x->value;
@@ -107,6 +111,8 @@ static int write_units(hfs_h5 *f, const char *g, const char *prov, int64_t n,
   HFS_CHECK(hfs_h5_write_int(f, p, 1, d, done));
   P(p, g, "units/status");
   HFS_CHECK(hfs_h5_write_int(f, p, 1, d, st));
+  P(p, g, "units/cov_status");
+  HFS_CHECK(hfs_h5_write_int(f, p, 1, d, cs));
   P(p, g, "units/n_iter");
   HFS_CHECK(hfs_h5_write_int(f, p, 1, d, it));
   P(p, g, "units/n_eval");
@@ -123,6 +129,7 @@ static int write_units(hfs_h5 *f, const char *g, const char *prov, int64_t n,
   HFS_CHECK(hfs_h5_write_double(f, p, 1, d, t));
 cleanup:
   free(st);
+  free(cs);
   free(it);
   free(ev);
   free(done);
@@ -292,6 +299,7 @@ int hfs_store_write_ranking(hfs_h5 *f, const char *g, hfs_ranking *r, hfs_model 
   HFS_CHECK(hfs_h5_attr_int(f, g, "n_done", hfs_ranking_ndone(r)));
   HFS_CHECK(hfs_h5_attr_int(f, g, "complete", complete));
   HFS_CHECK(hfs_h5_attr_int(f, g, "n_failed_fits", hfs_ranking_nfailed(r)));
+  HFS_CHECK(hfs_h5_attr_int(f, g, "n_posdef_fits", hfs_ranking_nposdef(r)));
   if (options) HFS_CHECK(hfs_h5_attr_str(f, g, "options", options));
   P(p, g, "free_fit");
   HFS_CHECK(write_free_fit(f, p, m, ff, prov));
@@ -350,6 +358,7 @@ int hfs_store_write_scan(hfs_h5 *f, const char *g, hfs_scan *s, hfs_model *m,
   HFS_CHECK(hfs_h5_attr_int(f, g, "n_done", hfs_scan_ndone(s)));
   HFS_CHECK(hfs_h5_attr_int(f, g, "complete", L > 0));
   HFS_CHECK(hfs_h5_attr_int(f, g, "n_failed_fits", hfs_scan_nfailed(s)));
+  HFS_CHECK(hfs_h5_attr_int(f, g, "n_posdef_fits", hfs_scan_nposdef(s)));
   if (options) HFS_CHECK(hfs_h5_attr_str(f, g, "options", options));
   P(p, g, "free_fit");
   HFS_CHECK(write_free_fit(f, p, m, ff, prov));
@@ -526,10 +535,11 @@ static int resume_units(hfs_h5 *f, const char *g, int64_t n,
                         int (*store)(void *, int64_t, const hfs_impact_fit *), void *ctx) {
   int rc = HFS_OK;
   char p[512], prov[256];
-  int64_t *st = NULL, *it = NULL, *ev = NULL, *done = NULL;
+  int64_t *st = NULL, *it = NULL, *ev = NULL, *done = NULL, *cs = NULL;
   double *val = NULL, *poi = NULL, *err = NULL, *nll = NULL, *t = NULL;
   prov_path(prov, sizeof prov, g);
   HFS_ALLOC(st, n);
+  HFS_ALLOC(cs, n);
   HFS_ALLOC(it, n);
   HFS_ALLOC(ev, n);
   HFS_ALLOC(done, n);
@@ -542,6 +552,11 @@ static int resume_units(hfs_h5 *f, const char *g, int64_t n,
   HFS_CHECK(hfs_h5_read_int(f, p, done, n));
   P(p, g, "units/status");
   HFS_CHECK(hfs_h5_read_int(f, p, st, n));
+  P(p, g, "units/cov_status"); /* absent in files of earlier versions */
+  if (hfs_h5_read_int(f, p, cs, n) != HFS_OK) {
+    hfs_error_clear();
+    for (int64_t u = 0; u < n; ++u) cs[u] = 0;
+  }
   P(p, g, "units/n_iter");
   HFS_CHECK(hfs_h5_read_int(f, p, it, n));
   P(p, g, "units/n_eval");
@@ -562,6 +577,7 @@ static int resume_units(hfs_h5 *f, const char *g, int64_t n,
     hfs_impact_fit x;
     memset(&x, 0, sizeof x);
     x.status = (int32_t)st[u];
+    x.cov_status = (int32_t)cs[u];
     x.n_iter = (int32_t)it[u];
     x.n_eval = (int32_t)ev[u];
     x.value = val[u];
@@ -573,6 +589,7 @@ static int resume_units(hfs_h5 *f, const char *g, int64_t n,
   }
 cleanup:
   free(st);
+  free(cs);
   free(it);
   free(ev);
   free(done);

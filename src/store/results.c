@@ -62,6 +62,8 @@ int hfs_store_write_fit(hfs_h5 *f, const char *g, hfs_model *m,
   HFS_CHECK(hfs_h5_attr_double(f, g, "twice_nll", r->twice_nll));
   HFS_CHECK(hfs_h5_attr_int(f, g, "n_iter", r->n_iter));
   HFS_CHECK(hfs_h5_attr_int(f, g, "n_eval", r->n_eval));
+  HFS_CHECK(hfs_h5_attr_int(f, g, "cov_status", r->cov_status));
+  HFS_CHECK(hfs_h5_attr_str(f, g, "cov_quality", hfs_cov_status_name(r->cov_status)));
   HFS_CHECK(hfs_h5_attr_double(f, g, "time_s", r->time_s));
   HFS_CHECK(hfs_h5_attr_str(f, g, "poi", hfs_model_par_name(m, hfs_model_poi(m))));
   int64_t d[2] = {n, n};
