@@ -4,20 +4,22 @@
 #define HFS_CLI_H
 
 #include "hfs_fit.h"
+#include "hfs_error.h"
 #include "hfs_infer.h"
+#include "hfs_job.h"
 #include "hfs_model.h"
 #include "hfs_workspace.h"
 #include "params.h"
 
 #include <stdio.h>
 
-/* Exit statuses (docs/cli.md, docs/slurm.md). */
+/* Exit statuses (docs/cli.md, docs/slurm.md): the job layer's. */
 enum {
-  HFS_EXIT_OK = 0,
-  HFS_EXIT_ERROR = 1,        /* bad input, I/O, library error */
-  HFS_EXIT_USAGE = 2,        /* bad command line */
-  HFS_EXIT_INTERRUPTED = 3,  /* stopped by a signal; checkpoint written */
-  HFS_EXIT_FIT_FAILED = 4    /* finished, but a fit the result rests on failed */
+  HFS_EXIT_OK = HFS_JOB_EXIT_OK,
+  HFS_EXIT_ERROR = HFS_JOB_EXIT_ERROR,             /* bad input, I/O, library error */
+  HFS_EXIT_USAGE = HFS_JOB_EXIT_USAGE,             /* bad command line */
+  HFS_EXIT_INTERRUPTED = HFS_JOB_EXIT_INTERRUPTED, /* stopped by a signal; checkpoint written */
+  HFS_EXIT_FIT_FAILED = HFS_JOB_EXIT_FIT_FAILED    /* finished, but a fit the result rests on failed */
 };
 
 #define HFS_MAX_FIX 256
@@ -80,6 +82,13 @@ void hfs_cli_opts_free(hfs_cli_opts *o);
 
 int hfs_cli_load(const hfs_cli_opts *o, hfs_cli_ctx *c);
 void hfs_cli_ctx_free(hfs_cli_ctx *c);
+
+/* The job configuration of the options and the loaded workspace (the
+ * pointers in it borrow from o and c). */
+void hfs_cli_job_config(const hfs_cli_opts *o, const hfs_cli_ctx *c, hfs_job_config *cfg);
+/* Print the library's error message on rank 0 when code is ERROR or USAGE;
+ * returns code. */
+int hfs_cli_job_report(int code);
 
 /* One-line error on stderr ("hfscan: <message>"). */
 void hfs_cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

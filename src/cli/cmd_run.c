@@ -145,6 +145,8 @@ done:
   return code;
 }
 
+static int write_toyfile(void *tf, const char *path) { return hfs_toyfile_write(tf, path); }
+
 int hfs_cmd_merge(int argc, char **argv) {
   hfs_toyfile out, part;
   int rc = HFS_OK, code = HFS_EXIT_OK;
@@ -195,10 +197,10 @@ int hfs_cmd_merge(int argc, char **argv) {
   out.array_count = 1;
   int64_t n = hfs_toyfile_nunits(&out), done = 0;
   for (int64_t u = 0; u < n; ++u) done += out.done[u] != 0;
-  if (done == n) HFS_CHECK(hfs_toyfile_compute(&out));
+  if (done == n) HFS_CHECK(hfs_job_toys_compute(&out));
   else out.have_results = out.complete = 0;
   snprintf(out.command_line, sizeof out.command_line, "hfscan merge (%d parts)", argc - 2);
-  HFS_CHECK(hfs_toyfile_save(&out, target));
+  HFS_CHECK(hfs_job_replace_file(target, write_toyfile, &out));
   printf("hfscan merge: %s: %lld of %lld toys%s\n", target, (long long)done, (long long)n,
          done == n ? ", complete" : ", still incomplete (parts missing?)");
   code = done == n ? HFS_EXIT_OK : HFS_EXIT_INTERRUPTED;

@@ -15,14 +15,12 @@ static int rank_, size_ = 1;
 int hfs_cli_rank(void) { return rank_; }
 int hfs_cli_size(void) { return size_; }
 
-typedef void (*hfs_stop_hook)(void);
-static hfs_stop_hook stop_hook;
-void hfs_cli_set_stop_hook(hfs_stop_hook h) { stop_hook = h; }
-
+/* A job that runs (or starts later) stops at its next check and commits
+ * its checkpoint; other commands ignore the request. */
 static void on_signal(int sig) {
   (void)sig;
   hfs_cli_interrupted = 1;
-  if (stop_hook) stop_hook();
+  hfs_job_request_stop();
 }
 
 typedef struct {

@@ -71,4 +71,14 @@ int hfs_toys_cls(const hfs_toy_result *sb, int64_t nsb, const hfs_toy_result *b,
 double hfs_toys_interpolate_limit(const double *mu, const double *cls, int n,
                                   double alpha);
 
+/* CLs of every point of a toy run from its unit table, unit u = (p * 2 + h)
+ * * ntoys + toy holding toy `toy` of hypothesis h at point p; units whose
+ * done[u] is 0 are left out.  cls has npoints entries. */
+int hfs_toys_run_cls(int npoints, int64_t ntoys, const hfs_toy_result *units,
+                     const int64_t *done, const double *t_obs, hfs_toy_cls *cls);
+/* The observed and expected (-2, -1, 0, +1, +2 sigma) CLs upper limits at
+ * confidence level cl, interpolated on the grid mu from per-point CLs. */
+int hfs_toys_run_limit(int npoints, const double *mu, const hfs_toy_cls *cls, double cl,
+                       double *obs, double exp[5]);
+
 #endif

@@ -234,3 +234,41 @@ double hfs_toys_interpolate_limit(const double *mu, const double *cls, int n, do
   }
   return NAN;
 }
+
+int hfs_toys_run_cls(int npoints, int64_t ntoys, const hfs_toy_result *units,
+                     const int64_t *done, const double *t_obs, hfs_toy_cls *cls) {
+  int rc = HFS_OK;
+  hfs_toy_result *sb = NULL, *b = NULL;
+  HFS_ALLOC(sb, ntoys);
+  HFS_ALLOC(b, ntoys);
+  for (int p = 0; p < npoints; ++p) {
+    int64_t nsb = 0, nb = 0;
+    for (int64_t t = 0; t < ntoys; ++t) {
+      int64_t usb = ((int64_t)p * 2 + HFS_TOY_SB) * ntoys + t;
+      int64_t ub = ((int64_t)p * 2 + HFS_TOY_B) * ntoys + t;
+      if (done[usb]) sb[nsb++] = units[usb];
+      if (done[ub]) b[nb++] = units[ub];
+    }
+    HFS_CHECK(hfs_toys_cls(sb, nsb, b, nb, t_obs[p], &cls[p]));
+  }
+cleanup:
+  free(sb);
+  free(b);
+  return rc;
+}
+
+int hfs_toys_run_limit(int npoints, const double *mu, const hfs_toy_cls *cls, double cl,
+                       double *obs, double exp[5]) {
+  int rc = HFS_OK;
+  double *v = NULL;
+  HFS_ALLOC(v, npoints);
+  for (int p = 0; p < npoints; ++p) v[p] = cls[p].cls;
+  *obs = hfs_toys_interpolate_limit(mu, v, npoints, 1 - cl);
+  for (int k = 0; k < 5; ++k) {
+    for (int p = 0; p < npoints; ++p) v[p] = cls[p].cls_exp[k];
+    exp[k] = hfs_toys_interpolate_limit(mu, v, npoints, 1 - cl);
+  }
+cleanup:
+  free(v);
+  return rc;
+}

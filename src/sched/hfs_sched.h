@@ -169,6 +169,15 @@ int hfs_sched_run(hfs_sched *s, const hfs_sched_task *task,
                   const int64_t *units, int64_t nunits,
                   hfs_sched_stats *stats);
 
+/* Collective on the scheduler's communicator: every rank passes its own
+ * status and receives the worst (largest) of all; a rank that was fine but
+ * receives an error gets the message "another rank failed to set up the
+ * run".  Checked: HFS_ERR_MPI if MPI itself fails. */
+int hfs_sched_agree(hfs_sched *s, int rc);
+/* Collective: broadcast `bytes` bytes of buf from the master (rank 0) to
+ * every rank, in slices of at most INT_MAX bytes.  Checked. */
+int hfs_sched_bcast(hfs_sched *s, void *buf, size_t bytes);
+
 /* Async-signal-safe: sets a process-wide flag.  The master stops dispatching
  * at its next check (before any new batch); the request is acted on by the
  * master only, so it is enough that rank 0 receives the signal.  A request

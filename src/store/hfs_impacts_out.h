@@ -26,12 +26,14 @@ int hfs_store_write_ranking(hfs_h5 *f, const char *group, hfs_ranking *r,
 int hfs_store_write_scan(hfs_h5 *f, const char *group, hfs_scan *s,
                        hfs_model *m, const char *options);
 
-/* Resume: check that /GROUP was written with `options` (HFS_ERR_MISMATCH
- * naming the first difference otherwise) and store its finished units into
- * the context.  *sessions receives the file's session count. */
-int hfs_store_resume_ranking(hfs_h5 *f, const char *group, const char *options,
-                           hfs_ranking *r, int *sessions);
-int hfs_store_resume_scan(hfs_h5 *f, const char *group, const char *options,
-                        hfs_scan *s, int *sessions);
+/* The identity a resumed run must match (checked by the job layer): the
+ * root's workspace_sha256 and /GROUP's canonical options (malloc'd into
+ * *options).  HFS_ERR_MISMATCH when the file holds no resumable run. */
+int hfs_store_read_identity(hfs_h5 *f, const char *group, char sha256[65], char **options);
+
+/* Resume: store the finished units of /GROUP into the context (the unit
+ * count must be this run's).  *sessions receives the file's session count. */
+int hfs_store_resume_ranking(hfs_h5 *f, const char *group, hfs_ranking *r, int *sessions);
+int hfs_store_resume_scan(hfs_h5 *f, const char *group, hfs_scan *s, int *sessions);
 
 #endif

@@ -1,8 +1,10 @@
 /* The toy-run file: results and checkpoint of a toy-based hypothesis test or
  * limit scan (docs/output.md, "Toys").  The master keeps the whole run in
- * memory (40 bytes a toy) and commits it by writing the complete file to
- * OUT.h5.tmp, syncing it and renaming it over OUT.h5: a crash at any moment
- * leaves either the previous commit or the new one, never a damaged file.
+ * memory (40 bytes a toy) and commits it by writing the complete file under
+ * a temporary name that the job layer renames into place
+ * (hfs_job_replace_file): a crash at any moment leaves either the previous
+ * commit or the new one, never a damaged file.  The statistics (CLs, limits)
+ * come from infer (hfs_toys_run_cls); this file only stores them.
  *
  * Everything that determines the results (workspace hash, options, grid,
  * seed, toy count) is stored so that a resumed run or a merge can refuse a
@@ -55,17 +57,13 @@ int64_t hfs_toyfile_nunits(const hfs_toyfile *tf);
 int hfs_toyfile_alloc(hfs_toyfile *tf, int npoints, int64_t ntoys, int npar);
 void hfs_toyfile_free(hfs_toyfile *tf);
 
-/* Atomic commit (tmp file, fsync, rename). */
-int hfs_toyfile_save(const hfs_toyfile *tf, const char *path);
+/* Write the complete file to path (truncating; removed on failure). */
+int hfs_toyfile_write(const hfs_toyfile *tf, const char *path);
 /* Load a file written by hfs_toyfile_save (allocates tf). */
 int hfs_toyfile_load(const char *path, hfs_toyfile *tf);
 
 /* Whether a unit belongs to array part (index, count): toys are split in
  * contiguous, non-overlapping blocks of toy indices. */
 int hfs_toyfile_unit_in_part(const hfs_toyfile *tf, int64_t unit, int index, int count);
-
-/* CLs per point (and the interpolated limit for kind "limit") from the
- * stored toys. */
-int hfs_toyfile_compute(hfs_toyfile *tf);
 
 #endif

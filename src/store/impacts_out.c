@@ -502,31 +502,20 @@ cleanup:
   return rc;
 }
 
-/* Compare the stored canonical options with this run's; name the first
- * ';'-separated field that differs. */
-static int check_options(hfs_h5 *f, const char *g, const char *options) {
+int hfs_store_read_identity(hfs_h5 *f, const char *g, char sha256[65], char **options) {
   int rc = HFS_OK;
-  size_t cap = strlen(options) + 65536;
-  char *have = malloc(cap);
-  if (!have) return hfs_error_set(HFS_ERR_NOMEM, "out of memory");
-  rc = hfs_h5_get_attr_str(f, g, "options", have, cap);
-  if (rc) {
-    rc = hfs_error_set(HFS_ERR_MISMATCH, "%s: %s holds no resumable run", hfs_h5_path(f), g);
-    goto cleanup;
-  }
-  if (strcmp(have, options)) {
-    const char *a = have, *b = options;
-    while (*a && *a == *b) ++a, ++b;
-    /* back to the start of the field */
-    while (a > have && a[-1] != ';') --a, --b;
-    const char *ea = strchr(a, ';'), *eb = strchr(b, ';');
-    int la = ea ? (int)(ea - a) : (int)strlen(a), lb = eb ? (int)(eb - b) : (int)strlen(b);
-    rc = hfs_error_set(HFS_ERR_MISMATCH, "%s was written with other options (file has '%.*s', "
-                                         "this run '%.*s')",
-                       hfs_h5_path(f), la > 200 ? 200 : la, a, lb > 200 ? 200 : lb, b);
-  }
+  size_t cap = 1 << 20;
+  *options = NULL;
+  HFS_ALLOC(*options, cap);
+  if (hfs_h5_get_attr_str(f, g, "options", *options, cap) != HFS_OK)
+    HFS_FAIL(HFS_ERR_MISMATCH, "%s: %s holds no resumable run", hfs_h5_path(f), g);
+  if (hfs_h5_get_attr_str(f, "/", "workspace_sha256", sha256, 65) != HFS_OK)
+    HFS_FAIL(HFS_ERR_MISMATCH, "%s: no workspace_sha256 attribute", hfs_h5_path(f));
 cleanup:
-  free(have);
+  if (rc) {
+    free(*options);
+    *options = NULL;
+  }
   return rc;
 }
 
@@ -615,14 +604,13 @@ static int read_sessions(hfs_h5 *f, int *sessions) {
   return HFS_OK;
 }
 
-/* Shared by both kinds of file: the options must match, the unit count must
- * be this run's, then every stored unit is handed to `store`. */
-static int resume(hfs_h5 *f, const char *g, const char *options, int64_t nunits,
+/* Shared by both kinds of file: the unit count must be this run's, then
+ * every stored unit is handed to `store`. */
+static int resume(hfs_h5 *f, const char *g, int64_t nunits,
                   int (*store)(void *, int64_t, const hfs_impact_fit *), void *ctx,
                   int *sessions) {
   int rc = HFS_OK;
   int64_t nu = -1;
-  HFS_CHECK(check_options(f, g, options));
   if (hfs_h5_get_attr_int(f, g, "n_units", &nu) != HFS_OK || nu != nunits)
     HFS_FAIL(HFS_ERR_MISMATCH, "%s: %s has %lld units, this run %lld", hfs_h5_path(f), g,
              (long long)nu, (long long)nunits);
@@ -632,12 +620,10 @@ cleanup:
   return rc;
 }
 
-int hfs_store_resume_ranking(hfs_h5 *f, const char *g, const char *options, hfs_ranking *r,
-                           int *sessions) {
-  return resume(f, g, options, hfs_ranking_nunits(r), ranking_store, r, sessions);
+int hfs_store_resume_ranking(hfs_h5 *f, const char *g, hfs_ranking *r, int *sessions) {
+  return resume(f, g, hfs_ranking_nunits(r), ranking_store, r, sessions);
 }
 
-int hfs_store_resume_scan(hfs_h5 *f, const char *g, const char *options, hfs_scan *s,
-                        int *sessions) {
-  return resume(f, g, options, hfs_scan_nunits(s), scan_store, s, sessions);
+int hfs_store_resume_scan(hfs_h5 *f, const char *g, hfs_scan *s, int *sessions) {
+  return resume(f, g, hfs_scan_nunits(s), scan_store, s, sessions);
 }

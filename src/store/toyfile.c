@@ -1,9 +1,9 @@
-/* Toy-run files: atomic commits, loading for resume and merge. */
+/* Toy-run files: writing (the job layer makes it atomic), loading for
+ * resume and merge. */
 #include "hfs_error.h"
 #include "hfs_h5.h"
 #include "hfs_toyfile.h"
 
-#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -204,24 +204,10 @@ cleanup:
   return rc;
 }
 
-int hfs_toyfile_save(const hfs_toyfile *tf, const char *path) {
-  char tmp[4200];
-  snprintf(tmp, sizeof tmp, "%s.tmp", path);
-  int rc = write_file(tf, tmp);
-  if (rc) {
-    unlink(tmp);
-    return rc;
-  }
-  int fd = open(tmp, O_RDONLY);
-  if (fd >= 0) {
-    fsync(fd);
-    close(fd);
-  }
-  if (rename(tmp, path) != 0) {
-    unlink(tmp);
-    return hfs_error_set(HFS_ERR_IO, "%s: cannot replace with %s", path, tmp);
-  }
-  return HFS_OK;
+int hfs_toyfile_write(const hfs_toyfile *tf, const char *path) {
+  int rc = write_file(tf, path);
+  if (rc) unlink(path);
+  return rc;
 }
 
 int hfs_toyfile_load(const char *path, hfs_toyfile *tf) {
@@ -285,44 +271,5 @@ cleanup:
   free(d);
   free(iv);
   if (rc) hfs_toyfile_free(tf);
-  return rc;
-}
-
-int hfs_toyfile_compute(hfs_toyfile *tf) {
-  int rc = HFS_OK;
-  int64_t N = tf->ntoys;
-  hfs_toy_result *sb = NULL, *b = NULL;
-  double *cls_obs = NULL, *cls_exp = NULL;
-  HFS_ALLOC(sb, N);
-  HFS_ALLOC(b, N);
-  HFS_ALLOC(cls_obs, tf->npoints);
-  HFS_ALLOC(cls_exp, tf->npoints);
-  int complete = 1;
-  for (int p = 0; p < tf->npoints; ++p) {
-    int64_t nsb = 0, nb = 0;
-    for (int64_t t = 0; t < N; ++t) {
-      int64_t usb = ((int64_t)p * 2 + HFS_TOY_SB) * N + t, ub = ((int64_t)p * 2 + HFS_TOY_B) * N + t;
-      if (tf->done[usb]) sb[nsb++] = tf->units[usb]; else complete = 0;
-      if (tf->done[ub]) b[nb++] = tf->units[ub]; else complete = 0;
-    }
-    CK(hfs_toys_cls(sb, nsb, b, nb, tf->obs_t[p], &tf->cls[p]));
-    cls_obs[p] = tf->cls[p].cls;
-  }
-  tf->have_results = 1;
-  tf->complete = complete;
-  if (!strcmp(tf->kind, "limit")) {
-    double alpha = 1 - tf->cl;
-    tf->limit_obs = hfs_toys_interpolate_limit(tf->mu, cls_obs, tf->npoints, alpha);
-    for (int k = 0; k < 5; ++k) {
-      for (int p = 0; p < tf->npoints; ++p) cls_exp[p] = tf->cls[p].cls_exp[k];
-      tf->limit_exp[k] = hfs_toys_interpolate_limit(tf->mu, cls_exp, tf->npoints, alpha);
-    }
-    tf->have_limit = 1;
-  }
-cleanup:
-  free(sb);
-  free(b);
-  free(cls_obs);
-  free(cls_exp);
   return rc;
 }
