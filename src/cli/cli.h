@@ -96,6 +96,14 @@ void hfs_cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * line without "warning: ", empty for an accurate one. */
 const char *hfs_cli_cov_warning(int cov_status);
 
+/* The commands' bodies after parsing and loading, for summary (which loads
+ * once): each prints and writes o->output; returns an HFS_EXIT_* status.
+ * fit, limit and significance run on rank 0 only; the jobs on all ranks. */
+int hfs_cli_fit(const hfs_cli_opts *o, const hfs_cli_ctx *c);
+int hfs_cli_limit(const hfs_cli_opts *o, const hfs_cli_ctx *c, hfs_infer *I);
+int hfs_cli_significance(const hfs_cli_opts *o, const hfs_cli_ctx *c, hfs_infer *I);
+int hfs_cli_fits_job(const hfs_cli_opts *o, const hfs_cli_ctx *c, const hfs_job_kind *kind);
+
 /* Subcommands. */
 int hfs_cmd_fit(int argc, char **argv);
 int hfs_cmd_hypotest(int argc, char **argv);

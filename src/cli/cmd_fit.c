@@ -97,27 +97,15 @@ static void print_table(const hfs_cli_opts *o, hfs_model *m, const hfs_fit_resul
   }
 }
 
-int hfs_cmd_fit(int argc, char **argv) {
-  hfs_cli_opts o;
-  hfs_cli_ctx c;
+int hfs_cli_fit(const hfs_cli_opts *o_, const hfs_cli_ctx *c_) {
+  const hfs_cli_opts o = *o_;
+  const hfs_cli_ctx c = *c_;
   hfs_fitter *f = NULL;
   hfs_fit_result r;
   hfs_h5 *h5 = NULL;
   int rc = HFS_OK, exit_code;
-  memset(&c, 0, sizeof c);
   memset(&r, 0, sizeof r);
-  hfs_cli_opts_default(&o);
-  exit_code = hfs_cli_parse("fit", argc, argv, &o);
-  if (exit_code != HFS_EXIT_OK) {
-    hfs_cli_opts_free(&o);
-    return exit_code < 0 ? HFS_EXIT_OK : exit_code;
-  }
-  if (hfs_cli_rank() != 0) { /* a fit runs on one rank */
-    hfs_cli_opts_free(&o);
-    return HFS_EXIT_OK;
-  }
   double t0 = hfs_now();
-  HFS_CHECK(hfs_cli_load(&o, &c));
   int n = hfs_model_npar(c.model);
   HFS_CHECK(hfs_fitter_create(c.model, &o.fit, &f));
   HFS_CHECK(hfs_fit_result_init(&r, n, 1));
@@ -157,6 +145,30 @@ cleanup:
   hfs_h5_close(&h5);
   hfs_fit_result_free(&r);
   hfs_fitter_destroy(&f);
+  return exit_code;
+}
+
+int hfs_cmd_fit(int argc, char **argv) {
+  hfs_cli_opts o;
+  hfs_cli_ctx c;
+  int exit_code;
+  memset(&c, 0, sizeof c);
+  hfs_cli_opts_default(&o);
+  exit_code = hfs_cli_parse("fit", argc, argv, &o);
+  if (exit_code != HFS_EXIT_OK) {
+    hfs_cli_opts_free(&o);
+    return exit_code < 0 ? HFS_EXIT_OK : exit_code;
+  }
+  if (hfs_cli_rank() != 0) { /* a fit runs on one rank */
+    hfs_cli_opts_free(&o);
+    return HFS_EXIT_OK;
+  }
+  if (hfs_cli_load(&o, &c)) {
+    hfs_cli_error("%s", hfs_error_message());
+    exit_code = HFS_EXIT_ERROR;
+  } else {
+    exit_code = hfs_cli_fit(&o, &c);
+  }
   hfs_cli_ctx_free(&c);
   hfs_cli_opts_free(&o);
   return exit_code;

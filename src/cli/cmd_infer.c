@@ -138,19 +138,12 @@ done:
   return exit_code;
 }
 
-int hfs_cmd_limit(int argc, char **argv) {
-  hfs_cli_opts o;
-  hfs_cli_ctx c;
-  hfs_infer *I;
+int hfs_cli_limit(const hfs_cli_opts *o_, const hfs_cli_ctx *c_, hfs_infer *I) {
+  const hfs_cli_opts o = *o_;
+  const hfs_cli_ctx c = *c_;
   hfs_limit L;
   int exit_code, rc = HFS_OK;
   memset(&L, 0, sizeof L);
-  if (setup("limit", argc, argv, &o, &c, &I, &exit_code)) goto done;
-  if (o.toys) {
-    exit_code = hfs_cli_toys_limit(&o, &c);
-    goto done;
-  }
-  if (hfs_cli_rank() != 0) goto done; /* asymptotics run on one rank */
   double t0 = hfs_now();
   hfs_limit_options lo = HFS_LIMIT_OPTIONS_DEFAULT;
   lo.cl = o.cl;
@@ -210,21 +203,30 @@ cleanup:
     hfs_cli_error("%s", hfs_error_message());
     exit_code = HFS_EXIT_ERROR;
   }
-done:
   hfs_limit_free(&L);
+  return exit_code;
+}
+
+int hfs_cmd_limit(int argc, char **argv) {
+  hfs_cli_opts o;
+  hfs_cli_ctx c;
+  hfs_infer *I;
+  int exit_code;
+  if (setup("limit", argc, argv, &o, &c, &I, &exit_code)) goto done;
+  if (o.toys) exit_code = hfs_cli_toys_limit(&o, &c);
+  else if (hfs_cli_rank() == 0) exit_code = hfs_cli_limit(&o, &c, I); /* asymptotics: one rank */
+done:
   hfs_infer_destroy(&I);
   hfs_cli_ctx_free(&c);
   hfs_cli_opts_free(&o);
   return exit_code;
 }
 
-int hfs_cmd_significance(int argc, char **argv) {
-  hfs_cli_opts o;
-  hfs_cli_ctx c;
-  hfs_infer *I;
+int hfs_cli_significance(const hfs_cli_opts *o_, const hfs_cli_ctx *c_, hfs_infer *I) {
+  const hfs_cli_opts o = *o_;
+  const hfs_cli_ctx c = *c_;
   int exit_code, rc = HFS_OK;
-  if (setup("significance", argc, argv, &o, &c, &I, &exit_code)) goto done;
-  if (hfs_cli_rank() != 0) goto done;
+  (void)c;
   double t0 = hfs_now();
   hfs_significance s;
   HFS_CHECK(hfs_infer_significance(I, &s));
@@ -255,6 +257,16 @@ cleanup:
     hfs_cli_error("%s", hfs_error_message());
     exit_code = HFS_EXIT_ERROR;
   }
+  return exit_code;
+}
+
+int hfs_cmd_significance(int argc, char **argv) {
+  hfs_cli_opts o;
+  hfs_cli_ctx c;
+  hfs_infer *I;
+  int exit_code;
+  if (setup("significance", argc, argv, &o, &c, &I, &exit_code)) goto done;
+  if (hfs_cli_rank() == 0) exit_code = hfs_cli_significance(&o, &c, I);
 done:
   hfs_infer_destroy(&I);
   hfs_cli_ctx_free(&c);

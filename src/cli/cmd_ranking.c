@@ -42,11 +42,10 @@ static void print_ranking(const hfs_cli_opts *o, const hfs_cli_ctx *c, hfs_ranki
       json_t *x = json_object();
       json_object_set_new(x, "name", json_string(e->name));
       json_object_set_new(x, "type", json_string(hfs_modtype_name(hfs_model_par_type(m, e->par))));
-      json_object_set_new(x, "pull", hfs_cli_json_real(e->pull));
-      json_object_set_new(x, "constraint", hfs_cli_json_real(e->constraint));
-      json_object_set_new(x, "value", hfs_cli_json_real(e->value));
-      json_object_set_new(x, "error", hfs_cli_json_real(e->error));
-      json_object_set_new(x, "prefit_width", hfs_cli_json_real(e->prefit_width));
+      static const char *const keys[] = {"pull", "constraint", "value", "error",
+                                         "prefit_width"};
+      const double v[] = {e->pull, e->constraint, e->value, e->error, e->prefit_width};
+      hfs_cli_json_set_reals(x, keys, v, 5);
       json_t *st = json_object();
       for (int f = 0; f < HFS_IMPACT_NFITS; ++f) {
         char key[64];
@@ -208,11 +207,32 @@ static void print_scan(const hfs_cli_opts *o, const hfs_cli_ctx *c, hfs_scan *s,
          hfs_scan_nposdef(s));
 }
 
+int hfs_cli_fits_job(const hfs_cli_opts *o, const hfs_cli_ctx *c, const hfs_job_kind *kind) {
+  hfs_job_config cfg;
+  hfs_job *job = NULL;
+  hfs_cli_job_config(o, c, &cfg);
+  int code = hfs_cli_job_report(hfs_job_run(kind, &cfg, &job));
+  if (hfs_cli_rank() == 0 && (code == HFS_EXIT_OK || code == HFS_EXIT_FIT_FAILED)) {
+    double wall = hfs_job_elapsed(job);
+    const hfs_fit_result *ff = kind == &hfs_job_scan ? hfs_scan_free_fit(hfs_job_scan_result(job))
+                                                     : hfs_ranking_free_fit(hfs_job_ranking_result(job));
+    if (ff->status == HFS_FIT_CONVERGED && ff->cov_status != HFS_COV_ACCURATE)
+      hfs_cli_error("warning: free fit: %s", hfs_cli_cov_warning(ff->cov_status));
+    if (kind == &hfs_job_scan) print_scan(o, c, hfs_job_scan_result(job), wall);
+    else print_ranking(o, c, hfs_job_ranking_result(job), wall);
+    hfs_cli_poi_bound_warn(c->model, ff, kind->name);
+    int nfailed = hfs_job_nfailed(job);
+    if (nfailed)
+      hfs_cli_error("warning: %d fit%s did not converge; recorded with their status%s%s", nfailed,
+                    nfailed > 1 ? "s" : "", o->output ? " in " : "", o->output ? o->output : "");
+  }
+  hfs_job_destroy(&job);
+  return code;
+}
+
 static int run(const char *cmd, const hfs_job_kind *kind, int argc, char **argv) {
   hfs_cli_opts o;
   hfs_cli_ctx c;
-  hfs_job_config cfg;
-  hfs_job *job = NULL;
   memset(&c, 0, sizeof c);
   hfs_cli_opts_default(&o);
   int code = hfs_cli_parse(cmd, argc, argv, &o);
@@ -221,28 +241,7 @@ static int run(const char *cmd, const hfs_job_kind *kind, int argc, char **argv)
     return code < 0 ? HFS_EXIT_OK : code;
   }
   code = hfs_cli_job_report(hfs_job_exit_status(hfs_cli_load(&o, &c)));
-  if (code == HFS_EXIT_OK) {
-    hfs_cli_job_config(&o, &c, &cfg);
-    code = hfs_cli_job_report(hfs_job_run(kind, &cfg, &job));
-  }
-  if (hfs_cli_rank() == 0 && (code == HFS_EXIT_OK || code == HFS_EXIT_FIT_FAILED)) {
-    double wall = hfs_job_elapsed(job);
-    const hfs_fit_result *ff = kind == &hfs_job_scan ? hfs_scan_free_fit(hfs_job_scan_result(job))
-                                                     : hfs_ranking_free_fit(hfs_job_ranking_result(job));
-    if (ff->status == HFS_FIT_CONVERGED && ff->cov_status != HFS_COV_ACCURATE)
-      hfs_cli_error("warning: free fit: %s", hfs_cli_cov_warning(ff->cov_status));
-    if (kind == &hfs_job_scan) print_scan(&o, &c, hfs_job_scan_result(job), wall);
-    else print_ranking(&o, &c, hfs_job_ranking_result(job), wall);
-    hfs_cli_poi_bound_warn(c.model,
-                           kind == &hfs_job_scan ? hfs_scan_free_fit(hfs_job_scan_result(job))
-                                                 : hfs_ranking_free_fit(hfs_job_ranking_result(job)),
-                           cmd);
-    int nfailed = hfs_job_nfailed(job);
-    if (nfailed)
-      hfs_cli_error("warning: %d fit%s did not converge; recorded with their status%s%s", nfailed,
-                    nfailed > 1 ? "s" : "", o.output ? " in " : "", o.output ? o.output : "");
-  }
-  hfs_job_destroy(&job);
+  if (code == HFS_EXIT_OK) code = hfs_cli_fits_job(&o, &c, kind);
   hfs_cli_ctx_free(&c);
   hfs_cli_opts_free(&o);
   return code;

@@ -26,12 +26,10 @@ static void print_result(const hfs_cli_opts *o, const hfs_cli_ctx *c, const hfs_
       const hfs_toy_cls *r = &tf->cls[p];
       json_t *q = json_object();
       json_object_set_new(q, "mu", json_real(tf->mu[p]));
-      json_object_set_new(q, "CLs_obs", hfs_cli_json_real(r->cls));
-      json_object_set_new(q, "CLsb_obs", hfs_cli_json_real(r->clsb));
-      json_object_set_new(q, "CLb_obs", hfs_cli_json_real(r->clb));
-      json_object_set_new(q, "CLs_obs_err", hfs_cli_json_real(r->cls_err));
-      json_object_set_new(q, "CLsb_obs_err", hfs_cli_json_real(r->clsb_err));
-      json_object_set_new(q, "CLb_obs_err", hfs_cli_json_real(r->clb_err));
+      static const char *const keys[] = {"CLs_obs",     "CLsb_obs",     "CLb_obs",
+                                         "CLs_obs_err", "CLsb_obs_err", "CLb_obs_err"};
+      const double v[] = {r->cls, r->clsb, r->clb, r->cls_err, r->clsb_err, r->clb_err};
+      hfs_cli_json_set_reals(q, keys, v, 6);
       json_t *e = json_array();
       for (int k = 0; k < 5; ++k) json_array_append_new(e, hfs_cli_json_real(r->cls_exp[k]));
       json_object_set_new(q, "CLs_exp", e);

@@ -69,11 +69,11 @@ typedef struct {
   hfs_fit_options fit;
   hfs_model_options model_options; /* codes the model was built with */
   /* the output and its checkpoints */
-  const char *output;           /* NULL: nothing is written */
-  int overwrite;                /* 1: start afresh even if output exists */
-  double checkpoint_interval;   /* seconds between commits */
-  int quiet;                    /* no progress line, no "resuming" note */
-  const char *command_line;     /* for /provenance */
+  const char *output;         /* NULL: nothing is written */
+  int overwrite;              /* 1: start afresh even if output exists */
+  double checkpoint_interval; /* seconds between commits */
+  int quiet;                  /* no progress line, no "resuming" note */
+  const char *command_line;   /* for /provenance */
   /* Optional: extra attributes on a fit kind's result group ("/ranking",
    * "/scan"), written inside every commit from the free fit (the command
    * line notes a POI at its bound). */
@@ -81,23 +81,23 @@ typedef struct {
                   const hfs_fit_result *free_fit, const char *kind);
   /* the kinds' own settings */
   struct {
-    int limit;                  /* 0: hypotest at mu; 1: CLs limit scan */
+    int limit; /* 0: hypotest at mu; 1: CLs limit scan */
     hfs_teststat ts;
     double mu, cl;
-    int npoints;                /* limit grid: 0 = around the asymptotic limit */
+    int npoints; /* limit grid: 0 = around the asymptotic limit */
     double lo, hi;
-    int64_t ntoys;              /* per point and hypothesis */
+    int64_t ntoys; /* per point and hypothesis */
     uint64_t seed;
     int array_index, array_count; /* this run's part of the toys */
   } toys;
   struct {
-    const char *const *groups;  /* "NAME=REGEX" */
+    const char *const *groups; /* "NAME=REGEX" */
     int ngroups;
   } ranking;
   struct {
     double lo, hi;
     int npoints;
-    const double *levels;       /* 2 delta NLL levels; NULL: 1 and 3.84 */
+    const double *levels; /* 2 delta NLL levels; NULL: 1 and 3.84 */
     int nlevels;
   } scan;
 } hfs_job_config;
@@ -119,9 +119,9 @@ typedef enum {
  * Callbacks marked master run on rank 0 only; the others on every rank.
  * Every callback returns an HFS_ status with a message set on failure. */
 typedef struct hfs_job_kind {
-  const char *name;        /* "toys", "ranking", ...: progress and errors */
-  const char *unit_noun;   /* plural, for messages: "toys", "fits" */
-  size_t result_size;      /* bytes of one unit's result record */
+  const char *name;      /* "toys", "ranking", ...: progress and errors */
+  const char *unit_noun; /* plural, for messages: "toys", "fits" */
+  size_t result_size;    /* bytes of one unit's result record */
   /* All ranks, collective: build the state from the job's configuration
    * (hfs_job_config()); may call hfs_job_bcast().  Must give the same unit
    * count and results on every rank. */
@@ -138,8 +138,8 @@ typedef struct hfs_job_kind {
    * workspace sha256, canonical options (malloc'd; the runner frees it),
    * array part (0 of 1 for kinds without parts).  The runner compares it
    * with this run's before anything is resumed. */
-  int (*identify)(void *state, const char *path, char sha256[65], char **options,
-                  int *array_index, int *array_count);
+  int (*identify)(void *state, const char *path, char sha256[65], char **options, int *array_index,
+                  int *array_count);
   /* Master, after the identity matched: load the finished units of path
    * into the state (and count one more session). */
   int (*resume)(void *state, const char *path);
@@ -182,7 +182,7 @@ void *hfs_job_state_of(const hfs_job *job);
 int hfs_job_is_master(const hfs_job *job);
 int hfs_job_nranks(const hfs_job *job);
 hfs_job_state hfs_job_outcome(const hfs_job *job);
-int hfs_job_nfailed(const hfs_job *job);   /* from finish() */
+int hfs_job_nfailed(const hfs_job *job);    /* from finish() */
 double hfs_job_elapsed(const hfs_job *job); /* seconds since hfs_job_run began */
 /* Collective, inside setup(): broadcast bytes from the master on the
  * scheduler's communicator (checked). */
@@ -196,8 +196,7 @@ void hfs_job_request_stop(void);
  * name next to path, which is synced, renamed over path and whose folder is
  * synced, so a crash at any moment leaves the previous version or the new
  * one.  Errors name the file, the step and strerror(errno). */
-int hfs_job_replace_file(const char *path, int (*write)(void *ctx, const char *tmp),
-                         void *ctx);
+int hfs_job_replace_file(const char *path, int (*write)(void *ctx, const char *tmp), void *ctx);
 
 /* Accessors of the kinds' results (master, after hfs_job_run). */
 const hfs_toyfile *hfs_job_toys_file(const hfs_job *job);

@@ -147,8 +147,10 @@ static int fits_resume(void *state, const char *path) {
   fits_state *s = state;
   hfs_h5 *h5 = NULL;
   HFS_CHECK(hfs_h5_open(path, 0, &h5));
-  if (s->is_scan) HFS_CHECK(hfs_store_resume_scan(h5, "/scan", s->s, &s->sessions));
-  else HFS_CHECK(hfs_store_resume_ranking(h5, "/ranking", s->r, &s->sessions));
+  if (s->is_scan)
+    HFS_CHECK(hfs_store_resume_scan(h5, "/scan", s->s, &s->sessions));
+  else
+    HFS_CHECK(hfs_store_resume_ranking(h5, "/ranking", s->r, &s->sessions));
   s->sessions++;
 cleanup:
   hfs_h5_close(&h5);
@@ -228,41 +230,17 @@ cleanup:
   return rc;
 }
 
-const hfs_job_kind hfs_job_ranking = {
-    .name = "ranking",
-    .unit_noun = "fits",
-    .result_size = sizeof(hfs_impact_fit),
-    .setup = ranking_setup,
-    .nunits = fits_nunits,
-    .options = fits_options,
-    .identify = fits_identify,
-    .resume = fits_resume,
-    .pending = fits_pending,
-    .progress = fits_progress,
-    .run = fits_run,
-    .collect = fits_collect,
-    .finish = fits_finish,
-    .save = fits_save,
-    .destroy = fits_destroy,
-};
+/* The two descriptors differ in name and set-up only. */
+#define FITS_KIND(NAME, SETUP)                                                                  \
+  {                                                                                             \
+    .name = NAME, .unit_noun = "fits", .result_size = sizeof(hfs_impact_fit), .setup = SETUP,   \
+    .nunits = fits_nunits, .options = fits_options, .identify = fits_identify,                  \
+    .resume = fits_resume, .pending = fits_pending, .progress = fits_progress, .run = fits_run, \
+    .collect = fits_collect, .finish = fits_finish, .save = fits_save, .destroy = fits_destroy  \
+  }
 
-const hfs_job_kind hfs_job_scan = {
-    .name = "scan",
-    .unit_noun = "fits",
-    .result_size = sizeof(hfs_impact_fit),
-    .setup = scan_setup,
-    .nunits = fits_nunits,
-    .options = fits_options,
-    .identify = fits_identify,
-    .resume = fits_resume,
-    .pending = fits_pending,
-    .progress = fits_progress,
-    .run = fits_run,
-    .collect = fits_collect,
-    .finish = fits_finish,
-    .save = fits_save,
-    .destroy = fits_destroy,
-};
+const hfs_job_kind hfs_job_ranking = FITS_KIND("ranking", ranking_setup);
+const hfs_job_kind hfs_job_scan = FITS_KIND("scan", scan_setup);
 
 hfs_ranking *hfs_job_ranking_result(const hfs_job *job) {
   fits_state *s = hfs_job_state_of(job);

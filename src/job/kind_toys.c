@@ -18,8 +18,8 @@ typedef struct {
   hfs_toys *toys;
   int P;
   double *mu;
-  hfs_toyfile tf;   /* master */
-  double t0;        /* start of the wall time not yet added to tf.wall_s */
+  hfs_toyfile tf; /* master */
+  double t0;      /* start of the wall time not yet added to tf.wall_s */
 } toys_state;
 
 /* The grid: given, or up to 1.5 times the larger of the observed and +2
@@ -55,8 +55,9 @@ static int make_grid(toys_state *s) {
     }
     HFS_CHECK(hfs_job_bcast(s->job, &lrc, sizeof lrc));
     if (lrc)
-      HFS_FAIL(HFS_ERR_ARG, "toy limit: no --scan given and the asymptotic limit that would set "
-                            "the grid failed; give --scan LO:HI:N");
+      HFS_FAIL(HFS_ERR_ARG,
+               "toy limit: no --scan given and the asymptotic limit that would set "
+               "the grid failed; give --scan LO:HI:N");
     HFS_CHECK(hfs_job_bcast(s->job, &hi, sizeof hi));
     s->P = 16;
     HFS_ALLOC(s->mu, s->P);
@@ -234,8 +235,8 @@ int hfs_job_toys_compute(hfs_toyfile *tf) {
   tf->complete = 1;
   for (int64_t u = 0; u < n; ++u) tf->complete &= tf->done[u] != 0;
   if (!strcmp(tf->kind, "limit")) {
-    HFS_CHECK(hfs_toys_run_limit(tf->npoints, tf->mu, tf->cls, tf->cl, &tf->limit_obs,
-                                 tf->limit_exp));
+    HFS_CHECK(
+        hfs_toys_run_limit(tf->npoints, tf->mu, tf->cls, tf->cl, &tf->limit_obs, tf->limit_exp));
     tf->have_limit = 1;
   }
 cleanup:

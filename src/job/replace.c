@@ -38,9 +38,12 @@ int hfs_job_replace_file(const char *path, int (*write)(void *ctx, const char *t
     HFS_FAIL(HFS_ERR_IO, "%s: cannot rename %s into place: %s", path, tmp, strerror(errno));
   /* ... and the rename itself survives a crash once the folder is synced. */
   const char *slash = strrchr(path, '/');
-  if (!slash) snprintf(dir, n + 2, ".");
-  else if (slash == path) snprintf(dir, n + 2, "/");
-  else snprintf(dir, n + 2, "%.*s", (int)(slash - path), path);
+  if (!slash)
+    snprintf(dir, n + 2, ".");
+  else if (slash == path)
+    snprintf(dir, n + 2, "/");
+  else
+    snprintf(dir, n + 2, "%.*s", (int)(slash - path), path);
   if (sync_path(dir, O_RDONLY | O_DIRECTORY) != 0)
     HFS_FAIL(HFS_ERR_IO, "%s: cannot sync the folder %s: %s", path, dir, strerror(errno));
 cleanup:

@@ -107,8 +107,8 @@ static int refuse(const char *out) {
   char why[1024];
   snprintf(why, sizeof why, "%s", hfs_error_message());
   return hfs_error_set(HFS_ERR_MISMATCH,
-                       "%s exists and cannot be resumed (%s); use --overwrite to start afresh",
-                       out, why);
+                       "%s exists and cannot be resumed (%s); use --overwrite to start afresh", out,
+                       why);
 }
 
 /* The master's part of step 3: resume with the identity check, or start
@@ -133,7 +133,8 @@ static int prepare(hfs_job *job, int64_t **pending, int64_t *npending) {
       first_difference(theirs, mine, diff, sizeof diff);
       HFS_FAIL(HFS_ERR_MISMATCH,
                "%s exists and cannot be resumed: it was written with other options (%s); use "
-               "--overwrite to start afresh", out, diff);
+               "--overwrite to start afresh",
+               out, diff);
     }
     if (ai != cfg->toys.array_index || ac != cfg->toys.array_count)
       HFS_FAIL(HFS_ERR_MISMATCH, "%s holds array part %d/%d, this run is part %d/%d", out, ai, ac,
@@ -141,8 +142,8 @@ static int prepare(hfs_job *job, int64_t **pending, int64_t *npending) {
     if (k->resume(job->state, out)) HFS_CHECK(refuse(out));
     int64_t done, total;
     k->progress(job->state, &done, &total);
-    fprintf(stderr, "hfscan: resuming %s (%lld of %lld %s already done)\n", out,
-              (long long)done, (long long)total, k->unit_noun);
+    fprintf(stderr, "hfscan: resuming %s (%lld of %lld %s already done)\n", out, (long long)done,
+            (long long)total, k->unit_noun);
   } else if (k->start) {
     HFS_CHECK(k->start(job->state));
   }
@@ -170,8 +171,9 @@ static int conclude(hfs_job *job, int interrupted) {
   if (interrupted) {
     int64_t done, total;
     job->kind->progress(job->state, &done, &total);
-    fprintf(stderr, "hfscan: interrupted: %lld of %lld %s done%s%s; run the same command again "
-                    "to resume\n",
+    fprintf(stderr,
+            "hfscan: interrupted: %lld of %lld %s done%s%s; run the same command again "
+            "to resume\n",
             (long long)done, (long long)total, job->kind->unit_noun,
             cfg->output ? ", checkpoint written to " : "", cfg->output ? cfg->output : "");
   }
@@ -216,8 +218,10 @@ int hfs_job_run(const hfs_job_kind *kind, const hfs_job_config *cfg, hfs_job **o
   if (run_rc != HFS_OK && run_rc != HFS_ERR_INTERRUPTED) HFS_CHECK(run_rc);
   /* The master's own work after the run may fail on its own: mpiexec
    * reports the master's status, so no collective follows. */
-  if (job->master) HFS_CHECK(conclude(job, run_rc == HFS_ERR_INTERRUPTED));
-  else job->outcome = run_rc == HFS_ERR_INTERRUPTED ? HFS_JOB_INTERRUPTED : HFS_JOB_COMPLETE;
+  if (job->master)
+    HFS_CHECK(conclude(job, run_rc == HFS_ERR_INTERRUPTED));
+  else
+    job->outcome = run_rc == HFS_ERR_INTERRUPTED ? HFS_JOB_INTERRUPTED : HFS_JOB_COMPLETE;
 cleanup:
   free(pending);
   if (rc) return hfs_job_exit_status(rc);

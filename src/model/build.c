@@ -6,6 +6,7 @@
 #include "model_internal.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,16 +33,34 @@ typedef struct {
   pset *ps;
 } builder;
 
-static const hfs_spec *hfs__cmp_spec; /* for qsort comparators only */
-static const hfs_spec_channel *hfs__cmp_chan;
+/* Sorting by name without a global (model creation is reentrant): the
+ * comparator sees the name with its index, ties keep the index order. */
+typedef struct {
+  const char *name;
+  int index;
+} named_index;
 
-static int cmp_chan(const void *a, const void *b) {
-  return strcmp(hfs__cmp_spec->channels[*(const int *)a].name,
-                hfs__cmp_spec->channels[*(const int *)b].name);
+static int cmp_named(const void *a, const void *b) {
+  const named_index *x = a, *y = b;
+  int c = strcmp(x->name, y->name);
+  return c ? c : x->index - y->index;
 }
-static int cmp_samp(const void *a, const void *b) {
-  return strcmp(hfs__cmp_chan->samples[*(const int *)a].name,
-                hfs__cmp_chan->samples[*(const int *)b].name);
+
+/* order[0..n) = 0..n-1 sorted by the name member (at name_off) of the
+ * elements of base (stride bytes apart). */
+static int order_by_name(int *order, int n, const void *base, size_t stride, size_t name_off) {
+  int rc = HFS_OK;
+  named_index *t = NULL;
+  HFS_ALLOC(t, n);
+  for (int i = 0; i < n; ++i) {
+    t[i].name = *(char *const *)((const char *)base + (size_t)i * stride + name_off);
+    t[i].index = i;
+  }
+  qsort(t, (size_t)n, sizeof *t, cmp_named);
+  for (int i = 0; i < n; ++i) order[i] = t[i].index;
+cleanup:
+  free(t);
+  return rc;
 }
 
 static int is_scalar_type(hfs_modtype t) {
@@ -810,9 +829,8 @@ int hfs_model_create(const hfs_spec *s, const char *measurement,
   m->measurement = xstrdup(b.meas->name);
   HFS_ALLOC(b.chan_order, s->nchannels);
   HFS_ALLOC(b.samp_order, s->nchannels);
-  for (int c = 0; c < s->nchannels; ++c) b.chan_order[c] = c;
-  hfs__cmp_spec = s;
-  qsort(b.chan_order, s->nchannels, sizeof(int), cmp_chan);
+  HFS_CHECK(order_by_name(b.chan_order, s->nchannels, s->channels, sizeof *s->channels,
+                          offsetof(hfs_spec_channel, name)));
   HFS_ALLOC(offs, s->nchannels);
   m->nchan = s->nchannels;
   HFS_ALLOC(m->chan_name, s->nchannels);
@@ -831,8 +849,8 @@ int hfs_model_create(const hfs_spec *s, const char *measurement,
       b.samp_order[ci][k] = k;
       total_mods += ch->samples[k].nmods;
     }
-    hfs__cmp_chan = ch;
-    qsort(b.samp_order[ci], ch->nsamples, sizeof(int), cmp_samp);
+    HFS_CHECK(order_by_name(b.samp_order[ci], ch->nsamples, ch->samples, sizeof *ch->samples,
+                            offsetof(hfs_spec_sample, name)));
   }
   m->nbins = nbins;
   HFS_ALLOC(m->observed, nbins);

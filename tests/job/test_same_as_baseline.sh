@@ -36,8 +36,10 @@ case_ part 2 limit "$WS" --calc toys --ntoys "$NT" --seed 4 --scan 0.5:4:3 --arr
 case_ ranking 2 ranking "$WS" --group "bkg_norms=norm_.*"
 case_ scan 1 scan "$WS" --poi 0:4:9
 case_ scan2 2 scan "$WS" --poi 0:4:9 --level 1 --level 4
-# Interrupted, then resumed: the same file as the baseline's uninterrupted one.
-mpi 2 "$HFSCAN" hypotest "$WS" --mu 2 --calc toys --ntoys "$NT" --seed 3 --quiet --overwrite \
+# Interrupted (the signal straight to the process, no mpiexec in between),
+# then resumed at 2 ranks: the same file as the baseline's uninterrupted one.
+rm -f resumed.h5 resumed.h5.tmp
+"$HFSCAN" hypotest "$WS" --mu 2 --calc toys --ntoys "$NT" --seed 3 --quiet --overwrite \
   --checkpoint-interval 0 -o resumed.h5 > /dev/null 2>&1 &
 pid=$!
 for _ in $(seq 100); do [ -s resumed.h5 ] && break; sleep 0.1; done
@@ -45,6 +47,7 @@ kill -TERM $pid 2>/dev/null
 wait $pid
 mpi 2 "$HFSCAN" hypotest "$WS" --mu 2 --calc toys --ntoys "$NT" --seed 3 --quiet -o resumed.h5 \
   > resumed.txt 2>&1 || fail "resume: $(tail -3 resumed.txt)"
+grep -q "resuming" resumed.txt || fail "the second run did not resume: $(cat resumed.txt)"
 "$H5DIFF" --exclude-path /provenance hypotest.base.h5 resumed.h5 > resumed.diff 2>&1 \
   || fail "interrupted and resumed toys differ from the baseline: $(head resumed.diff)"
 [ $fails -eq 0 ] && echo "all equal to the baseline" && exit 0
