@@ -62,6 +62,10 @@ typedef struct {
   int array_index, array_count; /* job-array split of toys */
   double checkpoint_interval;   /* seconds between checkpoint commits */
   const char *argv_line;
+  int data_asimov;           /* --data asimov[:mu=X][:nuis=...] (data.c) */
+  double asimov_mu;
+  int have_asimov_mu;
+  hfs_asimov_nuis asimov_nuis;
 } hfs_cli_opts;
 
 /* Loaded workspace and the settings derived from the options. */
@@ -89,6 +93,15 @@ void hfs_cli_job_config(const hfs_cli_opts *o, const hfs_cli_ctx *c, hfs_job_con
 /* Print the library's error message on rank 0 when code is ERROR or USAGE;
  * returns code. */
 int hfs_cli_job_report(int code);
+/* --data (data.c): parse the option; replace the model's data after
+ * loading (called by hfs_cli_load); what the data are ("observed",
+ * "asimov:mu=1:nuis=prefit"), for outputs. */
+int hfs_cli_data_parse(const char *arg, hfs_cli_opts *o);
+int hfs_cli_data_apply(const hfs_cli_opts *o, hfs_cli_ctx *c);
+const char *hfs_cli_data_describe(void);
+/* Attributes data_kind, asimov_mu, asimov_nuisance on GROUP of an output. */
+struct hfs_h5;
+int hfs_cli_data_store(struct hfs_h5 *f, const char *group);
 
 /* One-line error on stderr ("hfscan: <message>"). */
 void hfs_cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -115,6 +128,8 @@ int hfs_cmd_run(int argc, char **argv);
 int hfs_cmd_merge(int argc, char **argv);
 int hfs_cmd_status(int argc, char **argv);
 int hfs_cmd_summary(int argc, char **argv);
+int hfs_cmd_gof(int argc, char **argv);
+int hfs_cmd_yields(int argc, char **argv);
 
 /* Set by the signal handler installed in main. */
 extern volatile int hfs_cli_interrupted;

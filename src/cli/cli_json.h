@@ -9,8 +9,11 @@
 json_t *hfs_cli_json_real(double v);
 json_t *hfs_cli_json_fit(hfs_model *m, const hfs_fit_result *r, const char *optimizer);
 json_t *hfs_cli_json_fits(const hfs_fit_summary *s, int n, const char *const *kinds);
+/* Prints o; adds "data" ({"kind": "observed"} or the Asimov set's mu and
+ * nuisance-parameter setting) when o has none. */
 void hfs_cli_print_json(json_t *o);
 /* o[keys[i]] = v[i] for i < n (NaN and inf as null), in that order. */
 void hfs_cli_json_set_reals(json_t *o, const char *const *keys, const double *v, int n);
+json_t *hfs_cli_data_json(void);
 
 #endif

@@ -49,6 +49,8 @@ json_t *hfs_cli_json_fit(hfs_model *m, const hfs_fit_result *r, const char *opti
 }
 
 void hfs_cli_print_json(json_t *o) {
+  if (json_is_object(o) && !json_object_get(o, "data"))
+    json_object_set_new(o, "data", hfs_cli_data_json());
   char *s = json_dumps(o, JSON_INDENT(1) | JSON_REAL_PRECISION(17));
   if (s) {
     puts(s);
@@ -134,6 +136,7 @@ int hfs_cli_fit(const hfs_cli_opts *o_, const hfs_cli_ctx *c_) {
     HFS_CHECK(hfs_store_write_run_info(h5, &info));
     HFS_CHECK(hfs_store_write_fit(h5, "/fit", c.model, &r, c.fixed));
     HFS_CHECK(hfs_cli_poi_bound_h5(h5, "/fit", c.model, &r, "fit"));
+    HFS_CHECK(hfs_cli_data_store(h5, "/fit"));
     HFS_CHECK(hfs_h5_close(&h5));
   }
 cleanup:

@@ -69,7 +69,7 @@ enum {
   O_MEAS = 1000, O_FIX, O_OPT, O_NCODE, O_HCODE, O_JSON, O_QUIET, O_STRICT,
   O_MU, O_CL, O_TS, O_SCAN, O_CALC, O_NTOYS, O_SEED, O_OVERWRITE, O_TOP,
   O_GROUP, O_POI, O_LEVEL, O_ARRAY, O_HELP, O_OUT, O_CKPT, O_BRIEF, O_MAXITER,
-  O_PATCH, O_BOUNDS, O_SET, O_FREEZE
+  O_PATCH, O_BOUNDS, O_SET, O_FREEZE, O_DATA
 };
 
 static const optdef defs[] = {
@@ -90,10 +90,10 @@ static const optdef defs[] = {
     {{"cl", required_argument, 0, O_CL}, "limit summary", "CL  confidence level (default 0.95)"},
     {{"test-stat", required_argument, 0, O_TS}, "hypotest limit", "qtilde|q|tmu|tmutilde  (default qtilde)"},
     {{"scan", required_argument, 0, O_SCAN}, "limit scan", "LO:HI:N  also compute CLs on this grid (scan: same as --poi)"},
-    {{"calc", required_argument, 0, O_CALC}, "hypotest limit", "asymptotic|toys  (default asymptotic)"},
-    {{"ntoys", required_argument, 0, O_NTOYS}, "hypotest limit", "N  toys per hypothesis (default 1000)"},
-    {{"seed", required_argument, 0, O_SEED}, "hypotest limit", "S  random seed (default 1)"},
-    {{"overwrite", no_argument, 0, O_OVERWRITE}, "hypotest limit ranking scan summary", "start afresh even if -o exists"},
+    {{"calc", required_argument, 0, O_CALC}, "hypotest limit gof", "asymptotic|toys  (default asymptotic)"},
+    {{"ntoys", required_argument, 0, O_NTOYS}, "hypotest limit gof", "N  toys per hypothesis (default 1000)"},
+    {{"seed", required_argument, 0, O_SEED}, "hypotest limit gof", "S  random seed (default 1)"},
+    {{"overwrite", no_argument, 0, O_OVERWRITE}, "hypotest limit ranking scan summary gof", "start afresh even if -o exists"},
     {{"top", required_argument, 0, O_TOP}, "ranking summary", "N  parameters to print (default 20; 0 = all)"},
     {{"group", required_argument, 0, O_GROUP}, "ranking summary", "NAME=PATTERN  grouped impact: names, modifier names or regexes, comma-separated (repeatable)"},
     {{"poi", required_argument, 0, O_POI}, "scan summary", "LO:HI:N  POI grid of the likelihood scan"},
@@ -102,6 +102,7 @@ static const optdef defs[] = {
     {{"checkpoint-interval", required_argument, 0, O_CKPT}, "hypotest limit ranking scan", "S  seconds between checkpoint commits (default 30)"},
     {{"brief", no_argument, 0, O_BRIEF}, "fit", "print the POI and the fit status only"},
     {{"max-iter", required_argument, 0, O_MAXITER}, NULL, "N  iteration limit of each fit (default 2000)"},
+    {{"data", required_argument, 0, O_DATA}, "fit yields ranking scan limit significance hypotest gof summary", "observed|asimov[:mu=X][:nuis=prefit|postfit]  data to fit (default observed)"},
     {{"help", no_argument, 0, O_HELP}, NULL, "this help"},
 };
 #define NDEFS ((int)(sizeof defs / sizeof defs[0]))
@@ -325,6 +326,12 @@ int hfs_cli_parse(const char *cmd, int argc, char **argv, hfs_cli_opts *o) {
         return HFS_EXIT_USAGE;
       }
       break;
+    case O_DATA:
+      if (hfs_cli_data_parse(optarg, o)) {
+        hfs_cli_error("%s", hfs_error_message());
+        return HFS_EXIT_USAGE;
+      }
+      break;
     case 'h':
     case O_HELP: usage(cmd, stdout); return -1;
     case ':': hfs_cli_error("option %s needs a value", argv[optind - 1]); return HFS_EXIT_USAGE;
@@ -406,6 +413,7 @@ int hfs_cli_load(const hfs_cli_opts *o, hfs_cli_ctx *c) {
     c->fixed[i] = 1;
     c->init[i] = o->fix_value[k];
   }
+  HFS_CHECK(hfs_cli_data_apply(o, c));
 cleanup:
   return rc;
 }

@@ -142,9 +142,11 @@ void hfs_asymptotic_pvalues(hfs_teststat ts, double q, double qa, double *clsb,
                             double *clb, double *cls);
 void hfs_asymptotic_expected(hfs_teststat ts, double qa, double cls_exp[5]);
 
-/* The module's other parts: toys (hfs_toys.h) and impacts and likelihood
- * scans (hfs_impacts.h).  Include this header; they come with it. */
+/* The module's other parts: toys (hfs_toys.h), impacts and likelihood
+ * scans (hfs_impacts.h), Asimov data and goodness of fit (hfs_diag.h).
+ * Include this header; they come with it. */
 #include "hfs_impacts.h"
 #include "hfs_toys.h"
+#include "hfs_diag.h"
 
 #endif

@@ -80,6 +80,10 @@ int hfs_model_channel_nbins(const hfs_model *m, int c);
  * auxiliary data (naux), both owned by the model. */
 const double *hfs_model_observed(const hfs_model *m);
 const double *hfs_model_auxdata(const hfs_model *m);
+/* Replace the observed data (main: nbins counts >= 0, aux: naux entries) by
+ * copies of main and aux, e.g. an Asimov data set for a blinded run
+ * (src/infer/asimov.c).  HFS_ERR_ARG for a negative or non-finite count. */
+int hfs_model_set_data(hfs_model *m, const double *main, const double *aux);
 
 /* Expected main data nu(theta) (nbins) and, if aux_out is not NULL, the
  * constraint means at theta (naux): theta for Gaussian, tau*gamma for

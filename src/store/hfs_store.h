@@ -42,5 +42,6 @@ int hfs_store_write_significance(hfs_h5 *f, const char *group,
  * header; they come with it. */
 #include "hfs_impacts_out.h"
 #include "hfs_toyfile.h"
+#include "hfs_diag_out.h"
 
 #endif

@@ -1,0 +1,90 @@
+/* Fit diagnostics: Asimov data sets for blinded runs and the saturated-model
+ * goodness of fit (docs/diagnostics.md).  Pure computation: no MPI, no I/O.
+ * Part of the infer module: include hfs_infer.h, which brings this header. */
+#ifndef HFS_DIAG_H
+#define HFS_DIAG_H
+
+#include "hfs_infer.h"
+
+#include <stdint.h>
+
+/* Where the nuisance parameters of an Asimov data set sit. */
+typedef enum {
+  HFS_ASIMOV_PREFIT = 0, /* at their initial values (cabinetry's Asimov,
+                            Combine's -t -1) */
+  HFS_ASIMOV_POSTFIT     /* at the fit to the observed data with the POI held
+                            at mu (pyhf's generate_asimov_data, Combine's
+                            -t -1 --toysFrequentist) */
+} hfs_asimov_nuis;
+
+const char *hfs_asimov_nuis_name(hfs_asimov_nuis n); /* "prefit", "postfit" */
+
+/* Asimov data at POI value mu: main (nbins) and aux (naux) data expected at
+ * the generating parameters, which are written to theta (npar; may be NULL).
+ * Pre-fit: the context's initial values (with --fix values) and the POI at
+ * mu, no fit (gen->n_eval 0).  Post-fit: the conditional fit to the model's
+ * observed data, recorded in gen (may be NULL).  HFS_ERR_ARG when mu is
+ * outside the POI's bounds.  A post-fit generation whose fit did not converge
+ * returns HFS_OK with the status in gen: the caller decides. */
+int hfs_asimov_generate(hfs_infer *I, double mu, hfs_asimov_nuis nuis, double *main,
+                        double *aux, double *theta, hfs_fit_summary *gen);
+
+/* ---- Goodness of fit: saturated model ----
+ *
+ * The statistic of Baker and Cousins as cabinetry and Combine's GoodnessOfFit
+ * --algo saturated compute it: t = twice_nll(theta-hat) - twice_nll_sat,
+ * where the saturated model sets every main rate to its count and every
+ * constraint term to its maximum (the parameter at its auxiliary datum), so
+ *   t = 2 sum_b [nu_b - n_b + n_b ln(n_b / nu_b)] + constraint pulls.
+ * twice_nll_sat is exactly hfs_model_twice_nll_constant() of the data.
+ * Degrees of freedom: main bins minus free unconstrained parameters
+ * (cabinetry's unconstrained_parameter_count: free parameters with no
+ * constraint term, per-bin ones counted bin by bin), as constrained
+ * parameters bring their own auxiliary measurement. */
+typedef struct {
+  double t;                    /* statistic, >= 0 */
+  int ndof;                    /* may be <= 0: then p_asymptotic is NaN */
+  double p_asymptotic;         /* P(chi2_ndof >= t) */
+  double twice_nll;            /* best fit */
+  double twice_nll_saturated;
+  hfs_fit_summary fit;
+} hfs_gof;
+
+int hfs_gof_ndof(hfs_infer *I);
+/* Statistic of given data (NULL: observed) from a free fit started at start
+ * (NULL: init).  A fit that does not converge is reported in out->fit. */
+int hfs_gof_statistic(hfs_infer *I, const double *main, const double *aux, const double *start,
+                      hfs_gof *out);
+
+/* Toys for the p-value: drawn from the model at the best fit to the observed
+ * data (frequentist toys: main counts Poisson, auxiliary data around the
+ * fitted parameters), each refitted freely.  Toy i under a seed is the same
+ * pseudo-data on any process, so the toys are work units. */
+typedef struct {
+  double t;                    /* NaN when the toy's fit was not finite */
+  double twice_nll;
+  int32_t status;              /* hfs_fit_status of the toy's fit */
+  int32_t pad;
+} hfs_gof_toy;
+
+typedef struct hfs_gof_toys hfs_gof_toys;
+
+/* Fits the observed data (the same way on every process): the observed
+ * statistic in *obs (may be NULL). */
+int hfs_gof_toys_create(hfs_infer *I, uint64_t seed, hfs_gof_toys **out, hfs_gof *obs);
+void hfs_gof_toys_destroy(hfs_gof_toys **G);
+/* Generating parameters (npar; the best fit to the observed data). */
+const double *hfs_gof_toys_theta(const hfs_gof_toys *G);
+int hfs_gof_toys_generate(hfs_gof_toys *G, int64_t toy, double *main, double *aux);
+int hfs_gof_toys_run(hfs_gof_toys *G, int64_t toy, hfs_gof_toy *out);
+
+/* Toy p-value: fraction of usable toys (converged fits) with t >= t_obs, its
+ * binomial error; failed toys are counted, not used. */
+typedef struct {
+  double p, p_err;
+  int64_t nused, nfailed;
+} hfs_gof_pvalue;
+
+void hfs_gof_toys_pvalue(const hfs_gof_toy *toys, int64_t n, double t_obs, hfs_gof_pvalue *out);
+
+#endif
