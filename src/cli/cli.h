@@ -66,6 +66,9 @@ typedef struct {
   double asimov_mu;
   int have_asimov_mu;
   hfs_asimov_nuis asimov_nuis;
+  int yields_prefit;         /* yields --prefit (default post-fit) */
+  int latex;                 /* yields --latex */
+  const char *impacts_json;  /* ranking --impacts-json FILE */
 } hfs_cli_opts;
 
 /* Loaded workspace and the settings derived from the options. */

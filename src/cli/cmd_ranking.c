@@ -5,6 +5,7 @@
  * (docs/ranking.md). */
 #include "cli.h"
 #include "cli_json.h"
+#include "hfs_store.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -220,6 +221,10 @@ int hfs_cli_fits_job(const hfs_cli_opts *o, const hfs_cli_ctx *c, const hfs_job_
       hfs_cli_error("warning: free fit: %s", hfs_cli_cov_warning(ff->cov_status));
     if (kind == &hfs_job_scan) print_scan(o, c, hfs_job_scan_result(job), wall);
     else print_ranking(o, c, hfs_job_ranking_result(job), wall);
+    if (kind == &hfs_job_ranking && o->impacts_json) {
+      int rc = hfs_store_write_impacts_json(o->impacts_json, hfs_job_ranking_result(job), c->model);
+      if (rc) code = hfs_cli_job_report(HFS_EXIT_ERROR);
+    }
     hfs_cli_poi_bound_warn(c->model, ff, kind->name);
     int nfailed = hfs_job_nfailed(job);
     if (nfailed)

@@ -69,7 +69,7 @@ enum {
   O_MEAS = 1000, O_FIX, O_OPT, O_NCODE, O_HCODE, O_JSON, O_QUIET, O_STRICT,
   O_MU, O_CL, O_TS, O_SCAN, O_CALC, O_NTOYS, O_SEED, O_OVERWRITE, O_TOP,
   O_GROUP, O_POI, O_LEVEL, O_ARRAY, O_HELP, O_OUT, O_CKPT, O_BRIEF, O_MAXITER,
-  O_PATCH, O_BOUNDS, O_SET, O_FREEZE, O_DATA
+  O_PATCH, O_BOUNDS, O_SET, O_FREEZE, O_DATA, O_PREFIT, O_POSTFIT, O_LATEX, O_IMPACTS_JSON
 };
 
 static const optdef defs[] = {
@@ -103,6 +103,10 @@ static const optdef defs[] = {
     {{"brief", no_argument, 0, O_BRIEF}, "fit", "print the POI and the fit status only"},
     {{"max-iter", required_argument, 0, O_MAXITER}, NULL, "N  iteration limit of each fit (default 2000)"},
     {{"data", required_argument, 0, O_DATA}, "fit yields ranking scan limit significance hypotest gof summary", "observed|asimov[:mu=X][:nuis=prefit|postfit]  data to fit (default observed)"},
+    {{"prefit", no_argument, 0, O_PREFIT}, "yields", "pre-fit yields (no fit)"},
+    {{"postfit", no_argument, 0, O_POSTFIT}, "yields", "post-fit yields (default)"},
+    {{"latex", no_argument, 0, O_LATEX}, "yields", "print the tables as LaTeX"},
+    {{"impacts-json", required_argument, 0, O_IMPACTS_JSON}, "ranking", "FILE  also write the impacts in CMS Combine's JSON (plotImpacts.py)"},
     {{"help", no_argument, 0, O_HELP}, NULL, "this help"},
 };
 #define NDEFS ((int)(sizeof defs / sizeof defs[0]))
@@ -332,6 +336,10 @@ int hfs_cli_parse(const char *cmd, int argc, char **argv, hfs_cli_opts *o) {
         return HFS_EXIT_USAGE;
       }
       break;
+    case O_PREFIT: o->yields_prefit = 1; break;
+    case O_POSTFIT: o->yields_prefit = 0; break;
+    case O_LATEX: o->latex = 1; break;
+    case O_IMPACTS_JSON: o->impacts_json = optarg; break;
     case 'h':
     case O_HELP: usage(cmd, stdout); return -1;
     case ':': hfs_cli_error("option %s needs a value", argv[optind - 1]); return HFS_EXIT_USAGE;

@@ -87,4 +87,37 @@ typedef struct {
 
 void hfs_gof_toys_pvalue(const hfs_gof_toy *toys, int64_t n, double t_obs, hfs_gof_pvalue *out);
 
+/* ---- Yields per channel, bin and sample ----
+ *
+ * Expected rates at theta with uncertainties sigma_f = sqrt(J C J^T)
+ * propagated through a covariance C with the model's exact Jacobian J of
+ * the rates (hfs_model_rates), for every sample-bin, every bin's total, and
+ * the sums over bins (a sample's and the channel's integral), so
+ * correlations between samples and bins are kept. */
+typedef struct {
+  const char *name;            /* owned by the model */
+  int nbins, nsamples;
+  const char **sample_names;   /* nsamples, owned by the model */
+  double *yields, *unc;        /* nsamples x nbins, row-major */
+  double *total, *total_unc;   /* nbins: sum over samples */
+  double *integral, *integral_unc; /* nsamples: sum over bins */
+  double sum, sum_unc;         /* the channel's total */
+  double *data;                /* nbins: the model's observed counts */
+} hfs_yields_channel;
+
+typedef struct {
+  int nchannels;
+  hfs_yields_channel *ch;
+} hfs_yields;
+
+/* Pre-fit covariance: diagonal, the squared pre-fit widths of the free
+ * constrained parameters (unconstrained and fixed parameters: 0, as in
+ * cabinetry).  cov: npar x npar. */
+void hfs_yields_prefit_cov(const hfs_model *m, const int *fixed, double *cov);
+/* Yields at theta with uncertainties from cov (npar x npar; NULL: no
+ * uncertainties, unc arrays 0).  Allocates out's arrays: release with
+ * hfs_yields_free. */
+int hfs_yields_compute(hfs_model *m, const double *theta, const double *cov, hfs_yields *out);
+void hfs_yields_free(hfs_yields *y);
+
 #endif

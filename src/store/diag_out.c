@@ -60,3 +60,62 @@ cleanup:
   free(st);
   return rc;
 }
+
+int hfs_store_write_yields(hfs_h5 *f, const char *g, const hfs_yields *y) {
+  int rc = HFS_OK;
+  char path[512];
+  const char **names = NULL;
+  HFS_ALLOC(names, y->nchannels);
+  for (int c = 0; c < y->nchannels; ++c) names[c] = y->ch[c].name;
+  HFS_CHECK(hfs_h5_group(f, g));
+  snprintf(path, sizeof path, "%s/channels", g);
+  HFS_CHECK(hfs_h5_write_strings(f, path, y->nchannels, names));
+  for (int c = 0; c < y->nchannels; ++c) {
+    const hfs_yields_channel *ch = &y->ch[c];
+    char grp[480];
+    int64_t d2[2] = {ch->nsamples, ch->nbins}, db[2] = {ch->nbins, 1}, ds[2] = {ch->nsamples, 1};
+    snprintf(grp, sizeof grp, "%s/%d", g, c);
+    HFS_CHECK(hfs_h5_group(f, grp));
+    HFS_CHECK(hfs_h5_attr_str(f, grp, "name", ch->name));
+    HFS_CHECK(hfs_h5_attr_int(f, grp, "nbins", ch->nbins));
+    HFS_CHECK(hfs_h5_attr_double(f, grp, "sum", ch->sum));
+    HFS_CHECK(hfs_h5_attr_double(f, grp, "sum_uncertainty", ch->sum_unc));
+    snprintf(path, sizeof path, "%s/samples", grp);
+    HFS_CHECK(hfs_h5_write_strings(f, path, ch->nsamples, ch->sample_names));
+    snprintf(path, sizeof path, "%s/yields", grp);
+    HFS_CHECK(hfs_h5_write_double(f, path, 2, d2, ch->yields));
+    snprintf(path, sizeof path, "%s/uncertainties", grp);
+    HFS_CHECK(hfs_h5_write_double(f, path, 2, d2, ch->unc));
+    snprintf(path, sizeof path, "%s/total", grp);
+    HFS_CHECK(hfs_h5_write_double(f, path, 1, db, ch->total));
+    snprintf(path, sizeof path, "%s/total_uncertainty", grp);
+    HFS_CHECK(hfs_h5_write_double(f, path, 1, db, ch->total_unc));
+    snprintf(path, sizeof path, "%s/data", grp);
+    HFS_CHECK(hfs_h5_write_double(f, path, 1, db, ch->data));
+    snprintf(path, sizeof path, "%s/integral", grp);
+    HFS_CHECK(hfs_h5_write_double(f, path, 1, ds, ch->integral));
+    snprintf(path, sizeof path, "%s/integral_uncertainty", grp);
+    HFS_CHECK(hfs_h5_write_double(f, path, 1, ds, ch->integral_unc));
+  }
+cleanup:
+  free(names);
+  return rc;
+}
+
+int hfs_store_write_prefit_widths(hfs_h5 *f, const char *g, hfs_model *m, const double *init) {
+  int rc = HFS_OK;
+  int n = hfs_model_npar(m);
+  char path[512];
+  double *w = NULL;
+  int64_t dims[2] = {n, 1};
+  HFS_ALLOC(w, n);
+  for (int i = 0; i < n; ++i)
+    w[i] = hfs_model_par_constraint(m, i) == HFS_CONSTR_NONE ? 0 : hfs_model_par_prefit_width(m, i);
+  snprintf(path, sizeof path, "%s/parameters/init", g);
+  HFS_CHECK(hfs_h5_write_double(f, path, 1, dims, init));
+  snprintf(path, sizeof path, "%s/parameters/prefit_width", g);
+  HFS_CHECK(hfs_h5_write_double(f, path, 1, dims, w));
+cleanup:
+  free(w);
+  return rc;
+}

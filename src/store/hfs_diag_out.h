@@ -19,4 +19,22 @@ int hfs_store_write_data_kind(hfs_h5 *f, const char *group, int asimov, double m
 int hfs_store_write_gof(hfs_h5 *f, const char *group, const hfs_gof *g, uint64_t seed,
                         const hfs_gof_toy *toys, int64_t ntoys, const hfs_gof_pvalue *p);
 
+/* GROUP/channels (names) and per channel GROUP/<index>/ with attrs name,
+ * nbins, sum, sum_uncertainty and datasets samples (names), yields and
+ * uncertainties (nsamples x nbins), total, total_uncertainty, data (nbins),
+ * integral, integral_uncertainty (nsamples). */
+int hfs_store_write_yields(hfs_h5 *f, const char *group, const hfs_yields *y);
+
+/* GROUP/parameters/init (the start values, from which pulls are measured)
+ * and GROUP/parameters/prefit_width (0 for unconstrained parameters), next
+ * to a fit written by hfs_store_write_fit. */
+int hfs_store_write_prefit_widths(hfs_h5 *f, const char *group, hfs_model *m, const double *init);
+
+/* Write a finished ranking as CMS Combine's impacts JSON (the file
+ * combineTool.py -M Impacts -o writes and plotImpacts.py reads):
+ * {"POIs": [{name, fit: [lo, val, hi]}], "method", "params": [{name, fit,
+ * prefit, <POI>: [lo, val, hi], impact_<POI>, type, groups}]} with params in
+ * ranking order (docs/diagnostics.md). */
+int hfs_store_write_impacts_json(const char *path, const hfs_ranking *r, hfs_model *m);
+
 #endif
