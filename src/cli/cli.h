@@ -69,6 +69,12 @@ typedef struct {
   int yields_prefit;         /* yields --prefit (default post-fit) */
   int latex;                 /* yields --latex */
   const char *impacts_json;  /* ranking --impacts-json FILE */
+  int npar_scan;             /* scan --par NAME=LO:HI:N (at most 2) */
+  char par_name[2][128];
+  double par_lo[2], par_hi[2];
+  int par_n[2];
+  const char *freeze_group[32]; /* scan --freeze-group NAME (repeatable) */
+  int nfreeze_group;
 } hfs_cli_opts;
 
 /* Loaded workspace and the settings derived from the options. */
@@ -132,6 +138,8 @@ int hfs_cmd_merge(int argc, char **argv);
 int hfs_cmd_status(int argc, char **argv);
 int hfs_cmd_summary(int argc, char **argv);
 int hfs_cmd_gof(int argc, char **argv);
+int hfs_cmd_pscan(int argc, char **argv); /* scan --par: cmd_pscan.c */
+int hfs_cli_par_parse(const char *arg, hfs_cli_opts *o);
 int hfs_cmd_yields(int argc, char **argv);
 
 /* Set by the signal handler installed in main. */

@@ -253,4 +253,11 @@ static int run(const char *cmd, const hfs_job_kind *kind, int argc, char **argv)
 }
 
 int hfs_cmd_ranking(int argc, char **argv) { return run("ranking", &hfs_job_ranking, argc, argv); }
-int hfs_cmd_scan(int argc, char **argv) { return run("scan", &hfs_job_scan, argc, argv); }
+int hfs_cmd_scan(int argc, char **argv) {
+  /* Scans of any parameter, 2D scans and frozen groups: cmd_pscan.c. */
+  for (int i = 1; i < argc; ++i)
+    if ((!strncmp(argv[i], "--par", 5) && (argv[i][5] == '\0' || argv[i][5] == '=')) ||
+        !strncmp(argv[i], "--freeze-group", 14))
+      return hfs_cmd_pscan(argc, argv);
+  return run("scan", &hfs_job_scan, argc, argv);
+}

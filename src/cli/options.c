@@ -69,7 +69,7 @@ enum {
   O_MEAS = 1000, O_FIX, O_OPT, O_NCODE, O_HCODE, O_JSON, O_QUIET, O_STRICT,
   O_MU, O_CL, O_TS, O_SCAN, O_CALC, O_NTOYS, O_SEED, O_OVERWRITE, O_TOP,
   O_GROUP, O_POI, O_LEVEL, O_ARRAY, O_HELP, O_OUT, O_CKPT, O_BRIEF, O_MAXITER,
-  O_PATCH, O_BOUNDS, O_SET, O_FREEZE, O_DATA, O_PREFIT, O_POSTFIT, O_LATEX, O_IMPACTS_JSON
+  O_PATCH, O_BOUNDS, O_SET, O_FREEZE, O_DATA, O_PREFIT, O_POSTFIT, O_LATEX, O_IMPACTS_JSON, O_PAR, O_FREEZE_GROUP
 };
 
 static const optdef defs[] = {
@@ -95,7 +95,7 @@ static const optdef defs[] = {
     {{"seed", required_argument, 0, O_SEED}, "hypotest limit gof", "S  random seed (default 1)"},
     {{"overwrite", no_argument, 0, O_OVERWRITE}, "hypotest limit ranking scan summary gof", "start afresh even if -o exists"},
     {{"top", required_argument, 0, O_TOP}, "ranking summary", "N  parameters to print (default 20; 0 = all)"},
-    {{"group", required_argument, 0, O_GROUP}, "ranking summary", "NAME=PATTERN  grouped impact: names, modifier names or regexes, comma-separated (repeatable)"},
+    {{"group", required_argument, 0, O_GROUP}, "ranking summary scan", "NAME=PATTERN  grouped impact: names, modifier names or regexes, comma-separated (repeatable)"},
     {{"poi", required_argument, 0, O_POI}, "scan summary", "LO:HI:N  POI grid of the likelihood scan"},
     {{"level", required_argument, 0, O_LEVEL}, "scan summary", "X  -2 delta ln L crossing to report (repeatable)"},
     {{"array", required_argument, 0, O_ARRAY}, "hypotest limit", "I/N  run part I of N (job arrays)"},
@@ -107,6 +107,8 @@ static const optdef defs[] = {
     {{"postfit", no_argument, 0, O_POSTFIT}, "yields", "post-fit yields (default)"},
     {{"latex", no_argument, 0, O_LATEX}, "yields", "print the tables as LaTeX"},
     {{"impacts-json", required_argument, 0, O_IMPACTS_JSON}, "ranking", "FILE  also write the impacts in CMS Combine's JSON (plotImpacts.py)"},
+    {{"par", required_argument, 0, O_PAR}, "scan", "NAME=LO:HI:N  scan any parameter (repeat once for 2D)"},
+    {{"freeze-group", required_argument, 0, O_FREEZE_GROUP}, "scan", "NAME  with --par: hold a group at its best-fit values (repeatable)"},
     {{"help", no_argument, 0, O_HELP}, NULL, "this help"},
 };
 #define NDEFS ((int)(sizeof defs / sizeof defs[0]))
@@ -340,6 +342,19 @@ int hfs_cli_parse(const char *cmd, int argc, char **argv, hfs_cli_opts *o) {
     case O_POSTFIT: o->yields_prefit = 0; break;
     case O_LATEX: o->latex = 1; break;
     case O_IMPACTS_JSON: o->impacts_json = optarg; break;
+    case O_PAR:
+      if (hfs_cli_par_parse(optarg, o)) {
+        hfs_cli_error("%s", hfs_error_message());
+        return HFS_EXIT_USAGE;
+      }
+      break;
+    case O_FREEZE_GROUP:
+      if (o->nfreeze_group == 32) {
+        hfs_cli_error("--freeze-group: at most 32 groups");
+        return HFS_EXIT_USAGE;
+      }
+      o->freeze_group[o->nfreeze_group++] = optarg;
+      break;
     case 'h':
     case O_HELP: usage(cmd, stdout); return -1;
     case ':': hfs_cli_error("option %s needs a value", argv[optind - 1]); return HFS_EXIT_USAGE;

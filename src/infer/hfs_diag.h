@@ -120,4 +120,39 @@ void hfs_yields_prefit_cov(const hfs_model *m, const int *fixed, double *cov);
 int hfs_yields_compute(hfs_model *m, const double *theta, const double *cov, hfs_yields *out);
 void hfs_yields_free(hfs_yields *y);
 
+/* ---- Profile-likelihood scans of any one or two parameters ----
+ *
+ * A grid over one or two parameters (the POI or any other free parameter);
+ * at each point the scanned parameters are held at the grid values, the
+ * `frozen` ones at their values in the free fit (statistical-only variants),
+ * and everything else is profiled.  Each point is one work unit that starts
+ * from the free fit, so results do not depend on which process ran it.
+ * 2 delta NLL of a point is its twice_nll minus the free fit's. */
+typedef struct {
+  int32_t status;      /* hfs_fit_status */
+  int32_t n_iter, n_eval, pad;
+  double x, y;         /* the scanned parameters' values (y: NaN in 1D) */
+  double poi;          /* POI at the minimum */
+  double twice_nll;
+  double time_s;
+} hfs_pscan_point;
+
+typedef struct hfs_pscan hfs_pscan;
+
+/* ndim 1 or 2 parameters par[] with n[] points from lo[] to hi[] (n = 1:
+ * lo only); frozen: npar flags or NULL.  Fits the model freely first.
+ * HFS_ERR_ARG for a parameter held fixed, the same parameter twice, or a
+ * range outside the parameter's bounds (the message names it). */
+int hfs_pscan_create(hfs_infer *I, int ndim, const int *par, const double *lo, const double *hi,
+                     const int *n, const int *frozen, hfs_pscan **out);
+void hfs_pscan_destroy(hfs_pscan **s);
+const hfs_fit_result *hfs_pscan_free_fit(const hfs_pscan *s);
+int hfs_pscan_ndim(const hfs_pscan *s);
+int hfs_pscan_par(const hfs_pscan *s, int d); /* model index of scanned parameter d */
+/* Grid of dimension d (0 or 1): n values (owned by the context). */
+const double *hfs_pscan_axis(const hfs_pscan *s, int d, int *n);
+/* Units: point (i, j) of a 2D grid is unit i * n[1] + j. */
+int64_t hfs_pscan_nunits(const hfs_pscan *s);
+int hfs_pscan_run(hfs_pscan *s, int64_t u, hfs_pscan_point *out);
+
 #endif

@@ -119,3 +119,66 @@ cleanup:
   free(w);
   return rc;
 }
+
+int hfs_store_write_pscan(hfs_h5 *f, const char *g, const hfs_pscan *s, const char *const *names,
+                          const hfs_pscan_point *res, const char *const *frozen, int nfrozen) {
+  int rc = HFS_OK;
+  char path[512], fz[2048];
+  int nd = hfs_pscan_ndim(s), n0, n1 = 1;
+  const double *a0 = hfs_pscan_axis(s, 0, &n0), *a1 = nd == 2 ? hfs_pscan_axis(s, 1, &n1) : NULL;
+  int64_t n = (int64_t)n0 * n1;
+  const hfs_fit_result *ff = hfs_pscan_free_fit(s);
+  double *t = NULL, *d = NULL, *poi = NULL, best[2];
+  int64_t *st = NULL, *ne = NULL;
+  size_t l = 0;
+  HFS_ALLOC(t, n);
+  HFS_ALLOC(d, n);
+  HFS_ALLOC(poi, n);
+  HFS_ALLOC(st, n);
+  HFS_ALLOC(ne, n);
+  for (int64_t u = 0; u < n; ++u) {
+    t[u] = res[u].twice_nll;
+    d[u] = res[u].twice_nll - ff->twice_nll;
+    poi[u] = res[u].poi;
+    st[u] = res[u].status;
+    ne[u] = res[u].n_eval;
+  }
+  fz[0] = '\0';
+  for (int k = 0; k < nfrozen && l < sizeof fz; ++k)
+    l += snprintf(fz + l, sizeof fz - l, "%s%s", k ? "," : "", frozen[k]);
+  HFS_CHECK(hfs_h5_group(f, g));
+  HFS_CHECK(hfs_h5_attr_int(f, g, "ndim", nd));
+  HFS_CHECK(hfs_h5_attr_double(f, g, "twice_nll_free", ff->twice_nll));
+  HFS_CHECK(hfs_h5_attr_str(f, g, "free_fit_status", hfs_fit_status_name(ff->status)));
+  HFS_CHECK(hfs_h5_attr_str(f, g, "frozen_groups", fz));
+  snprintf(path, sizeof path, "%s/parameters", g);
+  HFS_CHECK(hfs_h5_write_strings(f, path, nd, names));
+  for (int k = 0; k < nd; ++k) best[k] = ff->theta[hfs_pscan_par(s, k)];
+  int64_t dn[2] = {nd, 1}, d0[2] = {n0, 1}, d1[2] = {n1, 1}, dg[2] = {n0, n1};
+  snprintf(path, sizeof path, "%s/best_fit", g);
+  HFS_CHECK(hfs_h5_write_double(f, path, 1, dn, best));
+  int gr = nd == 2 ? 2 : 1;
+  snprintf(path, sizeof path, "%s/axis0", g);
+  HFS_CHECK(hfs_h5_write_double(f, path, 1, d0, a0));
+  if (a1) {
+    snprintf(path, sizeof path, "%s/axis1", g);
+    HFS_CHECK(hfs_h5_write_double(f, path, 1, d1, a1));
+  }
+  snprintf(path, sizeof path, "%s/twice_nll", g);
+  HFS_CHECK(hfs_h5_write_double(f, path, gr, dg, t));
+  snprintf(path, sizeof path, "%s/dnll2", g);
+  HFS_CHECK(hfs_h5_write_double(f, path, gr, dg, d));
+  snprintf(path, sizeof path, "%s/poi", g);
+  HFS_CHECK(hfs_h5_write_double(f, path, gr, dg, poi));
+  snprintf(path, sizeof path, "%s/status", g);
+  HFS_CHECK(hfs_h5_write_int(f, path, gr, dg, st));
+  snprintf(path, sizeof path, "%s/n_eval", g);
+  HFS_CHECK(hfs_h5_write_int(f, path, gr, dg, ne));
+cleanup:
+  free(t);
+  free(d);
+  free(poi);
+  free(st);
+  free(ne);
+  return rc;
+}

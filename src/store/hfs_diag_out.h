@@ -30,6 +30,14 @@ int hfs_store_write_yields(hfs_h5 *f, const char *group, const hfs_yields *y);
  * to a fit written by hfs_store_write_fit. */
 int hfs_store_write_prefit_widths(hfs_h5 *f, const char *group, hfs_model *m, const double *init);
 
+/* GROUP attrs ndim, twice_nll_free, frozen_groups (comma-separated);
+ * datasets parameters (names), best_fit (the free fit's values of the
+ * scanned parameters), axis0, axis1 (2D), and on the grid (n0, or n0 x n1):
+ * twice_nll, dnll2 (2 delta NLL), poi, status, n_eval. */
+int hfs_store_write_pscan(hfs_h5 *f, const char *group, const hfs_pscan *s,
+                          const char *const *names, const hfs_pscan_point *res,
+                          const char *const *frozen_groups, int nfrozen_groups);
+
 /* Write a finished ranking as CMS Combine's impacts JSON (the file
  * combineTool.py -M Impacts -o writes and plotImpacts.py reads):
  * {"POIs": [{name, fit: [lo, val, hi]}], "method", "params": [{name, fit,

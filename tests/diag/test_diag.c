@@ -274,6 +274,150 @@ static void test_gof_belle2_like(void **state) {
   close_ws(&t);
 }
 
+
+/* Two normalisations with overlapping templates and a million events: the
+ * likelihood is Gaussian to a part in a thousand. */
+static const char *GAUSS =
+    "{\"version\":\"1.0.0\",\"channels\":[{\"name\":\"SR\",\"samples\":["
+    "{\"name\":\"A\",\"data\":[1e6,2e5],\"modifiers\":[{\"name\":\"a\",\"type\":\"normfactor\","
+    "\"data\":null}]},"
+    "{\"name\":\"B\",\"data\":[3e5,1e6],\"modifiers\":[{\"name\":\"b\",\"type\":\"normfactor\","
+    "\"data\":null}]}]}],"
+    "\"observations\":[{\"name\":\"SR\",\"data\":[1302000,1197000]}],"
+    "\"measurements\":[{\"name\":\"m\",\"config\":{\"poi\":\"a\",\"parameters\":["
+    "{\"name\":\"a\",\"bounds\":[[0,5]]},{\"name\":\"b\",\"bounds\":[[0,5]]}]}}]}";
+
+/* Run every unit of a scan in this process. */
+static hfs_pscan_point *scan_all(hfs_pscan *s) {
+  int64_t n = hfs_pscan_nunits(s);
+  hfs_pscan_point *res = calloc((size_t)n, sizeof *res);
+  for (int64_t u = n - 1; u >= 0; --u) assert_int_equal(hfs_pscan_run(s, u, &res[u]), HFS_OK);
+  return res;
+}
+
+/* The 68% and 95% contours of the 2D scan, found on the grid by linear
+ * interpolation along each row, lie on the ellipse of the covariance; the
+ * grid's centre is the fit and its minimum. */
+static void test_scan2d_gaussian(void **state) {
+  (void)state;
+  setup t;
+  open_ws(&t, NULL, GAUSS);
+  hfs_model *m = t.m;
+  int ia = hfs_model_par_find(m, "a"), ib = hfs_model_par_find(m, "b"), n = hfs_model_npar(m);
+  hfs_fit_result r;
+  memset(&r, 0, sizeof r);
+  assert_int_equal(hfs_fit_result_init(&r, n, 1), HFS_OK);
+  assert_int_equal(hfs_fitter_minimize(hfs_infer_fitter(t.I), NULL, NULL, hfs_infer_init(t.I),
+                                       hfs_infer_fixed(t.I), 1, &r), HFS_OK);
+  double ca = r.cov[ia * n + ia], cb = r.cov[ib * n + ib], cab = r.cov[ia * n + ib];
+  double sa = sqrt(ca), sb = sqrt(cb), det = ca * cb - cab * cab;
+  assert_true(fabs(cab) / (sa * sb) > 0.3); /* a tilted ellipse */
+  int N = quick() ? 21 : 41;
+  int par[2] = {ia, ib}, np[2] = {N, N};
+  double lo[2] = {r.theta[ia] - 3 * sa, r.theta[ib] - 3 * sb};
+  double hi[2] = {r.theta[ia] + 3 * sa, r.theta[ib] + 3 * sb};
+  hfs_pscan *s = NULL;
+  assert_int_equal(hfs_pscan_create(t.I, 2, par, lo, hi, np, NULL, &s), HFS_OK);
+  hfs_pscan_point *res = scan_all(s);
+  double f0 = hfs_pscan_free_fit(s)->twice_nll;
+  int64_t centre = (int64_t)(N / 2) * N + N / 2, best = 0;
+  for (int64_t u = 0; u < (int64_t)N * N; ++u) {
+    assert_int_equal(res[u].status, HFS_FIT_CONVERGED);
+    assert_true(res[u].twice_nll - f0 > -1e-9);
+    if (res[u].twice_nll < res[best].twice_nll) best = u;
+  }
+  assert_true(best == centre);
+  assert_close(res[centre].x, r.theta[ia], 1e-12);
+  assert_close(res[centre].y, r.theta[ib], 1e-12);
+  assert_close(res[centre].twice_nll - f0, 0, 1e-7);
+  const double levels[2] = {2.2957, 5.9915}; /* 68.27% and 95% for two parameters */
+  int ncross = 0;
+  double worst = 0;
+  for (int l = 0; l < 2; ++l)
+    for (int i = 0; i < N; ++i) {
+      double da = res[(int64_t)i * N].x - r.theta[ia];
+      /* the ellipse: (cb da^2 - 2 cab da db + ca db^2) / det = level */
+      for (int j = 0; j + 1 < N; ++j) {
+        double d0 = res[(int64_t)i * N + j].twice_nll - f0, d1 = res[(int64_t)i * N + j + 1].twice_nll - f0;
+        if ((d0 - levels[l]) * (d1 - levels[l]) > 0) continue;
+        double y0 = res[(int64_t)i * N + j].y, y1 = res[(int64_t)i * N + j + 1].y;
+        double y = y0 + (levels[l] - d0) / (d1 - d0) * (y1 - y0) - r.theta[ib];
+        /* radial distance from the ellipse: sqrt(Q / level) - 1, which stays
+         * meaningful where a row grazes the ellipse */
+        double q = (cb * da * da - 2 * cab * da * y + ca * y * y) / det;
+        double e = fabs(sqrt(q / levels[l]) - 1);
+        if (e > worst) worst = e;
+        ++ncross;
+      }
+    }
+  print_message("%d contour crossings; largest radial distance from the ellipse %.2e\n", ncross,
+                worst);
+  assert_true(ncross >= (quick() ? 30 : 60));
+  assert_true(worst < 5e-3);
+  free(res);
+  hfs_pscan_destroy(&s);
+  hfs_fit_result_free(&r);
+  close_ws(&t);
+}
+
+/* On the default input: a 2D scan through the best fit has its minimum
+ * there, equal to the fit; a nuisance parameter scanned in 1D with the
+ * statistical groups frozen; bad ranges and fixed parameters refused. */
+static void test_scan_any_parameter(void **state) {
+  (void)state;
+  setup t;
+  open_ws(&t, belle2_like(), NULL);
+  hfs_model *m = t.m;
+  int n = hfs_model_npar(m), poi = hfs_model_poi(m), np = hfs_model_par_find(m, "norm_charged_B");
+  assert_true(np >= 0);
+  hfs_pscan *s = NULL;
+  int par[2] = {poi, np}, npts[2] = {5, 5};
+  double lo[2] = {0, -1}, hi[2] = {10, 1};
+  assert_int_equal(hfs_pscan_create(t.I, 2, par, lo, hi, npts, NULL, &s), HFS_OK);
+  const hfs_fit_result *ff = hfs_pscan_free_fit(s);
+  double m0 = ff->theta[poi], t0 = ff->theta[np], sm = ff->error_hessian[poi], st = ff->error_hessian[np];
+  hfs_pscan_destroy(&s);
+  lo[0] = m0 - sm;
+  hi[0] = m0 + sm;
+  lo[1] = t0 - st;
+  hi[1] = t0 + st;
+  assert_int_equal(hfs_pscan_create(t.I, 2, par, lo, hi, npts, NULL, &s), HFS_OK);
+  hfs_pscan_point *res = scan_all(s);
+  double f0 = hfs_pscan_free_fit(s)->twice_nll;
+  int64_t best = 0;
+  for (int64_t u = 0; u < 25; ++u) {
+    assert_int_equal(res[u].status, HFS_FIT_CONVERGED);
+    assert_true(res[u].twice_nll - f0 > -1e-6);
+    if (res[u].twice_nll < res[best].twice_nll) best = u;
+  }
+  assert_int_equal(best, 12);
+  assert_close(res[12].x, m0, 1e-12);
+  assert_close(res[12].y, t0, 1e-12);
+  assert_close(res[12].twice_nll - f0, 0, 1e-6);
+  /* about one sigma along an axis: 2 delta NLL near 1 (Hessian errors) */
+  assert_true(fabs(res[2].twice_nll - f0 - 1) < 0.2);
+  free(res);
+  hfs_pscan_destroy(&s);
+  /* bad input */
+  lo[0] = -1;
+  hi[0] = 3;
+  assert_int_equal(hfs_pscan_create(t.I, 1, par, lo, hi, npts, NULL, &s), HFS_ERR_ARG);
+  assert_non_null(strstr(hfs_error_message(), "outside the parameter's bounds [0, 20]"));
+  int twice[2] = {poi, poi};
+  lo[0] = 0;
+  assert_int_equal(hfs_pscan_create(t.I, 2, twice, lo, hi, npts, NULL, &s), HFS_ERR_ARG);
+  assert_non_null(strstr(hfs_error_message(), "given twice"));
+  int *fixed = calloc((size_t)n, sizeof *fixed);
+  fixed[np] = 1;
+  hfs_infer *J = NULL;
+  assert_int_equal(hfs_infer_create(m, NULL, fixed, NULL, &J), HFS_OK);
+  assert_int_equal(hfs_pscan_create(J, 1, &np, lo + 1, hi + 1, npts, NULL, &s), HFS_ERR_ARG);
+  assert_non_null(strstr(hfs_error_message(), "held fixed"));
+  hfs_infer_destroy(&J);
+  free(fixed);
+  close_ws(&t);
+}
+
 int main(int argc, char **argv) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_asimov_fits),
@@ -282,6 +426,8 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_gof_toys_reproducible),
       cmocka_unit_test(test_gof_pvalues_uniform),
       cmocka_unit_test(test_gof_belle2_like),
+      cmocka_unit_test(test_scan2d_gaussian),
+      cmocka_unit_test(test_scan_any_parameter),
   };
   if (hfs_fit_library_init(&argc, &argv)) return 1;
   int failed = cmocka_run_group_tests(tests, NULL, NULL);
