@@ -33,5 +33,11 @@ expect 2 "--data asimov:nuis=best: unknown item 'nuis=best'" fit "$WS" --data as
 expect 2 "--data asimov:mu=x: mu=x is not a number" significance "$WS" --data asimov:mu=x
 expect 2 "--data simulated: use observed or asimov" ranking "$WS" --data simulated
 expect 2 "--ntoys 0: expected a positive integer" gof "$WS" --calc toys --ntoys 0
+expect 1 "--par ghost: no parameter of that name in .*belle2_like.json" scan "$WS" --par ghost=0:1:3
+expect 1 "--par mu=-1:3:3: outside the parameter's bounds \[0, 20\]" scan "$WS" --par mu=-1:3:3
+expect 1 "--par mu: given twice" scan "$WS" --par mu=0:3:3 --par mu=1:2:2
+expect 2 "--par mu=3:1:4: expected NAME=LO:HI:N with LO <= HI" scan "$WS" --par mu=3:1:4
+expect 2 "--par mu=0:1:3: at most two parameters" scan "$WS" --par mu=0:1:3 --par mu=0:1:3 --par mu=0:1:3
+expect 1 "--freeze-group nope: no group of that name" scan "$WS" --par mu=0:3:3 --freeze-group nope
 echo "$pass passed, $failn failed"
 [ $failn -eq 0 ]
