@@ -13,7 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-void hfs_cli_set_stop_hook(void (*h)(void));
 
 typedef struct {
   hfs_gof_toys *G;
@@ -94,10 +93,7 @@ int hfs_cmd_gof(int argc, char **argv) {
     hfs_sched_task task = {"goodness-of-fit toys", sizeof(hfs_gof_toy), toy_run, toy_collect,
                            &j};
     HFS_CHECK(hfs_sched_create(MPI_COMM_WORLD, &so, &sched));
-    hfs_cli_set_stop_hook(hfs_sched_request_stop);
-    if (hfs_cli_interrupted) hfs_sched_request_stop();
     rc = hfs_sched_run(sched, &task, NULL, o.ntoys, NULL);
-    hfs_cli_set_stop_hook(NULL);
     if (rc == HFS_ERR_INTERRUPTED) {
       hfs_error_set(rc, "interrupted before all %lld toys were done", (long long)o.ntoys);
       exit_code = HFS_EXIT_INTERRUPTED;

@@ -16,7 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-void hfs_cli_set_stop_hook(void (*h)(void));
 
 int hfs_cli_par_parse(const char *arg, hfs_cli_opts *o) {
   char buf[256];
@@ -228,10 +227,7 @@ int hfs_cmd_pscan(int argc, char **argv) {
   so.progress = !o.quiet && !o.json;
   hfs_sched_task task = {"parameter scan", sizeof(hfs_pscan_point), unit_run, unit_collect, &j};
   HFS_CHECK(hfs_sched_create(MPI_COMM_WORLD, &so, &sched));
-  hfs_cli_set_stop_hook(hfs_sched_request_stop);
-  if (hfs_cli_interrupted) hfs_sched_request_stop();
   rc = hfs_sched_run(sched, &task, NULL, nunits, NULL);
-  hfs_cli_set_stop_hook(NULL);
   if (rc == HFS_ERR_INTERRUPTED) {
     hfs_error_set(rc, "interrupted before all %lld grid points were done", (long long)nunits);
     exit_code = HFS_EXIT_INTERRUPTED;
