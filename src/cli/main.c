@@ -37,6 +37,7 @@ static const command commands[] = {
     {"significance", hfs_cmd_significance, "discovery p-value and significance"},
     {"ranking", hfs_cmd_ranking, "pulls, constraints and impacts of the nuisance parameters"},
     {"scan", hfs_cmd_scan, "profile-likelihood scan of the POI, stat/syst split"},
+    {"yields", hfs_cmd_yields, "pre-/post-fit yields per channel, bin and sample with uncertainties"},
     {"gof", hfs_cmd_gof, "saturated-model goodness of fit (asymptotic or toys)"},
     {"run", hfs_cmd_run, "run a job file (jobs/*.job)"},
     {"merge", hfs_cmd_merge, "merge job-array parts into one output"},
