@@ -145,7 +145,7 @@ cleanup:
   if (rc) hfs_cli_error("%s", hfs_error_message());
   else if (exit_code == HFS_EXIT_FIT_FAILED)
     hfs_cli_error("fit did not converge: %s (%s)", hfs_fit_status_name(r.status), r.reason);
-  hfs_h5_close(&h5);
+  hfs_h5_discard(&h5);
   hfs_fit_result_free(&r);
   hfs_fitter_destroy(&f);
   return exit_code;

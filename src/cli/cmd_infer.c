@@ -72,7 +72,7 @@ static int write_file(const hfs_cli_opts *o, const hfs_cli_ctx *c, const char *c
   HFS_CHECK(body(h5, arg));
   rc = hfs_h5_close(&h5);
 cleanup:
-  hfs_h5_close(&h5);
+  hfs_h5_discard(&h5);
   return rc;
 }
 

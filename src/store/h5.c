@@ -5,18 +5,27 @@
 
 #include "hfs_error.h"
 
+#include <errno.h>
 #include <hdf5.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "store_internal.h"
+
 struct hfs_h5 {
   hid_t file;
   char *path;
+  /* 1: created in memory (HDF5's core driver); the image reaches the disk
+   * only in hfs_h5_close, through one atomic replace. */
+  int in_memory;
+  int failed; /* an operation on it failed */
 };
 
 static void quiet(void) { H5Eset_auto2(H5E_DEFAULT, NULL, NULL); }
 
-static int fail(const hfs_h5 *f, const char *what, const char *obj) {
+static int fail(hfs_h5 *f, const char *what, const char *obj) {
+  /* A handle that failed once is never committed: its content is partial. */
+  if (f) f->failed = 1;
   return hfs_error_set(HFS_ERR_HDF5, "%s: HDF5: cannot %s '%s'",
                        f ? f->path : "?", what, obj ? obj : "");
 }
@@ -40,17 +49,45 @@ static int wrap(hid_t id, const char *path, hfs_h5 **out) {
   return HFS_OK;
 }
 
+/* A new file is built in memory and written out whole when it is closed:
+ * HDF5 then never meets a full disk or a read-only folder half-way through
+ * (where it leaves the file open inside the library and crashes at
+ * MPI_Finalize), the error names the system's reason, and the previous
+ * version of the file stays intact until the new one is complete. */
 int hfs_h5_create(const char *path, hfs_h5 **out) {
   quiet();
   *out = NULL;
   hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
-  /* Latest format: newer metadata structures survive a crash better and
-   * are read by every HDF5 >= 1.10 (h5py, h5dump). */
-  H5Pset_libver_bounds(fapl, H5F_LIBVER_V110, H5F_LIBVER_LATEST);
+  /* The earliest format's superblock: HDF5 1.10's H5Fget_file_image leaves
+   * a wrong checksum in the image of a version 2/3 superblock (it clears
+   * the open-for-writing flags after checksumming), and the file is written
+   * whole anyway, so the crash tolerance of the newer formats buys nothing. */
+  H5Pset_libver_bounds(fapl, H5F_LIBVER_EARLIEST, H5F_LIBVER_LATEST);
+  H5Pset_fapl_core(fapl, (size_t)1 << 20, 0);
   hid_t id = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
   H5Pclose(fapl);
   if (id < 0) return hfs_error_set(HFS_ERR_HDF5, "%s: cannot create HDF5 file", path);
-  return wrap(id, path, out);
+  int rc = wrap(id, path, out);
+  if (rc == HFS_OK) (*out)->in_memory = 1;
+  return rc;
+}
+
+/* The image of an in-memory file, written to its path atomically. */
+static int commit_image(hfs_h5 *f) {
+  if (H5Fflush(f->file, H5F_SCOPE_GLOBAL) < 0) return fail(f, "flush", "");
+  ssize_t n = H5Fget_file_image(f->file, NULL, 0);
+  if (n <= 0) return fail(f, "serialise", "");
+  void *buf = malloc((size_t)n);
+  if (!buf)
+    return hfs_error_set(HFS_ERR_NOMEM, "%s: out of memory for the %lld-byte file image",
+                         f->path, (long long)n);
+  int rc = HFS_OK;
+  if (H5Fget_file_image(f->file, buf, (size_t)n) != n)
+    rc = fail(f, "serialise", "");
+  else
+    rc = hfs__store_replace(f->path, buf, (size_t)n);
+  free(buf);
+  return rc;
 }
 
 int hfs_h5_open(const char *path, int writable, hfs_h5 **out) {
@@ -71,11 +108,25 @@ int hfs_h5_close(hfs_h5 **fp) {
   if (!fp || !*fp) return HFS_OK;
   hfs_h5 *f = *fp;
   int rc = HFS_OK;
-  if (H5Fclose(f->file) < 0) rc = fail(f, "close", "");
+  if (f->in_memory && !f->failed) rc = commit_image(f);
+  if (f->in_memory && f->failed && rc == HFS_OK)
+    rc = hfs_error_set(HFS_ERR_HDF5, "%s: not written: an earlier HDF5 operation failed",
+                       f->path);
+  if (H5Fclose(f->file) < 0 && rc == HFS_OK) rc = fail(f, "close", "");
   free(f->path);
   free(f);
   *fp = NULL;
   return rc;
+}
+
+void hfs_h5_discard(hfs_h5 **fp) {
+  if (!fp || !*fp) return;
+  (*fp)->failed = 1;
+  (*fp)->in_memory = 1; /* nothing else to write: an opened file is only read or patched */
+  H5Fclose((*fp)->file);
+  free((*fp)->path);
+  free(*fp);
+  *fp = NULL;
 }
 
 const char *hfs_h5_path(const hfs_h5 *f) { return f->path; }

@@ -11,13 +11,23 @@
 
 typedef struct hfs_h5 hfs_h5;
 
-/* Create (truncating) or open an existing file. */
+/* Create a new file or open an existing one.  A created file is built in
+ * memory: nothing reaches the disk before hfs_h5_close, which writes the
+ * whole file to PATH.tmp, syncs it, renames it over PATH and syncs the
+ * folder, so PATH holds either its previous content or the new one, never
+ * a part.  An opened file is read (or patched in place when writable). */
 int hfs_h5_create(const char *path, hfs_h5 **out);
 int hfs_h5_open(const char *path, int writable, hfs_h5 **out);
 /* Flush everything to disk (HDF5 metadata included). */
 int hfs_h5_flush(hfs_h5 *f);
-/* Close; NULL-safe; sets *f to NULL. */
+/* Close; NULL-safe; sets *f to NULL.  For a created file this is the commit
+ * described above; it fails with one line naming the file and the system's
+ * reason (no space left on device, read-only file system, ...) and leaves
+ * the previous file in place.  A handle on which any operation failed is
+ * not committed (and the close says so). */
 int hfs_h5_close(hfs_h5 **f);
+/* Close without writing anything (error paths); NULL-safe. */
+void hfs_h5_discard(hfs_h5 **f);
 const char *hfs_h5_path(const hfs_h5 *f);
 
 /* Groups: create with parents when absent. */

@@ -38,9 +38,11 @@ int hfs_store_write_significance(hfs_h5 *f, const char *group,
                                const hfs_significance *s);
 
 /* The module's other parts: the HDF5 layer (hfs_h5.h), toy-run files
- * (hfs_toyfile.h) and ranking/scan files (hfs_impacts_out.h).  Include this
+ * (hfs_toyfile.h), ranking/scan files (hfs_impacts_out.h) and the
+ * guards taken before a run writes (hfs_output_guard.h).  Include this
  * header; they come with it. */
 #include "hfs_impacts_out.h"
+#include "hfs_output_guard.h"
 #include "hfs_toyfile.h"
 #include "hfs_diag_out.h"
 

@@ -198,7 +198,7 @@ static int write_file(const hfs_toyfile *tf, const char *path) {
   CK(hfs_h5_attr_int(f, "/provenance", "sessions", tf->sessions));
   rc = hfs_h5_close(&f);
 cleanup:
-  hfs_h5_close(&f);
+  hfs_h5_discard(&f);
   free(d);
   free(iv);
   return rc;
