@@ -61,6 +61,7 @@ typedef struct {
   int nlevels;
   int array_index, array_count; /* job-array split of toys */
   double checkpoint_interval;   /* seconds between checkpoint commits */
+  double worker_timeout;        /* seconds before a silent rank is given up */
   const char *argv_line;
   int data_asimov;           /* --data asimov[:mu=X][:nuis=...] (data.c) */
   double asimov_mu;

@@ -109,7 +109,11 @@ int hfs_cli_fit(const hfs_cli_opts *o_, const hfs_cli_ctx *c_) {
   memset(&r, 0, sizeof r);
   double t0 = hfs_now();
   int n = hfs_model_npar(c.model);
-  HFS_CHECK(hfs_fitter_create(c.model, &o.fit, &f));
+  rc = hfs_fitter_create(c.model, &o.fit, &f);
+  if (rc == HFS_ERR_NOMEM)
+    rc = hfs_error_set(rc, "%s (model of %d parameters, %d bins)", hfs_error_message(),
+                       hfs_model_npar(c.model), hfs_model_nbins(c.model));
+  if (rc) goto cleanup;
   HFS_CHECK(hfs_fit_result_init(&r, n, 1));
   HFS_CHECK(hfs_fitter_minimize(f, NULL, NULL, c.init, c.fixed, 1, &r));
   if (o.json) {

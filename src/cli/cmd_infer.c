@@ -52,6 +52,9 @@ static int setup(const char *cmd, int argc, char **argv, hfs_cli_opts *o, hfs_cl
   }
   int rc = hfs_cli_load(o, c);
   if (!rc) rc = hfs_infer_create(c->model, &o->fit, c->fixed, c->init, I);
+  if (rc == HFS_ERR_NOMEM && c->model)
+    rc = hfs_error_set(rc, "%s (model of %d parameters, %d bins)", hfs_error_message(),
+                       hfs_model_npar(c->model), hfs_model_nbins(c->model));
   if (rc) {
     hfs_cli_error("%s", hfs_error_message());
     *exit_code = HFS_EXIT_ERROR;
@@ -90,6 +93,18 @@ int hfs_cmd_hypotest(int argc, char **argv) {
     hfs_cli_error("hypotest: --mu X is required");
     exit_code = HFS_EXIT_USAGE;
     goto done;
+  }
+  {
+    /* As --fix: a tested value outside the POI's bounds has no fit. */
+    int poi = hfs_model_poi(c.model);
+    double lo = hfs_model_par_lo(c.model, poi), hi = hfs_model_par_hi(c.model, poi);
+    if (!(o.mu >= lo && o.mu <= hi)) {
+      if (hfs_cli_rank() == 0)
+        hfs_cli_error("--mu %g: outside the bounds [%g, %g] of the POI %s", o.mu, lo, hi,
+                      hfs_model_par_name(c.model, poi));
+      exit_code = HFS_EXIT_USAGE;
+      goto done;
+    }
   }
   if (o.toys) {
     exit_code = hfs_cli_toys_hypotest(&o, &c);

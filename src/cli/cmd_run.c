@@ -166,8 +166,24 @@ int hfs_cmd_merge(int argc, char **argv) {
       hfs_cli_error("merge: the output %s is also listed as a part", target);
       return HFS_EXIT_USAGE;
     }
+  int64_t *first_lo = NULL, *first_hi = NULL; /* toy range of each part */
+  HFS_ALLOC(first_lo, argc);
+  HFS_ALLOC(first_hi, argc);
   for (int i = 2; i < argc; ++i) {
     HFS_CHECK(hfs_toyfile_load(argv[i], &part));
+    /* Parts must not overlap, or a toy would be counted twice: the same
+     * file given twice, two copies of one array part, or parts of arrays
+     * of different sizes whose toy ranges intersect. */
+    first_lo[i] = part.ntoys * part.array_index / part.array_count;
+    first_hi[i] = part.ntoys * (part.array_index + 1) / part.array_count;
+    for (int k = 2; k < i; ++k)
+      if (first_lo[i] < first_hi[k] && first_lo[k] < first_hi[i])
+        HFS_FAIL(HFS_ERR_MISMATCH,
+                 "merge: %s (part %d/%d, toys %lld-%lld) overlaps %s (toys %lld-%lld): each "
+                 "toy must come from one part",
+                 argv[i], part.array_index, part.array_count, (long long)first_lo[i],
+                 (long long)first_hi[i] - 1, argv[k], (long long)first_lo[k],
+                 (long long)first_hi[k] - 1);
     if (i == 2) {
       out = part;
       memset(&part, 0, sizeof part);
@@ -211,6 +227,8 @@ cleanup:
   }
   hfs_toyfile_free(&part);
   hfs_toyfile_free(&out);
+  free(first_lo);
+  free(first_hi);
   return code;
 }
 

@@ -1,13 +1,17 @@
 /* hfscan: entry point.  Initialises MPI (then PETSc for the TAO backend),
  * installs the interruption handlers and dispatches to a subcommand. */
+#define _POSIX_C_SOURCE 200809L /* sigaction, sigprocmask */
 #include "cli.h"
 #include "hfs_error.h"
+#include "hfs_launcher.h"
+#include "hfs_sched.h"
 
 #include <mpi.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 volatile int hfs_cli_interrupted;
 static int rank_, size_ = 1;
@@ -21,6 +25,42 @@ static void on_signal(int sig) {
   (void)sig;
   hfs_cli_interrupted = 1;
   hfs_job_request_stop();
+}
+
+static const int stop_signals[] = {SIGTERM, SIGINT, SIGUSR1};
+
+/* The stop signals are blocked from the first instruction until MPI and
+ * PETSc have started and our handlers are (again) in place: a signal that
+ * arrives meanwhile (Slurm's --signal, a user's scancel, mpirun forwarding
+ * USR1) waits instead of killing the rank with the default action, and is
+ * delivered to the handler when unblocked.  Threads that MPI starts inherit
+ * the blocked mask, so the signal later reaches the main thread. */
+static void stop_signals_block(int block, sigset_t *old) {
+  sigset_t set;
+  sigemptyset(&set);
+  for (size_t i = 0; i < sizeof stop_signals / sizeof stop_signals[0]; ++i)
+    sigaddset(&set, stop_signals[i]);
+  sigprocmask(block ? SIG_BLOCK : SIG_SETMASK, block ? &set : old, block ? old : NULL);
+}
+
+static void stop_signals_handle(void) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_signal;
+  sigemptyset(&sa.sa_mask);
+  for (size_t i = 0; i < sizeof stop_signals / sizeof stop_signals[0]; ++i)
+    sigaction(stop_signals[i], &sa, NULL);
+}
+
+/* A rank was given up or the launcher vanished (hfs_sched_peer_lost): the
+ * results that exist were committed; no collective call can complete now. */
+static int end_without_peers(int code) {
+  if (rank_ == 0) fprintf(stderr, "hfscan: %s\n", hfs_sched_peer_lost());
+  fflush(stdout);
+  fflush(stderr);
+  if (hfs_launcher_gone()) _exit(code);
+  MPI_Abort(MPI_COMM_WORLD, code);
+  return code;
 }
 
 typedef struct {
@@ -55,14 +95,11 @@ static void usage(FILE *out) {
 
 int main(int argc, char **argv) {
   int provided, code;
+  sigset_t old_mask;
+  stop_signals_block(1, &old_mask);
+  hfs_launcher_watch();
   /* Handlers first: PETSc keeps handlers installed before it starts. */
-  struct sigaction sa;
-  memset(&sa, 0, sizeof sa);
-  sa.sa_handler = on_signal;
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGTERM, &sa, NULL);
-  sigaction(SIGINT, &sa, NULL);
-  sigaction(SIGUSR1, &sa, NULL);
+  stop_signals_handle();
   if (MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided) != MPI_SUCCESS) {
     fprintf(stderr, "hfscan: MPI_Init_thread failed\n");
     return HFS_EXIT_ERROR;
@@ -95,7 +132,10 @@ int main(int argc, char **argv) {
     MPI_Finalize();
     return HFS_EXIT_ERROR;
   }
+  stop_signals_handle();
+  stop_signals_block(0, &old_mask);
   code = cmd->run(argc - 1, argv + 1);
+  if (hfs_sched_peer_lost()) return end_without_peers(code);
   hfs_fit_library_finalize();
   MPI_Finalize();
   return code;

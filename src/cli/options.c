@@ -15,12 +15,14 @@ void hfs_cli_error(const char *fmt, ...) {
    * from rank 0 instead of one per rank.  Errors that only a worker meets
    * reach rank 0 through the scheduler. */
   if (hfs_cli_rank() != 0) return;
+  char msg[2048];
   va_list ap;
   va_start(ap, fmt);
-  fputs("hfscan: ", stderr);
-  vfprintf(stderr, fmt, ap);
-  fputc('\n', stderr);
+  vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
+  fputs("hfscan: ", stderr);
+  hfs_fputs_escaped(msg, stderr);
+  fputc('\n', stderr);
 }
 
 void hfs_cli_opts_default(hfs_cli_opts *o) {
@@ -36,6 +38,7 @@ void hfs_cli_opts_default(hfs_cli_opts *o) {
   o->top = 20;
   o->array_count = 1;
   o->checkpoint_interval = 30;
+  o->worker_timeout = 300;
 }
 
 void hfs_cli_opts_free(hfs_cli_opts *o) {
@@ -69,7 +72,7 @@ enum {
   O_MEAS = 1000, O_FIX, O_OPT, O_NCODE, O_HCODE, O_JSON, O_QUIET, O_STRICT,
   O_MU, O_CL, O_TS, O_SCAN, O_CALC, O_NTOYS, O_SEED, O_OVERWRITE, O_TOP,
   O_GROUP, O_POI, O_LEVEL, O_ARRAY, O_HELP, O_OUT, O_CKPT, O_BRIEF, O_MAXITER,
-  O_PATCH, O_BOUNDS, O_SET, O_FREEZE, O_DATA, O_PREFIT, O_POSTFIT, O_LATEX, O_IMPACTS_JSON, O_PAR, O_FREEZE_GROUP
+  O_PATCH, O_BOUNDS, O_SET, O_FREEZE, O_DATA, O_PREFIT, O_POSTFIT, O_LATEX, O_IMPACTS_JSON, O_PAR, O_FREEZE_GROUP, O_WTIMEOUT
 };
 
 static const optdef defs[] = {
@@ -109,6 +112,7 @@ static const optdef defs[] = {
     {{"impacts-json", required_argument, 0, O_IMPACTS_JSON}, "ranking", "FILE  also write the impacts in CMS Combine's JSON (plotImpacts.py)"},
     {{"par", required_argument, 0, O_PAR}, "scan", "NAME=LO:HI:N  scan any parameter (repeat once for 2D)"},
     {{"freeze-group", required_argument, 0, O_FREEZE_GROUP}, "scan", "NAME  with --par: hold a group at its best-fit values (repeatable)"},
+    {{"worker-timeout", required_argument, 0, O_WTIMEOUT}, "hypotest limit ranking scan", "S  give up a rank silent for S seconds (at least 10x its longest batch; default 300): checkpoint and exit 3"},
     {{"help", no_argument, 0, O_HELP}, NULL, "this help"},
 };
 #define NDEFS ((int)(sizeof defs / sizeof defs[0]))
@@ -158,14 +162,26 @@ int hfs_cli_parse(const char *cmd, int argc, char **argv, hfs_cli_opts *o) {
   optind = 1;
   opterr = 0;
   int c, idx;
+  /* Where each valued option was first given: a second value of an option
+   * that takes one is an error, not a silent override. */
+  const char *seen[NDEFS];
+  memset(seen, 0, sizeof seen);
   while ((c = getopt_long(argc, argv, ":o:h", lo, &idx)) != -1) {
     const char *name = NULL;
     for (int i = 0; i < NDEFS; ++i)
-      if (defs[i].opt.val == c) {
+      if (defs[i].opt.val == c || (c == 'o' && defs[i].opt.val == O_OUT)) {
         name = defs[i].opt.name;
         if (!allowed(&defs[i], cmd)) {
           hfs_cli_error("option --%s does not apply to '%s'", name, cmd);
           return HFS_EXIT_USAGE;
+        }
+        if (defs[i].opt.has_arg == required_argument && !strstr(defs[i].help, "repeat")) {
+          if (seen[i]) {
+            hfs_cli_error("option --%s given twice ('%s', then '%s'); give it once", name,
+                          seen[i], optarg);
+            return HFS_EXIT_USAGE;
+          }
+          seen[i] = optarg;
         }
       }
     double v;
@@ -354,6 +370,12 @@ int hfs_cli_parse(const char *cmd, int argc, char **argv, hfs_cli_opts *o) {
         return HFS_EXIT_USAGE;
       }
       o->freeze_group[o->nfreeze_group++] = optarg;
+      break;
+    case O_WTIMEOUT:
+      if (!parse_double(optarg, &o->worker_timeout) || !(o->worker_timeout > 0)) {
+        hfs_cli_error("--worker-timeout %s: expected seconds > 0", optarg);
+        return HFS_EXIT_USAGE;
+      }
       break;
     case 'h':
     case O_HELP: usage(cmd, stdout); return -1;

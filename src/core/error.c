@@ -2,6 +2,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 static _Thread_local char hfs__msg[1024];
 static _Thread_local int hfs__code;
@@ -18,10 +19,14 @@ const char *hfs_strerror(int code) {
 }
 
 int hfs_error_set(int code, const char *fmt, ...) {
+  /* Formatted apart first: a caller may pass hfs_error_message() itself as
+   * an argument, to wrap the previous message. */
+  char text[sizeof hfs__msg];
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(hfs__msg, sizeof hfs__msg, fmt, ap);
+  vsnprintf(text, sizeof text, fmt, ap);
   va_end(ap);
+  memcpy(hfs__msg, text, sizeof text);
   hfs__code = code;
   return code;
 }

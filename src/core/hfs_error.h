@@ -65,13 +65,20 @@ void hfs_error_clear(void);
     goto cleanup;                                                          \
   } while (0)
 
-/* Allocation helpers that record HFS_ERR_NOMEM. */
+/* Allocation helpers that record HFS_ERR_NOMEM, saying what could not be
+ * allocated and how much ("out of memory: 10000400016 x 8 bytes (80 GB) for
+ * e->hfree at fit/engine.c:304"); callers that know the problem size add
+ * it. */
 #define HFS_ALLOC(ptr, count)                                              \
   do {                                                                     \
     size_t hfs__n = (size_t)(count);                                       \
     (ptr) = calloc(hfs__n ? hfs__n : 1, sizeof *(ptr));                    \
-    if (!(ptr)) HFS_FAIL(HFS_ERR_NOMEM, "out of memory (%s:%d)", __FILE__, \
-                         __LINE__);                                        \
+    if (!(ptr))                                                            \
+      HFS_FAIL(HFS_ERR_NOMEM,                                              \
+               "out of memory: %zu x %zu bytes (%.3g GB) for %s at %s:%d", \
+               hfs__n, sizeof *(ptr),                                      \
+               (double)hfs__n * (double)sizeof *(ptr) / 1e9, #ptr,         \
+               __FILE__, __LINE__);                                        \
   } while (0)
 
 #endif

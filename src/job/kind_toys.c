@@ -243,8 +243,10 @@ cleanup:
   return rc;
 }
 
-/* Toys whose fits fail are left out of the p-values and counted there; no
- * fit the result rests on can fail, so *nfailed stays 0. */
+/* Toys whose fits fail are left out of the p-values and counted there.  The
+ * result rests on the observed fits of each point and on at least one toy
+ * of each hypothesis with converged fits: *nfailed counts the points where
+ * that fails (exit status 4, docs/slurm.md). */
 static int toys_finish(void *state, int *whole, int *nfailed) {
   int rc = HFS_OK;
   toys_state *s = state;
@@ -254,6 +256,10 @@ static int toys_finish(void *state, int *whole, int *nfailed) {
   for (int64_t u = 0; u < n; ++u) *whole &= s->tf.done[u] != 0;
   if (*whole) HFS_CHECK(hfs_job_toys_compute(&s->tf));
   s->tf.complete = *whole;
+  for (int p = 0; *whole && p < s->tf.npoints; ++p)
+    *nfailed += s->tf.obs_fits[2 * p].status != HFS_FIT_CONVERGED ||
+                s->tf.obs_fits[2 * p + 1].status != HFS_FIT_CONVERGED ||
+                s->tf.cls[p].n_sb == 0 || s->tf.cls[p].n_b == 0;
 cleanup:
   return rc;
 }

@@ -98,6 +98,11 @@ typedef struct {
    * written every progress_interval seconds, plus a start and an end line. */
   FILE *progress_stream;
   double progress_interval; /* seconds, default 10 */
+  /* A worker that holds work and sends nothing for longer than
+   * max(worker_timeout, 10 x the longest batch so far) seconds is given up
+   * (default 300): the run ends as interrupted, naming its rank and host,
+   * without the final collective (see hfs_sched_peer_lost). */
+  double worker_timeout;
 } hfs_sched_options;
 
 void hfs_sched_options_default(hfs_sched_options *opts);
@@ -179,13 +184,23 @@ int hfs_sched_agree(hfs_sched *s, int rc);
 int hfs_sched_bcast(hfs_sched *s, void *buf, size_t bytes);
 
 /* Async-signal-safe: sets a process-wide flag.  The master stops dispatching
- * at its next check (before any new batch); the request is acted on by the
- * master only, so it is enough that rank 0 receives the signal.  A request
+ * at its next check (before any new batch).  On a worker the request travels
+ * to the master with its next result (the worker stops its current batch
+ * after the unit in progress), so a signal to any one rank stops the run;
+ * the run's message names the worker it came from.  A request
  * made before a run makes that run return HFS_ERR_INTERRUPTED at once; one
  * that arrives after the last unit was handed out leaves the run's status
  * HFS_OK and stays pending for the next run. */
 void hfs_sched_request_stop(void);
 /* Whether a stop has been requested and not yet consumed by a run. */
 int hfs_sched_stop_requested(void);
+
+/* Non-NULL (the reason, one line) after a run that could not end together
+ * on every rank: the master gave up a silent worker, or the launcher
+ * vanished (hfs_launcher.h).  The run returned HFS_ERR_INTERRUPTED on the
+ * master, whose collected results are valid (commit them), and no further
+ * collective call may be made: the caller ends the job (MPI_Abort, or _exit
+ * when the launcher is gone).  NULL otherwise. */
+const char *hfs_sched_peer_lost(void);
 
 #endif

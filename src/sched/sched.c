@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "hfs_error.h"
+#include "hfs_launcher.h"
 #include "sched_internal.h"
 
 _Static_assert(sizeof(hfs__sched_result_head) % 16 == 0,
@@ -21,10 +22,23 @@ struct hfs_sched {
   int rank;
   int size;
   hfs_sched_options opts;
+  char *hosts; /* master: size x MPI_MAX_PROCESSOR_NAME, each rank's host */
 };
 
-/* Set from signal handlers, read by the master between messages. */
+/* Set from signal handlers, read by the master between messages and by the
+ * workers between units (they pass it on with their next result). */
 static volatile sig_atomic_t hfs__stop_flag;
+/* Set when a run ended without the final collective because a rank stopped
+ * answering or the launcher vanished: the processes can no longer agree and
+ * the caller must end the job (hfs_sched_peer_lost). */
+static int hfs__peer_lost;
+static char hfs__peer_lost_msg[HFS__SCHED_MSG_MAX];
+
+/* How often the master looks for silent workers and a vanished launcher. */
+#define HFS__WATCH_SECONDS 0.25
+/* A worker is silent for too long after this many times its longest batch
+ * (or the option's floor, whichever is larger). */
+#define HFS__SILENCE_FACTOR 10.0
 
 /* The master looks for messages at least this often while it computes its
  * own units, unless a single unit takes longer. */
@@ -52,6 +66,10 @@ void hfs_sched_request_stop(void) { hfs__stop_flag = 1; }
 
 int hfs_sched_stop_requested(void) { return hfs__stop_flag != 0; }
 
+const char *hfs_sched_peer_lost(void) {
+  return hfs__peer_lost ? hfs__peer_lost_msg : NULL;
+}
+
 void hfs_sched_options_default(hfs_sched_options *opts) {
   memset(opts, 0, sizeof *opts);
   opts->master_computes = 1;
@@ -62,6 +80,7 @@ void hfs_sched_options_default(hfs_sched_options *opts) {
   opts->progress = 1;
   opts->progress_stream = NULL;
   opts->progress_interval = 10.0;
+  opts->worker_timeout = 300.0;
 }
 
 static int hfs__check_options(const hfs_sched_options *o) {
@@ -78,6 +97,8 @@ static int hfs__check_options(const hfs_sched_options *o) {
   if (!(o->progress_interval > 0))
     return hfs_error_set(HFS_ERR_ARG,
                          "scheduler: progress_interval must be > 0");
+  if (!(o->worker_timeout > 0))
+    return hfs_error_set(HFS_ERR_ARG, "scheduler: worker_timeout must be > 0");
   return HFS_OK;
 }
 
@@ -115,6 +136,15 @@ int hfs_sched_create(MPI_Comm comm, const hfs_sched_options *opts,
   HFS__MPI_CHECK(MPI_Comm_set_errhandler(s->comm, MPI_ERRORS_RETURN));
   HFS__MPI_CHECK(MPI_Comm_rank(s->comm, &s->rank));
   HFS__MPI_CHECK(MPI_Comm_size(s->comm, &s->size));
+  {
+    /* The master names the host of a rank that stops answering. */
+    char name[MPI_MAX_PROCESSOR_NAME] = "";
+    int len = 0;
+    if (MPI_Get_processor_name(name, &len) != MPI_SUCCESS) snprintf(name, sizeof name, "?");
+    if (s->rank == 0) HFS_ALLOC(s->hosts, (size_t)s->size * MPI_MAX_PROCESSOR_NAME);
+    HFS__MPI_CHECK(MPI_Gather(name, MPI_MAX_PROCESSOR_NAME, MPI_CHAR, s->hosts,
+                              MPI_MAX_PROCESSOR_NAME, MPI_CHAR, 0, s->comm));
+  }
   *out = s;
   s = NULL;
 cleanup:
@@ -126,7 +156,10 @@ void hfs_sched_destroy(hfs_sched **s) {
   if (!s || !*s) return;
   int finalized = 0;
   MPI_Finalized(&finalized);
-  if (!finalized && (*s)->comm != MPI_COMM_NULL) MPI_Comm_free(&(*s)->comm);
+  /* Freeing a communicator is collective: not with a rank gone. */
+  if (!finalized && !hfs__peer_lost && (*s)->comm != MPI_COMM_NULL)
+    MPI_Comm_free(&(*s)->comm);
+  free((*s)->hosts);
   free(*s);
   *s = NULL;
 }
@@ -194,6 +227,8 @@ typedef struct {
   double timed_seconds; /* run() time and units behind the mean unit time */
   int64_t timed_units;
   double t_loop; /* start of the master loop, after the checks */
+  int stop_rank;  /* worker whose signal stopped the run, or -1 */
+  int lost;       /* the final collective cannot take place */
 } hfs__run_state;
 
 /* Record the first hard failure; it outranks an interruption. */
@@ -280,7 +315,8 @@ cleanup:
 typedef struct {
   int outstanding; /* batches sent and not yet answered */
   int requested;   /* its REQUEST arrived */
-  int stopped;     /* its stop message was sent */
+  int stopped;     /* its stop message was sent (or it was given up) */
+  double heard;    /* when it last sent a message, or was first given work */
 } hfs__worker_state;
 
 typedef struct {
@@ -291,6 +327,8 @@ typedef struct {
   size_t cap;
   int64_t max_batch;
   double target; /* batch duration aimed at, >= the option */
+  double longest_batch; /* longest run() time of one batch so far */
+  double next_watch;    /* when to look for silent workers again */
 } hfs__master;
 
 /* Hand out batches to worker `rank` until it holds `prefetch` of them, and
@@ -321,6 +359,7 @@ static int hfs__fill(hfs__master *m, int rank) {
     int64_t msg[2] = {r->next, count};
     HFS__MPI_CHECK(
         MPI_Send(msg, 2, MPI_INT64_T, rank, HFS__SCHED_TAG_WORK, comm));
+    if (w->outstanding == 0) w->heard = hfs__sched_now();
     r->next += count;
     w->outstanding++;
     r->st->batches++;
@@ -355,6 +394,7 @@ static int hfs__master_handle(hfs__master *m, const MPI_Status *probe) {
   r->st->messages_received++;
   r->st->bytes_received += nbytes;
   hfs__worker_state *w = &m->w[src];
+  w->heard = hfs__sched_now();
   if (tag == HFS__SCHED_TAG_REQUEST && !w->requested) {
     w->requested = 1;
     m->nrequested++;
@@ -371,6 +411,15 @@ static int hfs__master_handle(hfs__master *m, const MPI_Status *probe) {
       goto bad;
     w->outstanding--;
     r->st->run_seconds += h.run_seconds;
+    if (h.run_seconds > m->longest_batch) m->longest_batch = h.run_seconds;
+    if (h.stop && !r->halting) {
+      /* A signal reached this worker: the same stop as one on the master. */
+      r->halting = 1;
+      if (r->out.status == HFS_OK) {
+        r->out.status = HFS_ERR_INTERRUPTED;
+        r->stop_rank = src;
+      }
+    }
     /* Only whole batches feed the mean, so that a skipped batch (done 0)
      * does not pose as infinitely fast work. */
     if (h.done == h.count && h.status == HFS_OK) {
@@ -406,6 +455,53 @@ bad:
     hfs__fail(r, HFS_ERR_INTERNAL, -1, text);
   }
   return rc;
+}
+
+/* Give up a worker that has been silent for far longer than its work
+ * takes (stopped with SIGSTOP, its node hung or gone): stop the run with
+ * what was collected, so that a requeue continues it.  Its batches stay
+ * undone and are computed again on resume. */
+static void hfs__watch(hfs__master *m, double now) {
+  hfs__run_state *r = m->r;
+  const hfs_sched *s = r->s;
+  if (now < m->next_watch) return;
+  m->next_watch = now + HFS__WATCH_SECONDS;
+  if (hfs_launcher_gone()) {
+    r->halting = 1;
+    r->out.status = HFS_ERR_INTERRUPTED;
+    snprintf(r->out.msg, sizeof r->out.msg,
+             "task '%s': the launcher (pid %ld) is gone; stopping without writing",
+             hfs__name(r->task), hfs_launcher_pid());
+    r->lost = 1;
+    m->nstopped = m->nworkers;
+    return;
+  }
+  double limit = HFS__SILENCE_FACTOR * m->longest_batch;
+  if (limit < s->opts.worker_timeout) limit = s->opts.worker_timeout;
+  for (int k = 1; k <= m->nworkers; ++k) {
+    hfs__worker_state *w = &m->w[k];
+    double since = w->requested ? w->heard : r->t_loop;
+    if (w->stopped || (w->requested && w->outstanding == 0) || now - since <= limit) continue;
+    if (!r->lost) {
+      char text[HFS__SCHED_MSG_MAX];
+      snprintf(text, sizeof text,
+               "task '%s': rank %d on %s has sent nothing for %.0f s (limit %.0f s, "
+               "--worker-timeout); stopping with what was collected",
+               hfs__name(r->task), k, s->hosts ? s->hosts + (size_t)k * MPI_MAX_PROCESSOR_NAME
+                                                : "?",
+               now - since, limit);
+      /* Reported as an interruption: the run resumes from its checkpoint. */
+      r->halting = 1;
+      if (r->out.status == HFS_OK || r->out.status == HFS_ERR_INTERRUPTED) {
+        r->out.status = HFS_ERR_INTERRUPTED;
+        snprintf(r->out.msg, sizeof r->out.msg, "%s", text);
+      }
+      r->lost = 1;
+    }
+    w->stopped = 1;
+    w->outstanding = 0;
+    m->nstopped++;
+  }
 }
 
 static int hfs__run_master(hfs__run_state *r) {
@@ -454,7 +550,9 @@ static int hfs__run_master(hfs__run_state *r) {
       if (!idle) idle_since = now;
       hfs__backoff(&idle);
     }
-    hfs__sched_progress_tick(&r->prog, r->st->units, hfs__sched_now());
+    double t_now = hfs__sched_now();
+    hfs__sched_progress_tick(&r->prog, r->st->units, t_now);
+    hfs__watch(&m, t_now);
   }
 cleanup:
   free(m.w);
@@ -489,6 +587,13 @@ static int hfs__run_worker(const hfs_sched *s, const hfs_sched_task *task,
       HFS__MPI_CHECK(MPI_Test(&wreq, &flag, &ws));
       if (flag) break;
       hfs__backoff(&idle);
+      if ((idle & 255) == 0 && hfs_launcher_gone()) {
+        hfs__peer_lost = 1;
+        snprintf(hfs__peer_lost_msg, sizeof hfs__peer_lost_msg,
+                 "scheduler: rank %d: the launcher (pid %ld) is gone", s->rank,
+                 hfs_launcher_pid());
+        HFS_FAIL(HFS_ERR_INTERRUPTED, "%s", hfs__peer_lost_msg);
+      }
     }
     st->wait_seconds += hfs__sched_now() - t_wait;
     st->messages_received++;
@@ -500,7 +605,7 @@ static int hfs__run_worker(const hfs_sched *s, const hfs_sched_task *task,
     slot ^= 1;
     HFS__MPI_CHECK(MPI_Irecv(work[slot], 2, MPI_INT64_T, 0,
                              HFS__SCHED_TAG_WORK, comm, &wreq));
-    hfs__sched_result_head h = {pos, count, 0, -1, 0.0, HFS_OK, 0};
+    hfs__sched_result_head h = {pos, count, 0, -1, 0.0, HFS_OK, 0, 0, {0, 0, 0}};
     char text[HFS__SCHED_MSG_MAX] = "";
     if (n != 2 || pos < 0 || count < 1 || pos > nunits ||
         count > nunits - pos) {
@@ -523,6 +628,9 @@ static int hfs__run_worker(const hfs_sched *s, const hfs_sched_task *task,
     if (!failed) {
       double t0 = hfs__sched_now();
       for (int64_t k = 0; k < h.count; k++) {
+        /* A stop cuts the batch short: the master collects what is done
+         * and the rest stays pending for the resume. */
+        if (hfs__stop_flag) break;
         int64_t unit = hfs__unit(units, pos + k);
         hfs_error_clear();
         int urc = task->run(task->ctx, unit, res + (size_t)k * rs);
@@ -540,6 +648,7 @@ static int hfs__run_worker(const hfs_sched *s, const hfs_sched_task *task,
       st->run_seconds += h.run_seconds;
       st->units += h.done;
     }
+    h.stop = hfs__stop_flag != 0;
     if (h.status != HFS_OK) {
       h.msg_len = (int32_t)strlen(text) + 1;
       memcpy(res + (size_t)h.done * rs, text, (size_t)h.msg_len);
@@ -612,6 +721,7 @@ int hfs_sched_run(hfs_sched *s, const hfs_sched_task *task,
   r.nunits = nunits;
   r.st = &local;
   r.out.failed_unit = -1;
+  r.stop_rank = -1;
   double t_start = hfs__sched_now();
 
   int lrc = hfs__check_task(task, units, nunits);
@@ -653,11 +763,16 @@ int hfs_sched_run(hfs_sched *s, const hfs_sched_task *task,
     if (r.out.status == HFS_ERR_INTERRUPTED && r.next >= nunits &&
         local.units == nunits)
       r.out.status = HFS_OK;
-    if (r.out.status == HFS_ERR_INTERRUPTED)
+    if (r.out.status == HFS_ERR_INTERRUPTED && !r.lost) {
+      char who[64] = "";
+      if (r.stop_rank > 0)
+        snprintf(who, sizeof who, " on rank %d (%s)", r.stop_rank,
+                 s->hosts + (size_t)r.stop_rank * MPI_MAX_PROCESSOR_NAME);
       snprintf(r.out.msg, sizeof r.out.msg,
                "task '%s': interrupted after %lld of %lld units (stop "
-               "requested)",
-               hfs__name(task), (long long)local.units, (long long)nunits);
+               "requested%s)",
+               hfs__name(task), (long long)local.units, (long long)nunits, who);
+    }
     hfs__sched_progress_end(&r.prog, local.units,
                             rc != HFS_OK ? rc : r.out.status,
                             hfs__sched_now());
@@ -667,7 +782,11 @@ int hfs_sched_run(hfs_sched *s, const hfs_sched_task *task,
   /* A local MPI or memory failure leaves the protocol broken: return it
    * without the broadcast; the caller aborts the job. */
   if (rc != HFS_OK) goto cleanup;
-  if (s->size > 1)
+  if (r.lost) { /* no rank to agree with: the caller ends the job */
+    hfs__peer_lost = 1;
+    snprintf(hfs__peer_lost_msg, sizeof hfs__peer_lost_msg, "%s", r.out.msg);
+  }
+  else if (s->size > 1)
     HFS__MPI_CHECK(MPI_Bcast(&r.out, (int)sizeof r.out, MPI_BYTE, 0, s->comm));
   r.out.msg[sizeof r.out.msg - 1] = '\0';
   local.failed_unit = r.out.failed_unit;

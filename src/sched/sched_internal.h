@@ -25,6 +25,10 @@ typedef struct {
   double run_seconds;     /* time spent in run() for this batch */
   int32_t status;         /* HFS_OK or the code run() returned */
   int32_t msg_len;        /* bytes of error text after the results (with NUL) */
+  /* 1: a stop was requested on this worker (a signal reached it); the batch
+   * may then be cut short (done < count) */
+  int32_t stop;
+  int32_t pad[3];
 } hfs__sched_result_head;
 
 /* Longest error text carried in a message (including the NUL). */

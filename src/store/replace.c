@@ -3,6 +3,7 @@
 #include "store_internal.h"
 
 #include "hfs_error.h"
+#include "hfs_launcher.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -26,6 +27,12 @@ static int sync_folder(const char *path) {
 }
 
 int hfs__store_replace(const char *path, const void *buf, size_t n) {
+  /* An orphan of a killed launcher must leave the file to the run that
+   * replaces it. */
+  if (hfs_launcher_gone())
+    return hfs_error_set(HFS_ERR_INTERRUPTED,
+                         "%s: not written: the launcher (pid %ld) of this run is gone", path,
+                         hfs_launcher_pid());
   size_t len = strlen(path) + 5;
   char *tmp = malloc(len);
   if (!tmp) return hfs_error_set(HFS_ERR_NOMEM, "%s: out of memory", path);

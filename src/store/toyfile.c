@@ -210,6 +210,73 @@ int hfs_toyfile_write(const hfs_toyfile *tf, const char *path) {
   return rc;
 }
 
+/* Every dataset a toy file must hold and its number of values, checked
+ * against the header before anything is allocated: a crafted header
+ * (npoints = 999999) must not make the reader allocate gigabytes. */
+static int check_shapes(hfs_h5 *f, const char *path, int64_t np, int64_t n) {
+  static const char *const per_point[] = {"/toys/mu", "/toys/observed/t",
+                                          "/toys/observed/mu_hat"};
+  static const char *const per_fit[] = {"status", "twice_nll", "poi"};
+  static const char *const per_unit[] = {"t", "mu_hat", "twice_nll_free", "twice_nll_cond",
+                                         "status_free", "status_cond", "done"};
+  char p[128];
+  for (size_t i = 0; i < sizeof per_point / sizeof *per_point; ++i)
+    if (hfs_h5_size(f, per_point[i]) != np)
+      return hfs_error_set(HFS_ERR_MISMATCH,
+                           "%s: damaged toy file: %s has %lld values, the header says %lld "
+                           "points",
+                           path, per_point[i], (long long)hfs_h5_size(f, per_point[i]),
+                           (long long)np);
+  for (int g = 0; g < 2; ++g)
+    for (size_t i = 0; i < sizeof per_fit / sizeof *per_fit; ++i) {
+      snprintf(p, sizeof p, "/toys/%s/fits/%s", g ? "generation" : "observed", per_fit[i]);
+      if (hfs_h5_size(f, p) != 2 * np)
+        return hfs_error_set(HFS_ERR_MISMATCH,
+                             "%s: damaged toy file: %s has %lld values, expected %lld", path, p,
+                             (long long)hfs_h5_size(f, p), (long long)(2 * np));
+    }
+  for (size_t i = 0; i < sizeof per_unit / sizeof *per_unit; ++i) {
+    snprintf(p, sizeof p, "/toys/unit/%s", per_unit[i]);
+    if (hfs_h5_size(f, p) != n)
+      return hfs_error_set(HFS_ERR_MISMATCH,
+                           "%s: damaged toy file: %s has %lld values, the header says %lld "
+                           "(npoints x 2 x ntoys)",
+                           path, p, (long long)hfs_h5_size(f, p), (long long)n);
+  }
+  return HFS_OK;
+}
+
+/* Values that no run writes: a unit marked done must hold a result (fit
+ * statuses of a real fit, a finite statistic when both fits converged). */
+static int check_values(const hfs_toyfile *tf, const char *path) {
+  int64_t n = hfs_toyfile_nunits(tf);
+  for (int p = 0; p < tf->npoints; ++p)
+    if (!isfinite(tf->mu[p]))
+      return hfs_error_set(HFS_ERR_MISMATCH, "%s: damaged toy file: /toys/mu[%d] is not finite",
+                           path, p);
+  for (int64_t u = 0; u < n; ++u) {
+    const hfs_toy_result *r = &tf->units[u];
+    if (tf->done[u] != 0 && tf->done[u] != 1)
+      return hfs_error_set(HFS_ERR_MISMATCH,
+                           "%s: damaged toy file: /toys/unit/done[%lld] = %lld (0 or 1)", path,
+                           (long long)u, (long long)tf->done[u]);
+    if (!tf->done[u]) continue;
+    if (r->status_free < HFS_FIT_CONVERGED || r->status_free > HFS_FIT_HESSE_FAILED ||
+        r->status_cond < HFS_FIT_CONVERGED || r->status_cond > HFS_FIT_HESSE_FAILED)
+      return hfs_error_set(HFS_ERR_MISMATCH,
+                           "%s: damaged toy file: toy unit %lld is marked done but holds no "
+                           "result (fit statuses %d, %d)",
+                           path, (long long)u, r->status_free, r->status_cond);
+    if (r->status_free == HFS_FIT_CONVERGED && r->status_cond == HFS_FIT_CONVERGED &&
+        !(isfinite(r->t) && isfinite(r->nll_free) && isfinite(r->nll_cond)))
+      return hfs_error_set(HFS_ERR_MISMATCH,
+                           "%s: damaged toy file: toy unit %lld has converged fits but a "
+                           "non-finite test statistic or likelihood",
+                           path, (long long)u);
+  }
+  return HFS_OK;
+}
+
 int hfs_toyfile_load(const char *path, hfs_toyfile *tf) {
   int rc = HFS_OK;
   hfs_h5 *f = NULL;
@@ -223,8 +290,19 @@ int hfs_toyfile_load(const char *path, hfs_toyfile *tf) {
   CK(hfs_h5_get_attr_int(f, "/toys", "npoints", &np));
   CK(hfs_h5_get_attr_int(f, "/toys", "ntoys", &nt));
   CK(hfs_h5_get_attr_int(f, "/toys", "npar", &npar));
-  if (np < 1 || np > 1000000 || nt < 1 || npar < 1)
-    HFS_FAIL(HFS_ERR_MISMATCH, "%s: inconsistent toy file header", path);
+  if (np < 1 || np > 1000000 || nt < 1 || nt > ((int64_t)1 << 40) / (2 * np) || npar < 1 ||
+      npar > 100000000)
+    HFS_FAIL(HFS_ERR_MISMATCH,
+             "%s: damaged toy file: header npoints = %lld, ntoys = %lld, npar = %lld out of "
+             "range",
+             path, (long long)np, (long long)nt, (long long)npar);
+  CK(hfs_h5_get_attr_int(f, "/toys", "array_index", &ai));
+  CK(hfs_h5_get_attr_int(f, "/toys", "array_count", &ac));
+  if (ac < 1 || ac > 1000000 || ai < 0 || ai >= ac)
+    HFS_FAIL(HFS_ERR_MISMATCH,
+             "%s: damaged toy file: array part %lld/%lld (needs 0 <= index < count)",
+             path, (long long)ai, (long long)ac);
+  CK(check_shapes(f, path, np, np * 2 * nt));
   CK(hfs_toyfile_alloc(tf, (int)np, nt, (int)npar));
   CK(hfs_h5_get_attr_str(f, "/toys", "kind", tf->kind, sizeof tf->kind));
   CK(hfs_h5_get_attr_str(f, "/toys", "workspace_sha256", tf->workspace_sha256,
@@ -234,8 +312,9 @@ int hfs_toyfile_load(const char *path, hfs_toyfile *tf) {
   CK(hfs_h5_get_attr_int(f, "/toys", "seed", &seed));
   tf->seed = (uint64_t)seed;
   CK(hfs_h5_get_attr_str(f, "/toys", "test_stat", tf->test_stat, sizeof tf->test_stat));
-  CK(hfs_h5_get_attr_int(f, "/toys", "array_index", &ai));
-  CK(hfs_h5_get_attr_int(f, "/toys", "array_count", &ac));
+  if (strcmp(tf->kind, "hypotest") && strcmp(tf->kind, "limit"))
+    HFS_FAIL(HFS_ERR_MISMATCH, "%s: damaged toy file: kind '%s' (hypotest or limit)", path,
+             tf->kind);
   CK(hfs_h5_get_attr_int(f, "/toys", "complete", &complete));
   tf->array_index = (int)ai;
   tf->array_count = (int)ac;
@@ -265,6 +344,7 @@ int hfs_toyfile_load(const char *path, hfs_toyfile *tf) {
   LOAD_I(status_free, "status_free");
   LOAD_I(status_cond, "status_cond");
   CK(hfs_h5_read_int(f, "/toys/unit/done", tf->done, n));
+  CK(check_values(tf, path));
   if (hfs_h5_exists(f, "/limit")) CK(hfs_h5_get_attr_double(f, "/limit", "cl", &tf->cl));
 cleanup:
   hfs_h5_close(&f);
