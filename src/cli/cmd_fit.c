@@ -1,5 +1,6 @@
 /* hfscan fit: maximum-likelihood fit with uncertainties and correlations. */
 #include "cli.h"
+#include "cli_guard.h"
 #include "cli_json.h"
 #include "hfs_error.h"
 #include "hfs_store.h"
@@ -170,7 +171,7 @@ int hfs_cmd_fit(int argc, char **argv) {
     hfs_cli_opts_free(&o);
     return HFS_EXIT_OK;
   }
-  if (hfs_cli_load(&o, &c)) {
+  if (hfs_cli_output_guard(&o, 0) || hfs_cli_load(&o, &c)) {
     hfs_cli_error("%s", hfs_error_message());
     exit_code = HFS_EXIT_ERROR;
   } else {

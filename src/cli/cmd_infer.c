@@ -1,5 +1,6 @@
 /* hfscan hypotest, limit, significance (asymptotic; toys in cmd_toys.c). */
 #include "cli.h"
+#include "cli_guard.h"
 #include "cli_json.h"
 #include "hfs_error.h"
 #include "hfs_store.h"
@@ -50,7 +51,8 @@ static int setup(const char *cmd, int argc, char **argv, hfs_cli_opts *o, hfs_cl
     if (*exit_code < 0) *exit_code = HFS_EXIT_OK;
     return -1;
   }
-  int rc = hfs_cli_load(o, c);
+  int rc = hfs_cli_output_guard(o, 1);
+  if (!rc) rc = hfs_cli_load(o, c);
   if (!rc) rc = hfs_infer_create(c->model, &o->fit, c->fixed, c->init, I);
   if (rc == HFS_ERR_NOMEM && c->model)
     rc = hfs_error_set(rc, "%s (model of %d parameters, %d bins)", hfs_error_message(),

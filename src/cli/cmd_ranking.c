@@ -4,6 +4,7 @@
  * and "scan" kinds (src/job/kind_fits.c); this file parses and prints
  * (docs/ranking.md). */
 #include "cli.h"
+#include "cli_guard.h"
 #include "cli_json.h"
 #include "hfs_store.h"
 
@@ -245,7 +246,9 @@ static int run(const char *cmd, const hfs_job_kind *kind, int argc, char **argv)
     hfs_cli_opts_free(&o);
     return code < 0 ? HFS_EXIT_OK : code;
   }
-  code = hfs_cli_job_report(hfs_job_exit_status(hfs_cli_load(&o, &c)));
+  int rc = hfs_cli_output_guard(&o, 1);
+  if (!rc) rc = hfs_cli_load(&o, &c);
+  code = hfs_cli_job_report(hfs_job_exit_status(rc));
   if (code == HFS_EXIT_OK) code = hfs_cli_fits_job(&o, &c, kind);
   hfs_cli_ctx_free(&c);
   hfs_cli_opts_free(&o);

@@ -2,6 +2,7 @@
  * installs the interruption handlers and dispatches to a subcommand. */
 #define _POSIX_C_SOURCE 200809L /* sigaction, sigprocmask */
 #include "cli.h"
+#include "cli_guard.h"
 #include "hfs_error.h"
 #include "hfs_launcher.h"
 #include "hfs_sched.h"
@@ -135,6 +136,7 @@ int main(int argc, char **argv) {
   stop_signals_handle();
   stop_signals_block(0, &old_mask);
   code = cmd->run(argc - 1, argv + 1);
+  hfs_cli_output_release();
   if (hfs_sched_peer_lost()) return end_without_peers(code);
   hfs_fit_library_finalize();
   MPI_Finalize();

@@ -1,0 +1,25 @@
+/* The output guard of a command (cli_guard.h). */
+#include "cli_guard.h"
+
+#include "hfs_error.h"
+#include "hfs_store.h"
+
+#include <mpi.h>
+
+static hfs_store_lock *held;
+
+int hfs_cli_output_guard(const hfs_cli_opts *o, int collective) {
+  int rc = HFS_OK;
+  if (!o->output) return HFS_OK;
+  if (hfs_cli_rank() == 0 && !held) {
+    rc = hfs_store_output_check(o->output);
+    if (!rc) rc = hfs_store_lock_acquire(o->output, &held);
+  }
+  if (collective && hfs_cli_size() > 1) {
+    MPI_Bcast(&rc, 1, MPI_INT, 0, MPI_COMM_WORLD);
+    if (rc && hfs_cli_rank() != 0) hfs_error_set(rc, "the master cannot use %s", o->output);
+  }
+  return rc;
+}
+
+void hfs_cli_output_release(void) { hfs_store_lock_release(&held); }
