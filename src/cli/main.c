@@ -36,12 +36,14 @@ static const int stop_signals[] = {SIGTERM, SIGINT, SIGUSR1};
  * USR1) waits instead of killing the rank with the default action, and is
  * delivered to the handler when unblocked.  Threads that MPI starts inherit
  * the blocked mask, so the signal later reaches the main thread. */
-static void stop_signals_block(int block, sigset_t *old) {
+static void stop_signals_block(int block) {
   sigset_t set;
   sigemptyset(&set);
   for (size_t i = 0; i < sizeof stop_signals / sizeof stop_signals[0]; ++i)
     sigaddset(&set, stop_signals[i]);
-  sigprocmask(block ? SIG_BLOCK : SIG_SETMASK, block ? &set : old, block ? old : NULL);
+  /* Unblocked explicitly rather than restored: a launcher that started us
+   * with them blocked must not hide a stop from the handlers. */
+  sigprocmask(block ? SIG_BLOCK : SIG_UNBLOCK, &set, NULL);
 }
 
 static void stop_signals_handle(void) {
@@ -96,8 +98,7 @@ static void usage(FILE *out) {
 
 int main(int argc, char **argv) {
   int provided, code;
-  sigset_t old_mask;
-  stop_signals_block(1, &old_mask);
+  stop_signals_block(1);
   hfs_launcher_watch();
   /* Handlers first: PETSc keeps handlers installed before it starts. */
   stop_signals_handle();
@@ -134,7 +135,7 @@ int main(int argc, char **argv) {
     return HFS_EXIT_ERROR;
   }
   stop_signals_handle();
-  stop_signals_block(0, &old_mask);
+  stop_signals_block(0);
   code = cmd->run(argc - 1, argv + 1);
   hfs_cli_output_release();
   if (hfs_sched_peer_lost()) return end_without_peers(code);

@@ -1,0 +1,87 @@
+#!/bin/bash
+# Storage faults (issue 16): a full file system, a read-only folder, an
+# output that is a folder or in a missing folder, a second writer on one
+# output, a stale lock.  Each fails at once with one line naming the file
+# and the reason, never crashes, keeps the previous checkpoint, and the run
+# resumed afterwards ends identical to an uninterrupted one.
+# Usage: test_storage.sh HFSCAN SOURCE_DIR
+set -u
+HFSCAN=$1
+WS=$2/inputs/belle2_like.json
+. "$(dirname "$0")/lib.sh"
+ARGS=(hypotest "$WS" --mu 2 --calc toys --ntoys "$NTOYS" --seed 5 --quiet)
+
+"$HFSCAN" "${ARGS[@]}" -o ref.h5 > /dev/null 2> ref.err || fail "reference run: $(cat ref.err)"
+
+# Full disk: a small tmpfs filled up to leave room for one commit of this
+# run's file and half of a second one (a commit writes the new file beside
+# the previous one), so that the first checkpoint succeeds and a later one
+# meets a full disk.
+tmpfs tiny size=1m
+size=$(stat -c %s ref.h5)
+free=$(df -B1 --output=avail tiny | tail -1)
+dd if=/dev/zero of=tiny/filler bs=4096 count=$(( (free - size * 3 / 2) / 4096 )) 2> /dev/null
+"$HFSCAN" "${ARGS[@]}" -o tiny/b.h5 --checkpoint-interval 0 > /dev/null 2> full.err
+rc=$?
+[ $rc -eq 1 ] || fail "full disk: exit status $rc, expected 1: $(cat full.err)"
+one_line full.err
+grep -q "tiny/b.h5" full.err || fail "full disk: the message does not name the file: $(cat full.err)"
+grep -q "No space left on device" full.err || fail "full disk: no reason given: $(cat full.err)"
+[ -e tiny/b.h5.tmp ] && fail "full disk: the temporary file was left behind"
+[ -e tiny/b.h5 ] || fail "full disk: the first checkpoint is missing"
+"$HFSCAN" status tiny/b.h5 > /dev/null; st=$?
+[ $st -eq 3 ] || fail "full disk: the previous checkpoint is not a readable partial file ($st)"
+# fit -o on the full disk: one line, no half-written file
+"$HFSCAN" fit "$WS" -o tiny/f.h5 --quiet > /dev/null 2> fit.err
+[ $? -eq 1 ] || fail "fit on a full disk should exit 1"
+grep -q "No space left on device" fit.err || fail "fit on a full disk: $(cat fit.err)"
+[ -e tiny/f.h5 ] && fail "fit on a full disk left tiny/f.h5"
+# space freed: the resume completes identically
+rm -f tiny/filler
+"$HFSCAN" "${ARGS[@]}" -o tiny/b.h5 > /dev/null 2> resume.err || fail "resume after freeing space: $(cat resume.err)"
+same ref.h5 tiny/b.h5
+
+# Read-only folder, an output that is a folder, a missing folder: refused
+# before any fit, saying why.
+tmpfs ro size=1m,ro
+for out in ro/x.h5 ro missing/x.h5; do
+  "$HFSCAN" "${ARGS[@]}" -o "$out" --overwrite > /dev/null 2> out.err
+  rc=$?
+  [ $rc -eq 1 ] || fail "output $out: exit status $rc, expected 1"
+  one_line out.err
+  grep -q "$out" out.err || fail "output $out: the message does not name it: $(cat out.err)"
+done
+grep -q "Read-only file system" <("$HFSCAN" "${ARGS[@]}" -o ro/x.h5 2>&1) || fail "no errno text for a read-only folder"
+grep -q "is a folder" <("$HFSCAN" "${ARGS[@]}" -o ro --overwrite 2>&1) || fail "no 'is a folder' for a folder"
+grep -q "No such file or directory" <("$HFSCAN" "${ARGS[@]}" -o missing/x.h5 2>&1) || fail "no errno text for a missing folder"
+# The refusal comes before the work: a run that would fit for minutes ends at once.
+out=$("$HFSCAN" hypotest "$WS" --mu 2 --calc toys --ntoys 100000 -o ro/x.h5 2>&1)
+[ $? -eq 1 ] || fail "a long run on a read-only folder did not fail: $out"
+
+# A second writer is refused at once, naming the holder; the first finishes.
+"$HFSCAN" "${ARGS[@]}" -o two.h5 --checkpoint-interval 0.1 > /dev/null 2> first.err &
+first=$!
+for _ in $(seq 1 400); do [ -e two.h5.lock ] && break; sleep 0.05; done
+[ -e two.h5.lock ] || fail "no lock file beside the output"
+"$HFSCAN" hypotest "$WS" --mu 2 --calc toys --ntoys "$NTOYS" --seed 6 --quiet -o two.h5 > /dev/null 2> second.err
+rc=$?
+[ $rc -eq 1 ] || fail "second writer: exit status $rc, expected 1"
+one_line second.err
+grep -q "pid $first" second.err || fail "second writer: the holder is not named: $(cat second.err)"
+wait $first || fail "the first writer failed: $(cat first.err)"
+same ref.h5 two.h5
+[ -e two.h5.lock ] && fail "the lock outlived its run"
+
+# A stale lock (its holder killed) is taken over.
+"$HFSCAN" "${ARGS[@]}" -o stale.h5 --checkpoint-interval 0.1 > /dev/null 2>&1 &
+pid=$!
+wait_partial stale.h5 || fail "no checkpoint appeared"
+kill -KILL $pid
+wait $pid 2> /dev/null
+[ -e stale.h5.lock ] || fail "a killed run left no lock (test premise)"
+"$HFSCAN" "${ARGS[@]}" -o stale.h5 > /dev/null 2> stale.err || fail "stale lock not cleared: $(cat stale.err)"
+same ref.h5 stale.h5
+# Without flock (a lock file from a dead process of this host): cleared too.
+echo "$(hostname) 999999999 -" > old.h5.lock
+"$HFSCAN" "${ARGS[@]}" -o old.h5 > /dev/null 2> old.err || fail "dead holder's lock not cleared: $(cat old.err)"
+echo "1 passed, 0 failed"
