@@ -99,7 +99,8 @@ typedef struct {
   FILE *progress_stream;
   double progress_interval; /* seconds, default 10 */
   /* A worker that holds work and sends nothing for longer than
-   * max(worker_timeout, 10 x the longest batch so far) seconds is given up
+   * max(worker_timeout, 10 x the longest batch so far, or the master's
+   * longest unit) seconds is given up
    * (default 300): the run ends as interrupted, naming its rank and host,
    * without the final collective (see hfs_sched_peer_lost). */
   double worker_timeout;

@@ -228,6 +228,7 @@ typedef struct {
   int64_t timed_units;
   double t_loop; /* start of the master loop, after the checks */
   int stop_rank;  /* worker whose signal stopped the run, or -1 */
+  double longest; /* longest batch of a worker or unit of the master so far */
   int lost;       /* the final collective cannot take place */
 } hfs__run_state;
 
@@ -281,6 +282,7 @@ static void hfs__master_compute(hfs__run_state *r, void *res) {
     r->st->units_by_master++;
     r->timed_seconds += t1 - t0;
     r->timed_units++;
+    if (t1 - t0 > r->longest) r->longest = t1 - t0;
     if (rc != HFS_OK) {
       char text[HFS__SCHED_MSG_MAX];
       hfs__failure_text(text, sizeof text, hfs__name(r->task), "unit", unit,
@@ -327,7 +329,6 @@ typedef struct {
   size_t cap;
   int64_t max_batch;
   double target; /* batch duration aimed at, >= the option */
-  double longest_batch; /* longest run() time of one batch so far */
   double next_watch;    /* when to look for silent workers again */
 } hfs__master;
 
@@ -411,7 +412,7 @@ static int hfs__master_handle(hfs__master *m, const MPI_Status *probe) {
       goto bad;
     w->outstanding--;
     r->st->run_seconds += h.run_seconds;
-    if (h.run_seconds > m->longest_batch) m->longest_batch = h.run_seconds;
+    if (h.run_seconds > r->longest) r->longest = h.run_seconds;
     if (h.stop && !r->halting) {
       /* A signal reached this worker: the same stop as one on the master. */
       r->halting = 1;
@@ -476,7 +477,7 @@ static void hfs__watch(hfs__master *m, double now) {
     m->nstopped = m->nworkers;
     return;
   }
-  double limit = HFS__SILENCE_FACTOR * m->longest_batch;
+  double limit = HFS__SILENCE_FACTOR * r->longest;
   if (limit < s->opts.worker_timeout) limit = s->opts.worker_timeout;
   for (int k = 1; k <= m->nworkers; ++k) {
     hfs__worker_state *w = &m->w[k];
