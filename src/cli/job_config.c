@@ -14,6 +14,7 @@ void hfs_cli_job_config(const hfs_cli_opts *o, const hfs_cli_ctx *c, hfs_job_con
   cfg->output = o->output;
   cfg->overwrite = o->overwrite;
   cfg->checkpoint_interval = o->checkpoint_interval;
+  cfg->worker_timeout = o->worker_timeout;
   cfg->quiet = o->quiet;
   cfg->command_line = o->argv_line;
   cfg->annotate = hfs_cli_poi_bound_h5;

@@ -426,7 +426,15 @@ int hfs_cli_load(const hfs_cli_opts *o, hfs_cli_ctx *c) {
   warned = 0;
   hfs_warn_set_sink(count_warning, NULL);
   HFS_CHECK(hfs_spec_read_file_patched(o->workspace, o->patch, o->npatch, &c->spec));
-  HFS_CHECK(hfs_model_create(c->spec, o->measurement, &o->model, &c->model));
+  rc = hfs_model_create(c->spec, o->measurement, &o->model, &c->model);
+  if (rc == HFS_ERR_NOMEM) {
+    /* Say for which model size the memory ran out. */
+    long long nbins = 0;
+    for (int k = 0; k < c->spec->nchannels; ++k) nbins += c->spec->channels[k].nbins;
+    rc = hfs_error_set(rc, "%s (building the model of %s: %d channels, %lld bins)",
+                       hfs_error_message(), o->workspace, c->spec->nchannels, nbins);
+  }
+  if (rc) goto cleanup;
   if (o->strict && warned)
     HFS_FAIL(HFS_ERR_MODEL, "%s: %d warning(s) and --strict given", o->workspace, warned);
   HFS_CHECK(workspace_sha256(o, c->sha256));

@@ -72,6 +72,8 @@ typedef struct {
   const char *output;         /* NULL: nothing is written */
   int overwrite;              /* 1: start afresh even if output exists */
   double checkpoint_interval; /* seconds between commits */
+  double worker_timeout;      /* seconds before a silent rank is given up
+                                 (hfs_sched_options; 0: the default) */
   int quiet;                  /* no progress line, no "resuming" note */
   const char *command_line;   /* for /provenance */
   /* Optional: extra attributes on a fit kind's result group ("/ranking",

@@ -196,6 +196,7 @@ int hfs_job_run(const hfs_job_kind *kind, const hfs_job_config *cfg, hfs_job **o
   hfs_sched_options so;
   hfs_sched_options_default(&so);
   so.progress = !cfg->quiet;
+  if (cfg->worker_timeout > 0) so.worker_timeout = cfg->worker_timeout;
   HFS_CHECK(hfs_sched_create(MPI_COMM_WORLD, &so, &job->sched));
   job->master = hfs_sched_is_master(job->sched);
   job->nranks = hfs_sched_size(job->sched);

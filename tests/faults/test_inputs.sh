@@ -66,7 +66,8 @@ rc=0
 if [ $rc -eq 1 ] && grep -q "out of memory" err.txt; then
   one_line err.txt
   grep -q "GB) for .* at [a-z]*/[a-z_]*\.c:[0-9]*" err.txt || fail "OOM message lacks what/how much: $(cat err.txt)"
-  grep -q "model of 100001 parameters, 100000 bins" err.txt || fail "OOM message lacks the model size: $(cat err.txt)"
+  grep -q "model of 100001 parameters, 100000 bins\|model of huge.json: 1 channels, 100000 bins" err.txt ||
+    fail "OOM message lacks the model size: $(cat err.txt)"
   grep -q "$SRC" err.txt && fail "a build path in a message: $(cat err.txt)"
 else
   echo "note: the 100001-parameter fit did not run out of memory here (exit $rc)"
