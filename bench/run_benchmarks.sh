@@ -17,6 +17,23 @@ echo "# hfscan benchmarks $(date -u +%FT%TZ) on $(nproc) cores; load $(cut -d' '
 
 echo "## likelihood"
 for w in "${ws[@]}"; do "$B/bench/bench_likelihood" "$w" 2000; done
+# The published likelihoods of issue 15, each with one signal point.
+W=$SRC/../shared/workspaces
+if [ -d "$W" ]; then
+  lt=$(mktemp -d)
+  "$B/bench/gen_nextstat_model" > "$lt/nextstat.json"
+  "$B/bench/bench_likelihood" "$lt/nextstat.json" 2000
+  "$B/bench/bench_likelihood" "$W/atlas_ewk3l_erjr/BkgOnly.json" 2000 \
+    "$W/atlas_ewk3l_erjr/patches/patch.ERJR_100p0_20p0.json.gz"
+  "$B/bench/bench_likelihood" "$W/atlas_sbottom_multib_ins1748602/RegionA/BkgOnly.json" 2000 \
+    "$W/atlas_sbottom_multib_ins1748602/RegionA/patch.sbottom_1300_205_60.json.gz"
+  python3 -c 'import gzip, json, sys
+ps = json.load(gzip.open(sys.argv[1]))
+json.dump([p for p in ps["patches"] if p["metadata"]["name"] == "C1N2_Wh_hbb_700_150"][0]["patch"],
+          open(sys.argv[2], "w"))' "$W/atlas_1Lbb_ins1755298/patchset.json.gz" "$lt/1Lbb.patch.json"
+  "$B/bench/bench_likelihood" "$W/atlas_1Lbb_ins1755298/BkgOnly.json" 200 "$lt/1Lbb.patch.json"
+  rm -rf "$lt"
+fi
 
 echo "## fits (median of 300, with Hessian and covariance)"
 for w in "${ws[@]}"; do "$B/bench/bench_fit" "$w" 300 tao-bntl nlopt-tnewton; done

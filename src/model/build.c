@@ -684,50 +684,6 @@ cleanup:
   return rc;
 }
 
-/* Parameters that touch each bin, for the sparse Gauss-Newton part of the
- * Hessian. */
-static int build_binpars(hfs_model *m) {
-  int rc = HFS_OK;
-  int *mark = NULL, *cnt = NULL;
-  HFS_ALLOC(mark, m->npar);
-  HFS_ALLOC(cnt, m->nbins + 1);
-  HFS_ALLOC(m->binpar_off, m->nbins + 1);
-  for (int pass = 0; pass < 2; ++pass) {
-    int total = 0;
-    for (int g = 0; g < m->nbins; ++g) {
-      for (int q = 0; q < m->npar; ++q) mark[q] = 0;
-      int n = 0;
-      for (int i = 0; i < m->nblocks; ++i) {
-        const hfs_sample_block *bl = &m->blocks[i];
-        if (g < bl->bin0 || g >= bl->bin0 + bl->nbins) continue;
-        int j = g - bl->bin0;
-        for (int k = bl->s0; k < bl->s1; ++k) {
-          int q = m->scal[k].par;
-          if (!mark[q]) { mark[q] = 1; if (pass) m->binpar[total + n] = q; ++n; }
-        }
-        for (int k = bl->h0; k < bl->h1; ++k) {
-          int q = m->hist[k].par;
-          if (!mark[q]) { mark[q] = 1; if (pass) m->binpar[total + n] = q; ++n; }
-        }
-        for (int k = bl->b0; k < bl->b1; ++k) {
-          int q = m->pb_par[m->binmod[k].off + j];
-          if (!mark[q]) { mark[q] = 1; if (pass) m->binpar[total + n] = q; ++n; }
-        }
-      }
-      if (!pass) m->binpar_off[g] = total;
-      total += n;
-    }
-    if (!pass) {
-      m->binpar_off[m->nbins] = total;
-      HFS_ALLOC(m->binpar, total);
-    }
-  }
-cleanup:
-  free(mark);
-  free(cnt);
-  return rc;
-}
-
 /* The Hessian structure of hfs_model_structure: a parameter is local to bin
  * g when it enters per-bin factors of bin g only.  Bins are visited in
  * order, so blocks come in bin order and their parameters ascend. */
@@ -875,18 +831,14 @@ int hfs_model_create(const hfs_spec *s, const char *measurement,
   HFS_CHECK(set_poi(&b, m));
   HFS_CHECK(build_blocks(&b, m, offs, &o));
   HFS_CHECK(check_totals(&b, m, offs));
-  HFS_CHECK(build_binpars(m));
   HFS_CHECK(build_structure(m));
 
   HFS_ALLOC(m->nu, nbins);
   HFS_ALLOC(m->wbin, nbins);
   HFS_ALLOC(m->sb_A, m->nsb);
   HFS_ALLOC(m->sb_G, m->nsb);
-  HFS_ALLOC(m->scal_k, 3 * m->nscal);
-  HFS_ALLOC(m->hist_w, 6 * m->nhist);
   HFS_ALLOC(m->tmp, 2 * (m->max_scal > m->npar ? m->max_scal : m->npar) + 2);
-  HFS_ALLOC(m->jrow, m->npar);
-  HFS_ALLOC(m->hdense, (size_t)m->npar * (size_t)m->npar);
+  HFS_CHECK(hfs_model__compile(m, o.normsys_code));
   HFS_ALLOC(m->cache_data, nbins + m->naux);
   *out = m;
   m = NULL;
@@ -919,7 +871,8 @@ void hfs_model_destroy(hfs_model **mp) {
     for (int i = 0; i < m->nblocks; ++i) free(m->samp_name[i]);
   free(m->samp_name); free(m->chan_blk0);
   free(m->st_shared); free(m->st_block_off); free(m->st_block_par);
-  free(m->st_block_bin); free(m->hdense);
+  free(m->st_block_bin);
+  hfs_model__compiled_free(m);
   free(m->measurement);
   free(m->par_name); free(m->init); free(m->lo); free(m->hi);
   free(m->sigma); free(m->tau); free(m->prefit); free(m->fixed);
@@ -928,9 +881,9 @@ void hfs_model_destroy(hfs_model **mp) {
   free(m->observed); free(m->auxdata); free(m->aux_par); free(m->aux_lognorm);
   free(m->blocks); free(m->nominal); free(m->scal); free(m->normsys);
   free(m->hist); free(m->d_up); free(m->d_dn); free(m->binmod);
-  free(m->pb_par); free(m->binpar_off); free(m->binpar);
+  free(m->pb_par);
   free(m->nu); free(m->wbin); free(m->sb_A); free(m->sb_G);
-  free(m->scal_k); free(m->hist_w); free(m->tmp); free(m->jrow);
+  free(m->tmp);
   free(m->cache_data);
   free(m);
   *mp = NULL;

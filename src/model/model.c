@@ -51,54 +51,136 @@ void hfs_model_init(const hfs_model *m, double *theta) {
   memcpy(theta, m->init, sizeof(double) * (size_t)m->npar);
 }
 
-/* Modifier values (and derivatives) that do not depend on the bin. */
-static void eval_modifiers(hfs_model *m, const double *theta) {
-  for (int i = 0; i < m->nscal; ++i) {
-    const hfs_scalar_mod *s = &m->scal[i];
-    double *k = &m->scal_k[3 * i];
-    if (s->normsys < 0) {
-      k[0] = theta[s->par];
-      k[1] = 1;
-      k[2] = 0;
-    } else {
-      hfs_normsys_eval(&m->normsys[s->normsys], theta[s->par], k);
-    }
+/* kappa of one normsys factor and, for order >= 1 (2), its first (second)
+ * derivative.  Inside |alpha| < 1 code 4 is a polynomial, evaluated here
+ * with only the orders asked for: the likelihood without gradient, the
+ * hottest call, needs the value alone. */
+static inline void normsys_factor(const hfs_normsys_coef *c, double x, int order,
+                                  double k[3]) {
+  if (c->code == 4 && x < 1 && x > -1) {
+    const double *a = c->a;
+    double p = ((((a[5] * x + a[4]) * x + a[3]) * x + a[2]) * x + a[1]) * x + a[0];
+    k[0] = 1 + p * x;
+    if (order == 0) return;
+    k[1] = ((((6 * a[5] * x + 5 * a[4]) * x + 4 * a[3]) * x + 3 * a[2]) * x + 2 * a[1]) * x +
+           a[0];
+    if (order == 1) return;
+    k[2] = (((30 * a[5] * x + 20 * a[4]) * x + 12 * a[3]) * x + 6 * a[2]) * x + 2 * a[1];
+    return;
   }
-  for (int i = 0; i < m->nhist; ++i)
-    hfs_interp_additive(m->histosys_code, theta[m->hist[i].par],
-                        &m->hist_w[6 * i]);
+  hfs_normsys_eval(c, x, k);
 }
 
-/* nu(theta) into m->nu, keeping the per-sample-bin pieces A (nominal plus
- * additive shifts) and G (product of per-bin factors) for the derivatives. */
-static void eval_rates(hfs_model *m, const double *theta) {
-  eval_modifiers(m, theta);
+/* Values (order 0), first (1) and second (2) derivatives of every fused
+ * term: histosys weights once per parameter, each multiplicative term as
+ * the product of its factors. */
+static void eval_terms(hfs_model *m, const double *theta, int order) {
+  for (int i = 0; i < m->nhpar; ++i) {
+    int p = m->hpar[i];
+    hfs_interp_additive(m->histosys_code, theta[p], &m->pw[6 * p]);
+  }
+  for (int i = 0; i < m->nsimple; ++i) {
+    double x = theta[m->simple_par[i]], *o = &m->mk[3 * m->simple_t[i]];
+    const double *c = &m->simple_c[16 * (size_t)i];
+    if (!(x < 1 && x > -1)) {
+      hfs_normsys_eval(&m->cns[m->mterm[m->simple_t[i]].n0], x, o);
+      continue;
+    }
+    o[0] = 1 + (((((c[5] * x + c[4]) * x + c[3]) * x + c[2]) * x + c[1]) * x + c[0]) * x;
+    if (order == 0) continue;
+    o[1] = ((((c[10] * x + c[9]) * x + c[8]) * x + c[7]) * x + c[6]) * x + c[0];
+    if (order == 1) continue;
+    o[2] = (((c[15] * x + c[14]) * x + c[13]) * x + c[12]) * x + c[11];
+  }
+  for (int i = 0; i < m->ncomplex; ++i) {
+    int t = m->complex_t[i];
+    const hfs_mterm *mt = &m->mterm[t];
+    double *o = &m->mk[3 * t];
+    double x = theta[mt->par], v = 1, d1 = 0, d2 = 0;
+    for (int i = 0; i < mt->nlin; ++i) {
+      d2 = x * d2 + 2 * d1;
+      d1 = x * d1 + v;
+      v *= x;
+    }
+    for (int n = mt->n0; n < mt->n1; ++n) {
+      double k[3];
+      normsys_factor(&m->cns[n], x, order, k);
+      if (order > 0) {
+        d2 = v * k[2] + 2 * d1 * k[1] + d2 * k[0];
+        d1 = v * k[1] + d1 * k[0];
+      }
+      v *= k[0];
+    }
+    o[0] = v;
+    o[1] = d1;
+    o[2] = d2;
+  }
+}
+
+/* nu(theta) into m->nu, keeping per sample the product F of its
+ * multiplicative terms and per sample-bin the pieces A (nominal plus
+ * additive shifts) and G (product of per-bin factors). */
+static void eval_rates(hfs_model *m, const double *theta, int order) {
+  eval_terms(m, theta, order);
   memset(m->nu, 0, sizeof(double) * (size_t)m->nbins);
   for (int ib = 0; ib < m->nblocks; ++ib) {
-    const hfs_sample_block *bl = &m->blocks[ib];
+    const hfs_csample *c = &m->cs[ib];
     double F = 1;
-    for (int k = bl->s0; k < bl->s1; ++k) F *= m->scal_k[3 * k];
-    const double *nom = &m->nominal[bl->nom];
-    double *A = &m->sb_A[bl->nom], *G = &m->sb_G[bl->nom];
-    for (int j = 0; j < bl->nbins; ++j) A[j] = nom[j];
-    for (int h = bl->h0; h < bl->h1; ++h) {
-      double u = m->hist_w[6 * h], v = m->hist_w[6 * h + 1];
-      const double *du = &m->d_up[m->hist[h].off], *dd = &m->d_dn[m->hist[h].off];
-      for (int j = 0; j < bl->nbins; ++j) A[j] += u * du[j] + v * dd[j];
+    for (int t = c->m0; t < c->m1; ++t) F *= m->mk[3 * t];
+    m->csF[ib] = F;
+    const double *nom = &m->nominal[c->nom];
+    double *A = &m->sb_A[c->nom], *G = &m->sb_G[c->nom];
+    int nb = c->nbins;
+    int na = c->a1 - c->a0;
+    if (na) {
+      double *g = m->gw + c->a0;
+      size_t st = (size_t)m->naterm;
+      const hfs_aterm *at = &m->aterm[c->a0];
+      for (int t = 0; t < na; ++t) {
+        const double *w = &m->pw[6 * at[t].par];
+        g[t] = w[0];
+        g[st + t] = w[1];
+      }
+      if (order > 0)
+        for (int t = 0; t < na; ++t) {
+          const double *w = &m->pw[6 * at[t].par];
+          g[2 * st + t] = w[2];
+          g[3 * st + t] = w[3];
+        }
+      for (int j = 0; j < nb; ++j) {
+        const double *du = &m->fd_up[c->fd0 + j * na], *dd = &m->fd_dn[c->fd0 + j * na];
+        /* four partial sums: the loop vectorizes and pipelines */
+        double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+        int t = 0;
+        for (; t + 4 <= na; t += 4) {
+          s0 += g[t] * du[t] + g[st + t] * dd[t];
+          s1 += g[t + 1] * du[t + 1] + g[st + t + 1] * dd[t + 1];
+          s2 += g[t + 2] * du[t + 2] + g[st + t + 2] * dd[t + 2];
+          s3 += g[t + 3] * du[t + 3] + g[st + t + 3] * dd[t + 3];
+        }
+        for (; t < na; ++t) s0 += g[t] * du[t] + g[st + t] * dd[t];
+        A[j] = nom[j] + ((s0 + s1) + (s2 + s3));
+      }
+    } else {
+      for (int j = 0; j < nb; ++j) A[j] = nom[j];
     }
-    for (int j = 0; j < bl->nbins; ++j) G[j] = 1;
-    for (int k = bl->b0; k < bl->b1; ++k) {
+    for (int j = 0; j < nb; ++j) G[j] = 1;
+    for (int k = c->b0; k < c->b1; ++k) {
       const int *pp = &m->pb_par[m->binmod[k].off];
-      for (int j = 0; j < bl->nbins; ++j) G[j] *= theta[pp[j]];
+      for (int j = 0; j < nb; ++j) G[j] *= theta[pp[j]];
     }
-    double *nu = &m->nu[bl->bin0];
-    for (int j = 0; j < bl->nbins; ++j) nu[j] += F * G[j] * A[j];
+    double *nu = &m->nu[c->bin0];
+    for (int j = 0; j < nb; ++j) nu[j] += F * G[j] * A[j];
   }
+}
+
+void hfs_model__eval_rates(hfs_model *m, const double *theta, int order) {
+  eval_rates(m, theta, order);
 }
 
 void hfs_model_expected(hfs_model *m, const double *theta, double *main_out,
                         double *aux_out) {
-  eval_rates(m, theta);
+  eval_rates(m, theta, 0);
   if (main_out) memcpy(main_out, m->nu, sizeof(double) * (size_t)m->nbins);
   if (aux_out)
     for (int a = 0; a < m->naux; ++a) {
@@ -158,7 +240,7 @@ static double data_constant(hfs_model *m, const double *main, const double *aux)
 
 /* Main-term value (without its constant) and per-bin weights
  * w_b = 2 (1 - n_b / nu_b). */
-static double main_term(hfs_model *m, const double *main) {
+double hfs_model__main_term(hfs_model *m, const double *main) {
   double f = 0;
   for (int b = 0; b < m->nbins; ++b) {
     double n = main[b], nu = m->nu[b];
@@ -196,44 +278,60 @@ static double constraint_term(const hfs_model *m, const double *aux,
 
 double hfs_model_twice_nll(hfs_model *m, const double *main, const double *aux,
                            const double *theta, double *grad) {
-  eval_rates(m, theta);
-  double f = main_term(m, main);
+  eval_rates(m, theta, grad ? 1 : 0);
+  double f = hfs_model__main_term(m, main);
   if (!isfinite(f)) return INFINITY;
   if (grad) {
     memset(grad, 0, sizeof(double) * (size_t)m->npar);
     double *pre = m->tmp, *suf = m->tmp + m->max_scal + 1;
     for (int ib = 0; ib < m->nblocks; ++ib) {
-      const hfs_sample_block *bl = &m->blocks[ib];
-      const double *A = &m->sb_A[bl->nom], *G = &m->sb_G[bl->nom];
-      const double *w = &m->wbin[bl->bin0];
-      int ns = bl->s1 - bl->s0;
-      /* products of the bin-independent factors excluding one, without
-       * division so that kappa = 0 (mu = 0) is exact */
-      pre[0] = 1;
-      for (int k = 0; k < ns; ++k) pre[k + 1] = pre[k] * m->scal_k[3 * (bl->s0 + k)];
-      suf[ns] = 1;
-      for (int k = ns - 1; k >= 0; --k) suf[k] = suf[k + 1] * m->scal_k[3 * (bl->s0 + k)];
-      double F = pre[ns];
+      const hfs_csample *c = &m->cs[ib];
+      const double *A = &m->sb_A[c->nom], *G = &m->sb_G[c->nom];
+      const double *w = &m->wbin[c->bin0];
+      int nm = c->m1 - c->m0, nb = c->nbins;
+      const double *mk = &m->mk[3 * c->m0];
       double S = 0;
-      for (int j = 0; j < bl->nbins; ++j) S += w[j] * G[j] * A[j];
-      for (int k = 0; k < ns; ++k)
-        grad[m->scal[bl->s0 + k].par] += m->scal_k[3 * (bl->s0 + k) + 1] * pre[k] * suf[k + 1] * S;
-      for (int h = bl->h0; h < bl->h1; ++h) {
-        double du1 = m->hist_w[6 * h + 2], dd1 = m->hist_w[6 * h + 3];
-        const double *du = &m->d_up[m->hist[h].off], *dd = &m->d_dn[m->hist[h].off];
-        double t = 0;
-        for (int j = 0; j < bl->nbins; ++j) t += w[j] * G[j] * (du1 * du[j] + dd1 * dd[j]);
-        grad[m->hist[h].par] += F * t;
+      for (int j = 0; j < nb; ++j) S += w[j] * G[j] * A[j];
+      /* products of the other terms without division, so that a zero
+       * factor (mu = 0) keeps an exact gradient */
+      pre[0] = 1;
+      for (int k = 0; k < nm; ++k) pre[k + 1] = pre[k] * mk[3 * k];
+      suf[nm] = 1;
+      for (int k = nm - 1; k >= 0; --k) suf[k] = suf[k + 1] * mk[3 * k];
+      double F = pre[nm];
+      for (int k = 0; k < nm; ++k)
+        grad[m->mterm[c->m0 + k].par] += mk[3 * k + 1] * pre[k] * suf[k + 1] * S;
+      int na = c->a1 - c->a0;
+      if (na) {
+        const double *g2 = m->gw + 2 * (size_t)m->naterm + c->a0, *g3 = g2 + m->naterm;
+        const hfs_aterm *at = &m->aterm[c->a0];
+        if (nb == 1) { /* the common one-bin sample: no per-term sums */
+          const double *du = &m->fd_up[c->fd0], *dd = &m->fd_dn[c->fd0];
+          double fw = F * w[0] * G[0];
+          for (int t = 0; t < na; ++t) grad[at[t].par] += fw * (g2[t] * du[t] + g3[t] * dd[t]);
+        } else {
+          double *su = m->asum, *sd = m->asum + na;
+          for (int t = 0; t < na; ++t) su[t] = sd[t] = 0;
+          for (int j = 0; j < nb; ++j) {
+            const double *du = &m->fd_up[c->fd0 + j * na], *dd = &m->fd_dn[c->fd0 + j * na];
+            double wg = w[j] * G[j];
+            for (int t = 0; t < na; ++t) {
+              su[t] += wg * du[t];
+              sd[t] += wg * dd[t];
+            }
+          }
+          for (int t = 0; t < na; ++t) grad[at[t].par] += F * (g2[t] * su[t] + g3[t] * sd[t]);
+        }
       }
-      int nbm = bl->b1 - bl->b0;
+      int nbm = c->b1 - c->b0;
       if (nbm == 1) {
-        const int *pp = &m->pb_par[m->binmod[bl->b0].off];
-        for (int j = 0; j < bl->nbins; ++j) grad[pp[j]] += w[j] * F * A[j];
+        const int *pp = &m->pb_par[m->binmod[c->b0].off];
+        for (int j = 0; j < nb; ++j) grad[pp[j]] += w[j] * F * A[j];
       } else if (nbm > 1) {
-        for (int j = 0; j < bl->nbins; ++j)
-          for (int k = bl->b0; k < bl->b1; ++k) {
+        for (int j = 0; j < nb; ++j)
+          for (int k = c->b0; k < c->b1; ++k) {
             double excl = 1;
-            for (int k2 = bl->b0; k2 < bl->b1; ++k2)
+            for (int k2 = c->b0; k2 < c->b1; ++k2)
               if (k2 != k) excl *= theta[m->pb_par[m->binmod[k2].off + j]];
             grad[m->pb_par[m->binmod[k].off + j]] += w[j] * F * A[j] * excl;
           }
@@ -245,139 +343,6 @@ double hfs_model_twice_nll(hfs_model *m, const double *main, const double *aux,
   return f + c + data_constant(m, main, aux);
 }
 
-/* One factor or shift of a sample-bin with its derivatives, for the
- * Hessian's per-sample-bin pair sums. */
-typedef struct {
-  int par;
-  int add;          /* 0: multiplicative factor, 1: additive shift */
-  double v, d1, d2;
-} term;
-
-int hfs_model_hessian(hfs_model *m, const double *main, const double *aux,
-                      const double *theta, double *H) {
-  int np = m->npar;
-  eval_rates(m, theta);
-  double f = main_term(m, main);
-  if (!isfinite(f))
-    return hfs_error_set(HFS_ERR_NUMERIC,
-                         "Hessian requested where the likelihood is not finite");
-  memset(H, 0, sizeof(double) * (size_t)np * (size_t)np);
-  double *J = m->jrow;
-  memset(J, 0, sizeof(double) * (size_t)np);
-  /* a sample-bin has at most (scalars + histosys + per-bin) terms */
-  enum { MAXT = 512 };
-  term t[MAXT];
-  for (int g = 0; g < m->nbins; ++g) {
-    double wb = m->wbin[g];
-    for (int ib = 0; ib < m->nblocks; ++ib) {
-      const hfs_sample_block *bl = &m->blocks[ib];
-      if (g < bl->bin0 || g >= bl->bin0 + bl->nbins) continue;
-      int j = g - bl->bin0;
-      int nt = 0;
-      for (int k = bl->s0; k < bl->s1 && nt < MAXT; ++k, ++nt) {
-        t[nt].par = m->scal[k].par;
-        t[nt].add = 0;
-        t[nt].v = m->scal_k[3 * k];
-        t[nt].d1 = m->scal_k[3 * k + 1];
-        t[nt].d2 = m->scal_k[3 * k + 2];
-      }
-      for (int k = bl->b0; k < bl->b1 && nt < MAXT; ++k, ++nt) {
-        int q = m->pb_par[m->binmod[k].off + j];
-        t[nt].par = q;
-        t[nt].add = 0;
-        t[nt].v = theta[q];
-        t[nt].d1 = 1;
-        t[nt].d2 = 0;
-      }
-      int nmul = nt;
-      for (int h = bl->h0; h < bl->h1 && nt < MAXT; ++h, ++nt) {
-        const double *w = &m->hist_w[6 * h];
-        double du = m->d_up[m->hist[h].off + j], dd = m->d_dn[m->hist[h].off + j];
-        t[nt].par = m->hist[h].par;
-        t[nt].add = 1;
-        t[nt].v = w[0] * du + w[1] * dd;
-        t[nt].d1 = w[2] * du + w[3] * dd;
-        t[nt].d2 = w[4] * du + w[5] * dd;
-      }
-      if (nt >= MAXT)
-        return hfs_error_set(HFS_ERR_INTERNAL,
-                             "a sample-bin has more than %d modifiers", MAXT);
-      double A = m->sb_A[bl->nom + j];
-      /* K_excl(i) and K_excl(i,k): products of the factors leaving out one
-       * or two of them; by division when no factor is zero, directly
-       * otherwise */
-      int nzero = 0;
-      double K = 1;
-      for (int i = 0; i < nmul; ++i) {
-        if (t[i].v == 0) nzero++;
-        K *= t[i].v;
-      }
-      for (int i = 0; i < nt; ++i) {
-        double Ki = 0;
-        if (!t[i].add) {
-          if (nzero == 0) Ki = K / t[i].v;
-          else {
-            Ki = 1;
-            for (int k = 0; k < nmul; ++k) if (k != i) Ki *= t[k].v;
-          }
-          J[t[i].par] += Ki * t[i].d1 * A;
-          /* diagonal second derivative of this term */
-          H[t[i].par * np + t[i].par] += wb * Ki * t[i].d2 * A;
-        } else {
-          J[t[i].par] += K * t[i].d1;
-          H[t[i].par * np + t[i].par] += wb * K * t[i].d2;
-        }
-        for (int k = 0; k < nt; ++k) {
-          if (k == i) continue;
-          double c;
-          if (!t[i].add && !t[k].add) {
-            double Kik;
-            if (nzero == 0) Kik = K / (t[i].v * t[k].v);
-            else {
-              Kik = 1;
-              for (int l = 0; l < nmul; ++l) if (l != i && l != k) Kik *= t[l].v;
-            }
-            c = Kik * t[i].d1 * t[k].d1 * A;
-          } else if (t[i].add && t[k].add) {
-            c = 0;
-          } else {
-            const term *mu = t[i].add ? &t[k] : &t[i];
-            const term *ad = t[i].add ? &t[i] : &t[k];
-            int im = t[i].add ? k : i;
-            double Km;
-            if (nzero == 0) Km = K / mu->v;
-            else {
-              Km = 1;
-              for (int l = 0; l < nmul; ++l) if (l != im) Km *= t[l].v;
-            }
-            c = Km * mu->d1 * ad->d1;
-          }
-          H[t[i].par * np + t[k].par] += wb * c;
-        }
-      }
-    }
-    /* Gauss-Newton part: 2 n / nu^2 J J^T over the parameters of this bin */
-    double n = main[g], nu = m->nu[g];
-    double gn = n > 0 ? 2 * n / (nu * nu) : 0;
-    const int *bp = &m->binpar[m->binpar_off[g]];
-    int nbp = m->binpar_off[g + 1] - m->binpar_off[g];
-    for (int a = 0; a < nbp; ++a) {
-      double ja = J[bp[a]];
-      if (gn != 0)
-        for (int c2 = 0; c2 < nbp; ++c2) H[bp[a] * np + bp[c2]] += gn * ja * J[bp[c2]];
-    }
-    for (int a = 0; a < nbp; ++a) J[bp[a]] = 0;
-  }
-  for (int a = 0; a < m->naux; ++a) {
-    int q = m->aux_par[a];
-    if (m->constr[q] == HFS_CONSTR_GAUSS)
-      H[q * np + q] += 2 / (m->sigma[q] * m->sigma[q]);
-    else
-      H[q * np + q] += 2 * aux[a] / (theta[q] * theta[q]);
-  }
-  return HFS_OK;
-}
-
 void hfs_model_structure_get(const hfs_model *m, hfs_model_structure *s) {
   s->nshared = m->st_nshared;
   s->shared = m->st_shared;
@@ -385,29 +350,6 @@ void hfs_model_structure_get(const hfs_model *m, hfs_model_structure *s) {
   s->block_off = m->st_block_off;
   s->block_par = m->st_block_par;
   s->block_bin = m->st_block_bin;
-}
-
-int hfs_model_hessian_blocks(hfs_model *m, const double *main, const double *aux,
-                             const double *theta, double *hss, double *hbb,
-                             double *hbs) {
-  int np = m->npar, ns = m->st_nshared;
-  const double *H = m->hdense;
-  int rc = hfs_model_hessian(m, main, aux, theta, m->hdense);
-  if (rc) return rc;
-  for (int a = 0; a < ns; ++a)
-    for (int c = 0; c < ns; ++c)
-      hss[a * ns + c] = H[m->st_shared[a] * np + m->st_shared[c]];
-  for (int b = 0; b < m->st_nblocks; ++b) {
-    const int *bp = &m->st_block_par[m->st_block_off[b]];
-    int k = m->st_block_off[b + 1] - m->st_block_off[b];
-    for (int i = 0; i < k; ++i) {
-      for (int j = 0; j < k; ++j) hbb[i * k + j] = H[bp[i] * np + bp[j]];
-      for (int c = 0; c < ns; ++c) hbs[i * ns + c] = H[bp[i] * np + m->st_shared[c]];
-    }
-    hbb += k * k;
-    hbs += k * ns;
-  }
-  return HFS_OK;
 }
 
 int hfs_model_channel_nsamples(const hfs_model *m, int c) {
@@ -419,31 +361,31 @@ const char *hfs_model_sample_name(const hfs_model *m, int c, int s) {
 }
 
 /* Rate F G_j A_j of bin j of one sample and, if jrow is not NULL, its
- * derivatives added into jrow (npar).  Needs eval_rates() at theta.  The
- * products leaving one factor out are formed without division, so a zero
- * factor (mu = 0) keeps exact derivatives. */
-static double sample_bin_rate(hfs_model *m, const hfs_sample_block *bl, int j,
+ * derivatives added into jrow (npar).  Needs eval_rates() at theta with
+ * order >= 1.  The products leaving one factor out are formed without
+ * division, so a zero factor (mu = 0) keeps exact derivatives. */
+static double sample_bin_rate(hfs_model *m, const hfs_csample *c, int j,
                               const double *theta, double *jrow) {
-  int ns = bl->s1 - bl->s0;
+  int nm = c->m1 - c->m0;
+  const double *mk = &m->mk[3 * c->m0];
   double *pre = m->tmp, *suf = m->tmp + m->max_scal + 1;
   pre[0] = 1;
-  for (int k = 0; k < ns; ++k) pre[k + 1] = pre[k] * m->scal_k[3 * (bl->s0 + k)];
-  double F = pre[ns];
-  double A = m->sb_A[bl->nom + j], G = m->sb_G[bl->nom + j];
+  for (int k = 0; k < nm; ++k) pre[k + 1] = pre[k] * mk[3 * k];
+  double F = pre[nm];
+  double A = m->sb_A[c->nom + j], G = m->sb_G[c->nom + j];
   if (!jrow) return F * G * A;
-  suf[ns] = 1;
-  for (int k = ns - 1; k >= 0; --k) suf[k] = suf[k + 1] * m->scal_k[3 * (bl->s0 + k)];
-  for (int k = 0; k < ns; ++k)
-    jrow[m->scal[bl->s0 + k].par] +=
-        m->scal_k[3 * (bl->s0 + k) + 1] * pre[k] * suf[k + 1] * G * A;
-  for (int h = bl->h0; h < bl->h1; ++h) {
-    const double *w = &m->hist_w[6 * h];
-    double du = m->d_up[m->hist[h].off + j], dd = m->d_dn[m->hist[h].off + j];
-    jrow[m->hist[h].par] += F * G * (w[2] * du + w[3] * dd);
+  suf[nm] = 1;
+  for (int k = nm - 1; k >= 0; --k) suf[k] = suf[k + 1] * mk[3 * k];
+  for (int k = 0; k < nm; ++k)
+    jrow[m->mterm[c->m0 + k].par] += mk[3 * k + 1] * pre[k] * suf[k + 1] * G * A;
+  for (int t = c->a0; t < c->a1; ++t) {
+    const double *w = &m->pw[6 * m->aterm[t].par];
+    int at = c->fd0 + j * (c->a1 - c->a0) + t - c->a0;
+    jrow[m->aterm[t].par] += F * G * (w[2] * m->fd_up[at] + w[3] * m->fd_dn[at]);
   }
-  for (int k = bl->b0; k < bl->b1; ++k) {
+  for (int k = c->b0; k < c->b1; ++k) {
     double excl = 1;
-    for (int k2 = bl->b0; k2 < bl->b1; ++k2)
+    for (int k2 = c->b0; k2 < c->b1; ++k2)
       if (k2 != k) excl *= theta[m->pb_par[m->binmod[k2].off + j]];
     jrow[m->pb_par[m->binmod[k].off + j]] += F * A * excl;
   }
@@ -458,7 +400,7 @@ int hfs_model_rates(hfs_model *m, const double *theta, int c, int s, double *nu,
   if (s < -1 || s >= nsamp)
     return hfs_error_set(HFS_ERR_ARG, "sample %d of channel '%s' out of range [-1, %d)",
                          s, m->chan_name[c], nsamp);
-  eval_rates(m, theta);
+  eval_rates(m, theta, jac ? 1 : 0);
   int nb = m->chan_nbins[c], np = m->npar;
   int b0 = s < 0 ? m->chan_blk0[c] : m->chan_blk0[c] + s;
   int b1 = s < 0 ? m->chan_blk0[c + 1] : b0 + 1;
@@ -466,7 +408,7 @@ int hfs_model_rates(hfs_model *m, const double *theta, int c, int s, double *nu,
   if (jac) memset(jac, 0, sizeof(double) * (size_t)nb * (size_t)np);
   for (int ib = b0; ib < b1; ++ib)
     for (int j = 0; j < nb; ++j)
-      nu[j] += sample_bin_rate(m, &m->blocks[ib], j, theta,
+      nu[j] += sample_bin_rate(m, &m->cs[ib], j, theta,
                                jac ? jac + (size_t)j * (size_t)np : NULL);
   return HFS_OK;
 }
@@ -478,11 +420,11 @@ int hfs_model_first_nonfinite(hfs_model *m, const double *main, const double *th
       snprintf(buf, len, "parameter %s = %g", m->par_name[q], theta[q]);
       return 1;
     }
-  eval_rates(m, theta);
+  eval_rates(m, theta, 0);
   for (int c = 0; c < m->nchan; ++c)
     for (int ib = m->chan_blk0[c]; ib < m->chan_blk0[c + 1]; ++ib)
       for (int j = 0; j < m->blocks[ib].nbins; ++j) {
-        double r = sample_bin_rate(m, &m->blocks[ib], j, theta, NULL);
+        double r = sample_bin_rate(m, &m->cs[ib], j, theta, NULL);
         if (!isfinite(r)) {
           snprintf(buf, len, "expected rate %g of sample '%s' in channel '%s', bin %d",
                    r, m->samp_name[ib], m->chan_name[c], j);

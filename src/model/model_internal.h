@@ -36,6 +36,31 @@ typedef struct {
   int b0, b1;       /* per-bin modifiers [b0, b1) */
 } hfs_sample_block;
 
+/* The compiled form evaluated by the likelihood (compile.c).  Every
+ * modifier of one parameter on one sample is fused into one term:
+ * multiplicative (normfactor, lumi, normsys: kappa = theta^nlin times the
+ * normsys factors [n0, n1) of cns) or additive (histosys: shifts summed into
+ * fd_up / fd_dn).  Per-bin factors (gammas) keep the binmod tables. */
+typedef struct {
+  int par;
+  int sh;           /* shared index of par (scalar parameters are shared) */
+  int nlin;         /* factors kappa = theta (normfactor, lumi) */
+  int n0, n1;       /* normsys factors in cns */
+} hfs_mterm;
+
+typedef struct {
+  int par;
+  int sh;           /* shared index of par */
+} hfs_aterm;
+
+typedef struct {
+  int bin0, nbins, nom;
+  int m0, m1;       /* mterms */
+  int a0, a1;       /* aterms */
+  int fd0;          /* their shifts: bin j of term t at fd0 + j (a1 - a0) + t - a0 */
+  int b0, b1;       /* per-bin modifiers (binmod) */
+} hfs_csample;
+
 struct hfs_model {
   char *measurement;
   int npar, nbins, naux, poi, nchan;
@@ -83,22 +108,66 @@ struct hfs_model {
   int st_nshared, st_nblocks;
   int *st_shared, *st_block_off, *st_block_par, *st_block_bin;
 
-  /* parameters touching each bin (CSR), for the Hessian */
-  int *binpar_off, *binpar;
+  /* compiled form (compile.c) */
+  hfs_csample *cs;    /* nblocks, same order as blocks */
+  int nmterm, naterm, ncns;
+  hfs_mterm *mterm;
+  hfs_aterm *aterm;
+  hfs_normsys_coef *cns;
+  double *fd_up, *fd_dn;
+  int nhpar, *hpar;   /* parameters with a histosys, for their weights */
+  /* mterms that are one code-4 normsys (most of them), evaluated in one
+   * flat loop: term, parameter and the polynomial's coefficients for
+   * kappa, kappa' and kappa'' (16 per term: a1..a6, 2a2..6a6 with a1
+   * first, 2a2..30a6) */
+  int nsimple, *simple_t, *simple_par;
+  double *simple_c;
+  int ncomplex, *complex_t; /* the other mterms */
+  int normsys_code;
+  /* position of each parameter in the structure: shared index, or -1 and
+   * then its block and position in the block */
+  int *sh_idx, *loc_blk, *loc_pos;
+  int *bin_blk;       /* nbins: block of each bin, or -1 */
+  int max_mterm, max_bin_terms, max_aterm;
+
+  /* evaluation scratch of the compiled form */
+  double *mk;         /* nmterm x 3: kappa, kappa', kappa'' of each fused term */
+  double *pw;         /* npar x 6: histosys weights of each parameter */
+  double *gw;         /* 6 x naterm: the weights gathered per term (gw + k naterm) */
+  double *asum;       /* 2 x max_aterm: per-term sums of the gradient */
+  double *csF;        /* nblocks: product of the sample's multiplicative terms */
+  double *hX, *hY;    /* nshared x nblocks: columns of the sample-level update */
+  double *hJ;         /* nshared x nbins: data-term columns */
+  double *hsym;       /* nshared x nshared: BLAS triangle */
+  double *jloc;       /* local parameters' data-term Jacobian (block_par order) */
+  double *uvec;       /* npar: one sample-bin's gradient */
+  int *uidx;          /* its nonzero positions */
+  int *umark;         /* npar: 1 + position in uidx, or 0 */
+  double *hss, *hbb, *hbs; /* blocks for the dense Hessian */
+  int *is_perbin;     /* npar: 1 for gamma parameters (per-bin factors) */
+  size_t *bb_off, *bs_off; /* nblocks: offsets of each block in hbb, hbs */
+  double *sv;         /* 3 x max_bin_terms: exact path's term values */
+  int *sp;            /* 2 x max_bin_terms: its parameters and kinds */
+
 
   /* scratch (sized at build, reused by every evaluation) */
   double *nu, *wbin;
   double *sb_A, *sb_G;
-  double *scal_k;       /* nscal x 3: kappa, kappa', kappa'' */
-  double *hist_w;       /* nhist x 6 */
   double *tmp;          /* max(npar, scalars per block) x 2 */
   int max_scal;
-  double *jrow;         /* npar */
-  double *hdense;       /* npar x npar, for hfs_model_hessian_blocks */
   /* cached data constant */
   double *cache_data;   /* nbins + naux copy of the data the constant is for */
   double cache_const;
   int cache_valid;
 };
+
+/* compile.c: build the compiled form after the layout (build.c); free it. */
+int hfs_model__compile(hfs_model *m, int normsys_code);
+void hfs_model__compiled_free(hfs_model *m);
+
+/* model.c, for hessian.c: rates at theta with derivatives up to order
+ * (0, 1, 2) of the fused terms; the main term's value, setting wbin. */
+void hfs_model__eval_rates(hfs_model *m, const double *theta, int order);
+double hfs_model__main_term(hfs_model *m, const double *main);
 
 #endif
