@@ -30,6 +30,7 @@ const char *hfs_optimizer_name(hfs_optimizer o) {
   switch (o) {
     case HFS_OPT_TAO: return "tao";
     case HFS_OPT_NLOPT: return "nlopt";
+    case HFS_OPT_NEWTON: return "newton";
   }
   return "unknown";
 }
@@ -44,8 +45,12 @@ int hfs_optimizer_from_name(const char *name, hfs_optimizer *out) {
     *out = HFS_OPT_NLOPT;
     return HFS_OK;
   }
+  if (strcmp(name, "newton") == 0) {
+    *out = HFS_OPT_NEWTON;
+    return HFS_OK;
+  }
   return hfs_error_set(HFS_ERR_ARG,
-                       "optimizer: unknown name \"%s\" (expected tao or nlopt)",
+                       "optimizer: unknown name \"%s\" (expected newton, tao or nlopt)",
                        name);
 }
 
@@ -261,6 +266,7 @@ const hfs_fit_backend *hfs_fit__backend_default(hfs_optimizer o) {
   switch (o) {
     case HFS_OPT_TAO: return &hfs_fit__backend_tao_bntl;
     case HFS_OPT_NLOPT: return &hfs_fit__backend_nlopt_tnewton;
+    case HFS_OPT_NEWTON: return &hfs_fit__backend_newton;
   }
   return NULL;
 }
@@ -315,6 +321,7 @@ int hfs_fit__engine_create(int npar, const double *lo, const double *hi,
     HFS_ALLOC(e->hfree, nn);
     HFS_ALLOC(e->cov_free, nn);
     HFS_ALLOC(e->eig, 4 * n);
+    HFS_CHECK(hfs_fit__blocks_create(npar, NULL, NULL, hessian, &e->prob.blocks));
   }
   memcpy(e->lo, lo, n * sizeof *lo);
   memcpy(e->hi, hi, n * sizeof *hi);
@@ -330,6 +337,7 @@ void hfs_fit__engine_destroy(hfs_fit_engine **pe) {
   if (!pe || !*pe) return;
   hfs_fit_engine *e = *pe;
   if (e->state) e->backend->destroy(&e->state);
+  hfs_fit__blocks_destroy(&e->prob.blocks);
   free(e->prob.free_idx);
   free(e->prob.theta);
   free(e->prob.grad_full);
@@ -354,6 +362,19 @@ void hfs_fit__engine_destroy(hfs_fit_engine **pe) {
   free(e->eig);
   free(e);
   *pe = NULL;
+}
+
+int hfs_fit__engine_set_structure(hfs_fit_engine *e, const hfs_fit_structure *s,
+                                  hfs_fit_hessian_blocks_fn hblocks) {
+  int rc = HFS_OK;
+  hfs_fit_blocks *b = NULL;
+  if (!e || !s || !hblocks || !e->prob.hessian)
+    HFS_FAIL(HFS_ERR_ARG, "fit: a block structure needs a problem with a Hessian");
+  HFS_CHECK(hfs_fit__blocks_create(e->prob.npar, s, hblocks, NULL, &b));
+  hfs_fit__blocks_destroy(&e->prob.blocks);
+  e->prob.blocks = b;
+cleanup:
+  return rc;
 }
 
 int hfs_fit__engine_prepare(hfs_fit_engine *e, int nfree) {

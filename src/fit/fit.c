@@ -9,6 +9,7 @@
 
 #include "fit_internal.h"
 #include "hfs_error.h"
+#include "model_blocks_tmp.h"
 
 struct hfs_fitter {
   hfs_model *model;
@@ -28,6 +29,12 @@ static double fitter_objective(void *ctx, const double *theta, double *grad) {
 static int fitter_hessian(void *ctx, const double *theta, double *hess) {
   hfs_fitter *f = ctx;
   return hfs_model_hessian(f->model, f->main, f->aux, theta, hess);
+}
+
+static int fitter_hessian_blocks(void *ctx, const double *theta, double *hss,
+                                 double *hbb, double *hbs) {
+  hfs_fitter *f = ctx;
+  return hfs_model_hessian_blocks(f->model, f->main, f->aux, theta, hss, hbb, hbs);
 }
 
 int hfs_fitter_create(hfs_model *model, const hfs_fit_options *opts,
@@ -57,6 +64,17 @@ int hfs_fitter_create(hfs_model *model, const hfs_fit_options *opts,
   }
   HFS_CHECK(hfs_fit__engine_create(npar, lo, hi, fitter_objective, fitter_hessian,
                                    f, NULL, opts, &f->engine));
+  /* The Hessian's block structure (per-bin gammas), for the Newton backend
+   * and the covariance; a model without per-bin parameters stays dense. */
+  {
+    hfs_model_structure ms;
+    hfs_model_structure_get(model, &ms);
+    if (ms.nblocks > 0) {
+      hfs_fit_structure fs = {ms.nshared, ms.shared, ms.nblocks, ms.block_off,
+                              ms.block_par};
+      HFS_CHECK(hfs_fit__engine_set_structure(f->engine, &fs, fitter_hessian_blocks));
+    }
+  }
   /* The sizes of a free fit and of a fit with the POI fixed, built now so
    * that those fits allocate nothing. */
   HFS_CHECK(hfs_fit__engine_prepare(f->engine, nfree));

@@ -19,6 +19,31 @@ typedef double (*hfs_fit_objective_fn)(void *ctx, const double *theta,
  * an hfs status. */
 typedef int (*hfs_fit_hessian_fn)(void *ctx, const double *theta, double *hess);
 
+/* Block structure of the Hessian over the full vector: every parameter is
+ * either shared or local to one block, and locals of different blocks never
+ * couple (HistFactory's per-bin gammas, one block per bin).  Same layout as
+ * hfs_model_structure; arrays are borrowed. */
+typedef struct {
+  int nshared;
+  const int *shared;       /* nshared parameter indices */
+  int nblocks;
+  const int *block_off;    /* nblocks + 1 offsets into block_par */
+  const int *block_par;    /* local parameter indices, grouped by block */
+} hfs_fit_structure;
+
+/* The Hessian in that structure (layout of hfs_model_hessian_blocks): hss
+ * nshared x nshared, then per block b of size k_b a k_b x k_b block in hbb
+ * and a k_b x nshared coupling in hbs, row-major, blocks in order. */
+typedef int (*hfs_fit_hessian_blocks_fn)(void *ctx, const double *theta,
+                                         double *hss, double *hbb, double *hbs);
+
+/* The structured Hessian of a problem and its damped block factorisation
+ * (blocks.c): storage for the blocks, the subset of parameters a solve runs
+ * over, per-block Cholesky factors and the Schur complement on the shared
+ * parameters.  Problems without a structure are one dense block of shared
+ * parameters.  Everything is allocated at creation. */
+typedef struct hfs_fit_blocks hfs_fit_blocks;
+
 /* The problem a backend minimises: the free parameters x are scattered into
  * the full vector theta, whose fixed entries hold their fixed values. */
 struct hfs_fit_problem {
@@ -41,6 +66,8 @@ struct hfs_fit_problem {
   /* The lowest point evaluated, whatever the backend returns. */
   double *best_x;         /* npar allocated */
   double best_f;
+  /* The structured Hessian (NULL without a Hessian function). */
+  hfs_fit_blocks *blocks;
 };
 
 /* Descriptors of the available backends.  The defaults for the public
@@ -56,6 +83,7 @@ extern const hfs_fit_backend hfs_fit__backend_tao_blmvm;
 extern const hfs_fit_backend hfs_fit__backend_nlopt_lbfgs;
 extern const hfs_fit_backend hfs_fit__backend_nlopt_slsqp;
 extern const hfs_fit_backend hfs_fit__backend_nlopt_tnewton;
+extern const hfs_fit_backend hfs_fit__backend_newton;
 
 /* The backend used for a public optimizer kind. */
 const hfs_fit_backend *hfs_fit__backend_default(hfs_optimizer o);
@@ -82,6 +110,44 @@ typedef struct hfs_fit_engine {
   int *fixed_b;           /* npar: fixed set plus parameters on a bound */
   double *err_b;          /* npar: errors with those held */
 } hfs_fit_engine;
+
+/* Create the blocks of a problem of npar parameters with structure s (NULL:
+ * dense) whose Hessian comes from hblocks (s given) or hessian (dense). */
+int hfs_fit__blocks_create(int npar, const hfs_fit_structure *s,
+                           hfs_fit_hessian_blocks_fn hblocks,
+                           hfs_fit_hessian_fn hessian, hfs_fit_blocks **out);
+void hfs_fit__blocks_destroy(hfs_fit_blocks **b);
+/* Evaluate the Hessian at the problem's free values x; afterwards
+ * hfs_fit__blocks_hdiag gives its diagonal over the full vector. */
+int hfs_fit__blocks_eval(hfs_fit_blocks *b, hfs_fit_problem *p, const double *x);
+const double *hfs_fit__blocks_hdiag(const hfs_fit_blocks *b);
+/* Choose the parameters of the next factorisations: pos[i] (npar) is the
+ * position of parameter i in the caller's vectors, or -1 to leave it out
+ * (fixed, or held on a bound).  Returns how many are in. */
+int hfs_fit__blocks_select(hfs_fit_blocks *b, const int *pos);
+/* Factor the selected Hessian plus lambda times its scaled diagonal
+ * (Levenberg-Marquardt).  Returns 0 when every block and the Schur
+ * complement are positive definite, 1 otherwise. */
+int hfs_fit__blocks_factor(hfs_fit_blocks *b, double lambda);
+/* Solve (H + damping) d = r over the selected parameters (r and d indexed by
+ * the caller's positions; entries of unselected ones are left alone). */
+void hfs_fit__blocks_solve(hfs_fit_blocks *b, const double *r, double *d);
+/* The inverse of the factored matrix: cov (n x n over the caller's
+ * positions, row-major; n is its leading dimension) and/or its diagonal diag
+ * (indexed by positions).  Either may be NULL. */
+void hfs_fit__blocks_inverse(hfs_fit_blocks *b, double *cov, int n, double *diag);
+
+/* Give the engine's problem a block structure for its Hessian (copied),
+ * replacing the dense one; used by the Newton backend and the covariance. */
+int hfs_fit__engine_set_structure(hfs_fit_engine *e, const hfs_fit_structure *s,
+                                  hfs_fit_hessian_blocks_fn hblocks);
+
+/* Covariance from the block factorisation (see hfs_fit__engine_covariance):
+ * HFS_ERR_NUMERIC when it finds the Hessian not positive definite, so the
+ * caller can fall back to its dense path. */
+int hfs_fit__blocks_covariance(hfs_fit_engine *e, const double *theta,
+                               const int *fixed, double *cov, double *error,
+                               double *corr);
 
 /* Create an engine for npar parameters with bounds lo/hi (copied).
  * hessian may be NULL: then Newton-type backends and covariances are

@@ -1,8 +1,9 @@
 /* Maximum-likelihood fits of an hfs_model behind one optimizer interface.
  *
- * Two backends implement it: PETSc/TAO (a bounded Newton trust-region
- * solver fed the model's analytic gradient and Hessian) and NLopt (a bounded
- * truncated Newton method on the analytic gradient).  A fitter is bound to one model and owns every buffer a
+ * Three backends implement it: hfscan's structured projected Newton method
+ * (the default), PETSc/TAO (a bounded Newton trust-region solver fed the
+ * model's analytic gradient and Hessian) and NLopt (a bounded truncated
+ * Newton method on the analytic gradient).  A fitter is bound to one model and owns every buffer a
  * fit needs, so repeated fits (toys, scans, impacts) allocate nothing.
  *
  * Every fit yields a record: status (converged, or why not), twice_nll,
@@ -31,13 +32,17 @@
 
 #include "hfs_model.h"
 
-typedef enum { HFS_OPT_TAO = 0, HFS_OPT_NLOPT = 1 } hfs_optimizer;
+typedef enum { HFS_OPT_TAO = 0, HFS_OPT_NLOPT = 1, HFS_OPT_NEWTON = 2 } hfs_optimizer;
 
-/* Name <-> kind ("tao", "nlopt").  TAO runs TAOBNTL (bounded Newton trust
- * region) on the analytic Hessian, NLopt LD_TNEWTON_PRECOND_RESTART on
- * diagonally scaled parameters; both converged in every reference and toy
- * fit tried (see the backends' files).  Where a likelihood has two minima
- * they may end in different ones. */
+/* Name <-> kind ("newton", "tao", "nlopt").  newton (the default) is
+ * hfscan's own projected Newton method on the exact Hessian, solved through
+ * its block structure (per-bin gammas eliminated block by block, a Schur
+ * complement on the shared parameters; backend_newton.c, blocks.c).  TAO
+ * runs TAOBNTL (bounded Newton trust region) on the dense analytic Hessian,
+ * NLopt LD_TNEWTON_PRECOND_RESTART on diagonally scaled parameters.  All
+ * three converged in every reference and toy fit tried (docs/performance.md
+ * has their counts and times).  Where a likelihood has two minima they may
+ * end in different ones. */
 const char *hfs_optimizer_name(hfs_optimizer o);
 int hfs_optimizer_from_name(const char *name, hfs_optimizer *out);
 
@@ -126,7 +131,7 @@ typedef struct {
                                   evaluations that lowered twice_nll */
 } hfs_fit_options;
 
-#define HFS_FIT_OPTIONS_DEFAULT {HFS_OPT_TAO, 1e-7, 2000}
+#define HFS_FIT_OPTIONS_DEFAULT {HFS_OPT_NEWTON, 1e-7, 2000}
 
 /* Bind a fitter to model (borrowed: it must outlive the fitter) with opts
  * (NULL: defaults).  Allocates every buffer and the solver objects for a

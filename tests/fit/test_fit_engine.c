@@ -27,7 +27,7 @@ static const hfs_fit_backend *const backends[] = {
     &hfs_fit__backend_tao_bnls,    &hfs_fit__backend_tao_bnls_chol,
     &hfs_fit__backend_tao_bqnls,   &hfs_fit__backend_tao_blmvm,
     &hfs_fit__backend_nlopt_lbfgs, &hfs_fit__backend_nlopt_slsqp,
-    &hfs_fit__backend_nlopt_tnewton,
+    &hfs_fit__backend_nlopt_tnewton, &hfs_fit__backend_newton,
 };
 #define NBACKENDS ((int)(sizeof backends / sizeof backends[0]))
 

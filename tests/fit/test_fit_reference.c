@@ -1,5 +1,5 @@
 /* Fits of every reference workspace (../shared/reference/NAME.json, first
- * measurement) with both optimizers against pyhf/iminuit (NAME.ref.json):
+ * measurement) with the three optimizers against pyhf/iminuit (NAME.ref.json):
  * twice_nll at the minimum against mle_minuit_precise, best-fit values
  * within max(1e-3, 1% of the uncertainty), HESSE uncertainties of
  * parameters away from their bounds within 1%, and TAO against NLopt.
@@ -287,15 +287,33 @@ static void test_reference_fits(void **state) {
       case_free(&c);
       continue;
     }
-    hfs_fit_result r_tao, r_nlopt;
+    hfs_fit_result r_tao, r_nlopt, r_newton;
     assert_int_equal(hfs_fit_result_init(&r_tao, c.npar, 1), HFS_OK);
     assert_int_equal(hfs_fit_result_init(&r_nlopt, c.npar, 1), HFS_OK);
+    assert_int_equal(hfs_fit_result_init(&r_newton, c.npar, 1), HFS_OK);
     check_optimizer(name, &c, HFS_OPT_TAO, &r_tao);
     check_optimizer(name, &c, HFS_OPT_NLOPT, &r_nlopt);
+    check_optimizer(name, &c, HFS_OPT_NEWTON, &r_newton);
     if (!two_minima(name)) {
       check_conditional(name, &c, HFS_OPT_TAO);
       check_conditional(name, &c, HFS_OPT_NLOPT);
+      check_conditional(name, &c, HFS_OPT_NEWTON);
     }
+    /* The Newton method ends at least as low as TAO, at the same point. */
+    CHECK(r_newton.twice_nll <= r_tao.twice_nll + 1e-8,
+          "%s: twice_nll Newton %.10f above TAO %.10f", name, r_newton.twice_nll,
+          r_tao.twice_nll);
+    if (!two_minima(name) || fabs(r_tao.twice_nll - r_newton.twice_nll) < 1.0)
+      for (int i = 0; i < c.npar; i++) {
+        double tol = fmax(1e-5, 1e-4 * fabs(r_tao.error[i]));
+        CHECK(fabs(r_tao.theta[i] - r_newton.theta[i]) <= tol,
+              "%s: %s TAO %.9g, Newton %.9g", name, hfs_model_par_name(c.model, i),
+              r_tao.theta[i], r_newton.theta[i]);
+        CHECK(fabs(r_tao.error[i] - r_newton.error[i]) <= 1e-4 * r_tao.error[i] + 1e-12,
+              "%s: error of %s TAO %.9g, Newton %.9g", name,
+              hfs_model_par_name(c.model, i), r_tao.error[i], r_newton.error[i]);
+      }
+    hfs_fit_result_free(&r_newton);
     /* Both optimizers find the same minimum, far closer than either is to
      * MINUIT's. */
     if (two_minima(name) && fabs(r_tao.twice_nll - r_nlopt.twice_nll) > 1.0) {
@@ -342,10 +360,11 @@ static void test_belle2(void **state) {
   assert_int_equal(hfs_model_create(spec, NULL, NULL, &m), HFS_OK);
   int npar = hfs_model_npar(m), poi = hfs_model_poi(m);
   assert_int_equal(npar, 232);
-  hfs_fit_result res[2];
-  for (int k = 0; k < 2; k++) {
+  hfs_fit_result res[3];
+  const hfs_optimizer kinds[3] = {HFS_OPT_TAO, HFS_OPT_NLOPT, HFS_OPT_NEWTON};
+  for (int k = 0; k < 3; k++) {
     hfs_fit_options o = HFS_FIT_OPTIONS_DEFAULT;
-    o.optimizer = k ? HFS_OPT_NLOPT : HFS_OPT_TAO;
+    o.optimizer = kinds[k];
     hfs_fitter *f = NULL;
     assert_int_equal(hfs_fitter_create(m, &o, &f), HFS_OK);
     assert_int_equal(hfs_fit_result_init(&res[k], npar, 1), HFS_OK);
@@ -372,11 +391,14 @@ static void test_belle2(void **state) {
     free(merr);
     hfs_fitter_destroy(&f);
   }
-  assert_close(res[0].twice_nll, res[1].twice_nll, 1e-8);
-  for (int i = 0; i < npar; i++)
-    assert_close(res[0].theta[i], res[1].theta[i], fmax(1e-5, 1e-4 * res[0].error[i]));
-  hfs_fit_result_free(&res[0]);
-  hfs_fit_result_free(&res[1]);
+  for (int k = 1; k < 3; k++) {
+    assert_close(res[0].twice_nll, res[k].twice_nll, 1e-8);
+    for (int i = 0; i < npar; i++) {
+      assert_close(res[0].theta[i], res[k].theta[i], fmax(1e-5, 1e-4 * res[0].error[i]));
+      assert_close(res[0].error[i], res[k].error[i], 1e-4 * res[0].error[i]);
+    }
+  }
+  for (int k = 0; k < 3; k++) hfs_fit_result_free(&res[k]);
   hfs_model_destroy(&m);
   hfs_spec_destroy(&spec);
 }
@@ -404,9 +426,9 @@ static void test_fitter_api(void **state) {
     fixed[i] = hfs_model_par_fixed(c.model, i);
   }
   hfs_model_expected(c.model, theta0, main_d, aux_d);
-  for (int k = 0; k < 2; k++) {
+  for (int k = 0; k < 3; k++) {
     hfs_fit_options o = HFS_FIT_OPTIONS_DEFAULT;
-    o.optimizer = k ? HFS_OPT_NLOPT : HFS_OPT_TAO;
+    o.optimizer = k == 2 ? HFS_OPT_NEWTON : k ? HFS_OPT_NLOPT : HFS_OPT_TAO;
     hfs_fitter *f = NULL;
     hfs_fit_result res;
     assert_int_equal(hfs_fitter_create(c.model, &o, &f), HFS_OK);

@@ -1,0 +1,475 @@
+/* Block linear algebra of the structured Hessian.
+ *
+ * A HistFactory Hessian is an arrow: each bin's gammas (staterror, shapesys,
+ * shapefactor) couple among themselves and to the shared parameters (POI,
+ * normsys, histosys, lumi), never to another bin's gammas.  Ordering the
+ * locals first,
+ *
+ *     H = [ A  B ]     A = diag(A_1 .. A_nb), A_b = L_b L_b^T
+ *         [ B' C ]     S = C - sum_b W_b' W_b,  W_b = L_b^-1 B_b,
+ *
+ * so a solve costs one small Cholesky per block, a few triangular solves and
+ * one Cholesky of the Schur complement S on the shared parameters: on the
+ * Belle II likelihood (52 shared, 180 local) about 0.15 Mflop against 4 for a
+ * dense Cholesky.  B_b has structural zero columns (a bin is touched by a
+ * fraction of the shared parameters); W_b keeps only the nonzero ones.
+ *
+ * The inverse comes from the same factors:
+ *     H^-1 = [ A^-1 + Z S^-1 Z'   -Z S^-1 ]    Z_b = A_b^-1 B_b = L_b^-T W_b
+ *            [ -S^-1 Z'            S^-1   ]
+ * which is what the covariance needs, without a dense dpotri.
+ *
+ * A problem without structure is one dense block of shared parameters: the
+ * Schur complement is then the Hessian itself.  Everything is sized at
+ * creation; evaluations, factorisations and solves allocate nothing. */
+#include "fit_internal.h"
+
+#include <lapacke.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hfs_error.h"
+
+struct hfs_fit_blocks {
+  int npar, nshared, nblocks, nlocal;
+  int *shared;            /* nshared parameter indices */
+  int *boff;              /* nblocks + 1 */
+  int *bpar;              /* nlocal */
+  int *aoff, *woff;       /* nblocks + 1: offsets of k_b^2 and k_b nshared */
+  hfs_fit_hessian_blocks_fn hblocks;
+  hfs_fit_hessian_fn hessian;
+  double *hss, *hbb, *hbs; /* the Hessian as evaluated */
+  double *hdiag;          /* npar: its diagonal */
+  double dmax;            /* largest |diagonal| */
+  /* selection */
+  int ns;
+  int *s_sel, *s_pos;     /* ns: position in shared[], caller's position */
+  int *l_n;               /* nblocks: selected locals per block */
+  int *l_sel, *l_pos;     /* at boff: position in the block, caller's one */
+  int *pos;               /* npar scratch for the covariance */
+  /* factors */
+  double *fa;             /* at aoff: L_b, m_b x m_b column-major */
+  double *fw;             /* at woff: W_b, m_b x c_b column-major */
+  double *fz;             /* at woff: Z_b (inverse only) */
+  double *cls;            /* at woff, nshared per local: -(Z S^-1) rows */
+  double *ainv;           /* at aoff: A_b^-1 (inverse only) */
+  int *fcols;             /* nblocks x nshared: nonzero columns of B_b */
+  int *fnc;               /* nblocks: their number c_b */
+  double *fs;             /* nshared^2: Cholesky factor of S (lower) */
+  double *sinv;           /* nshared^2: S^-1 */
+  double *v;              /* nlocal + nshared scratch */
+};
+
+void hfs_fit__blocks_destroy(hfs_fit_blocks **pb) {
+  if (!pb || !*pb) return;
+  hfs_fit_blocks *b = *pb;
+  free(b->shared);
+  free(b->boff);
+  free(b->bpar);
+  free(b->aoff);
+  free(b->woff);
+  free(b->hss);
+  free(b->hbb);
+  free(b->hbs);
+  free(b->hdiag);
+  free(b->s_sel);
+  free(b->s_pos);
+  free(b->l_n);
+  free(b->l_sel);
+  free(b->l_pos);
+  free(b->pos);
+  free(b->fa);
+  free(b->fw);
+  free(b->fz);
+  free(b->cls);
+  free(b->ainv);
+  free(b->fcols);
+  free(b->fnc);
+  free(b->fs);
+  free(b->sinv);
+  free(b->v);
+  free(b);
+  *pb = NULL;
+}
+
+int hfs_fit__blocks_create(int npar, const hfs_fit_structure *s,
+                           hfs_fit_hessian_blocks_fn hblocks,
+                           hfs_fit_hessian_fn hessian, hfs_fit_blocks **out) {
+  int rc = HFS_OK;
+  hfs_fit_blocks *b = NULL;
+  int *seen = NULL;
+  if (!out || npar < 0 || (s && !hblocks) || (!s && !hessian))
+    HFS_FAIL(HFS_ERR_ARG, "fit: bad arguments to the block Hessian");
+  *out = NULL;
+  HFS_ALLOC(b, 1);
+  b->npar = npar;
+  b->hblocks = hblocks;
+  b->hessian = hessian;
+  b->nshared = s ? s->nshared : npar;
+  b->nblocks = s ? s->nblocks : 0;
+  b->nlocal = s ? s->block_off[s->nblocks] : 0;
+  int ns = b->nshared, nb = b->nblocks, nl = b->nlocal;
+  if (ns + nl != npar || ns < 0 || nb < 0)
+    HFS_FAIL(HFS_ERR_ARG, "fit: block structure has %d shared and %d local "
+                          "parameters for %d", ns, nl, npar);
+  HFS_ALLOC(b->shared, ns);
+  HFS_ALLOC(b->boff, nb + 1);
+  HFS_ALLOC(b->bpar, nl);
+  HFS_ALLOC(b->aoff, nb + 1);
+  HFS_ALLOC(b->woff, nb + 1);
+  HFS_ALLOC(seen, npar);
+  for (int j = 0; j < ns; j++) {
+    int i = s ? s->shared[j] : j;
+    if (i < 0 || i >= npar || seen[i]++)
+      HFS_FAIL(HFS_ERR_ARG, "fit: block structure: bad shared parameter %d", i);
+    b->shared[j] = i;
+  }
+  for (int k = 0; k <= nb && s; k++) b->boff[k] = s->block_off[k];
+  for (int k = 0; k < nb; k++) {
+    int kb = b->boff[k + 1] - b->boff[k];
+    if (kb < 0) HFS_FAIL(HFS_ERR_ARG, "fit: block structure: block %d has size %d", k, kb);
+    b->aoff[k + 1] = b->aoff[k] + kb * kb;
+    b->woff[k + 1] = b->woff[k] + kb * ns;
+  }
+  for (int q = 0; q < nl; q++) {
+    int i = s->block_par[q];
+    if (i < 0 || i >= npar || seen[i]++)
+      HFS_FAIL(HFS_ERR_ARG, "fit: block structure: bad local parameter %d", i);
+    b->bpar[q] = i;
+  }
+  size_t na = (size_t)b->aoff[nb], nw = (size_t)b->woff[nb], nss = (size_t)ns * (size_t)ns;
+  HFS_ALLOC(b->hss, nss);
+  HFS_ALLOC(b->hbb, na);
+  HFS_ALLOC(b->hbs, nw);
+  HFS_ALLOC(b->hdiag, npar);
+  HFS_ALLOC(b->s_sel, ns);
+  HFS_ALLOC(b->s_pos, ns);
+  HFS_ALLOC(b->l_n, nb);
+  HFS_ALLOC(b->l_sel, nl);
+  HFS_ALLOC(b->l_pos, nl);
+  HFS_ALLOC(b->pos, npar);
+  HFS_ALLOC(b->fa, na);
+  HFS_ALLOC(b->fw, nw);
+  HFS_ALLOC(b->fz, nw);
+  HFS_ALLOC(b->cls, nw);
+  HFS_ALLOC(b->ainv, na);
+  HFS_ALLOC(b->fcols, (size_t)nb * (size_t)ns);
+  HFS_ALLOC(b->fnc, nb);
+  HFS_ALLOC(b->fs, nss);
+  HFS_ALLOC(b->sinv, nss);
+  HFS_ALLOC(b->v, nl + ns);
+  *out = b;
+  b = NULL;
+cleanup:
+  free(seen);
+  hfs_fit__blocks_destroy(&b);
+  return rc;
+}
+
+int hfs_fit__blocks_eval(hfs_fit_blocks *b, hfs_fit_problem *p, const double *x) {
+  int rc = HFS_OK;
+  for (int k = 0; k < p->nfree; k++) p->theta[p->free_idx[k]] = x[k];
+  if (b->hblocks)
+    HFS_CHECK(b->hblocks(p->ctx, p->theta, b->hss, b->hbb, b->hbs));
+  else
+    HFS_CHECK(b->hessian(p->ctx, p->theta, b->hss));
+  int ns = b->nshared;
+  double dmax = 0.0;
+  for (int j = 0; j < ns; j++) b->hdiag[b->shared[j]] = b->hss[(size_t)j * ns + j];
+  for (int k = 0; k < b->nblocks; k++) {
+    int k0 = b->boff[k], kb = b->boff[k + 1] - k0;
+    const double *a = b->hbb + b->aoff[k];
+    for (int q = 0; q < kb; q++) b->hdiag[b->bpar[k0 + q]] = a[q * kb + q];
+  }
+  for (int i = 0; i < b->npar; i++)
+    if (fabs(b->hdiag[i]) > dmax) dmax = fabs(b->hdiag[i]);
+  b->dmax = dmax;
+cleanup:
+  return rc;
+}
+
+const double *hfs_fit__blocks_hdiag(const hfs_fit_blocks *b) { return b->hdiag; }
+
+int hfs_fit__blocks_select(hfs_fit_blocks *b, const int *pos) {
+  int ns = 0, total = 0;
+  for (int j = 0; j < b->nshared; j++) {
+    int q = pos[b->shared[j]];
+    if (q < 0) continue;
+    b->s_sel[ns] = j;
+    b->s_pos[ns++] = q;
+  }
+  b->ns = ns;
+  total = ns;
+  for (int k = 0; k < b->nblocks; k++) {
+    int k0 = b->boff[k], kb = b->boff[k + 1] - k0, m = 0;
+    for (int q = 0; q < kb; q++) {
+      int ps = pos[b->bpar[k0 + q]];
+      if (ps < 0) continue;
+      b->l_sel[k0 + m] = q;
+      b->l_pos[k0 + m++] = ps;
+    }
+    b->l_n[k] = m;
+    total += m;
+  }
+  return total;
+}
+
+/* Levenberg-Marquardt damping of a diagonal entry: proportional to the
+ * entry's own size, with a floor so that a zero or negative curvature is
+ * also lifted. */
+static double damp(const hfs_fit_blocks *b, double hii, double lambda) {
+  double floor_ = 1e-10 * (b->dmax > 0.0 ? b->dmax : 1.0);
+  return lambda * fmax(fabs(hii), floor_);
+}
+
+/* In-place Cholesky of the m x m column-major matrix a (lower); the blocks
+ * are 1x1 to about 10x10, below the size where LAPACK's call overhead pays.
+ * Returns 1 if not positive definite (NaN included). */
+static int small_cholesky(double *a, int m) {
+  for (int j = 0; j < m; j++) {
+    double d = a[j + j * m];
+    for (int k = 0; k < j; k++) d -= a[j + k * m] * a[j + k * m];
+    if (!(d > 0.0) || !isfinite(d)) return 1;
+    d = sqrt(d);
+    a[j + j * m] = d;
+    for (int i = j + 1; i < m; i++) {
+      double s = a[i + j * m];
+      for (int k = 0; k < j; k++) s -= a[i + k * m] * a[j + k * m];
+      a[i + j * m] = s / d;
+    }
+  }
+  return 0;
+}
+
+/* y <- L^-1 y and y <- L^-T y for the column-major lower factor l. */
+static void lower_solve(const double *l, int m, double *y) {
+  for (int i = 0; i < m; i++) {
+    double s = y[i];
+    for (int k = 0; k < i; k++) s -= l[i + k * m] * y[k];
+    y[i] = s / l[i + i * m];
+  }
+}
+
+static void upper_solve(const double *l, int m, double *y) {
+  for (int i = m - 1; i >= 0; i--) {
+    double s = y[i];
+    for (int k = i + 1; k < m; k++) s -= l[k + i * m] * y[k];
+    y[i] = s / l[i + i * m];
+  }
+}
+
+int hfs_fit__blocks_factor(hfs_fit_blocks *b, double lambda) {
+  int ns = b->ns, NS = b->nshared;
+  double *S = b->fs;
+  for (int c = 0; c < ns; c++) {
+    const double *row = b->hss + (size_t)b->s_sel[c] * NS;
+    for (int r = c; r < ns; r++) S[r + (size_t)c * ns] = row[b->s_sel[r]];
+    S[c + (size_t)c * ns] += damp(b, S[c + (size_t)c * ns], lambda);
+  }
+  for (int k = 0; k < b->nblocks; k++) {
+    int m = b->l_n[k];
+    if (m == 0) continue;
+    int k0 = b->boff[k], kb = b->boff[k + 1] - k0;
+    const int *sel = b->l_sel + k0;
+    const double *hb = b->hbb + b->aoff[k], *hw = b->hbs + b->woff[k];
+    double *a = b->fa + b->aoff[k], *w = b->fw + b->woff[k];
+    int *cols = b->fcols + (size_t)k * NS;
+    for (int c = 0; c < m; c++)
+      for (int r = c; r < m; r++) a[r + c * m] = hb[sel[r] * kb + sel[c]];
+    for (int c = 0; c < m; c++) a[c + c * m] += damp(b, a[c + c * m], lambda);
+    if (small_cholesky(a, m)) return 1;
+    int nc = 0;
+    for (int c = 0; c < ns; c++) {
+      int j = b->s_sel[c], nz = 0;
+      double *col = w + nc * m;
+      for (int r = 0; r < m; r++) {
+        col[r] = hw[sel[r] * NS + j];
+        nz |= col[r] != 0.0;
+      }
+      if (!nz) continue;
+      lower_solve(a, m, col);
+      cols[nc++] = c;
+    }
+    b->fnc[k] = nc;
+    /* S -= W' W on the nonzero columns; cols ascend, so (cols[p], cols[q])
+     * with p >= q lies in the lower triangle. */
+    for (int p = 0; p < nc; p++) {
+      const double *wp = w + p * m;
+      for (int q = 0; q <= p; q++) {
+        const double *wq = w + q * m;
+        double s = 0.0;
+        for (int r = 0; r < m; r++) s += wp[r] * wq[r];
+        S[cols[p] + (size_t)cols[q] * ns] -= s;
+      }
+    }
+  }
+  if (ns > 0 && LAPACKE_dpotrf_work(LAPACK_COL_MAJOR, 'L', ns, S, ns) != 0) return 1;
+  return 0;
+}
+
+void hfs_fit__blocks_solve(hfs_fit_blocks *b, const double *r, double *d) {
+  int ns = b->ns, NS = b->nshared;
+  double *rs = b->v + b->nlocal;
+  for (int c = 0; c < ns; c++) rs[c] = r[b->s_pos[c]];
+  for (int k = 0; k < b->nblocks; k++) {
+    int m = b->l_n[k];
+    if (m == 0) continue;
+    int k0 = b->boff[k];
+    double *vb = b->v + k0;
+    const double *a = b->fa + b->aoff[k], *w = b->fw + b->woff[k];
+    const int *cols = b->fcols + (size_t)k * NS;
+    for (int q = 0; q < m; q++) vb[q] = r[b->l_pos[k0 + q]];
+    lower_solve(a, m, vb);
+    for (int p = 0; p < b->fnc[k]; p++) {
+      double s = 0.0;
+      for (int q = 0; q < m; q++) s += w[p * m + q] * vb[q];
+      rs[cols[p]] -= s;
+    }
+  }
+  if (ns > 0) LAPACKE_dpotrs_work(LAPACK_COL_MAJOR, 'L', ns, 1, b->fs, ns, rs, ns);
+  for (int c = 0; c < ns; c++) d[b->s_pos[c]] = rs[c];
+  for (int k = 0; k < b->nblocks; k++) {
+    int m = b->l_n[k];
+    if (m == 0) continue;
+    int k0 = b->boff[k];
+    double *vb = b->v + k0;
+    const double *a = b->fa + b->aoff[k], *w = b->fw + b->woff[k];
+    const int *cols = b->fcols + (size_t)k * NS;
+    for (int p = 0; p < b->fnc[k]; p++) {
+      double t = rs[cols[p]];
+      for (int q = 0; q < m; q++) vb[q] -= w[p * m + q] * t;
+    }
+    upper_solve(a, m, vb);
+    for (int q = 0; q < m; q++) d[b->l_pos[k0 + q]] = vb[q];
+  }
+}
+
+void hfs_fit__blocks_inverse(hfs_fit_blocks *b, double *cov, int n, double *diag) {
+  int ns = b->ns, NS = b->nshared;
+  size_t ld = (size_t)n;
+  double *Si = b->sinv;
+  if (ns > 0) {
+    memcpy(Si, b->fs, (size_t)ns * (size_t)ns * sizeof *Si);
+    /* Cannot fail: the factor has a positive diagonal. */
+    LAPACKE_dpotri_work(LAPACK_COL_MAJOR, 'L', ns, Si, ns);
+    for (int c = 0; c < ns; c++)
+      for (int r = c + 1; r < ns; r++) Si[c + (size_t)r * ns] = Si[r + (size_t)c * ns];
+  }
+  for (int r = 0; r < ns; r++) {
+    if (diag) diag[b->s_pos[r]] = Si[r + (size_t)r * ns];
+    if (cov)
+      for (int c = 0; c < ns; c++)
+        cov[(size_t)b->s_pos[r] * ld + (size_t)b->s_pos[c]] = Si[r + (size_t)c * ns];
+  }
+  /* Per block: A_b^-1, Z_b = L_b^-T W_b and the shared coupling
+   * C_b = -Z_b S^-1 (m x ns, kept for the block-block products). */
+  for (int k = 0; k < b->nblocks; k++) {
+    int m = b->l_n[k];
+    if (m == 0) continue;
+    int k0 = b->boff[k], nc = b->fnc[k];
+    const double *a = b->fa + b->aoff[k];
+    double *ai = b->ainv + b->aoff[k], *z = b->fz + b->woff[k], *cl = b->cls + b->woff[k];
+    const int *cols = b->fcols + (size_t)k * NS;
+    for (int c = 0; c < m; c++) {
+      double *col = ai + c * m;
+      for (int r = 0; r < m; r++) col[r] = r == c;
+      lower_solve(a, m, col);
+      upper_solve(a, m, col);
+    }
+    for (int p = 0; p < nc; p++) {
+      memcpy(z + p * m, b->fw + b->woff[k] + p * m, (size_t)m * sizeof *z);
+      upper_solve(a, m, z + p * m);
+    }
+    for (int q = 0; q < m; q++) {
+      double *row = cl + (size_t)q * ns;
+      for (int c = 0; c < ns; c++) {
+        double s = 0.0;
+        for (int p = 0; p < nc; p++) s += z[p * m + q] * Si[cols[p] + (size_t)c * ns];
+        row[c] = -s;
+      }
+      if (cov) {
+        size_t iq = (size_t)b->l_pos[k0 + q];
+        for (int c = 0; c < ns; c++) {
+          size_t ic = (size_t)b->s_pos[c];
+          cov[iq * ld + ic] = cov[ic * ld + iq] = row[c];
+        }
+      }
+    }
+  }
+  /* Local-local: delta_bc A_b^-1 - C_b[:, cols_c] Z_c'. */
+  for (int k = 0; k < b->nblocks; k++) {
+    int m = b->l_n[k];
+    if (m == 0) continue;
+    int k0 = b->boff[k];
+    const double *cl = b->cls + b->woff[k], *ai = b->ainv + b->aoff[k];
+    for (int kk = cov ? 0 : k; kk < (cov ? b->nblocks : k + 1); kk++) {
+      int mm = b->l_n[kk];
+      if (mm == 0) continue;
+      int kk0 = b->boff[kk], nc = b->fnc[kk];
+      const double *z = b->fz + b->woff[kk];
+      const int *cols = b->fcols + (size_t)kk * NS;
+      for (int q = 0; q < m; q++) {
+        const double *row = cl + (size_t)q * ns;
+        for (int qq = 0; qq < mm; qq++) {
+          if (!cov && qq != q) continue;
+          double s = kk == k ? ai[q + qq * m] : 0.0;
+          for (int p = 0; p < nc; p++) s -= row[cols[p]] * z[p * mm + qq];
+          if (cov) cov[(size_t)b->l_pos[k0 + q] * ld + (size_t)b->l_pos[kk0 + qq]] = s;
+          if (diag && kk == k && qq == q) diag[b->l_pos[k0 + q]] = s;
+        }
+      }
+    }
+  }
+}
+
+int hfs_fit__blocks_covariance(hfs_fit_engine *e, const double *theta,
+                               const int *fixed, double *cov, double *error,
+                               double *corr) {
+  int rc = HFS_OK;
+  hfs_fit_problem *p = &e->prob;
+  hfs_fit_blocks *b = p->blocks;
+  size_t npar = (size_t)p->npar;
+  if (!theta || !b) HFS_FAIL(HFS_ERR_ARG, "fit: block covariance needs a point and blocks");
+  int n = hfs_fit__problem_setup(p, theta, fixed);
+  size_t nf = (size_t)n;
+  if (cov) memset(cov, 0, npar * npar * sizeof *cov);
+  if (corr) memset(corr, 0, npar * npar * sizeof *corr);
+  if (error)
+    for (size_t i = 0; i < npar; i++) error[i] = (fixed && fixed[i]) ? 0.0 : NAN;
+  if (n == 0) goto cleanup;
+  for (int k = 0; k < n; k++) e->x[k] = theta[p->free_idx[k]];
+  HFS_CHECK(hfs_fit__blocks_eval(b, p, e->x));
+  for (size_t i = 0; i < npar; i++) b->pos[i] = -1;
+  for (int k = 0; k < n; k++) b->pos[p->free_idx[k]] = k;
+  hfs_fit__blocks_select(b, b->pos);
+  if (hfs_fit__blocks_factor(b, 0.0))
+    HFS_FAIL(HFS_ERR_NUMERIC, "fit: Hessian of the %d free parameters is not "
+                              "positive definite", n);
+  int full = cov || corr;
+  double *a = e->cov_free, *var = e->d;
+  hfs_fit__blocks_inverse(b, full ? a : NULL, n, var);
+  for (size_t k = 0; k < nf; k++) {
+    var[k] *= 2.0;
+    if (!(var[k] > 0.0) || !isfinite(var[k]))
+      HFS_FAIL(HFS_ERR_NUMERIC, "fit: covariance has a non-positive variance");
+  }
+  for (size_t r = 0; r < nf; r++) {
+    size_t ir = (size_t)p->free_idx[r];
+    double sr = sqrt(var[r]);
+    if (error) error[ir] = sr;
+    if (!full) continue;
+    for (size_t c = 0; c < nf; c++) {
+      size_t ic = (size_t)p->free_idx[c];
+      double v = 2.0 * a[r * nf + c];
+      if (!isfinite(v)) HFS_FAIL(HFS_ERR_NUMERIC, "fit: covariance is not finite");
+      if (cov) cov[ir * npar + ic] = v;
+      if (corr) corr[ir * npar + ic] = r == c ? 1.0 : v / (sr * sqrt(var[c]));
+    }
+  }
+cleanup:
+  if (rc != HFS_OK && error)
+    for (size_t i = 0; i < npar; i++)
+      if (!fixed || !fixed[i]) error[i] = NAN;
+  return rc;
+}
