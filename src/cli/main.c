@@ -1,4 +1,4 @@
-/* hfscan: entry point.  Initialises MPI (then PETSc for the TAO backend),
+/* hfscan: entry point.  Initialises MPI (PETSc starts on a first TAO fit),
  * installs the interruption handlers and dispatches to a subcommand. */
 #define _POSIX_C_SOURCE 200809L /* sigaction, sigprocmask */
 #include "cli.h"
@@ -102,6 +102,11 @@ int main(int argc, char **argv) {
   hfs_launcher_watch();
   /* Handlers first: PETSc keeps handlers installed before it starts. */
   stop_signals_handle();
+  /* Started without mpirun or srun, Open MPI's singleton forks an orted
+   * (about a second on a loaded node); an isolated singleton does not, and
+   * hfscan never spawns processes.  A launcher's own setting wins. */
+  if (!getenv("OMPI_COMM_WORLD_SIZE") && !getenv("PMIX_RANK") && !getenv("PMI_RANK"))
+    setenv("OMPI_MCA_ess_singleton_isolated", "1", 0);
   if (MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided) != MPI_SUCCESS) {
     fprintf(stderr, "hfscan: MPI_Init_thread failed\n");
     return HFS_EXIT_ERROR;

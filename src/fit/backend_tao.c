@@ -102,15 +102,29 @@ int hfs_fit__petsc_ready(void) {
   return init && !fin;
 }
 
-int hfs_fit_library_init(int *argc, char ***argv) {
+/* hfs_fit_library_init only records its arguments: PETSc starts on the
+ * first TAO fit, so that commands fitting with the other backends do not
+ * pay its start-up.  It starts on MPI_COMM_SELF (every TAO object lives
+ * there anyway), so ranks need not agree on when that happens: a master
+ * that never fits never starts it. */
+static int library_wanted = 0;
+static int *library_argc = NULL;
+static char ***library_argv = NULL;
+
+static int petsc_start(void) {
   int rc = HFS_OK;
   if (!hfs_fit__petsc_ready()) {
     PetscBool fin = PETSC_FALSE;
     PetscFinalized(&fin);
     if (fin) HFS_FAIL(HFS_ERR_OPTIMIZER, "PETSc was finalised in this process "
                                          "and cannot be initialised again");
-    if (argc && argv)
-      TAO_CHECK(PetscInitialize(argc, argv, NULL, NULL));
+    int mpi_up = 0;
+    MPI_Initialized(&mpi_up);
+    /* PETSc accepts another world only when MPI is already running; when
+     * it starts MPI itself the process is alone anyway. */
+    if (mpi_up) PETSC_COMM_WORLD = MPI_COMM_SELF;
+    if (library_argc && library_argv)
+      TAO_CHECK(PetscInitialize(library_argc, library_argv, NULL, NULL));
     else
       TAO_CHECK(PetscInitializeNoArguments());
     petsc_initialised_here = 1;
@@ -125,7 +139,22 @@ cleanup:
   return rc;
 }
 
+int hfs_fit_library_init(int *argc, char ***argv) {
+  PetscBool fin = PETSC_FALSE;
+  library_wanted = 1;
+  library_argc = argc;
+  library_argv = argv;
+  /* A program that runs PETSc itself keeps it; only the handler is ours. */
+  if (hfs_fit__petsc_ready()) return petsc_start();
+  PetscFinalized(&fin);
+  if (fin)
+    return hfs_error_set(HFS_ERR_OPTIMIZER, "PETSc was finalised in this process "
+                                            "and cannot be initialised again");
+  return HFS_OK;
+}
+
 void hfs_fit_library_finalize(void) {
+  library_wanted = 0;
   if (!hfs_fit__petsc_ready()) return;
   if (petsc_handler_pushed) {
     PetscPopErrorHandler();
@@ -296,9 +325,12 @@ static int tao_create_type(const char *type, const char *ksp_type,
                            const char *pc_type, int cap, void **out) {
   int rc = HFS_OK;
   tao_state *s = NULL;
-  if (!hfs_fit__petsc_ready())
-    HFS_FAIL(HFS_ERR_OPTIMIZER, "TAO optimizer: PETSc is not initialised "
-                                "(call hfs_fit_library_init first)");
+  if (!hfs_fit__petsc_ready()) {
+    if (!library_wanted)
+      HFS_FAIL(HFS_ERR_OPTIMIZER, "TAO optimizer: PETSc is not initialised "
+                                  "(call hfs_fit_library_init first)");
+    HFS_CHECK(petsc_start());
+  }
   HFS_ALLOC(s, 1);
   s->type = type;
   s->ksp_type = ksp_type;

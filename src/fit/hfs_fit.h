@@ -174,12 +174,15 @@ int hfs_fitter_covariance(hfs_fitter *f, const double *main, const double *aux,
 
 /* Library set-up for the TAO backend (PETSc).  Call once per process after
  * MPI_Init and before any TAO fit; harmless if PETSc is already initialised
- * (then it is left to its owner).  argc/argv (may be NULL) pass PETSc
- * options such as -hfs_tao_type; PETSC_OPTIONS works too.  PETSc errors
- * come back as codes with their message in the fit record or
- * hfs_error_message() instead of printed tracebacks.  If MPI was not
- * initialised, PETSc initialises it and hfs_fit_library_finalize() (which
- * finalises only what this call initialised) finalises it. */
+ * (then it is left to its owner).  PETSc itself starts on the first TAO
+ * fitter, on MPI_COMM_SELF (not collective: ranks that never fit with TAO
+ * never start it), so commands using the other backends skip its start-up.
+ * argc/argv (may be NULL; kept until then) pass PETSc options such as
+ * -hfs_tao_type; PETSC_OPTIONS works too.  PETSc errors come back as codes
+ * with their message in the fit record or hfs_error_message() instead of
+ * printed tracebacks.  If MPI was not initialised, PETSc initialises it and
+ * hfs_fit_library_finalize() (which finalises only what was initialised
+ * here) finalises it. */
 int hfs_fit_library_init(int *argc, char ***argv);
 void hfs_fit_library_finalize(void);
 

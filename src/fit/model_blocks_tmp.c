@@ -8,8 +8,14 @@ static const hfs_model *cached;
 static int *sh, *boff, *bpar, *bbin, nsh, nb;
 static double *dense;
 
+static void compute(const hfs_model *m, int force);
 void hfs_model_structure_get(const hfs_model *m, hfs_model_structure *s) {
-  if (cached != m) {
+  compute(m, 1);
+  s->nshared = nsh; s->shared = sh; s->nblocks = nb; s->block_off = boff;
+  s->block_par = bpar; s->block_bin = bbin;
+}
+static void compute(const hfs_model *m, int force) {
+  if (force || cached != m) {
     free(sh); free(boff); free(bpar); free(bbin); free(dense);
     int np = m->npar;
     int *cnt = calloc(np, sizeof *cnt), *bin = calloc(np, sizeof *bin);
@@ -38,14 +44,11 @@ void hfs_model_structure_get(const hfs_model *m, hfs_model_structure *s) {
     dense = malloc(sizeof(double) * np * np);
     cached = m;
   }
-  s->nshared = nsh; s->shared = sh; s->nblocks = nb; s->block_off = boff;
-  s->block_par = bpar; s->block_bin = bbin;
 }
 
 int hfs_model_hessian_blocks(hfs_model *m, const double *main, const double *aux,
                              const double *theta, double *hss, double *hbb, double *hbs) {
-  hfs_model_structure s;
-  hfs_model_structure_get(m, &s);
+  compute(m, 0);
   int np = m->npar;
   int rc = hfs_model_hessian(m, main, aux, theta, dense);
   if (rc) return rc;
