@@ -82,7 +82,7 @@ static const optdef defs[] = {
     {{"set", required_argument, 0, O_SET}, NULL, "NAME=VALUE  starting value of a parameter (repeatable)"},
     {{"freeze", required_argument, 0, O_FREEZE}, NULL, "NAME|MODIFIER|rgx{RE}|allConstrainedNuisances[,...]  hold parameters at their (--set) values (repeatable)"},
     {{"patch", required_argument, 0, O_PATCH}, NULL, "FILE  apply a JSON Patch (.json or .json.gz) to the workspace (repeatable, in order)"},
-    {{"optimizer", required_argument, 0, O_OPT}, NULL, "tao|nlopt  minimiser backend (default tao)"},
+    {{"optimizer", required_argument, 0, O_OPT}, NULL, "newton|tao|nlopt  minimiser backend (default newton)"},
     {{"normsys-code", required_argument, 0, O_NCODE}, NULL, "0|1|2|4  normsys interpolation (default 4)"},
     {{"histosys-code", required_argument, 0, O_HCODE}, NULL, "0|2|4p  histosys interpolation (default 4p)"},
     {{"json", no_argument, 0, O_JSON}, NULL, "machine-readable result on stdout"},
@@ -219,7 +219,7 @@ int hfs_cli_parse(const char *cmd, int argc, char **argv, hfs_cli_opts *o) {
       break;
     case O_OPT:
       if (hfs_optimizer_from_name(optarg, &o->fit.optimizer)) {
-        hfs_cli_error("--optimizer %s: use tao or nlopt", optarg);
+        hfs_cli_error("--optimizer %s: use newton, tao or nlopt", optarg);
         return HFS_EXIT_USAGE;
       }
       break;

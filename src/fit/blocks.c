@@ -24,6 +24,7 @@
  * creation; evaluations, factorisations and solves allocate nothing. */
 #include "fit_internal.h"
 
+#include <cblas.h>
 #include <lapacke.h>
 #include <math.h>
 #include <stdlib.h>
@@ -50,14 +51,18 @@ struct hfs_fit_blocks {
   int *pos;               /* npar scratch for the covariance */
   /* factors */
   double *fa;             /* at aoff: L_b, m_b x m_b column-major */
-  double *fw;             /* at woff: W_b, m_b x c_b column-major */
-  double *fz;             /* at woff: Z_b (inverse only) */
-  double *cls;            /* at woff, nshared per local: -(Z S^-1) rows */
+  double *fw;             /* at fwo: W_b, m_b x c_b row-major, packed so
+                             that blocks with the same columns follow
+                             each other (one BLAS update per group) */
+  int *fwo;               /* nblocks: offset of W_b in fw */
+  double *fz;             /* at fwo: Z_b (inverse only), likewise */
+  double *q;              /* nshared x nlocal: Q = L_S^-1 M (inverse only) */
+  double *tll;            /* nlocal^2: Q'Q (inverse only) */
   double *ainv;           /* at aoff: A_b^-1 (inverse only) */
   int *fcols;             /* nblocks x nshared: nonzero columns of B_b */
   int *fnc;               /* nblocks: their number c_b */
   double *fs;             /* nshared^2: Cholesky factor of S (lower) */
-  double *sinv;           /* nshared^2: S^-1 */
+  double *sinv;           /* nshared^2: S^-1; scratch of the factorisation */
   double *v;              /* nlocal + nshared scratch */
 };
 
@@ -82,7 +87,9 @@ void hfs_fit__blocks_destroy(hfs_fit_blocks **pb) {
   free(b->fa);
   free(b->fw);
   free(b->fz);
-  free(b->cls);
+  free(b->fwo);
+  free(b->q);
+  free(b->tll);
   free(b->ainv);
   free(b->fcols);
   free(b->fnc);
@@ -152,7 +159,9 @@ int hfs_fit__blocks_create(int npar, const hfs_fit_structure *s,
   HFS_ALLOC(b->fa, na);
   HFS_ALLOC(b->fw, nw);
   HFS_ALLOC(b->fz, nw);
-  HFS_ALLOC(b->cls, nw);
+  HFS_ALLOC(b->fwo, nb);
+  HFS_ALLOC(b->q, nw);
+  HFS_ALLOC(b->tll, (size_t)nl * (size_t)nl);
   HFS_ALLOC(b->ainv, na);
   HFS_ALLOC(b->fcols, (size_t)nb * (size_t)ns);
   HFS_ALLOC(b->fnc, nb);
@@ -259,51 +268,79 @@ static void upper_solve(const double *l, int m, double *y) {
   }
 }
 
+/* S -= G'G for the group of rows G (rows x nc, row-major: column-major
+ * nc x rows) of blocks sharing the columns cols. */
+static void schur_update(double *S, int ns, double *T, const double *G, int rows,
+                         const int *cols, int nc) {
+  if (rows == 0 || nc == 0) return;
+  cblas_dsyrk(CblasColMajor, CblasLower, CblasNoTrans, nc, rows, 1.0, G, nc, 0.0, T, nc);
+  for (int q = 0; q < nc; q++) {
+    const double *tq = T + (size_t)q * nc;
+    double *sq = S + (size_t)cols[q] * ns;
+    for (int p = q; p < nc; p++) sq[cols[p]] -= tq[p];
+  }
+}
+
 int hfs_fit__blocks_factor(hfs_fit_blocks *b, double lambda) {
   int ns = b->ns, NS = b->nshared;
-  double *S = b->fs;
+  double *S = b->fs, *T = b->sinv;
   for (int c = 0; c < ns; c++) {
     const double *row = b->hss + (size_t)b->s_sel[c] * NS;
     for (int r = c; r < ns; r++) S[r + (size_t)c * ns] = row[b->s_sel[r]];
     S[c + (size_t)c * ns] += damp(b, S[c + (size_t)c * ns], lambda);
   }
+  int wo = 0, g0 = 0, grows = 0, gk = -1;
   for (int k = 0; k < b->nblocks; k++) {
     int m = b->l_n[k];
+    b->fnc[k] = 0;
+    b->fwo[k] = wo;
     if (m == 0) continue;
     int k0 = b->boff[k], kb = b->boff[k + 1] - k0;
     const int *sel = b->l_sel + k0;
     const double *hb = b->hbb + b->aoff[k], *hw = b->hbs + b->woff[k];
-    double *a = b->fa + b->aoff[k], *w = b->fw + b->woff[k];
+    double *a = b->fa + b->aoff[k];
     int *cols = b->fcols + (size_t)k * NS;
     for (int c = 0; c < m; c++)
       for (int r = c; r < m; r++) a[r + c * m] = hb[sel[r] * kb + sel[c]];
     for (int c = 0; c < m; c++) a[c + c * m] += damp(b, a[c + c * m], lambda);
     if (small_cholesky(a, m)) return 1;
+    /* The shared columns this block couples to (structural zeros of B_b
+     * are most of it). */
     int nc = 0;
     for (int c = 0; c < ns; c++) {
       int j = b->s_sel[c], nz = 0;
-      double *col = w + nc * m;
-      for (int r = 0; r < m; r++) {
-        col[r] = hw[sel[r] * NS + j];
-        nz |= col[r] != 0.0;
-      }
-      if (!nz) continue;
-      lower_solve(a, m, col);
-      cols[nc++] = c;
+      for (int r = 0; r < m; r++) nz |= hw[sel[r] * NS + j] != 0.0;
+      if (nz) cols[nc++] = c;
     }
     b->fnc[k] = nc;
-    /* S -= W' W on the nonzero columns; cols ascend, so (cols[p], cols[q])
-     * with p >= q lies in the lower triangle. */
-    for (int p = 0; p < nc; p++) {
-      const double *wp = w + p * m;
-      for (int q = 0; q <= p; q++) {
-        const double *wq = w + q * m;
-        double s = 0.0;
-        for (int r = 0; r < m; r++) s += wp[r] * wq[r];
-        S[cols[p] + (size_t)cols[q] * ns] -= s;
-      }
+    if (nc == 0) continue;
+    /* A new group when the columns differ from the group's. */
+    if (gk < 0 || b->fnc[gk] != nc ||
+        memcmp(cols, b->fcols + (size_t)gk * NS, (size_t)nc * sizeof *cols) != 0) {
+      if (gk >= 0)
+        schur_update(S, ns, T, b->fw + g0, grows, b->fcols + (size_t)gk * NS, b->fnc[gk]);
+      gk = k;
+      g0 = wo;
+      grows = 0;
     }
+    /* W = L^-1 B row by row (m x nc, row-major), inner loops contiguous. */
+    double *w = b->fw + wo;
+    for (int r = 0; r < m; r++) {
+      double *wr = w + (size_t)r * nc;
+      const double *hr = hw + (size_t)sel[r] * NS;
+      for (int p = 0; p < nc; p++) wr[p] = hr[b->s_sel[cols[p]]];
+      for (int q = 0; q < r; q++) {
+        double l = a[r + q * m];
+        const double *wq = w + (size_t)q * nc;
+        for (int p = 0; p < nc; p++) wr[p] -= l * wq[p];
+      }
+      double inv = 1.0 / a[r + r * m];
+      for (int p = 0; p < nc; p++) wr[p] *= inv;
+    }
+    wo += m * nc;
+    grows += m;
   }
+  if (gk >= 0) schur_update(S, ns, T, b->fw + g0, grows, b->fcols + (size_t)gk * NS, b->fnc[gk]);
   if (ns > 0 && LAPACKE_dpotrf_work(LAPACK_COL_MAJOR, 'L', ns, S, ns) != 0) return 1;
   return 0;
 }
@@ -315,16 +352,15 @@ void hfs_fit__blocks_solve(hfs_fit_blocks *b, const double *r, double *d) {
   for (int k = 0; k < b->nblocks; k++) {
     int m = b->l_n[k];
     if (m == 0) continue;
-    int k0 = b->boff[k];
+    int k0 = b->boff[k], nc = b->fnc[k];
     double *vb = b->v + k0;
-    const double *a = b->fa + b->aoff[k], *w = b->fw + b->woff[k];
+    const double *a = b->fa + b->aoff[k], *w = b->fw + b->fwo[k];
     const int *cols = b->fcols + (size_t)k * NS;
     for (int q = 0; q < m; q++) vb[q] = r[b->l_pos[k0 + q]];
     lower_solve(a, m, vb);
-    for (int p = 0; p < b->fnc[k]; p++) {
-      double s = 0.0;
-      for (int q = 0; q < m; q++) s += w[p * m + q] * vb[q];
-      rs[cols[p]] -= s;
+    for (int q = 0; q < m; q++) {
+      const double *wq = w + (size_t)q * nc;
+      for (int p = 0; p < nc; p++) rs[cols[p]] -= wq[p] * vb[q];
     }
   }
   if (ns > 0) LAPACKE_dpotrs_work(LAPACK_COL_MAJOR, 'L', ns, 1, b->fs, ns, rs, ns);
@@ -332,13 +368,15 @@ void hfs_fit__blocks_solve(hfs_fit_blocks *b, const double *r, double *d) {
   for (int k = 0; k < b->nblocks; k++) {
     int m = b->l_n[k];
     if (m == 0) continue;
-    int k0 = b->boff[k];
+    int k0 = b->boff[k], nc = b->fnc[k];
     double *vb = b->v + k0;
-    const double *a = b->fa + b->aoff[k], *w = b->fw + b->woff[k];
+    const double *a = b->fa + b->aoff[k], *w = b->fw + b->fwo[k];
     const int *cols = b->fcols + (size_t)k * NS;
-    for (int p = 0; p < b->fnc[k]; p++) {
-      double t = rs[cols[p]];
-      for (int q = 0; q < m; q++) vb[q] -= w[p * m + q] * t;
+    for (int q = 0; q < m; q++) {
+      const double *wq = w + (size_t)q * nc;
+      double s = 0.0;
+      for (int p = 0; p < nc; p++) s += wq[p] * rs[cols[p]];
+      vb[q] -= s;
     }
     upper_solve(a, m, vb);
     for (int q = 0; q < m; q++) d[b->l_pos[k0 + q]] = vb[q];
@@ -362,14 +400,21 @@ void hfs_fit__blocks_inverse(hfs_fit_blocks *b, double *cov, int n, double *diag
       for (int c = 0; c < ns; c++)
         cov[(size_t)b->s_pos[r] * ld + (size_t)b->s_pos[c]] = Si[r + (size_t)c * ns];
   }
-  /* Per block: A_b^-1, Z_b = L_b^-T W_b and the shared coupling
-   * C_b = -Z_b S^-1 (m x ns, kept for the block-block products). */
+  /* Per block A_b^-1 and Z_b = L_b^-T W_b; the columns of M (ns x nl,
+   * column-major) are the rows of Z_b spread over the shared columns, so
+   * that Q = L_S^-1 M gives the local-local part A^-1 + Q'Q and the
+   * shared-local part -L_S^-T Q. */
+  int nl = 0;
+  for (int k = 0; k < b->nblocks; k++) nl += b->l_n[k];
+  double *Q = b->q;
+  memset(Q, 0, (size_t)ns * (size_t)nl * sizeof *Q);
+  int l0 = 0;
   for (int k = 0; k < b->nblocks; k++) {
     int m = b->l_n[k];
     if (m == 0) continue;
-    int k0 = b->boff[k], nc = b->fnc[k];
-    const double *a = b->fa + b->aoff[k];
-    double *ai = b->ainv + b->aoff[k], *z = b->fz + b->woff[k], *cl = b->cls + b->woff[k];
+    int nc = b->fnc[k];
+    const double *a = b->fa + b->aoff[k], *w = b->fw + b->fwo[k];
+    double *ai = b->ainv + b->aoff[k], *z = b->fz + b->fwo[k];
     const int *cols = b->fcols + (size_t)k * NS;
     for (int c = 0; c < m; c++) {
       double *col = ai + c * m;
@@ -377,49 +422,71 @@ void hfs_fit__blocks_inverse(hfs_fit_blocks *b, double *cov, int n, double *diag
       lower_solve(a, m, col);
       upper_solve(a, m, col);
     }
-    for (int p = 0; p < nc; p++) {
-      memcpy(z + p * m, b->fw + b->woff[k] + p * m, (size_t)m * sizeof *z);
-      upper_solve(a, m, z + p * m);
+    for (int r = m - 1; r >= 0; r--) {
+      double *zr = z + (size_t)r * nc;
+      const double *wr = w + (size_t)r * nc;
+      for (int p = 0; p < nc; p++) zr[p] = wr[p];
+      for (int q = r + 1; q < m; q++) {
+        double l = a[q + r * m];
+        const double *zq = z + (size_t)q * nc;
+        for (int p = 0; p < nc; p++) zr[p] -= l * zq[p];
+      }
+      double inv = 1.0 / a[r + r * m];
+      for (int p = 0; p < nc; p++) zr[p] *= inv;
+      double *mcol = Q + (size_t)(l0 + r) * ns;
+      for (int p = 0; p < nc; p++) mcol[cols[p]] = zr[p];
     }
-    for (int q = 0; q < m; q++) {
-      double *row = cl + (size_t)q * ns;
-      for (int c = 0; c < ns; c++) {
-        double s = 0.0;
-        for (int p = 0; p < nc; p++) s += z[p * m + q] * Si[cols[p] + (size_t)c * ns];
-        row[c] = -s;
+    l0 += m;
+  }
+  if (ns > 0 && nl > 0)
+    cblas_dtrsm(CblasColMajor, CblasLeft, CblasLower, CblasNoTrans, CblasNonUnit, ns, nl, 1.0,
+                b->fs, ns, Q, ns);
+  if (diag) {
+    l0 = 0;
+    for (int k = 0; k < b->nblocks; k++) {
+      int m = b->l_n[k], k0 = b->boff[k];
+      const double *ai = b->ainv + b->aoff[k];
+      for (int q = 0; q < m; q++) {
+        const double *qc = Q + (size_t)(l0 + q) * ns;
+        double s = ai[q + q * m];
+        for (int r = 0; r < ns; r++) s += qc[r] * qc[r];
+        diag[b->l_pos[k0 + q]] = s;
       }
-      if (cov) {
-        size_t iq = (size_t)b->l_pos[k0 + q];
-        for (int c = 0; c < ns; c++) {
-          size_t ic = (size_t)b->s_pos[c];
-          cov[iq * ld + ic] = cov[ic * ld + iq] = row[c];
-        }
-      }
+      l0 += m;
     }
   }
-  /* Local-local: delta_bc A_b^-1 - C_b[:, cols_c] Z_c'. */
+  if (!cov || nl == 0) return;
+  double *tll = b->tll;
+  if (ns > 0)
+    cblas_dsyrk(CblasColMajor, CblasLower, CblasTrans, nl, ns, 1.0, Q, ns, 0.0, tll, nl);
+  else
+    memset(tll, 0, (size_t)nl * (size_t)nl * sizeof *tll);
+  /* The position of each local in the caller's vectors, in Q's order. */
+  int *lp = b->pos;
+  l0 = 0;
   for (int k = 0; k < b->nblocks; k++) {
-    int m = b->l_n[k];
-    if (m == 0) continue;
-    int k0 = b->boff[k];
-    const double *cl = b->cls + b->woff[k], *ai = b->ainv + b->aoff[k];
-    for (int kk = cov ? 0 : k; kk < (cov ? b->nblocks : k + 1); kk++) {
-      int mm = b->l_n[kk];
-      if (mm == 0) continue;
-      int kk0 = b->boff[kk], nc = b->fnc[kk];
-      const double *z = b->fz + b->woff[kk];
-      const int *cols = b->fcols + (size_t)kk * NS;
-      for (int q = 0; q < m; q++) {
-        const double *row = cl + (size_t)q * ns;
-        for (int qq = 0; qq < mm; qq++) {
-          if (!cov && qq != q) continue;
-          double s = kk == k ? ai[q + qq * m] : 0.0;
-          for (int p = 0; p < nc; p++) s -= row[cols[p]] * z[p * mm + qq];
-          if (cov) cov[(size_t)b->l_pos[k0 + q] * ld + (size_t)b->l_pos[kk0 + qq]] = s;
-          if (diag && kk == k && qq == q) diag[b->l_pos[k0 + q]] = s;
-        }
-      }
+    int m = b->l_n[k], k0 = b->boff[k];
+    const double *ai = b->ainv + b->aoff[k];
+    for (int q = 0; q < m; q++) {
+      lp[l0 + q] = b->l_pos[k0 + q];
+      for (int qq = q; qq < m; qq++) tll[(size_t)(l0 + q) * nl + l0 + qq] += ai[qq + q * m];
     }
+    l0 += m;
+  }
+  for (int c = 0; c < nl; c++)
+    for (int r = c; r < nl; r++) {
+      double v = tll[(size_t)c * nl + r];
+      cov[(size_t)lp[r] * ld + (size_t)lp[c]] = cov[(size_t)lp[c] * ld + (size_t)lp[r]] = v;
+    }
+  if (ns > 0) {
+    cblas_dtrsm(CblasColMajor, CblasLeft, CblasLower, CblasTrans, CblasNonUnit, ns, nl, -1.0,
+                b->fs, ns, Q, ns);
+    for (int c = 0; c < nl; c++)
+      for (int r = 0; r < ns; r++) {
+        double v = Q[(size_t)c * ns + r];
+        size_t is = (size_t)b->s_pos[r], il = (size_t)lp[c];
+        cov[is * ld + il] = cov[il * ld + is] = v;
+      }
   }
 }
 
