@@ -23,7 +23,6 @@
 #include "hfs_error.h"
 #include "hfs_model.h"
 #include "hfs_workspace.h"
-#include "model_blocks_tmp.h"
 
 typedef struct {
   hfs_model *m;

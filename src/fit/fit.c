@@ -9,7 +9,6 @@
 
 #include "fit_internal.h"
 #include "hfs_error.h"
-#include "model_blocks_tmp.h"
 
 struct hfs_fitter {
   hfs_model *model;
