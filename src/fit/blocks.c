@@ -490,9 +490,49 @@ void hfs_fit__blocks_inverse(hfs_fit_blocks *b, double *cov, int n, double *diag
   }
 }
 
+/* Largest row sum of |H_ij| / sqrt(H_ii H_jj) over the selected
+ * parameters: a bound on the largest eigenvalue of the unit-diagonal
+ * Hessian (Gershgorin). */
+static double scaled_rowsum_max(const hfs_fit_blocks *b) {
+  int ns = b->ns, NS = b->nshared;
+  double *rs = b->v;           /* nlocal + nshared: locals at boff, then shared */
+  double *rss = b->v + b->nlocal;
+  double best = 0.0;
+  for (int r = 0; r < ns; r++) {
+    int jr = b->s_sel[r];
+    double dr = b->hss[(size_t)jr * NS + jr], s = 0.0;
+    for (int c = 0; c < ns; c++) {
+      int jc = b->s_sel[c];
+      s += fabs(b->hss[(size_t)jr * NS + jc]) / sqrt(dr * b->hss[(size_t)jc * NS + jc]);
+    }
+    rss[r] = s;
+  }
+  for (int k = 0; k < b->nblocks; k++) {
+    int m = b->l_n[k], k0 = b->boff[k], kb = b->boff[k + 1] - k0;
+    const int *sel = b->l_sel + k0;
+    const double *hb = b->hbb + b->aoff[k], *hw = b->hbs + b->woff[k];
+    for (int q = 0; q < m; q++) {
+      double dq = hb[sel[q] * kb + sel[q]], s = 0.0;
+      for (int qq = 0; qq < m; qq++)
+        s += fabs(hb[sel[q] * kb + sel[qq]]) / sqrt(dq * hb[sel[qq] * kb + sel[qq]]);
+      for (int c = 0; c < ns; c++) {
+        int jc = b->s_sel[c];
+        double v = fabs(hw[(size_t)sel[q] * NS + jc]) / sqrt(dq * b->hss[(size_t)jc * NS + jc]);
+        s += v;
+        rss[c] += v;
+      }
+      rs[k0 + q] = s;
+      if (s > best) best = s;
+    }
+  }
+  for (int r = 0; r < ns; r++)
+    if (rss[r] > best) best = rss[r];
+  return best;
+}
+
 int hfs_fit__blocks_covariance(hfs_fit_engine *e, const double *theta,
                                const int *fixed, double *cov, double *error,
-                               double *corr) {
+                               double *corr, int conditioned) {
   int rc = HFS_OK;
   hfs_fit_problem *p = &e->prob;
   hfs_fit_blocks *b = p->blocks;
@@ -513,9 +553,26 @@ int hfs_fit__blocks_covariance(hfs_fit_engine *e, const double *theta,
   if (hfs_fit__blocks_factor(b, 0.0))
     HFS_FAIL(HFS_ERR_NUMERIC, "fit: Hessian of the %d free parameters is not "
                               "positive definite", n);
-  int full = cov || corr;
+  int full = cov || corr || conditioned;
   double *a = e->cov_free, *var = e->d;
+  double pmax = conditioned ? fmax(scaled_rowsum_max(b), 1.0) : 0.0;
   hfs_fit__blocks_inverse(b, full ? a : NULL, n, var);
+  if (conditioned) {
+    /* MINUIT calls a Hessian whose unit-diagonal spectrum has
+     * pmin <= 1e-6 pmax not positive definite and shifts it (covariance.c).
+     * Gershgorin bounds on both ends certify that this one is not such a
+     * matrix; if they cannot, the dense path decides. */
+    double inv_max = 0.0;
+    const double *hd = b->hdiag;
+    for (int r = 0; r < n; r++) {
+      double s = 0.0, dr = hd[p->free_idx[r]];
+      for (int c = 0; c < n; c++)
+        s += fabs(a[(size_t)r * nf + c]) * sqrt(dr * hd[p->free_idx[c]]);
+      if (!(s <= inv_max)) inv_max = s;
+    }
+    if (!(1.0 / inv_max > 1e-6 * pmax))
+      HFS_FAIL(HFS_ERR_NUMERIC, "fit: Hessian too close to singular for the block path");
+  }
   for (size_t k = 0; k < nf; k++) {
     var[k] *= 2.0;
     if (!(var[k] > 0.0) || !isfinite(var[k]))

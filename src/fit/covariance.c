@@ -67,10 +67,14 @@ static int covariance_of(hfs_fit_engine *e, const double *theta, const int *fixe
   if (quality) *quality = HFS_COV_NONE;
   if (!theta) HFS_FAIL(HFS_ERR_ARG, "fit: covariance needs a point");
   if (!p->hessian) HFS_FAIL(HFS_ERR_ARG, "fit: this problem has no Hessian");
-  /* The block factorisation first; where it finds H not positive definite,
-   * the dense path below decides what to report. */
-  if (p->blocks && hfs_fit__blocks_covariance(e, theta, fixed, cov, error, corr) == HFS_OK)
+  /* The block factorisation first (blocks.c); where it finds H not
+   * positive definite, or cannot certify it well enough conditioned, the
+   * dense path below decides what to report. */
+  if (p->blocks &&
+      hfs_fit__blocks_covariance(e, theta, fixed, cov, error, corr, quality != NULL) == HFS_OK) {
+    if (quality) *quality = HFS_COV_ACCURATE;
     goto cleanup;
+  }
   int n = hfs_fit__problem_setup(p, theta, fixed);
   size_t nf = (size_t)n;
 

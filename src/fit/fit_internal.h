@@ -144,10 +144,12 @@ int hfs_fit__engine_set_structure(hfs_fit_engine *e, const hfs_fit_structure *s,
 
 /* Covariance from the block factorisation (see hfs_fit__engine_covariance):
  * HFS_ERR_NUMERIC when it finds the Hessian not positive definite, so the
- * caller can fall back to its dense path. */
+ * caller can fall back to its dense path.  With conditioned set, also when
+ * it cannot prove the matrix far enough from singular that MINUIT's
+ * MnPosDef would leave it alone (then the dense path judges). */
 int hfs_fit__blocks_covariance(hfs_fit_engine *e, const double *theta,
                                const int *fixed, double *cov, double *error,
-                               double *corr);
+                               double *corr, int conditioned);
 
 /* Create an engine for npar parameters with bounds lo/hi (copied).
  * hessian may be NULL: then Newton-type backends and covariances are
