@@ -353,7 +353,8 @@ static void test_scan2d_gaussian(void **state) {
   print_message("%d contour crossings; largest radial distance from the ellipse %.2e\n", ncross,
                 worst);
   assert_true(ncross >= (quick() ? 30 : 60));
-  assert_true(worst < 5e-3);
+  /* linear interpolation on the coarse quick grid adds its own error */
+  assert_true(worst < (quick() ? 2e-2 : 5e-3));
   free(res);
   hfs_pscan_destroy(&s);
   hfs_fit_result_free(&r);
