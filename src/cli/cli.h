@@ -112,6 +112,28 @@ const char *hfs_cli_data_describe(void);
 /* Attributes data_kind, asimov_mu, asimov_nuisance on GROUP of an output. */
 struct hfs_h5;
 int hfs_cli_data_store(struct hfs_h5 *f, const char *group);
+/* "95% CL", "99.99% CL": the level as given, for every printed or plotted
+ * label (print.c). */
+const char *hfs_cli_cl_label(double cl, char *buf, size_t n);
+/* Whether a command prints its result on stdout: always with --json, and
+ * not with --quiet when -o holds it. */
+int hfs_cli_show_result(const hfs_cli_opts *o);
+
+/* "-" as the workspace (stdin_ws.c): read standard input on rank 0 and
+ * share it with every rank; collective, called by main before the
+ * subcommand when an argument is "-".  The workspace text then stays
+ * available to every later load. */
+int hfs_cli_stdin_prepare(int argc, char **argv);
+int hfs_cli_stdin_workspace(const char **data, size_t *len);
+
+/* A job file's path value (workspace, patch, output) resolved against the
+ * job file's folder; absolute paths and "-" unchanged.  Caller frees. */
+char *hfs_cli_job_path(const char *job, const char *value);
+/* Create a folder and its parents (mkdir -p); HFS_ERR_IO naming the folder
+ * and the reason (errno text) on failure, or when it is not writable. */
+int hfs_cli_mkdirs(const char *dir);
+/* Before writing -o FILE: create the file's folder with its parents. */
+int hfs_cli_prepare_output(const char *file);
 
 /* One-line error on stderr ("hfscan: <message>"). */
 void hfs_cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -15,5 +15,9 @@ void hfs_cli_print_json(json_t *o);
 /* o[keys[i]] = v[i] for i < n (NaN and inf as null), in that order. */
 void hfs_cli_json_set_reals(json_t *o, const char *const *keys, const double *v, int n);
 json_t *hfs_cli_data_json(void);
+/* summary --json: while into is set, hfs_cli_print_json() stores each
+ * document as into[key] instead of printing it (print.c); NULL stops. */
+void hfs_cli_json_gather(json_t *into, const char *key);
+int hfs_cli_json_gathered(json_t *o);
 
 #endif

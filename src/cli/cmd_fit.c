@@ -52,6 +52,7 @@ json_t *hfs_cli_json_fit(hfs_model *m, const hfs_fit_result *r, const char *opti
 void hfs_cli_print_json(json_t *o) {
   if (json_is_object(o) && !json_object_get(o, "data"))
     json_object_set_new(o, "data", hfs_cli_data_json());
+  if (hfs_cli_json_gathered(o)) return;
   char *s = json_dumps(o, JSON_INDENT(1) | JSON_REAL_PRECISION(17));
   if (s) {
     puts(s);
@@ -120,11 +121,18 @@ int hfs_cli_fit(const hfs_cli_opts *o_, const hfs_cli_ctx *c_) {
   if (o.json) {
     json_t *j = hfs_cli_json_fit(c.model, &r, hfs_optimizer_name(o.fit.optimizer));
     hfs_cli_poi_bound_json(j, c.model, &r, "fit");
+    if (o.brief) {
+      /* --brief: the POI and the status; no matrix, no nuisance parameters. */
+      json_t *all = json_object_get(j, "parameters"), *one = json_array();
+      json_array_append(one, json_array_get(all, (size_t)hfs_model_poi(c.model)));
+      json_object_set_new(j, "parameters", one);
+      json_object_del(j, "correlation");
+    }
     json_object_set_new(j, "workspace", json_string(o.workspace));
     json_object_set_new(j, "measurement", json_string(hfs_model_measurement(c.model)));
     hfs_cli_print_json(j);
     json_decref(j);
-  } else {
+  } else if (hfs_cli_show_result(&o)) {
     print_table(&o, c.model, &r, c.fixed);
     if (o.brief) printf("(%d nuisance parameters: see hfscan fit without --brief)\n", n - 1);
   }

@@ -11,6 +11,7 @@
 
 int hfs_cli_toys_hypotest(hfs_cli_opts *o, hfs_cli_ctx *c);
 int hfs_cli_toys_limit(hfs_cli_opts *o, hfs_cli_ctx *c);
+int hfs_cli_toys_significance(hfs_cli_opts *o, hfs_cli_ctx *c);
 
 json_t *hfs_cli_json_fits(const hfs_fit_summary *s, int n, const char *const *kinds) {
   json_t *a = json_array();
@@ -128,10 +129,11 @@ int hfs_cmd_hypotest(int argc, char **argv) {
     json_object_set_new(j, "q_obs", hfs_cli_json_real(h.q_obs));
     json_object_set_new(j, "q_asimov", hfs_cli_json_real(h.q_asimov));
     json_object_set_new(j, "mu_hat", hfs_cli_json_real(h.mu_hat));
-    json_object_set_new(j, "fits", hfs_cli_json_fits(h.fits, HFS_HT_NFITS, hfs_hypotest_fit_names));
+    if (!o.brief)
+      json_object_set_new(j, "fits", hfs_cli_json_fits(h.fits, HFS_HT_NFITS, hfs_hypotest_fit_names));
     hfs_cli_print_json(j);
     json_decref(j);
-  } else {
+  } else if (hfs_cli_show_result(&o)) {
     printf("hfscan hypotest: %s, %s = %g, test statistic %s (asymptotic)\n", o.workspace,
            hfs_model_par_name(c.model, hfs_model_poi(c.model)), h.mu, hfs_teststat_name(h.ts));
     printf("CLs  observed  %.6f   (CLs+b %.6f, CLb %.6f)\n", h.cls_obs, h.clsb_obs, h.clb_obs);
@@ -186,21 +188,23 @@ int hfs_cli_limit(const hfs_cli_opts *o_, const hfs_cli_ctx *c_, hfs_infer *I) {
       json_object_set_new(p, "CLs_exp", reals(h->cls_exp, 5));
       json_array_append_new(scan, p);
     }
-    json_object_set_new(j, "scan", scan);
+    if (o.brief) json_decref(scan); /* --brief: the limit, not its grid */
+    else json_object_set_new(j, "scan", scan);
     json_object_set_new(j, "n_points", json_integer(L.npoints));
     json_object_set_new(j, "n_failed_fits", json_integer(L.nfailed_fits));
     json_object_set_new(j, "time_s", json_real(wall));
     hfs_cli_print_json(j);
     json_decref(j);
-  } else {
+  } else if (hfs_cli_show_result(&o)) {
     const char *poi = hfs_model_par_name(c.model, hfs_model_poi(c.model));
-    printf("hfscan limit: %s, %.0f%% CL upper limit on %s (CLs, %s, asymptotic)\n", o.workspace,
-           100 * L.cl, poi, hfs_teststat_name(o.ts));
+    char cl[32];
+    printf("hfscan limit: %s, %s upper limit on %s (CLs, %s, asymptotic)\n", o.workspace,
+           hfs_cli_cl_label(L.cl, cl, sizeof cl), poi, hfs_teststat_name(o.ts));
     printf("observed   %.5f\n", L.obs);
     printf("expected   -2s %.5f  -1s %.5f  median %.5f  +1s %.5f  +2s %.5f\n", L.exp[0],
            L.exp[1], L.exp[2], L.exp[3], L.exp[4]);
     printf("%d hypothesis tests, %.1f ms\n", L.npoints, 1e3 * wall);
-    if (L.nscan) {
+    if (L.nscan && !o.brief) {
       printf("%10s %10s %10s %10s %10s %10s %10s\n", poi, "CLs_obs", "-2s", "-1s", "median",
              "+1s", "+2s");
       for (int i = 0; i < L.nscan; ++i) {
@@ -256,10 +260,11 @@ int hfs_cli_significance(const hfs_cli_opts *o_, const hfs_cli_ctx *c_, hfs_infe
     json_object_set_new(j, "p0_exp", reals(s.p0_exp, 5));
     json_object_set_new(j, "Z_exp", reals(s.z_exp, 5));
     json_object_set_new(j, "mu_hat", hfs_cli_json_real(s.mu_hat));
-    json_object_set_new(j, "fits", hfs_cli_json_fits(s.fits, HFS_HT_NFITS, hfs_hypotest_fit_names));
+    if (!o.brief)
+      json_object_set_new(j, "fits", hfs_cli_json_fits(s.fits, HFS_HT_NFITS, hfs_hypotest_fit_names));
     hfs_cli_print_json(j);
     json_decref(j);
-  } else {
+  } else if (hfs_cli_show_result(&o)) {
     printf("hfscan significance: %s (discovery test q0, asymptotic)\n", o.workspace);
     printf("observed   p0 = %.4e   Z = %.4f sigma   (q0 = %.4f, mu_hat = %.4f)\n", s.p0, s.z,
            s.q0, s.mu_hat);
@@ -283,7 +288,8 @@ int hfs_cmd_significance(int argc, char **argv) {
   hfs_infer *I;
   int exit_code;
   if (setup("significance", argc, argv, &o, &c, &I, &exit_code)) goto done;
-  if (hfs_cli_rank() == 0) exit_code = hfs_cli_significance(&o, &c, I);
+  if (o.toys) exit_code = hfs_cli_toys_significance(&o, &c);
+  else if (hfs_cli_rank() == 0) exit_code = hfs_cli_significance(&o, &c, I);
 done:
   hfs_infer_destroy(&I);
   hfs_cli_ctx_free(&c);

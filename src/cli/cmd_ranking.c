@@ -23,6 +23,7 @@ static void print_ranking(const hfs_cli_opts *o, const hfs_cli_ctx *c, hfs_ranki
   const int *order = hfs_ranking_order(r);
   int top = o->top > 0 && o->top < n ? o->top : n;
   int nfailed = hfs_ranking_nfailed(r);
+  if (!hfs_cli_show_result(o)) return;
   if (o->json) {
     json_t *j = json_object();
     json_object_set_new(j, "workspace", json_string(o->workspace));
@@ -73,7 +74,8 @@ static void print_ranking(const hfs_cli_opts *o, const hfs_cli_ctx *c, hfs_ranki
       json_object_set_new(x, "fit_status", json_string(hfs_fit_status_name(G->status)));
       json_array_append_new(gl, x);
     }
-    json_object_set_new(j, "groups", gl);
+    if (o->brief) json_decref(gl); /* --brief: the ranking, not the groups */
+    else json_object_set_new(j, "groups", gl);
     json_object_set_new(j, "time_s", json_real(wall));
     hfs_cli_print_json(j);
     json_decref(j);
@@ -96,7 +98,7 @@ static void print_ranking(const hfs_cli_opts *o, const hfs_cli_ctx *c, hfs_ranki
     printf("\n");
   }
   if (top < n) printf("(%d more; --top 0 prints all)\n", n - top);
-  if (hfs_ranking_ngroups(r) > 0) {
+  if (hfs_ranking_ngroups(r) > 0 && !o->brief) {
     printf("grouped impacts on %s (Hessian sigma_%s = %.5f; impact = sqrt(sigma^2 - "
            "sigma_held^2)):\n",
            pn, pn, ff->has_errors ? ff->error_hessian[poi] : NAN);
@@ -133,6 +135,7 @@ static void print_scan(const hfs_cli_opts *o, const hfs_cli_ctx *c, hfs_scan *s,
   const char *pn = hfs_model_par_name(m, poi);
   double mh = ff->theta[poi];
   int nfailed = hfs_scan_nfailed(s);
+  if (!hfs_cli_show_result(o)) return;
   if (o->json) {
     json_t *j = json_object();
     json_object_set_new(j, "workspace", json_string(o->workspace));
@@ -167,7 +170,8 @@ static void print_scan(const hfs_cli_opts *o, const hfs_cli_ctx *c, hfs_scan *s,
       json_object_set_new(q, "status_stat", json_string(hfs_fit_status_name(st->status)));
       json_array_append_new(pts, q);
     }
-    json_object_set_new(j, "points", pts);
+    if (o->brief) json_decref(pts); /* --brief: the intervals, not the curve */
+    else json_object_set_new(j, "points", pts);
     json_object_set_new(j, "n_failed_fits", json_integer(nfailed));
     json_object_set_new(j, "free_fit_covariance", json_string(hfs_cov_status_name(ff->cov_status)));
     json_object_set_new(j, "n_posdef_fits", json_integer(hfs_scan_nposdef(s)));
@@ -196,8 +200,8 @@ static void print_scan(const hfs_cli_opts *o, const hfs_cli_ctx *c, hfs_scan *s,
            st->lo_at_bound ? " (no lower crossing)" : "",
            st->hi_at_bound ? " (no upper crossing)" : "");
   }
-  printf("%10s %12s %12s\n", pn, "2dNLL total", "2dNLL stat");
-  for (int k = 0; k < n; ++k) {
+  if (!o->brief) printf("%10s %12s %12s\n", pn, "2dNLL total", "2dNLL stat");
+  for (int k = 0; k < n && !o->brief; ++k) {
     const hfs_impact_fit *t = hfs_scan_unit(s, k), *st = hfs_scan_unit(s, (int64_t)n + k);
     printf("%10.5f %12.5f%1s %11.5f%1s\n", hfs_scan_grid(s)[k], hfs_scan_dnll(s, t),
            status_mark(t->status), hfs_scan_dnll(s, st), status_mark(st->status));

@@ -6,6 +6,7 @@
 #include "hfs_store.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +40,15 @@ static const struct {
              {"ranking", hfs_cmd_ranking}, {"scan", hfs_cmd_scan},
              {"summary", hfs_cmd_summary}};
 
+char *hfs_cli_job_path(const char *job, const char *value) {
+  const char *slash = strrchr(job, '/');
+  if (value[0] == '/' || !strcmp(value, "-") || !slash) return strdup(value);
+  size_t dl = (size_t)(slash - job), n = dl + 1 + strlen(value) + 1;
+  char *p = malloc(n);
+  if (p) snprintf(p, n, "%.*s/%s", (int)dl, job, value);
+  return p;
+}
+
 static char *trim(char *s) {
   while (isspace((unsigned char)*s)) ++s;
   char *e = s + strlen(s);
@@ -63,7 +73,7 @@ int hfs_cmd_run(int argc, char **argv) {
   const char *job = argv[1];
   FILE *f = fopen(job, "r");
   if (!f) {
-    hfs_cli_error("%s: cannot open job file", job);
+    hfs_cli_error("%s: cannot open job file: %s", job, strerror(errno));
     return HFS_EXIT_ERROR;
   }
   /* room for every line as "--opt value" plus the overrides */
@@ -107,7 +117,14 @@ int hfs_cmd_run(int argc, char **argv) {
       hfs_cli_error("%s:%d: too many lines", job, lineno);
       goto done;
     }
-    char *val = strdup(v);
+    /* A relative path in a job file means the same file wherever hfscan
+     * runs from: it is relative to the job file's folder. */
+    int is_path = !strcmp(k, "workspace") || !strcmp(k, "patch") || !strcmp(k, "output");
+    char *val = is_path ? hfs_cli_job_path(job, v) : strdup(v);
+    if (!val) {
+      hfs_cli_error("%s:%d: out of memory", job, lineno);
+      goto done;
+    }
     lines[nlines++] = val;
     if (!keys[ki].option) {
       task = val;

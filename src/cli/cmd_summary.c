@@ -5,6 +5,7 @@
  * is the body of the corresponding command, so the output files are theirs:
  * -o DIR writes DIR/{fit,limit,significance,ranking,scan}.h5. */
 #include "cli.h"
+#include "cli_json.h"
 
 #include <errno.h>
 #include <math.h>
@@ -19,7 +20,8 @@
 static hfs_cli_opts part_options(const hfs_cli_opts *o, const char *file, char *path, size_t n) {
   hfs_cli_opts p = *o, d;
   hfs_cli_opts_default(&d);
-  p.json = 0;
+  /* summary --json gathers the parts' documents into one (gather below). */
+  p.json = o->json;
   p.toys = 0;
   p.ts = d.ts;
   p.have_ts = 0;
@@ -33,8 +35,14 @@ static hfs_cli_opts part_options(const hfs_cli_opts *o, const char *file, char *
   return p;
 }
 
-static void title(const char *t) {
-  if (hfs_cli_rank() == 0) {
+/* summary --json prints one document with a member per part; with --quiet
+ * and -o the parts print nothing, and neither do their headings. */
+static json_t *gathered;
+static int headings;
+
+static void title(const char *t, const char *key) {
+  hfs_cli_json_gather(gathered, key);
+  if (!gathered && headings && hfs_cli_rank() == 0) {
     printf("\n== %s ==\n", t);
     fflush(stdout);
   }
@@ -80,11 +88,9 @@ int hfs_cmd_summary(int argc, char **argv) {
     hfs_cli_opts_free(&o);
     return code < 0 ? HFS_EXIT_OK : code;
   }
-  if (o.output && rank0 && mkdir(o.output, 0777) != 0 && errno != EEXIST) {
-    hfs_cli_error("summary: cannot create output directory %s", o.output);
-    hfs_cli_opts_free(&o);
-    return HFS_EXIT_ERROR;
-  }
+  /* hfs_cli_parse made the output folder with its parents. */
+  headings = hfs_cli_show_result(&o);
+  if (o.json && rank0) gathered = json_object();
   int rc = hfs_cli_load(&o, &c);
   if (!rc) rc = hfs_infer_create(c.model, &o.fit, c.fixed, c.init, &I);
   if (!rc) rc = scan_grid(&o, &c, &lo, &hi);
@@ -93,30 +99,39 @@ int hfs_cmd_summary(int argc, char **argv) {
     goto done;
   }
 
-  title("fit");
+  title("fit", "fit");
   p = part_options(&o, "fit.h5", path, sizeof path);
   p.brief = 1;
   if (rank0) account(hfs_cli_fit(&p, &c), &worst);
 
-  title("upper limit");
+  title("upper limit", "limit");
   p = part_options(&o, "limit.h5", path, sizeof path);
   if (rank0) account(hfs_cli_limit(&p, &c, I), &worst);
 
-  title("discovery significance");
+  title("discovery significance", "significance");
   p = part_options(&o, "significance.h5", path, sizeof path);
   if (rank0) account(hfs_cli_significance(&p, &c, I), &worst);
 
-  title("nuisance-parameter ranking");
+  title("nuisance-parameter ranking", "ranking");
   p = part_options(&o, "ranking.h5", path, sizeof path);
   account(hfs_cli_fits_job(&p, &c, &hfs_job_ranking), &worst);
 
-  title("profile-likelihood scan and stat/syst split");
+  title("profile-likelihood scan and stat/syst split", "scan");
   p = part_options(&o, "scan.h5", path, sizeof path);
   p.scan_lo = o.nscan > 0 ? o.scan_lo : lo; /* --poi, or around mu-hat */
   p.scan_hi = o.nscan > 0 ? o.scan_hi : hi;
   p.nscan = o.nscan > 0 ? o.nscan : 31;
   account(hfs_cli_fits_job(&p, &c, &hfs_job_scan), &worst);
+  hfs_cli_json_gather(NULL, NULL);
+  if (gathered) {
+    json_object_set_new(gathered, "workspace", json_string(o.workspace));
+    json_object_set_new(gathered, "exit_status", json_integer(worst));
+    hfs_cli_print_json(gathered);
+  }
 done:
+  hfs_cli_json_gather(NULL, NULL);
+  json_decref(gathered);
+  gathered = NULL;
   hfs_infer_destroy(&I);
   hfs_cli_ctx_free(&c);
   hfs_cli_opts_free(&o);

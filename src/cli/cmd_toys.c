@@ -2,16 +2,29 @@
  * job layer's "toys" kind (src/job/kind_toys.c). */
 #include "cli.h"
 #include "cli_json.h"
+#include "toy_notes.h"
+#include "hfs_toys.h"
+#include "hfs_error.h"
 #include "hfs_store.h"
 
 #include <stdlib.h>
 #include <string.h>
+
+static void warn_failed(int64_t nfail) {
+  if (nfail)
+    fprintf(stderr, "hfscan: %lld toys had a fit that did not converge; they are recorded in "
+                    "the output and left out of the p-values\n", (long long)nfail);
+}
 
 static void print_result(const hfs_cli_opts *o, const hfs_cli_ctx *c, const hfs_toyfile *tf,
                          const char *kind) {
   const char *poi = hfs_model_par_name(c->model, hfs_model_poi(c->model));
   int64_t nfail = 0;
   for (int p = 0; p < tf->npoints; ++p) nfail += tf->cls[p].nfail_sb + tf->cls[p].nfail_b;
+  if (!hfs_cli_show_result(o)) {
+    warn_failed(nfail);
+    return;
+  }
   if (o->json) {
     json_t *j = json_object();
     json_object_set_new(j, "calculator", json_string("toys"));
@@ -39,13 +52,15 @@ static void print_result(const hfs_cli_opts *o, const hfs_cli_ctx *c, const hfs_
       if (o->ts == HFS_TS_Q0) {
         json_object_set_new(q, "p0_obs", hfs_cli_json_real(r->clsb));
         json_object_set_new(q, "p0_exp", json_copy(e));
+        hfs_cli_toy_discovery_json(q, r);
       }
       json_object_set_new(q, "test_stat_obs", hfs_cli_json_real(r->t_obs));
       json_object_set_new(q, "n_toys_sb", json_integer(r->n_sb));
       json_object_set_new(q, "n_toys_b", json_integer(r->n_b));
       json_object_set_new(q, "n_failed_sb", json_integer(r->nfail_sb));
       json_object_set_new(q, "n_failed_b", json_integer(r->nfail_b));
-      json_object_set_new(q, "fits", hfs_cli_json_fits(&tf->obs_fits[2 * p], 2, NULL));
+      if (!o->brief)
+        json_object_set_new(q, "fits", hfs_cli_json_fits(&tf->obs_fits[2 * p], 2, NULL));
       if (!strcmp(kind, "hypotest")) json_object_update(j, q);
       json_array_append_new(pts, q);
     }
@@ -55,7 +70,9 @@ static void print_result(const hfs_cli_opts *o, const hfs_cli_ctx *c, const hfs_
       json_t *e = json_array();
       for (int k = 0; k < 5; ++k) json_array_append_new(e, hfs_cli_json_real(tf->limit_exp[k]));
       json_object_set_new(j, "exp", e);
-      json_object_set_new(j, "scan", pts);
+      hfs_cli_toy_limit_json(j, tf);
+      if (o->brief) json_decref(pts); /* --brief: the limit, not its grid */
+      else json_object_set_new(j, "scan", pts);
     } else {
       json_decref(pts);
     }
@@ -63,7 +80,11 @@ static void print_result(const hfs_cli_opts *o, const hfs_cli_ctx *c, const hfs_
     json_decref(j);
     return;
   }
-  if (!strcmp(kind, "hypotest")) {
+  if (!strcmp(kind, "hypotest") && o->ts == HFS_TS_Q0 && tf->mu[0] == 0) {
+    printf("hfscan significance: %s (discovery test q0, toys: %lld per hypothesis, seed %llu)\n",
+           o->workspace, (long long)o->ntoys, o->seed);
+    hfs_cli_toy_discovery_print(&tf->cls[0]);
+  } else if (!strcmp(kind, "hypotest")) {
     const hfs_toy_cls *r = &tf->cls[0];
     printf("hfscan hypotest: %s, %s = %g, test statistic %s (toys: %lld per hypothesis, seed %llu)\n",
            o->workspace, poi, tf->mu[0], hfs_teststat_name(o->ts), (long long)o->ntoys, o->seed);
@@ -71,32 +92,34 @@ static void print_result(const hfs_cli_opts *o, const hfs_cli_ctx *c, const hfs_
            r->cls_err, r->clsb, r->clsb_err, r->clb, r->clb_err);
     printf("CLs  expected  -2s %.5f  -1s %.5f  median %.5f  +1s %.5f  +2s %.5f\n", r->cls_exp[0],
            r->cls_exp[1], r->cls_exp[2], r->cls_exp[3], r->cls_exp[4]);
-    if (o->ts == HFS_TS_Q0)
+    if (o->ts == HFS_TS_Q0) {
       printf("p0   observed  %.5f +- %.5f   expected -2s %.5f  -1s %.5f  median %.5f  +1s %.5f  "
              "+2s %.5f\n",
              r->clsb, r->clsb_err, r->clsb_exp[0], r->clsb_exp[1], r->clsb_exp[2],
              r->clsb_exp[3], r->clsb_exp[4]);
+      printf("Z    observed  %.4f sigma   expected median %.4f sigma\n",
+             hfs_toys_z_from_p(r->clsb), hfs_toys_z_from_p(r->clsb_exp[2]));
+    }
     printf("test statistic observed %.5f; failed toys left out: %lld s+b, %lld b\n", r->t_obs,
            (long long)r->nfail_sb, (long long)r->nfail_b);
   } else {
-    printf("hfscan limit: %s, %.0f%% CL upper limit on %s (CLs, %s, toys: %lld per hypothesis "
+    char cl[32];
+    printf("hfscan limit: %s, %s upper limit on %s (CLs, %s, toys: %lld per hypothesis "
            "and point, seed %llu)\n",
-           o->workspace, 100 * tf->cl, poi, hfs_teststat_name(o->ts), (long long)o->ntoys, o->seed);
+           o->workspace, hfs_cli_cl_label(tf->cl, cl, sizeof cl), poi, hfs_teststat_name(o->ts), (long long)o->ntoys, o->seed);
     printf("observed   %.4f\n", tf->limit_obs);
     printf("expected   -2s %.4f  -1s %.4f  median %.4f  +1s %.4f  +2s %.4f\n", tf->limit_exp[0],
            tf->limit_exp[1], tf->limit_exp[2], tf->limit_exp[3], tf->limit_exp[4]);
     printf("%10s %10s %9s %10s %10s %10s %10s %10s %7s\n", poi, "CLs_obs", "err", "-2s", "-1s",
            "median", "+1s", "+2s", "failed");
-    for (int p = 0; p < tf->npoints; ++p) {
+    for (int p = 0; p < tf->npoints && !o->brief; ++p) {
       const hfs_toy_cls *r = &tf->cls[p];
       printf("%10.4f %10.5f %9.5f %10.5f %10.5f %10.5f %10.5f %10.5f %7lld\n", tf->mu[p], r->cls,
              r->cls_err, r->cls_exp[0], r->cls_exp[1], r->cls_exp[2], r->cls_exp[3],
              r->cls_exp[4], (long long)(r->nfail_sb + r->nfail_b));
     }
   }
-  if (nfail)
-    fprintf(stderr, "hfscan: %lld toys had a fit that did not converge; they are recorded in "
-                    "the output and left out of the p-values\n", (long long)nfail);
+  warn_failed(nfail);
 }
 
 static int run_toys(hfs_cli_opts *o, hfs_cli_ctx *c, int limit) {
@@ -111,6 +134,14 @@ static int run_toys(hfs_cli_opts *o, hfs_cli_ctx *c, int limit) {
     const hfs_toyfile *tf = hfs_job_toys_file(job);
     if (hfs_job_outcome(job) == HFS_JOB_COMPLETE) {
       print_result(o, c, tf, kind);
+      fflush(stdout);
+      if (limit) {
+        hfs_cli_toy_limit_warn(tf);
+        if (o->output && hfs_cli_toy_limit_h5(o->output, tf) != HFS_OK) {
+          hfs_cli_error("%s", hfs_error_message());
+          code = HFS_EXIT_ERROR;
+        }
+      }
     } else if (!o->quiet) {
       int64_t all = 0, n = hfs_toyfile_nunits(tf);
       for (int64_t u = 0; u < n; ++u)
@@ -126,3 +157,11 @@ static int run_toys(hfs_cli_opts *o, hfs_cli_ctx *c, int limit) {
 
 int hfs_cli_toys_hypotest(hfs_cli_opts *o, hfs_cli_ctx *c) { return run_toys(o, c, 0); }
 int hfs_cli_toys_limit(hfs_cli_opts *o, hfs_cli_ctx *c) { return run_toys(o, c, 1); }
+/* The same toys as hypotest --test-stat q0 --mu 0 (one file serves both). */
+int hfs_cli_toys_significance(hfs_cli_opts *o, hfs_cli_ctx *c) {
+  o->ts = HFS_TS_Q0;
+  o->have_ts = 1;
+  o->mu = 0;
+  o->have_mu = 1;
+  return run_toys(o, c, 0);
+}

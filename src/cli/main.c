@@ -141,6 +141,12 @@ int main(int argc, char **argv) {
   }
   stop_signals_handle();
   stop_signals_block(0);
+  if (hfs_cli_stdin_prepare(argc - 1, argv + 1) != HFS_OK) {
+    hfs_cli_error("%s", hfs_error_message());
+    hfs_fit_library_finalize();
+    MPI_Finalize();
+    return HFS_EXIT_ERROR;
+  }
   code = cmd->run(argc - 1, argv + 1);
   hfs_cli_output_release();
   if (hfs_sched_peer_lost()) return end_without_peers(code);

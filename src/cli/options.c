@@ -87,23 +87,23 @@ static const optdef defs[] = {
     {{"histosys-code", required_argument, 0, O_HCODE}, NULL, "0|2|4p  histosys interpolation (default 4p)"},
     {{"json", no_argument, 0, O_JSON}, NULL, "machine-readable result on stdout"},
     {{"output", required_argument, 0, O_OUT}, NULL, "FILE.h5  write the result to HDF5 (also -o)"},
-    {{"quiet", no_argument, 0, O_QUIET}, NULL, "no progress output"},
+    {{"quiet", no_argument, 0, O_QUIET}, NULL, "no progress output; with -o, no printed result either (the file holds it)"},
     {{"strict", no_argument, 0, O_STRICT}, NULL, "treat workspace warnings as errors"},
     {{"mu", required_argument, 0, O_MU}, "hypotest", "X  tested POI value"},
     {{"cl", required_argument, 0, O_CL}, "limit summary", "CL  confidence level (default 0.95)"},
-    {{"test-stat", required_argument, 0, O_TS}, "hypotest limit", "qtilde|q|tmu|tmutilde  (default qtilde)"},
+    {{"test-stat", required_argument, 0, O_TS}, "hypotest limit", "qtilde|q|tmu|tmutilde|q0  (default qtilde; q0: discovery, with --mu 0)"},
     {{"scan", required_argument, 0, O_SCAN}, "limit scan", "LO:HI:N  also compute CLs on this grid (scan: same as --poi)"},
-    {{"calc", required_argument, 0, O_CALC}, "hypotest limit gof", "asymptotic|toys  (default asymptotic)"},
-    {{"ntoys", required_argument, 0, O_NTOYS}, "hypotest limit gof", "N  toys per hypothesis (default 1000)"},
-    {{"seed", required_argument, 0, O_SEED}, "hypotest limit gof", "S  random seed (default 1)"},
-    {{"overwrite", no_argument, 0, O_OVERWRITE}, "hypotest limit ranking scan summary gof", "start afresh even if -o exists"},
+    {{"calc", required_argument, 0, O_CALC}, "hypotest limit significance gof", "asymptotic|toys  (default asymptotic)"},
+    {{"ntoys", required_argument, 0, O_NTOYS}, "hypotest limit significance gof", "N  toys per hypothesis (default 1000)"},
+    {{"seed", required_argument, 0, O_SEED}, "hypotest limit significance gof", "S  random seed (default 1)"},
+    {{"overwrite", no_argument, 0, O_OVERWRITE}, "hypotest limit significance ranking scan summary gof", "start afresh even if -o exists"},
     {{"top", required_argument, 0, O_TOP}, "ranking summary", "N  parameters to print (default 20; 0 = all)"},
     {{"group", required_argument, 0, O_GROUP}, "ranking summary scan", "NAME=PATTERN  grouped impact: names, modifier names or regexes, comma-separated (repeatable)"},
     {{"poi", required_argument, 0, O_POI}, "scan summary", "LO:HI:N  POI grid of the likelihood scan"},
     {{"level", required_argument, 0, O_LEVEL}, "scan summary", "X  -2 delta ln L crossing to report (repeatable)"},
-    {{"array", required_argument, 0, O_ARRAY}, "hypotest limit", "I/N  run part I of N (job arrays)"},
-    {{"checkpoint-interval", required_argument, 0, O_CKPT}, "hypotest limit ranking scan", "S  seconds between checkpoint commits (default 30)"},
-    {{"brief", no_argument, 0, O_BRIEF}, "fit", "print the POI and the fit status only"},
+    {{"array", required_argument, 0, O_ARRAY}, "hypotest limit significance", "I/N  run part I of N (job arrays)"},
+    {{"checkpoint-interval", required_argument, 0, O_CKPT}, "hypotest limit significance ranking scan", "S  seconds between checkpoint commits (default 30)"},
+    {{"brief", no_argument, 0, O_BRIEF}, NULL, "the headline result only: no matrix, per-point list, group table or per-fit records"},
     {{"max-iter", required_argument, 0, O_MAXITER}, NULL, "N  iteration limit of each fit (default 2000)"},
     {{"data", required_argument, 0, O_DATA}, "fit yields ranking scan limit significance hypotest gof summary", "observed|asimov[:mu=X][:nuis=prefit|postfit]  data to fit (default observed)"},
     {{"prefit", no_argument, 0, O_PREFIT}, "yields", "pre-fit yields (no fit)"},
@@ -395,6 +395,21 @@ int hfs_cli_parse(const char *cmd, int argc, char **argv, hfs_cli_opts *o) {
     return HFS_EXIT_USAGE;
   }
   o->workspace = argv[optind];
+  if (o->output && !strcmp(cmd, "summary")) {
+    size_t n = strlen(o->output);
+    if (n >= 3 && !strcmp(o->output + n - 3, ".h5")) {
+      hfs_cli_error("summary -o %s: give a folder (summary writes fit.h5, limit.h5, "
+                    "significance.h5, ranking.h5 and scan.h5 in it)", o->output);
+      return HFS_EXIT_USAGE;
+    }
+  }
+  /* Every rank, so that all stop together; creating a folder that exists
+   * is no error. */
+  if (o->output && (!strcmp(cmd, "summary") ? hfs_cli_mkdirs(o->output)
+                                            : hfs_cli_prepare_output(o->output))) {
+    hfs_cli_error("%s", hfs_error_message());
+    return HFS_EXIT_ERROR;
+  }
   return HFS_EXIT_OK;
 }
 
@@ -412,8 +427,20 @@ static void count_warning(const char *line, void *ctx) {
 static int workspace_sha256(const hfs_cli_opts *o, char hex[65]) {
   char cat[64 * (HFS_MAX_PATCH + 1) + 1];
   int rc = HFS_OK;
-  if (o->npatch == 0) return hfs_sha256_file(o->workspace, hex);
-  HFS_CHECK(hfs_sha256_file(o->workspace, cat));
+  if (!strcmp(o->workspace, "-")) {
+    const char *text;
+    size_t len;
+    HFS_CHECK(hfs_cli_stdin_workspace(&text, &len));
+    hfs_sha256_buffer(text, len, cat);
+    if (o->npatch == 0) {
+      memcpy(hex, cat, 65);
+      goto cleanup;
+    }
+  } else if (o->npatch == 0) {
+    return hfs_sha256_file(o->workspace, hex);
+  } else {
+    HFS_CHECK(hfs_sha256_file(o->workspace, cat));
+  }
   for (int i = 0; i < o->npatch; ++i) HFS_CHECK(hfs_sha256_file(o->patch[i], cat + 64 * (i + 1)));
   hfs_sha256_buffer(cat, 64 * (size_t)(o->npatch + 1), hex);
 cleanup:
@@ -425,7 +452,14 @@ int hfs_cli_load(const hfs_cli_opts *o, hfs_cli_ctx *c) {
   memset(c, 0, sizeof *c);
   warned = 0;
   hfs_warn_set_sink(count_warning, NULL);
-  HFS_CHECK(hfs_spec_read_file_patched(o->workspace, o->patch, o->npatch, &c->spec));
+  if (!strcmp(o->workspace, "-")) {
+    const char *text;
+    size_t len;
+    HFS_CHECK(hfs_cli_stdin_workspace(&text, &len));
+    HFS_CHECK(hfs_spec_read_buffer_patched(text, len, "-", o->patch, o->npatch, &c->spec));
+  } else {
+    HFS_CHECK(hfs_spec_read_file_patched(o->workspace, o->patch, o->npatch, &c->spec));
+  }
   rc = hfs_model_create(c->spec, o->measurement, &o->model, &c->model);
   if (rc == HFS_ERR_NOMEM) {
     /* Say for which model size the memory ran out. */

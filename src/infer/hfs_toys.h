@@ -66,6 +66,11 @@ typedef struct {
 int hfs_toys_cls(const hfs_toy_result *sb, int64_t nsb, const hfs_toy_result *b,
                  int64_t nb, double t_obs, hfs_toy_cls *out);
 
+/* The discovery significance of a p-value, Z = Phi^-1(1 - p), as pyhf's
+ * p-value-to-Z; +inf for p = 0 (no toy beyond the observed statistic),
+ * NaN for a p outside [0, 1]. */
+double hfs_toys_z_from_p(double p);
+
 /* Linear interpolation of the crossing of CLs(mu) = alpha on a grid (the
  * usual toy-based limit); returns NaN if the curve does not cross. */
 double hfs_toys_interpolate_limit(const double *mu, const double *cls, int n,

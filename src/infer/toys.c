@@ -5,6 +5,7 @@
 
 #include <Random123/philox.h>
 #include <Random123/gsl_microrng.h>
+#include <gsl/gsl_cdf.h>
 #include <gsl/gsl_randist.h>
 #include <gsl/gsl_rng.h>
 #include <math.h>
@@ -224,6 +225,12 @@ cleanup:
   free(tb);
   free(cls);
   return rc;
+}
+
+double hfs_toys_z_from_p(double p) {
+  if (!(p >= 0 && p <= 1)) return NAN;
+  if (p == 0) return INFINITY;
+  return gsl_cdf_ugaussian_Qinv(p);
 }
 
 double hfs_toys_interpolate_limit(const double *mu, const double *cls, int n, double alpha) {

@@ -121,6 +121,12 @@ int hfs_spec_read_file_patched(const char *filename,
 int hfs_spec_read_buffer(const char *text, size_t len, const char *label,
                          hfs_spec **out);
 
+/* hfs_spec_read_file_patched() from memory (the command line's "-":
+ * standard input); filename labels the document in messages. */
+int hfs_spec_read_buffer_patched(const char *text, size_t len, const char *filename,
+                                 const char *const *patches, int npatches,
+                                 hfs_spec **out);
+
 void hfs_spec_destroy(hfs_spec **spec);
 
 /* Lookups by name; NULL when absent. */

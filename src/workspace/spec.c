@@ -1069,9 +1069,8 @@ int hfs_spec_read_file(const char *filename, hfs_spec **out) {
 int hfs_spec_read_file_patched(const char *filename,
                                const char *const *patches, int npatches,
                                hfs_spec **out) {
-  char *buf = NULL, *label = NULL;
+  char *buf = NULL;
   size_t len = 0;
-  json_t *root = NULL;
   int rc = HFS_OK;
 
   if (!out)
@@ -1079,20 +1078,34 @@ int hfs_spec_read_file_patched(const char *filename,
   *out = NULL;
   if (!filename)
     HFS_FAIL(HFS_ERR_ARG, "hfs_spec_read_file: no file name given");
+  HFS_CHECK(hfs__spec_slurp(filename, &buf, &len));
+  HFS_CHECK(hfs_spec_read_buffer_patched(buf, len, filename, patches, npatches, out));
+cleanup:
+  free(buf);
+  return rc;
+}
+
+int hfs_spec_read_buffer_patched(const char *text, size_t len, const char *filename,
+                                 const char *const *patches, int npatches,
+                                 hfs_spec **out) {
+  char *label = NULL;
+  json_t *root = NULL;
+  int rc = HFS_OK;
+
+  if (!out)
+    return hfs_error_set(HFS_ERR_ARG, "hfs_spec_read_buffer_patched: out is NULL");
+  *out = NULL;
   if (npatches < 0 || (npatches > 0 && !patches))
     HFS_FAIL(HFS_ERR_ARG, "hfs_spec_read_file_patched: bad patch list");
   for (int i = 0; i < npatches; i++)
     if (!patches[i])
       HFS_FAIL(HFS_ERR_ARG, "hfs_spec_read_file_patched: patch %d is NULL", i);
-  HFS_CHECK(hfs__spec_slurp(filename, &buf, &len));
   if (npatches == 0) {
-    HFS_CHECK(hfs_spec_read_buffer(buf, len, filename, out));
+    HFS_CHECK(hfs_spec_read_buffer(text, len, filename, out));
     goto cleanup;
   }
 
-  HFS_CHECK(hfs__spec_parse(buf, len, filename, &root));
-  free(buf);
-  buf = NULL;
+  HFS_CHECK(hfs__spec_parse(text, len, filename, &root));
   /* Later messages (paths inside the workspace, the model's errors) refer to
    * the patched document; the label "WS+PATCH1+PATCH2" says so. */
   size_t n = strlen(filename) + 1;
@@ -1110,7 +1123,6 @@ int hfs_spec_read_file_patched(const char *filename,
 
 cleanup:
   json_decref(root);
-  free(buf);
   free(label);
   return rc;
 }

@@ -4,6 +4,7 @@ values, and the HDF5 files (-o) hold the same numbers (h5py).
 
 usage: test_json.py HFSCAN WORKSPACE OUTDIR"""
 import json
+import os
 import subprocess
 import sys
 
@@ -75,7 +76,10 @@ if sig:
         check(k in sig, "significance: no key %s" % k)
     check(abs(sig["Z"] ** 2 - sig["q0"]) < 1e-9, "significance: Z^2 != q0")
 
-rk = run("ranking", WS, "--json", "--top", "5")
+# The sanitizer build (HFS_TEST_QUICK=1) ranks the 67 parameters other than
+# the 108 staterror bins: a third of the fits, the same checks.
+quick = ["--freeze", "rgx{^staterror_}"] if os.environ.get("HFS_TEST_QUICK") else []
+rk = run("ranking", WS, "--json", "--top", "5", *quick)
 if rk:
     lst = rk["ranking"] if isinstance(rk, dict) else rk
     keys = {"name", "pull", "constraint", "impact_prefit_up", "impact_prefit_down",
