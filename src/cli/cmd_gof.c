@@ -107,7 +107,7 @@ int hfs_cmd_gof(int argc, char **argv) {
       json_t *js = gof_json(&o, &g, o.toys ? &pv : NULL);
       hfs_cli_print_json(js);
       json_decref(js);
-    } else {
+    } else if (hfs_cli_show_result(&o)) {
       print_text(&o, &g, o.toys ? &pv : NULL, o.ntoys);
     }
     if (o.output) {
