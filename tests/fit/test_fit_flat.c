@@ -71,8 +71,10 @@ static void check_case(const flat_case *c, hfs_optimizer opt) {
   }
 
   /* The independent minimum: b held at 1 leaves no flat direction. */
-  int *fixed = calloc((size_t)n, sizeof *fixed);
-  double *init = calloc((size_t)n, sizeof *init);
+  /* n > 0 was asserted by the fit above; the bound tells the compiler so. */
+  size_t nn = n > 0 ? (size_t)n : 1;
+  int *fixed = calloc(nn, sizeof *fixed);
+  double *init = calloc(nn, sizeof *init);
   assert_non_null(fixed);
   assert_non_null(init);
   hfs_model_init(m, init);
