@@ -1,6 +1,7 @@
 /* hfscan run JOB: a job file is a saved command line in key = value form;
  * hfscan merge OUT PART...: combine job-array parts of a toy run;
- * hfscan status FILE: progress of a toy run (exit 0 complete, 3 not yet). */
+ * hfscan status FILE: progress of any resumable run (exit 0 complete, 3 not
+ * yet, 1 missing or unreadable). */
 #include "cli.h"
 #include "hfs_error.h"
 #include "hfs_store.h"
@@ -162,8 +163,6 @@ done:
   return code;
 }
 
-static int write_toyfile(void *tf, const char *path) { return hfs_toyfile_write(tf, path); }
-
 int hfs_cmd_merge(int argc, char **argv) {
   hfs_toyfile out, part;
   int rc = HFS_OK, code = HFS_EXIT_OK;
@@ -233,7 +232,7 @@ int hfs_cmd_merge(int argc, char **argv) {
   if (done == n) HFS_CHECK(hfs_job_toys_compute(&out));
   else out.have_results = out.complete = 0;
   snprintf(out.command_line, sizeof out.command_line, "hfscan merge (%d parts)", argc - 2);
-  HFS_CHECK(hfs_job_replace_file(target, write_toyfile, &out));
+  HFS_CHECK(hfs_job_toys_commit(&out, target));
   printf("hfscan merge: %s: %lld of %lld toys%s\n", target, (long long)done, (long long)n,
          done == n ? ", complete" : ", still incomplete (parts missing?)");
   code = done == n ? HFS_EXIT_OK : HFS_EXIT_INTERRUPTED;
@@ -249,33 +248,66 @@ cleanup:
   return code;
 }
 
+/* One file's status line; returns the exit status (0 done, 3 not yet, 1
+ * missing or unreadable).  Reads only the progress record's attributes. */
+static int status_of(const char *path) {
+  hfs_store_progress p;
+  struct stat st;
+  if (stat(path, &st) != 0) {
+    hfs_cli_error("status: %s: no such file (nothing committed yet?)", path);
+    return HFS_EXIT_ERROR;
+  }
+  if (hfs_store_read_progress(path, &p)) {
+    hfs_cli_error("status: %s", hfs_error_message());
+    return HFS_EXIT_ERROR;
+  }
+  char rate[64] = "";
+  if (p.rate >= 0) snprintf(rate, sizeof rate, ", %.3g %s/s", p.rate, p.unit);
+  printf("hfscan status: %s: %s, %lld of %lld %s done (part %d/%d), %lld session(s), last "
+         "commit %s%s%s\n",
+         path, p.kind, (long long)p.done, (long long)p.total, p.unit, p.array_index,
+         p.array_count, (long long)p.sessions, p.written[0] ? p.written : "unknown", rate,
+         p.complete ? ", complete" : "");
+  return p.done == p.total ? HFS_EXIT_OK : HFS_EXIT_INTERRUPTED;
+}
+
+/* A summary folder: its resumable parts are ranking.h5 and scan.h5; the
+ * other parts are written whole at the end of their step. */
+static int status_of_summary(const char *dir) {
+  static const char *const resumable[] = {"ranking.h5", "scan.h5"};
+  static const char *const whole[] = {"fit.h5", "limit.h5", "significance.h5"};
+  char path[4096];
+  struct stat st;
+  int code = HFS_EXIT_OK, missing = 0;
+  for (int i = 0; i < 3; ++i) {
+    snprintf(path, sizeof path, "%s/%s", dir, whole[i]);
+    if (stat(path, &st) != 0) ++missing;
+  }
+  for (int i = 0; i < 2; ++i) {
+    snprintf(path, sizeof path, "%s/%s", dir, resumable[i]);
+    if (stat(path, &st) != 0) {
+      ++missing;
+      continue;
+    }
+    int c = status_of(path);
+    if (c == HFS_EXIT_ERROR) return c;
+    if (c != HFS_EXIT_OK) code = c;
+  }
+  printf("hfscan status: %s: summary, %d of 5 parts written\n", dir, 5 - missing);
+  return missing ? HFS_EXIT_INTERRUPTED : code;
+}
+
 int hfs_cmd_status(int argc, char **argv) {
   if (argc != 2 || !strcmp(argv[1], "--help")) {
     fprintf(argc != 2 ? stderr : stdout,
-            "usage: hfscan status OUT.h5\nExit status 0: complete; 3: incomplete (resume "
-            "it); 1: missing or unreadable.\n");
+            "usage: hfscan status OUT.h5|SUMMARY_DIR\nProgress of a resumable run (toys, "
+            "ranking, scan, summary, ...): units done of the total, rate, time of the last "
+            "commit.\nExit status 0: complete; 3: incomplete (resume it); 1: missing or "
+            "unreadable.\n");
     return argc != 2 ? HFS_EXIT_USAGE : HFS_EXIT_OK;
   }
   if (hfs_cli_rank() != 0) return HFS_EXIT_OK;
-  hfs_toyfile tf;
   struct stat st;
-  if (stat(argv[1], &st) != 0) {
-    printf("hfscan status: %s: no such file (nothing done yet)\n", argv[1]);
-    return HFS_EXIT_INTERRUPTED;
-  }
-  if (hfs_toyfile_load(argv[1], &tf)) {
-    hfs_cli_error("%s", hfs_error_message());
-    return HFS_EXIT_ERROR;
-  }
-  int64_t n = hfs_toyfile_nunits(&tf), mine = 0, done = 0;
-  for (int64_t u = 0; u < n; ++u)
-    if (hfs_toyfile_unit_in_part(&tf, u, tf.array_index, tf.array_count)) {
-      ++mine;
-      done += tf.done[u] != 0;
-    }
-  printf("hfscan status: %s: %s, %lld of %lld toys done (part %d/%d), %lld session(s)\n",
-         argv[1], tf.kind, (long long)done, (long long)mine, tf.array_index, tf.array_count,
-         (long long)tf.sessions);
-  hfs_toyfile_free(&tf);
-  return done == mine ? HFS_EXIT_OK : HFS_EXIT_INTERRUPTED;
+  if (stat(argv[1], &st) == 0 && S_ISDIR(st.st_mode)) return status_of_summary(argv[1]);
+  return status_of(argv[1]);
 }

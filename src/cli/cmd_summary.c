@@ -3,7 +3,8 @@
  * discovery significance, the nuisance-parameter ranking and the POI with its
  * stat/syst split.  The workspace is read and the model built once; each part
  * is the body of the corresponding command, so the output files are theirs:
- * -o DIR writes DIR/{fit,limit,significance,ranking,scan}.h5. */
+ * -o DIR writes DIR/{fit,limit,significance,ranking,scan}.h5, and a second
+ * run resumes the ranking and the scan from their checkpoints. */
 #include "cli.h"
 #include "cli_json.h"
 
@@ -29,8 +30,7 @@ static hfs_cli_opts part_options(const hfs_cli_opts *o, const char *file, char *
   p.output = NULL;
   if (o->output) {
     snprintf(path, n, "%s/%s", o->output, file);
-    p.output = path;
-    p.overwrite = 1;
+    p.output = path; /* ranking and scan resume from theirs unless --overwrite */
   }
   return p;
 }

@@ -84,7 +84,7 @@ static const command commands[] = {
     {"gof", hfs_cmd_gof, "saturated-model goodness of fit (asymptotic or toys)"},
     {"run", hfs_cmd_run, "run a job file (jobs/*.job)"},
     {"merge", hfs_cmd_merge, "merge job-array parts into one output"},
-    {"status", hfs_cmd_status, "progress of a toy run (exit 0 when complete)"},
+    {"status", hfs_cmd_status, "progress of a resumable run (exit 0 when complete)"},
     {"summary", hfs_cmd_summary, "fit, limit, significance, ranking and stat/syst in one go"},
 };
 

@@ -79,8 +79,8 @@ typedef struct {
   /* Optional: extra attributes on a fit kind's result group ("/ranking",
    * "/scan"), written inside every commit from the free fit (the command
    * line notes a POI at its bound). */
-  int (*annotate)(hfs_h5 *h5, const char *group, const hfs_model *m,
-                  const hfs_fit_result *free_fit, const char *kind);
+  int (*annotate)(hfs_h5 *h5, const char *group, const hfs_model *m, const hfs_fit_result *free_fit,
+                  const char *kind);
   /* the kinds' own settings */
   struct {
     int limit; /* 0: hypotest at mu; 1: CLs limit scan */
@@ -205,6 +205,9 @@ const hfs_toyfile *hfs_job_toys_file(const hfs_job *job);
 /* CLs per point and, for a limit file, the limits of a toy file from its
  * finished units (also for merged job-array parts). */
 int hfs_job_toys_compute(hfs_toyfile *tf);
+/* Commit a toy file made outside a run (merged parts) as a run would: the
+ * file and its progress record, atomically. */
+int hfs_job_toys_commit(const hfs_toyfile *tf, const char *path);
 hfs_ranking *hfs_job_ranking_result(const hfs_job *job);
 hfs_scan *hfs_job_scan_result(const hfs_job *job);
 

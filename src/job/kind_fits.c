@@ -213,13 +213,14 @@ static int fits_save(void *state, const char *path) {
                        cfg->model_options.normsys_code,
                        cfg->model_options.histosys_code,
                        hfs_job_elapsed(s->job),
-                       hfs_job_nranks(s->job)};
+                       hfs_job_nranks(s->job),
+                       hfs_model_par_name(cfg->model, hfs_model_poi(cfg->model))};
   HFS_CHECK(hfs_h5_create(path, &h5));
   HFS_CHECK(hfs_store_write_run_identity(h5, &info, s->sessions));
   if (s->is_scan)
-    HFS_CHECK(hfs_store_write_scan(h5, "/scan", s->s, cfg->model, s->options));
+    HFS_CHECK(hfs_store_write_scan(h5, "/scan", s->s, cfg->model, cfg->fixed, s->options));
   else
-    HFS_CHECK(hfs_store_write_ranking(h5, "/ranking", s->r, cfg->model, s->options));
+    HFS_CHECK(hfs_store_write_ranking(h5, "/ranking", s->r, cfg->model, cfg->fixed, s->options));
   if (cfg->annotate)
     HFS_CHECK(cfg->annotate(h5, group_path(s), cfg->model,
                             s->is_scan ? hfs_scan_free_fit(s->s) : hfs_ranking_free_fit(s->r),
@@ -231,12 +232,12 @@ cleanup:
 }
 
 /* The two descriptors differ in name and set-up only. */
-#define FITS_KIND(NAME, SETUP)                                                                  \
-  {                                                                                             \
-    .name = NAME, .unit_noun = "fits", .result_size = sizeof(hfs_impact_fit), .setup = SETUP,   \
-    .nunits = fits_nunits, .options = fits_options, .identify = fits_identify,                  \
-    .resume = fits_resume, .pending = fits_pending, .progress = fits_progress, .run = fits_run, \
-    .collect = fits_collect, .finish = fits_finish, .save = fits_save, .destroy = fits_destroy  \
+#define FITS_KIND(NAME, SETUP)                                                                     \
+  {                                                                                                \
+    .name = NAME, .unit_noun = "fits", .result_size = sizeof(hfs_impact_fit), .setup = SETUP,      \
+    .nunits = fits_nunits, .options = fits_options, .identify = fits_identify,                     \
+    .resume = fits_resume, .pending = fits_pending, .progress = fits_progress, .run = fits_run,    \
+    .collect = fits_collect, .finish = fits_finish, .save = fits_save, .destroy = fits_destroy     \
   }
 
 const hfs_job_kind hfs_job_ranking = FITS_KIND("ranking", ranking_setup);

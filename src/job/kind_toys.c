@@ -4,6 +4,7 @@
 #include "hfs_core.h"
 #include "hfs_error.h"
 #include "hfs_job.h"
+#include "hfs_store.h"
 #include "hfs_toys.h"
 
 #include <stdio.h>
@@ -129,6 +130,15 @@ static char *toys_options(const void *state) {
 
 /* What every session sets, fresh or resumed. */
 static void session(toys_state *s) {
+  const hfs_job_config *cfg = s->cfg;
+  hfs_toyfile *tf = &s->tf;
+  hfs_model *m = cfg->model;
+  snprintf(tf->workspace, sizeof tf->workspace, "%s", cfg->workspace ? cfg->workspace : "");
+  snprintf(tf->measurement, sizeof tf->measurement, "%s", hfs_model_measurement(m));
+  snprintf(tf->optimizer, sizeof tf->optimizer, "%s", hfs_optimizer_name(cfg->fit.optimizer));
+  snprintf(tf->poi, sizeof tf->poi, "%s", hfs_model_par_name(m, hfs_model_poi(m)));
+  tf->normsys_code = cfg->model_options.normsys_code;
+  tf->histosys_code = cfg->model_options.histosys_code;
   s->tf.cl = s->cfg->toys.cl;
   s->tf.nranks = hfs_job_nranks(s->job);
   snprintf(s->tf.command_line, sizeof s->tf.command_line, "%s",
@@ -293,4 +303,31 @@ const hfs_job_kind hfs_job_toys = {
 const hfs_toyfile *hfs_job_toys_file(const hfs_job *job) {
   const toys_state *s = hfs_job_state_of(job);
   return s ? &s->tf : NULL;
+}
+
+static int write_merged(void *ctx, const char *path) {
+  int rc = HFS_OK;
+  const hfs_toyfile *tf = ctx;
+  hfs_store_progress p;
+  memset(&p, 0, sizeof p);
+  HFS_CHECK(hfs_toyfile_write(tf, path));
+  snprintf(p.kind, sizeof p.kind, "%s", hfs_job_toys.name);
+  snprintf(p.unit, sizeof p.unit, "%s", hfs_job_toys.unit_noun);
+  int64_t n = hfs_toyfile_nunits(tf);
+  for (int64_t u = 0; u < n; ++u)
+    if (hfs_toyfile_unit_in_part(tf, u, tf->array_index, tf->array_count)) {
+      ++p.total;
+      p.done += tf->done[u] != 0;
+    }
+  p.complete = tf->complete;
+  p.array_index = tf->array_index;
+  p.array_count = tf->array_count;
+  p.rate = -1;
+  HFS_CHECK(hfs_store_write_progress(path, &p));
+cleanup:
+  return rc;
+}
+
+int hfs_job_toys_commit(const hfs_toyfile *tf, const char *path) {
+  return hfs_job_replace_file(path, write_merged, (void *)tf);
 }

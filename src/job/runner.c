@@ -3,6 +3,7 @@
 #include "hfs_error.h"
 #include "hfs_job.h"
 #include "hfs_sched.h"
+#include "hfs_store.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,7 +18,9 @@ struct hfs_job {
   int master, nranks;
   double t_start, last_commit;
   hfs_job_state outcome;
+  int concluded; /* outcome is final */
   int nfailed;
+  int64_t collected; /* units collected in this session */
 };
 
 void hfs_job_config_default(hfs_job_config *cfg) {
@@ -51,9 +54,24 @@ int hfs_job_bcast(hfs_job *job, void *buf, size_t bytes) {
 
 void hfs_job_request_stop(void) { hfs_sched_request_stop(); }
 
+/* The kind's file plus the progress record that `hfscan status` reads. */
 static int save_cb(void *ctx, const char *tmp) {
+  int rc = HFS_OK;
   hfs_job *job = ctx;
-  return job->kind->save(job->state, tmp);
+  hfs_store_progress p;
+  memset(&p, 0, sizeof p);
+  HFS_CHECK(job->kind->save(job->state, tmp));
+  snprintf(p.kind, sizeof p.kind, "%s", job->kind->name);
+  snprintf(p.unit, sizeof p.unit, "%s", job->kind->unit_noun);
+  job->kind->progress(job->state, &p.done, &p.total);
+  p.complete = job->concluded && job->outcome == HFS_JOB_COMPLETE;
+  p.array_index = job->cfg.toys.array_index;
+  p.array_count = job->cfg.toys.array_count;
+  double dt = hfs_now() - job->t_start;
+  p.rate = dt > 0 ? job->collected / dt : -1;
+  HFS_CHECK(hfs_store_write_progress(tmp, &p));
+cleanup:
+  return rc;
 }
 
 /* One commit of the checkpoint (master). */
@@ -72,6 +90,7 @@ static int collect_unit(void *ctx, int64_t unit, const void *result) {
   hfs_job *job = ctx;
   int rc = job->kind->collect(job->state, unit, result);
   if (rc) return rc;
+  job->collected++;
   if (job->cfg.output && hfs_now() - job->last_commit >= job->cfg.checkpoint_interval)
     return commit(job);
   return HFS_OK;
@@ -167,6 +186,7 @@ static int conclude(hfs_job *job, int interrupted) {
     HFS_CHECK(job->kind->finish(job->state, &whole, &job->nfailed));
     job->outcome = whole ? HFS_JOB_COMPLETE : HFS_JOB_PART_DONE;
   }
+  job->concluded = 1;
   if (cfg->output) HFS_CHECK(commit(job));
   if (interrupted) {
     int64_t done, total;

@@ -18,13 +18,15 @@
  * 1 + the number of times the run was resumed. */
 int hfs_store_write_run_identity(hfs_h5 *f, const hfs_run_info *info, int sessions);
 
-/* /GROUP (e.g. "/ranking"): attributes, free fit, unit table; with
+/* /GROUP (e.g. "/ranking"): attributes, the free fit at /GROUP/free_fit in
+ * the layout of every fit (hfs_store_write_fit; fixed: the held parameters,
+ * NULL = the model's), unit table; with
  * `options`, the canonical string a resumed run must match.  The parameter,
  * order and group tables are written when hfs_ranking_finish() has run. */
 int hfs_store_write_ranking(hfs_h5 *f, const char *group, hfs_ranking *r,
-                          hfs_model *m, const char *options);
+                            hfs_model *m, const int *fixed, const char *options);
 int hfs_store_write_scan(hfs_h5 *f, const char *group, hfs_scan *s,
-                       hfs_model *m, const char *options);
+                         hfs_model *m, const int *fixed, const char *options);
 
 /* The identity a resumed run must match (checked by the job layer): the
  * root's workspace_sha256 and /GROUP's canonical options (malloc'd into

@@ -46,6 +46,12 @@ typedef struct {
   hfs_toy_cls *cls;             /* npoints */
   double cl, limit_obs, limit_exp[5];
   int have_limit;
+  /* root attributes (docs/output.md), as in every result file */
+  char workspace[1024];
+  char measurement[256];
+  char optimizer[32];
+  int normsys_code, histosys_code;
+  char poi[256];                /* name of the POI */
   /* provenance */
   char command_line[1024];
   double wall_s;

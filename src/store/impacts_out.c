@@ -17,60 +17,6 @@ cleanup:
   return rc;
 }
 
-/* The free fit: attributes and per-parameter datasets in model order. */
-static int write_free_fit(hfs_h5 *f, const char *g, hfs_model *m, const hfs_fit_result *r,
-                          const char *prov) {
-  int rc = HFS_OK;
-  int n = hfs_model_npar(m);
-  char p[512];
-  const char **names = NULL;
-  double *lo = NULL, *hi = NULL;
-  HFS_ALLOC(names, n);
-  HFS_ALLOC(lo, n);
-  HFS_ALLOC(hi, n);
-  for (int i = 0; i < n; ++i) {
-    names[i] = hfs_model_par_name(m, i);
-    lo[i] = hfs_model_par_lo(m, i);
-    hi[i] = hfs_model_par_hi(m, i);
-  }
-  HFS_CHECK(hfs_h5_group(f, g));
-  HFS_CHECK(hfs_h5_attr_str(f, g, "status", hfs_fit_status_name(r->status)));
-  HFS_CHECK(hfs_h5_attr_int(f, g, "status_code", r->status));
-  HFS_CHECK(hfs_h5_attr_str(f, g, "reason", r->reason));
-  HFS_CHECK(hfs_h5_attr_double(f, g, "twice_nll", r->twice_nll));
-  HFS_CHECK(hfs_h5_attr_int(f, g, "n_iter", r->n_iter));
-  HFS_CHECK(hfs_h5_attr_int(f, g, "n_eval", r->n_eval));
-  HFS_CHECK(hfs_h5_attr_int(f, g, "has_errors", r->has_errors));
-  HFS_CHECK(hfs_h5_attr_int(f, g, "cov_status", r->cov_status));
-  HFS_CHECK(hfs_h5_attr_str(f, g, "cov_quality", hfs_cov_status_name(r->cov_status)));
-  int64_t d[2] = {n, n};
-  P(p, g, "name");
-  HFS_CHECK(hfs_h5_write_strings(f, p, n, names));
-  P(p, g, "value");
-  HFS_CHECK(hfs_h5_write_double(f, p, 1, d, r->theta));
-  P(p, g, "lo");
-  HFS_CHECK(hfs_h5_write_double(f, p, 1, d, lo));
-  P(p, g, "hi");
-  HFS_CHECK(hfs_h5_write_double(f, p, 1, d, hi));
-  if (r->has_errors) {
-    P(p, g, "error");
-    HFS_CHECK(hfs_h5_write_double(f, p, 1, d, r->error));
-    P(p, g, "error_hessian");
-    HFS_CHECK(hfs_h5_write_double(f, p, 1, d, r->error_hessian));
-    if (r->corr) {
-      P(p, g, "correlation");
-      HFS_CHECK(hfs_h5_write_double(f, p, 2, d, r->corr));
-    }
-  }
-  HFS_CHECK(hfs_h5_group(f, prov));
-  HFS_CHECK(hfs_h5_attr_double(f, prov, "free_fit_time_s", r->time_s));
-cleanup:
-  free(names);
-  free(lo);
-  free(hi);
-  return rc;
-}
-
 /* The unit table: one row per unit, unit_time_s under /provenance. */
 static int write_units(hfs_h5 *f, const char *g, const char *prov, int64_t n,
                        const hfs_impact_fit *(*get)(const void *, int64_t), const void *ctx) {
@@ -278,7 +224,7 @@ cleanup:
 }
 
 int hfs_store_write_ranking(hfs_h5 *f, const char *g, hfs_ranking *r, hfs_model *m,
-                          const char *options) {
+                            const int *fixed, const char *options) {
   int rc = HFS_OK;
   char p[512], prov[256];
   int64_t nu = hfs_ranking_nunits(r), n = hfs_ranking_nranked(r);
@@ -302,7 +248,7 @@ int hfs_store_write_ranking(hfs_h5 *f, const char *g, hfs_ranking *r, hfs_model 
   HFS_CHECK(hfs_h5_attr_int(f, g, "n_posdef_fits", hfs_ranking_nposdef(r)));
   if (options) HFS_CHECK(hfs_h5_attr_str(f, g, "options", options));
   P(p, g, "free_fit");
-  HFS_CHECK(write_free_fit(f, p, m, ff, prov));
+  HFS_CHECK(hfs_store_write_fit(f, p, m, ff, fixed));
   HFS_CHECK(write_units(f, g, prov, nu, ranking_get, r));
   HFS_ALLOC(kind, nu);
   HFS_ALLOC(par, nu);
@@ -332,7 +278,7 @@ cleanup:
 }
 
 int hfs_store_write_scan(hfs_h5 *f, const char *g, hfs_scan *s, hfs_model *m,
-                       const char *options) {
+                         const int *fixed, const char *options) {
   int rc = HFS_OK;
   char p[512], prov[256];
   int n = hfs_scan_npoints(s), L = hfs_scan_nintervals(s), X = hfs_scan_nextra(s);
@@ -361,7 +307,7 @@ int hfs_store_write_scan(hfs_h5 *f, const char *g, hfs_scan *s, hfs_model *m,
   HFS_CHECK(hfs_h5_attr_int(f, g, "n_posdef_fits", hfs_scan_nposdef(s)));
   if (options) HFS_CHECK(hfs_h5_attr_str(f, g, "options", options));
   P(p, g, "free_fit");
-  HFS_CHECK(write_free_fit(f, p, m, ff, prov));
+  HFS_CHECK(hfs_store_write_fit(f, p, m, ff, fixed));
   HFS_CHECK(write_units(f, g, prov, nu, scan_get, s));
 
   /* The grid as curves: 2 delta NLL and status per point and curve. */
@@ -378,6 +324,8 @@ int hfs_store_write_scan(hfs_h5 *f, const char *g, hfs_scan *s, hfs_model *m,
   HFS_CHECK(hfs_h5_write_double(f, p, 1, d, hfs_scan_grid(s)));
   P(p, g, "points/dnll");
   HFS_CHECK(hfs_h5_write_double(f, p, 2, d, dnll));
+  HFS_CHECK(hfs_h5_attr_str(f, p, "quantity", HFS_STORE_DNLL_NAME));
+  HFS_CHECK(hfs_h5_attr_str(f, p, "columns", "total,stat"));
   HFS_CHECK(hfs_h5_attr_str(f, p, "columns", "total,stat"));
   P(p, g, "points/status");
   HFS_CHECK(hfs_h5_write_int(f, p, 2, d, st));
@@ -470,6 +418,7 @@ int hfs_store_write_scan(hfs_h5 *f, const char *g, hfs_scan *s, hfs_model *m,
   HFS_CHECK(hfs_h5_write_double(f, p, 1, dx, xmu));
   P(p, g, "crossing_fits/dnll");
   HFS_CHECK(hfs_h5_write_double(f, p, 1, dx, xd));
+  HFS_CHECK(hfs_h5_attr_str(f, p, "quantity", HFS_STORE_DNLL_NAME));
   P(p, g, "crossing_fits/status");
   HFS_CHECK(hfs_h5_write_int(f, p, 1, dx, xst));
   P(p, g, "crossing_fits/n_iter");

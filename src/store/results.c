@@ -21,6 +21,7 @@ int hfs_store_write_run_info(hfs_h5 *f, const hfs_run_info *in) {
   if (in->workspace_sha256)
     HFS_CHECK(hfs_h5_attr_str(f, "/", "workspace_sha256", in->workspace_sha256));
   if (in->measurement) HFS_CHECK(hfs_h5_attr_str(f, "/", "measurement", in->measurement));
+  if (in->poi) HFS_CHECK(hfs_h5_attr_str(f, "/", "poi", in->poi));
   if (in->optimizer) HFS_CHECK(hfs_h5_attr_str(f, "/", "optimizer", in->optimizer));
   HFS_CHECK(hfs_h5_attr_int(f, "/", "normsys_code", in->normsys_code));
   HFS_CHECK(hfs_h5_attr_str(f, "/", "histosys_code",
@@ -35,6 +36,10 @@ int hfs_store_write_run_info(hfs_h5 *f, const hfs_run_info *in) {
   HFS_CHECK(hfs_h5_attr_int(f, "/provenance", "nranks", in->nranks));
 cleanup:
   return rc;
+}
+
+int hfs_store_label_bands(hfs_h5 *f, const char *dataset) {
+  return hfs_h5_attr_str(f, dataset, "columns", HFS_STORE_BAND_COLUMNS);
 }
 
 int hfs_store_write_fit(hfs_h5 *f, const char *g, hfs_model *m,
@@ -62,9 +67,12 @@ int hfs_store_write_fit(hfs_h5 *f, const char *g, hfs_model *m,
   HFS_CHECK(hfs_h5_attr_double(f, g, "twice_nll", r->twice_nll));
   HFS_CHECK(hfs_h5_attr_int(f, g, "n_iter", r->n_iter));
   HFS_CHECK(hfs_h5_attr_int(f, g, "n_eval", r->n_eval));
+  HFS_CHECK(hfs_h5_attr_int(f, g, "has_errors", r->has_errors));
   HFS_CHECK(hfs_h5_attr_int(f, g, "cov_status", r->cov_status));
   HFS_CHECK(hfs_h5_attr_str(f, g, "cov_quality", hfs_cov_status_name(r->cov_status)));
-  HFS_CHECK(hfs_h5_attr_double(f, g, "time_s", r->time_s));
+  snprintf(p, sizeof p, "/provenance%s", g);
+  HFS_CHECK(hfs_h5_group(f, p));
+  HFS_CHECK(hfs_h5_attr_double(f, p, "time_s", r->time_s));
   HFS_CHECK(hfs_h5_attr_str(f, g, "poi", hfs_model_par_name(m, hfs_model_poi(m))));
   int64_t d[2] = {n, n};
   P(p, g, "parameters/name");
@@ -130,7 +138,9 @@ int hfs_store_write_fit_summaries(hfs_h5 *f, const char *g, int64_t n,
   HFS_CHECK(hfs_h5_write_double(f, p, 1, d, nll));
   P(p, g, "poi");
   HFS_CHECK(hfs_h5_write_double(f, p, 1, d, poi));
-  P(p, g, "time_s");
+  /* Timings vary from run to run: under /provenance, so that h5diff
+   * --exclude-path /provenance of two equal runs reports nothing. */
+  snprintf(p, sizeof p, "/provenance%s/time_s", g);
   HFS_CHECK(hfs_h5_write_double(f, p, 1, d, t));
 cleanup:
   free(st); free(it); free(ev); free(nll); free(poi); free(t);
@@ -153,6 +163,7 @@ int hfs_store_write_hypotest(hfs_h5 *f, const char *g, const hfs_hypotest *h) {
   int64_t d[1] = {5};
   P(p, g, "CLs_exp");
   HFS_CHECK(hfs_h5_write_double(f, p, 1, d, h->cls_exp));
+  HFS_CHECK(hfs_store_label_bands(f, p));
   P(p, g, "fits");
   HFS_CHECK(hfs_store_write_fit_summaries(f, p, HFS_HT_NFITS, h->fits));
   P(p, g, "fits/kind");
@@ -190,12 +201,14 @@ int hfs_store_write_limit(hfs_h5 *f, const char *g, const hfs_limit *l) {
   int64_t d5[1] = {5}, dn[2] = {n, 5}, dn1[1] = {n}, dnf[1] = {(int64_t)n * HFS_HT_NFITS};
   P(p, g, "exp");
   HFS_CHECK(hfs_h5_write_double(f, p, 1, d5, l->exp));
+  HFS_CHECK(hfs_store_label_bands(f, p));
   P(p, g, "points/mu");
   HFS_CHECK(hfs_h5_write_double(f, p, 1, dn1, mu));
   P(p, g, "points/CLs_obs");
   HFS_CHECK(hfs_h5_write_double(f, p, 1, dn1, obs));
   P(p, g, "points/CLs_exp");
   HFS_CHECK(hfs_h5_write_double(f, p, 2, dn, exp));
+  HFS_CHECK(hfs_store_label_bands(f, p));
   P(p, g, "points/q_obs");
   HFS_CHECK(hfs_h5_write_double(f, p, 1, dn1, qo));
   P(p, g, "points/q_asimov");
@@ -229,8 +242,10 @@ int hfs_store_write_significance(hfs_h5 *f, const char *g, const hfs_significanc
   int64_t d[1] = {5};
   P(p, g, "p0_exp");
   HFS_CHECK(hfs_h5_write_double(f, p, 1, d, s->p0_exp));
+  HFS_CHECK(hfs_store_label_bands(f, p));
   P(p, g, "Z_exp");
   HFS_CHECK(hfs_h5_write_double(f, p, 1, d, s->z_exp));
+  HFS_CHECK(hfs_store_label_bands(f, p));
   P(p, g, "fits");
   HFS_CHECK(hfs_store_write_fit_summaries(f, p, HFS_HT_NFITS, s->fits));
 cleanup:

@@ -2,13 +2,13 @@
  * resume and merge. */
 #include "hfs_error.h"
 #include "hfs_h5.h"
+#include "hfs_store.h"
 #include "hfs_toyfile.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 int64_t hfs_toyfile_nunits(const hfs_toyfile *tf) { return (int64_t)tf->npoints * 2 * tf->ntoys; }
@@ -130,6 +130,8 @@ static int write_file(const hfs_toyfile *tf, const char *path) {
   CK(hfs_h5_attr_int(f, g, "array_index", tf->array_index));
   CK(hfs_h5_attr_int(f, g, "array_count", tf->array_count));
   CK(hfs_h5_attr_int(f, g, "complete", tf->complete));
+  CK(hfs_h5_attr_str(f, g, "poi", tf->poi));
+  if (!strcmp(tf->kind, "limit")) CK(hfs_h5_attr_double(f, g, "cl", tf->cl));
   int64_t dP[1] = {P}, dN[1] = {n}, dP5[2] = {P, 5};
   CK(hfs_h5_write_double(f, "/toys/mu", 1, dP, tf->mu));
   CK(hfs_h5_write_double(f, "/toys/observed/t", 1, dP, tf->obs_t));
@@ -171,9 +173,11 @@ static int write_file(const hfs_toyfile *tf, const char *path) {
     for (int64_t p = 0; p < P; ++p)
       for (int k = 0; k < 5; ++k) d[5 * p + k] = tf->cls[p].cls_exp[k];
     CK(hfs_h5_write_double(f, "/toys/result/CLs_exp", 2, dP5, d));
+    CK(hfs_store_label_bands(f, "/toys/result/CLs_exp"));
     for (int64_t p = 0; p < P; ++p)
       for (int k = 0; k < 5; ++k) d[5 * p + k] = tf->cls[p].clsb_exp[k];
     CK(hfs_h5_write_double(f, "/toys/result/CLsb_exp", 2, dP5, d));
+    CK(hfs_store_label_bands(f, "/toys/result/CLsb_exp"));
     CK(hfs_h5_attr_str(f, r, "failed_toys",
                        "toys whose free or conditional fit did not converge are left out "
                        "of the p-values and counted in n_failed_*"));
@@ -184,18 +188,15 @@ static int write_file(const hfs_toyfile *tf, const char *path) {
     CK(hfs_h5_attr_double(f, "/limit", "cl", tf->cl));
     CK(hfs_h5_attr_double(f, "/limit", "obs", tf->limit_obs));
     CK(hfs_h5_attr_str(f, "/limit", "calculator", "toys"));
+    CK(hfs_h5_attr_str(f, "/limit", "poi", tf->poi));
     CK(hfs_h5_write_double(f, "/limit/exp", 1, d5, tf->limit_exp));
+    CK(hfs_store_label_bands(f, "/limit/exp"));
   }
-  CK(hfs_h5_group(f, "/provenance"));
-  char when[64];
-  time_t now = time(NULL);
-  strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
-  CK(hfs_h5_attr_str(f, "/provenance", "hfscan_version", HFS_VERSION " (" HFS_GIT ")"));
-  CK(hfs_h5_attr_str(f, "/provenance", "written", when));
-  CK(hfs_h5_attr_str(f, "/provenance", "command_line", tf->command_line));
-  CK(hfs_h5_attr_double(f, "/provenance", "wall_s", tf->wall_s));
-  CK(hfs_h5_attr_int(f, "/provenance", "nranks", tf->nranks));
-  CK(hfs_h5_attr_int(f, "/provenance", "sessions", tf->sessions));
+  hfs_run_info info = {tf->kind,        tf->command_line, tf->workspace,
+                       tf->workspace_sha256, tf->measurement, tf->optimizer,
+                       tf->normsys_code, tf->histosys_code, tf->wall_s,
+                       tf->nranks,           tf->poi};
+  CK(hfs_store_write_run_identity(f, &info, (int)tf->sessions));
   rc = hfs_h5_close(&f);
 cleanup:
   hfs_h5_discard(&f);
@@ -323,6 +324,20 @@ int hfs_toyfile_load(const char *path, hfs_toyfile *tf) {
     tf->sessions = sessions;
   hfs_h5_get_attr_str(f, "/provenance", "command_line", tf->command_line,
                       sizeof tf->command_line);
+  /* Root attributes and the /toys attributes added after the first toy
+   * files: optional when loading. */
+  hfs_h5_get_attr_str(f, "/", "workspace", tf->workspace, sizeof tf->workspace);
+  hfs_h5_get_attr_str(f, "/", "measurement", tf->measurement, sizeof tf->measurement);
+  hfs_h5_get_attr_str(f, "/", "optimizer", tf->optimizer, sizeof tf->optimizer);
+  hfs_h5_get_attr_str(f, "/toys", "poi", tf->poi, sizeof tf->poi);
+  int64_t code = 0;
+  if (hfs_h5_get_attr_int(f, "/", "normsys_code", &code) == HFS_OK) tf->normsys_code = (int)code;
+  char hcode[8] = "";
+  if (hfs_h5_get_attr_str(f, "/", "histosys_code", hcode, sizeof hcode) == HFS_OK)
+    tf->histosys_code = !strcmp(hcode, "4p") ? 4 : atoi(hcode);
+  double wall = 0;
+  if (hfs_h5_get_attr_double(f, "/provenance", "wall_s", &wall) == HFS_OK) tf->wall_s = wall;
+  hfs_h5_get_attr_double(f, "/toys", "cl", &tf->cl);
   int64_t n = hfs_toyfile_nunits(tf);
   HFS_ALLOC(d, n);
   HFS_ALLOC(iv, n);

@@ -23,4 +23,9 @@ mpi scan "$WS" --quiet --poi 0:3:7 -o scan.h5 > /dev/null || fail "scan"
 "$H5DIFF" sum/fit.h5 fit.h5 /fit/parameters/value || fail "summary's fit differs"
 "$HFSCAN" limit "$WS" -o limit.h5 > /dev/null || fail "limit"
 "$H5DIFF" sum/limit.h5 limit.h5 /limit/exp || fail "summary's expected limits differ"
+# A second run resumes the ranking and the scan (a summary can be requeued).
+mpi summary "$WS" --quiet --group "pid=pid_.*" --poi 0:3:7 -o sum > again.txt 2> again.err \
+  || fail "second summary: $(cat again.err)"
+grep -q "resuming sum/ranking.h5" again.err || fail "the second summary did not resume: $(cat again.err)"
+"$H5DIFF" --exclude-path /provenance sum/ranking.h5 ranking.h5 || fail "resumed summary's ranking differs"
 echo "1 passed, 0 failed"
