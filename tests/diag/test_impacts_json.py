@@ -37,7 +37,8 @@ with h5py.File(h5, "r") as f:
     value, theta0, width = r["value"][...], r["theta0"][...], r["prefit_width"][...]
     pull, constraint, error = r["pull"][...], r["constraint"][...], r["error"][...]
     order = f["ranking/order"][...]
-    ff = f["ranking/free_fit"]
+    # The free fit in the layout of every fit (docs/output.md): parameters/*.
+    ff = f["ranking/free_fit/parameters"]
     ffn = [s.decode() for s in ff["name"][...]]
     mu_hat, mu_err = ff["value"][ffn.index("mu")], ff["error"][ffn.index("mu")]
 check(abs(poi["fit"][1] - mu_hat) < 1e-12 and abs(poi["fit"][2] - poi["fit"][1] - mu_err) < 1e-12,
