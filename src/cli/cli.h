@@ -62,6 +62,7 @@ typedef struct {
   int array_index, array_count; /* job-array split of toys */
   double checkpoint_interval;   /* seconds between checkpoint commits */
   double worker_timeout;        /* seconds before a silent rank is given up */
+  int robust;                /* --robust: HFS_ROBUST_* */
   const char *argv_line;
   int data_asimov;           /* --data asimov[:mu=X][:nuis=...] (data.c) */
   double asimov_mu;
@@ -77,6 +78,10 @@ typedef struct {
   const char *freeze_group[32]; /* scan --freeze-group NAME (repeatable) */
   int nfreeze_group;
 } hfs_cli_opts;
+
+/* --robust: which fits search for the global minimum (hfs_infer_set_robust). */
+enum { HFS_ROBUST_OFF = 0, HFS_ROBUST_OBSERVED = 1, HFS_ROBUST_TOYS = 2 };
+void hfs_cli_apply_robust(const hfs_cli_opts *o, hfs_infer *I);
 
 /* Loaded workspace and the settings derived from the options. */
 typedef struct {

@@ -21,6 +21,9 @@ json_t *hfs_cli_json_fit(hfs_model *m, const hfs_fit_result *r, const char *opti
   json_object_set_new(o, "reason", json_string(r->reason));
   json_object_set_new(o, "optimizer", json_string(optimizer));
   json_object_set_new(o, "twice_nll", hfs_cli_json_real(r->twice_nll));
+  json_object_set_new(o, "n_starts", json_integer(r->n_starts));
+  json_object_set_new(o, "n_minima", json_integer(r->n_minima));
+  json_object_set_new(o, "kept_start", json_integer(r->kept_start));
   json_object_set_new(o, "covariance_status", json_integer(r->cov_status));
   json_object_set_new(o, "covariance_quality", json_string(hfs_cov_status_name(r->cov_status)));
   json_object_set_new(o, "poi", json_string(hfs_model_par_name(m, hfs_model_poi(m))));
@@ -84,6 +87,8 @@ static void print_table(const hfs_cli_opts *o, hfs_model *m, const hfs_fit_resul
          r->reason, r->reason[0] ? ")" : "");
   printf("twice_nll   %.6f\n", r->twice_nll);
   printf("evaluations %d (%d iterations), %.2f ms\n", r->n_eval, r->n_iter, 1e3 * r->time_s);
+  printf("minima      %d met in %d fit%s%s\n", r->n_minima, r->n_starts, r->n_starts > 1 ? "s" : "",
+         r->kept_start ? "; the lowest came from a restart" : "");
   printf("covariance  %s (%d)\n", hfs_cov_status_name(r->cov_status), r->cov_status);
   /* errors of a covariance that is not accurate carry a mark */
   const char *approx = r->cov_status == HFS_COV_ACCURATE ? " " : "~";
@@ -105,6 +110,7 @@ int hfs_cli_fit(const hfs_cli_opts *o_, const hfs_cli_ctx *c_) {
   const hfs_cli_opts o = *o_;
   const hfs_cli_ctx c = *c_;
   hfs_fitter *f = NULL;
+  hfs_multistart *ms = NULL;
   hfs_fit_result r;
   hfs_h5 *h5 = NULL;
   int rc = HFS_OK, exit_code;
@@ -117,7 +123,12 @@ int hfs_cli_fit(const hfs_cli_opts *o_, const hfs_cli_ctx *c_) {
                        hfs_model_npar(c.model), hfs_model_nbins(c.model));
   if (rc) goto cleanup;
   HFS_CHECK(hfs_fit_result_init(&r, n, 1));
-  HFS_CHECK(hfs_fitter_minimize(f, NULL, NULL, c.init, c.fixed, 1, &r));
+  if (o.robust != HFS_ROBUST_OFF) {
+    HFS_CHECK(hfs_multistart_create(c.model, f, &ms));
+    HFS_CHECK(hfs_multistart_minimize(ms, NULL, NULL, c.init, c.fixed, NULL, 0, 1, &r));
+  } else {
+    HFS_CHECK(hfs_fitter_minimize(f, NULL, NULL, c.init, c.fixed, 1, &r));
+  }
   if (o.json) {
     json_t *j = hfs_cli_json_fit(c.model, &r, hfs_optimizer_name(o.fit.optimizer));
     hfs_cli_poi_bound_json(j, c.model, &r, "fit");
@@ -138,6 +149,9 @@ int hfs_cli_fit(const hfs_cli_opts *o_, const hfs_cli_ctx *c_) {
   }
   fflush(stdout);
   hfs_cli_poi_bound_warn(c.model, &r, "fit");
+  if (r.kept_start)
+    hfs_cli_error("warning: the first fit stopped in a local minimum; the lowest of the %d "
+                  "minima met is kept", r.n_minima);
   if (r.status == HFS_FIT_CONVERGED && r.cov_status != HFS_COV_ACCURATE)
     hfs_cli_error("warning: %s", hfs_cli_cov_warning(r.cov_status));
   if (o.output) {
@@ -160,6 +174,7 @@ cleanup:
     hfs_cli_error("fit did not converge: %s (%s)", hfs_fit_status_name(r.status), r.reason);
   hfs_h5_discard(&h5);
   hfs_fit_result_free(&r);
+  hfs_multistart_destroy(&ms);
   hfs_fitter_destroy(&f);
   return exit_code;
 }

@@ -24,6 +24,10 @@ json_t *hfs_cli_json_fits(const hfs_fit_summary *s, int n, const char *const *ki
     json_object_set_new(f, "n_iter", json_integer(s[i].n_iter));
     json_object_set_new(f, "n_eval", json_integer(s[i].n_eval));
     json_object_set_new(f, "time_s", json_real(s[i].time_s));
+    json_object_set_new(f, "n_starts", json_integer(s[i].n_starts));
+    json_object_set_new(f, "n_minima", json_integer(s[i].n_minima));
+    json_object_set_new(f, "kept_start", json_integer(s[i].kept_start));
+    json_object_set_new(f, "repaired", json_boolean(s[i].repaired));
     json_array_append_new(a, f);
   }
   return a;
@@ -39,6 +43,36 @@ static int count_failed(const hfs_fit_summary *s, int n) {
   int k = 0;
   for (int i = 0; i < n; ++i) k += s[i].status != HFS_FIT_CONVERGED;
   return k;
+}
+
+/* The global-minimum search over a set of fits: how many kept a restart's
+ * minimum (the first fit had stopped in a local one) and how many free fits
+ * were repaired from a conditional fit's solution. */
+static void count_minima(const hfs_fit_summary *s, int n, int *kept, int *repaired) {
+  for (int i = 0; i < n; ++i) {
+    *kept += s[i].kept_start != 0;
+    *repaired += s[i].repaired != 0;
+  }
+}
+
+static void warn_minima(const char *what, int kept, int repaired) {
+  if (kept)
+    hfs_cli_error("warning: %s: %d fit%s stopped first in a local minimum; the lowest minimum "
+                  "met is kept (see fits: kept_start, n_minima)", what, kept, kept > 1 ? "s" : "");
+  if (repaired)
+    hfs_cli_error("warning: %s: %d free fit%s redone from a conditional fit that reached "
+                  "lower (see fits: repaired)", what, repaired, repaired > 1 ? "s were" : " was");
+}
+
+static void text_minima(const hfs_fit_summary *s, int n) {
+  int starts = 0, minima = 0, kept = 0, repaired = 0;
+  for (int i = 0; i < n; ++i) {
+    starts += s[i].n_starts;
+    minima = s[i].n_minima > minima ? s[i].n_minima : minima;
+  }
+  count_minima(s, n, &kept, &repaired);
+  printf("global minimum: %d fits from %d starts, at most %d distinct minima in one fit, %d kept "
+         "a restart's, %d repaired\n", n, starts, minima, kept, repaired);
 }
 
 /* Parse, load and set up an inference context: shared by the commands. */
@@ -58,6 +92,7 @@ static int setup(const char *cmd, int argc, char **argv, hfs_cli_opts *o, hfs_cl
   if (rc == HFS_ERR_NOMEM && c->model)
     rc = hfs_error_set(rc, "%s (model of %d parameters, %d bins)", hfs_error_message(),
                        hfs_model_npar(c->model), hfs_model_nbins(c->model));
+  if (!rc) hfs_cli_apply_robust(o, *I);
   if (rc) {
     hfs_cli_error("%s", hfs_error_message());
     *exit_code = HFS_EXIT_ERROR;
@@ -141,6 +176,12 @@ int hfs_cmd_hypotest(int argc, char **argv) {
     printf("CLs  expected  -2s %.6f  -1s %.6f  median %.6f  +1s %.6f  +2s %.6f\n",
            h.cls_exp[0], h.cls_exp[1], h.cls_exp[2], h.cls_exp[3], h.cls_exp[4]);
     printf("q_obs %.6f  q_asimov %.6f  mu_hat %.6f\n", h.q_obs, h.q_asimov, h.mu_hat);
+    text_minima(h.fits, HFS_HT_NFITS);
+  }
+  {
+    int kept = 0, repaired = 0;
+    count_minima(h.fits, HFS_HT_NFITS, &kept, &repaired);
+    warn_minima("hypotest", kept, repaired);
   }
   if (o.output) HFS_CHECK(write_file(&o, &c, "hypotest", hfs_now() - t0, body_hypotest, &h));
   int nf = count_failed(h.fits, HFS_HT_NFITS);
@@ -193,6 +234,8 @@ int hfs_cli_limit(const hfs_cli_opts *o_, const hfs_cli_ctx *c_, hfs_infer *I) {
     else json_object_set_new(j, "scan", scan);
     json_object_set_new(j, "n_points", json_integer(L.npoints));
     json_object_set_new(j, "n_failed_fits", json_integer(L.nfailed_fits));
+    json_object_set_new(j, "n_kept_restart", json_integer(L.nkept_restart));
+    json_object_set_new(j, "n_repairs", json_integer(L.nrepairs));
     json_object_set_new(j, "time_s", json_real(wall));
     hfs_cli_print_json(j);
     json_decref(j);
@@ -204,7 +247,8 @@ int hfs_cli_limit(const hfs_cli_opts *o_, const hfs_cli_ctx *c_, hfs_infer *I) {
     printf("observed   %.5f\n", L.obs);
     printf("expected   -2s %.5f  -1s %.5f  median %.5f  +1s %.5f  +2s %.5f\n", L.exp[0],
            L.exp[1], L.exp[2], L.exp[3], L.exp[4]);
-    printf("%d hypothesis tests, %.1f ms\n", L.npoints, 1e3 * wall);
+    printf("%d hypothesis tests, %.1f ms; global minimum: %d fits kept a restart's minimum, "
+           "%d free fits repaired\n", L.npoints, 1e3 * wall, L.nkept_restart, L.nrepairs);
     if (L.nscan && !o.brief) {
       printf("%10s %10s %10s %10s %10s %10s %10s\n", poi, "CLs_obs", "-2s", "-1s", "median",
              "+1s", "+2s");
@@ -215,6 +259,7 @@ int hfs_cli_limit(const hfs_cli_opts *o_, const hfs_cli_ctx *c_, hfs_infer *I) {
       }
     }
   }
+  warn_minima("limit", L.nkept_restart, L.nrepairs);
   if (o.output) HFS_CHECK(write_file(&o, &c, "limit", wall, body_limit, &L));
   if (L.nfailed_fits)
     hfs_cli_error("warning: %d fits of the limit scan did not converge (see the output)",

@@ -93,6 +93,7 @@ int hfs_cmd_summary(int argc, char **argv) {
   if (o.json && rank0) gathered = json_object();
   int rc = hfs_cli_load(&o, &c);
   if (!rc) rc = hfs_infer_create(c.model, &o.fit, c.fixed, c.init, &I);
+  if (!rc) hfs_cli_apply_robust(&o, I);
   if (!rc) rc = scan_grid(&o, &c, &lo, &hi);
   if (rc) {
     worst = hfs_cli_job_report(hfs_job_exit_status(rc));

@@ -11,6 +11,8 @@ void hfs_cli_job_config(const hfs_cli_opts *o, const hfs_cli_ctx *c, hfs_job_con
   cfg->workspace_sha256 = c->sha256;
   cfg->fit = o->fit;
   cfg->model_options = o->model;
+  cfg->robust_observed = o->robust != HFS_ROBUST_OFF;
+  cfg->robust_toys = o->robust == HFS_ROBUST_TOYS;
   cfg->output = o->output;
   cfg->overwrite = o->overwrite;
   cfg->checkpoint_interval = o->checkpoint_interval;

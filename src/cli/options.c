@@ -39,6 +39,11 @@ void hfs_cli_opts_default(hfs_cli_opts *o) {
   o->array_count = 1;
   o->checkpoint_interval = 30;
   o->worker_timeout = 300;
+  o->robust = HFS_ROBUST_OBSERVED;
+}
+
+void hfs_cli_apply_robust(const hfs_cli_opts *o, hfs_infer *I) {
+  hfs_infer_set_robust(I, o->robust != HFS_ROBUST_OFF, o->robust == HFS_ROBUST_TOYS);
 }
 
 void hfs_cli_opts_free(hfs_cli_opts *o) {
@@ -72,7 +77,7 @@ enum {
   O_MEAS = 1000, O_FIX, O_OPT, O_NCODE, O_HCODE, O_JSON, O_QUIET, O_STRICT,
   O_MU, O_CL, O_TS, O_SCAN, O_CALC, O_NTOYS, O_SEED, O_OVERWRITE, O_TOP,
   O_GROUP, O_POI, O_LEVEL, O_ARRAY, O_HELP, O_OUT, O_CKPT, O_BRIEF, O_MAXITER,
-  O_PATCH, O_BOUNDS, O_SET, O_FREEZE, O_DATA, O_PREFIT, O_POSTFIT, O_LATEX, O_IMPACTS_JSON, O_PAR, O_FREEZE_GROUP, O_WTIMEOUT
+  O_PATCH, O_BOUNDS, O_SET, O_FREEZE, O_DATA, O_PREFIT, O_POSTFIT, O_LATEX, O_IMPACTS_JSON, O_PAR, O_FREEZE_GROUP, O_WTIMEOUT, O_ROBUST
 };
 
 static const optdef defs[] = {
@@ -113,6 +118,7 @@ static const optdef defs[] = {
     {{"par", required_argument, 0, O_PAR}, "scan", "NAME=LO:HI:N  scan any parameter (repeat once for 2D)"},
     {{"freeze-group", required_argument, 0, O_FREEZE_GROUP}, "scan", "NAME  with --par: hold a group at its best-fit values (repeatable)"},
     {{"worker-timeout", required_argument, 0, O_WTIMEOUT}, "hypotest limit ranking scan", "S  give up a rank silent for S seconds (at least 10x its longest batch; default 300): checkpoint and exit 3"},
+    {{"robust", required_argument, 0, O_ROBUST}, NULL, "observed|toys|off  which fits search for the global minimum (default observed: data and Asimov fits; toys: also toy fits)"},
     {{"help", no_argument, 0, O_HELP}, NULL, "this help"},
 };
 #define NDEFS ((int)(sizeof defs / sizeof defs[0]))
@@ -250,6 +256,15 @@ int hfs_cli_parse(const char *cmd, int argc, char **argv, hfs_cli_opts *o) {
         return HFS_EXIT_USAGE;
       }
       o->fit.max_iter = (int)ll;
+      break;
+    case O_ROBUST:
+      if (!strcmp(optarg, "off")) o->robust = HFS_ROBUST_OFF;
+      else if (!strcmp(optarg, "observed")) o->robust = HFS_ROBUST_OBSERVED;
+      else if (!strcmp(optarg, "toys")) o->robust = HFS_ROBUST_TOYS;
+      else {
+        hfs_cli_error("--robust %s: expected observed, toys or off", optarg);
+        return HFS_EXIT_USAGE;
+      }
       break;
     case O_STRICT: o->strict = 1; break;
     case O_MU:

@@ -395,6 +395,9 @@ static void result_clear(hfs_fit_result *res, const int *fixed) {
   res->time_s = 0.0;
   res->has_errors = 0;
   res->cov_status = HFS_COV_NONE;
+  res->n_starts = 1;
+  res->n_minima = 1;
+  res->kept_start = 0;
   for (size_t i = 0; i < n; i++)
     res->error[i] = res->error_hessian[i] = (fixed && fixed[i]) ? 0.0 : NAN;
   if (res->cov) {

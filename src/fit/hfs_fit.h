@@ -107,6 +107,12 @@ typedef struct {
   double *corr;
   int has_errors;
   int cov_status;              /* hfs_cov_status; has_errors <=> > 0 */
+  /* Global-minimum search (hfs_multistart_minimize; a plain fit: 1, 1, 0):
+   * fits run, distinct converged minima met, and which start gave the
+   * minimum kept (0: the first fit, not a restart). */
+  int n_starts;
+  int n_minima;
+  int kept_start;
 } hfs_fit_result;
 
 int hfs_fit_result_init(hfs_fit_result *r, int npar, int with_cov);
@@ -171,6 +177,31 @@ int hfs_fitter_minimize(hfs_fitter *f, const double *main, const double *aux,
 int hfs_fitter_covariance(hfs_fitter *f, const double *main, const double *aux,
                           const double *theta, const int *fixed, double *cov,
                           double *error, double *corr);
+
+/* Search for the global minimum among the minima the model's structure
+ * suggests (multistart.c explains which): after a fit, restarts from
+ * points where a nuisance parameter with a non-monotonic or kinked
+ * interpolation is moved by +-1 sigma along its profile or across its
+ * kink, and from extra starts given by the caller, each screened by one
+ * likelihood evaluation; the lowest minimum is kept.  Bound to a model and
+ * a fitter (both borrowed; they must outlive it).  Creation analyses the
+ * model's expected rates once (a few evaluations per normsys and histosys
+ * parameter) and allocates everything; not collective, one thread. */
+typedef struct hfs_multistart hfs_multistart;
+int hfs_multistart_create(hfs_model *m, hfs_fitter *f, hfs_multistart **out);
+void hfs_multistart_destroy(hfs_multistart **ms);
+/* Parameters whose interpolation is non-monotonic or kinked (restart
+ * candidates): how many, and the k-th one's index (-1 outside). */
+int hfs_multistart_nflagged(const hfs_multistart *ms);
+int hfs_multistart_flagged(const hfs_multistart *ms, int k);
+/* hfs_fitter_minimize followed by the search.  extra: nextra start points
+ * (npar each; entries may be NULL; fixed parameters keep init's values);
+ * at most 4 are used.  res gets the lowest minimum met, with n_starts,
+ * n_minima and kept_start set and n_iter, n_eval, time_s summed over every
+ * fit; with_errors computes the uncertainties at the kept minimum. */
+int hfs_multistart_minimize(hfs_multistart *ms, const double *main, const double *aux,
+                            const double *init, const int *fixed, const double *const *extra,
+                            int nextra, int with_errors, hfs_fit_result *res);
 
 /* Library set-up for the TAO backend (PETSc).  Call once per process after
  * MPI_Init and before any TAO fit; harmless if PETSc is already initialised

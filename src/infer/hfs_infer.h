@@ -30,6 +30,12 @@ typedef struct {
   double poi;          /* POI value at the minimum (or where it was fixed) */
   int n_iter, n_eval;
   double time_s;
+  /* Global-minimum search (hfs_fit.h, hfs_multistart_minimize): fits run,
+   * distinct minima met, the start kept (0: the first fit). */
+  int n_starts, n_minima, kept_start;
+  /* 1 when this free fit was redone from a conditional fit's solution,
+   * which had reached a lower twice_nll (the test statistic's repair). */
+  int repaired;
 } hfs_fit_summary;
 
 void hfs_fit_summarize(const hfs_fit_result *r, int poi, hfs_fit_summary *s);
@@ -42,6 +48,21 @@ typedef struct hfs_infer hfs_infer;
 int hfs_infer_create(hfs_model *m, const hfs_fit_options *fo, const int *fixed,
                      const double *init, hfs_infer **out);
 void hfs_infer_destroy(hfs_infer **I);
+
+/* Which fits search for the global minimum (hfs_multistart_minimize):
+ * those to the observed data and to Asimov data sets (default on), and those
+ * to toys (default off: --robust toys).  Not collective. */
+void hfs_infer_set_robust(hfs_infer *I, int observed, int toys);
+/* A fit like hfs_fitter_minimize(hfs_infer_fitter(I), ...), with the
+ * global-minimum search when it is on for these data (main NULL: the
+ * observed data): used by rankings and scans.  extra: further start points
+ * (NULL entries skipped), e.g. a neighbouring scan point's solution. */
+int hfs_infer_minimize(hfs_infer *I, const double *main, const double *aux,
+                       const double *init, const int *fixed, const double *const *extra,
+                       int nextra, int with_errors, hfs_fit_result *r);
+/* Free fits redone from a conditional fit's solution since the context was
+ * created (the test statistic's repairs). */
+int hfs_infer_nrepairs(const hfs_infer *I);
 
 hfs_model *hfs_infer_model(hfs_infer *I);
 hfs_fitter *hfs_infer_fitter(hfs_infer *I);
@@ -128,6 +149,8 @@ typedef struct {
   int nscan;
   int *scan_index;        /* indices into points of the grid (owned) */
   int nfailed_fits;       /* fits that did not converge, over all points */
+  int nkept_restart;      /* fits whose first try stopped in a local minimum */
+  int nrepairs;           /* free fits redone from a conditional solution */
 } hfs_limit;
 
 /* Root finding on CLs(mu) = 1 - cl inside the POI's bounds.  Returns

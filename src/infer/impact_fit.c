@@ -28,6 +28,5 @@ void hfs__impact_fill(const hfs_fit_result *r, int poi, double value, hfs_impact
 }
 
 int hfs__impact_free_fit(hfs_infer *I, hfs_fit_result *r) {
-  return hfs_fitter_minimize(hfs_infer_fitter(I), NULL, NULL, hfs_infer_init(I), hfs_infer_fixed(I),
-                             1, r);
+  return hfs_infer_minimize(I, NULL, NULL, hfs_infer_init(I), hfs_infer_fixed(I), NULL, 0, 1, r);
 }

@@ -35,6 +35,10 @@ void hfs_fit_summarize(const hfs_fit_result *r, int poi, hfs_fit_summary *s) {
   s->n_iter = r->n_iter;
   s->n_eval = r->n_eval;
   s->time_s = r->time_s;
+  s->n_starts = r->n_starts;
+  s->n_minima = r->n_minima;
+  s->kept_start = r->kept_start;
+  s->repaired = 0;
 }
 
 int hfs_infer_create(hfs_model *m, const hfs_fit_options *fo, const int *fixed,
@@ -53,6 +57,10 @@ int hfs_infer_create(hfs_model *m, const hfs_fit_options *fo, const int *fixed,
   HFS_ALLOC(I->fixed_poi, I->npar);
   HFS_ALLOC(I->init, I->npar);
   HFS_ALLOC(I->start, I->npar);
+  HFS_ALLOC(I->start2, I->npar);
+  HFS_CHECK(hfs_multistart_create(m, I->fitter, &I->ms));
+  I->robust_observed = 1;
+  I->robust_toys = 0;
   HFS_ALLOC(I->asimov_main, I->nbins);
   HFS_ALLOC(I->asimov_aux, I->naux);
   for (int i = 0; i < I->npar; ++i) {
@@ -75,6 +83,7 @@ cleanup:
 void hfs_infer_destroy(hfs_infer **Ip) {
   if (!Ip || !*Ip) return;
   hfs_infer *I = *Ip;
+  hfs_multistart_destroy(&I->ms);
   hfs_fitter_destroy(&I->fitter);
   hfs_fit_result_free(&I->r);
   hfs_fit_result_free(&I->r2);
@@ -84,6 +93,7 @@ void hfs_infer_destroy(hfs_infer **Ip) {
   free(I->fixed_poi);
   free(I->init);
   free(I->start);
+  free(I->start2);
   free(I->asimov_main);
   free(I->asimov_aux);
   free(I);
@@ -95,10 +105,33 @@ hfs_fitter *hfs_infer_fitter(hfs_infer *I) { return I->fitter; }
 const int *hfs_infer_fixed(const hfs_infer *I) { return I->fixed; }
 const double *hfs_infer_init(const hfs_infer *I) { return I->init; }
 
+void hfs_infer_set_robust(hfs_infer *I, int observed, int toys) {
+  I->robust_observed = observed != 0;
+  I->robust_toys = toys != 0;
+}
+
+int hfs_infer_nrepairs(const hfs_infer *I) { return I->nrepairs; }
+
+/* Toys are data other than the observed set and the context's Asimov set. */
+static int robust_for(const hfs_infer *I, const double *main) {
+  int toy = main && main != I->asimov_main && main != hfs_model_observed(I->m);
+  return toy ? I->robust_toys : I->robust_observed;
+}
+
+int hfs_infer_minimize(hfs_infer *I, const double *main, const double *aux,
+                       const double *init, const int *fixed, const double *const *extra,
+                       int nextra, int with_errors, hfs_fit_result *r) {
+  if (robust_for(I, main))
+    return hfs_multistart_minimize(I->ms, main, aux, init, fixed, extra, nextra, with_errors, r);
+  return hfs_fitter_minimize(I->fitter, main, aux, init, fixed, with_errors, r);
+}
+
+/* A warm-started fit also tries the initial values. */
 int hfs_infer_fit_free(hfs_infer *I, const double *main, const double *aux,
                        const double *start, hfs_fit_result *r) {
-  return hfs_fitter_minimize(I->fitter, main, aux, start ? start : I->init,
-                             I->fixed, 0, r);
+  const double *extra[1] = {I->init};
+  return hfs_infer_minimize(I, main, aux, start ? start : I->init, I->fixed, extra,
+                            start && start != I->init, 0, r);
 }
 
 int hfs_infer_fit_fixed_poi(hfs_infer *I, double mu, const double *main,
@@ -113,7 +146,33 @@ int hfs_infer_fit_fixed_poi(hfs_infer *I, double mu, const double *main,
     if (I->start[i] < lo) I->start[i] = lo;
     if (I->start[i] > hi) I->start[i] = hi;
   }
-  return hfs_fitter_minimize(I->fitter, main, aux, I->start, I->fixed_poi, 0, r);
+  /* the initial values with the POI at mu: a restart candidate when the
+   * fit is warm-started elsewhere */
+  memcpy(I->start2, I->init, sizeof(double) * (size_t)I->npar);
+  I->start2[I->poi] = mu;
+  const double *extra[1] = {I->start2};
+  return hfs_infer_minimize(I, main, aux, I->start, I->fixed_poi, extra, start != NULL, 0, r);
+}
+
+/* The test statistic compares two minima of the same likelihood, the free
+ * one below the conditional one by construction.  A conditional fit that
+ * reaches lower than the free fit shows the free fit in a local minimum:
+ * the free fit is redone from the conditional solution, which can only
+ * lower it.  Only where the global-minimum search is on for these data, so
+ * that toys keep their results and speed by default. */
+static int repair_free(hfs_infer *I, const double *main, const double *aux,
+                       const hfs_fit_result *cond, hfs_fit_result *free_r, int *repaired) {
+  int rc = HFS_OK;
+  *repaired = 0;
+  if (!robust_for(I, main) || !isfinite(cond->twice_nll) ||
+      !(cond->twice_nll < free_r->twice_nll - 1e-7))
+    goto cleanup;
+  memcpy(I->start2, cond->theta, sizeof(double) * (size_t)I->npar);
+  HFS_CHECK(hfs_infer_fit_free(I, main, aux, I->start2, free_r));
+  I->nrepairs++;
+  *repaired = 1;
+cleanup:
+  return rc;
 }
 
 /* Free fit and conditional fit on the same data, warm-starting the
@@ -123,11 +182,16 @@ static int two_fits(hfs_infer *I, double mu, const double *main,
                     double *mu_hat, double *nll_free, double *nll_cond,
                     hfs_fit_summary *fs, hfs_fit_summary *cs) {
   int rc = HFS_OK;
+  int repaired;
   HFS_CHECK(hfs_infer_fit_free(I, main, aux, start, free_r));
+  HFS_CHECK(hfs_infer_fit_fixed_poi(I, mu, main, aux, free_r->theta, &I->r));
+  HFS_CHECK(repair_free(I, main, aux, &I->r, free_r, &repaired));
   *mu_hat = free_r->theta[I->poi];
   *nll_free = free_r->twice_nll;
-  if (fs) hfs_fit_summarize(free_r, I->poi, fs);
-  HFS_CHECK(hfs_infer_fit_fixed_poi(I, mu, main, aux, free_r->theta, &I->r));
+  if (fs) {
+    hfs_fit_summarize(free_r, I->poi, fs);
+    fs->repaired = repaired;
+  }
   *nll_cond = I->r.twice_nll;
   if (cs) hfs_fit_summarize(&I->r, I->poi, cs);
 cleanup:
@@ -205,16 +269,22 @@ int hfs__infer_q_pair(hfs_infer *I, hfs_teststat ts, double mu, double *q,
   int rc = HFS_OK;
   double asimov_mu = ts == HFS_TS_Q0 ? 1.0 : 0.0;
   HFS_CHECK(hfs__infer_prepare(I, asimov_mu));
-  double mu_hat = I->free_data.theta[I->poi];
+  int repaired;
   HFS_CHECK(hfs_infer_fit_fixed_poi(I, mu, NULL, NULL, I->free_data.theta, &I->r));
+  /* a repaired free fit replaces the cached one for every later mu */
+  HFS_CHECK(repair_free(I, NULL, NULL, &I->r, &I->free_data, &repaired));
+  double mu_hat = I->free_data.theta[I->poi];
   hfs_fit_summarize(&I->free_data, I->poi, &fits[HFS_HT_FREE_DATA]);
+  fits[HFS_HT_FREE_DATA].repaired = repaired;
   hfs_fit_summarize(&I->r, I->poi, &fits[HFS_HT_COND_DATA]);
   *q = ts_from_fits(ts, mu, mu_hat, I->free_data.twice_nll, I->r.twice_nll);
-  double mu_hat_a = I->free_asimov.theta[I->poi];
   HFS_CHECK(hfs_infer_fit_fixed_poi(I, mu, I->asimov_main, I->asimov_aux,
                                     I->free_asimov.theta, &I->r));
+  HFS_CHECK(repair_free(I, I->asimov_main, I->asimov_aux, &I->r, &I->free_asimov, &repaired));
+  double mu_hat_a = I->free_asimov.theta[I->poi];
   fits[HFS_HT_ASIMOV_GEN] = I->asimov_gen;
   hfs_fit_summarize(&I->free_asimov, I->poi, &fits[HFS_HT_FREE_ASIMOV]);
+  fits[HFS_HT_FREE_ASIMOV].repaired = repaired;
   hfs_fit_summarize(&I->r, I->poi, &fits[HFS_HT_COND_ASIMOV]);
   *qa = ts_from_fits(ts, mu, mu_hat_a, I->free_asimov.twice_nll, I->r.twice_nll);
 cleanup:

@@ -23,6 +23,10 @@ struct hfs_infer {
   hfs_fit_summary asimov_gen;
   hfs_fit_result free_asimov;
   int have_free_asimov;
+  hfs_multistart *ms;  /* global-minimum search */
+  int robust_observed, robust_toys;
+  int nrepairs;
+  double *start2;      /* scratch start point of a repair */
 };
 
 #endif

@@ -48,8 +48,11 @@ static int point_at(search *S, double mu, const hfs_hypotest **out) {
   hfs_hypotest h;
   int rc = hfs_infer_hypotest(S->I, S->o->ts, mu, &h);
   if (rc) return rc;
-  for (int k = 0; k < HFS_HT_NFITS; ++k)
+  for (int k = 0; k < HFS_HT_NFITS; ++k) {
     if (h.fits[k].status != HFS_FIT_CONVERGED) L->nfailed_fits++;
+    L->nkept_restart += h.fits[k].kept_start != 0;
+    L->nrepairs += h.fits[k].repaired != 0;
+  }
   memmove(&L->points[lo + 1], &L->points[lo],
           sizeof(hfs_hypotest) * (size_t)(L->npoints - lo));
   L->points[lo] = h;

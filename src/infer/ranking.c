@@ -347,13 +347,13 @@ int hfs_ranking_run(hfs_ranking *r, int64_t u, hfs_impact_fit *out) {
     }
     r->fixed[i] = 1;
     r->start[i] = v;
-    HFS_CHECK(hfs_fitter_minimize(r->fitter, NULL, NULL, r->start, r->fixed, 0, &r->scratch));
+    HFS_CHECK(hfs_infer_minimize(r->I, NULL, NULL, r->start, r->fixed, NULL, 0, 0, &r->scratch));
     hfs__impact_fill(&r->scratch, r->poi, v, out);
   } else {
     const int *mem = r->groups[g].members;
     for (int i = 0; i < r->npar; ++i)
       if (mem[i]) r->fixed[i] = 1;
-    HFS_CHECK(hfs_fitter_minimize(r->fitter, NULL, NULL, r->start, r->fixed, 1, &r->scratch));
+    HFS_CHECK(hfs_infer_minimize(r->I, NULL, NULL, r->start, r->fixed, NULL, 0, 1, &r->scratch));
     hfs__impact_fill(&r->scratch, r->poi, NAN, out);
     /* The Hessian error: the grouped impact is a Schur complement of the
      * Hessian, which MINUIT's convention for bounded parameters would blur. */

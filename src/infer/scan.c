@@ -120,7 +120,7 @@ static int scan_fit(hfs_scan *s, int c, double mu, hfs_impact_fit *out) {
   int rc = HFS_OK;
   hfs__impact_start_from(s->m, s->free_fit.theta, s->npar, s->start);
   s->start[s->poi] = mu;
-  HFS_CHECK(hfs_fitter_minimize(s->fitter, NULL, NULL, s->start, s->fixed[c], 0, &s->scratch));
+  HFS_CHECK(hfs_infer_minimize(s->I, NULL, NULL, s->start, s->fixed[c], NULL, 0, 0, &s->scratch));
   hfs__impact_fill(&s->scratch, s->poi, mu, out);
 cleanup:
   return rc;

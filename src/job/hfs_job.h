@@ -68,6 +68,9 @@ typedef struct {
   const char *workspace_sha256; /* identity of the input (with patches) */
   hfs_fit_options fit;
   hfs_model_options model_options; /* codes the model was built with */
+  /* which fits search for the global minimum (hfs_infer_set_robust):
+   * observed and Asimov fits (default 1), toy fits (default 0) */
+  int robust_observed, robust_toys;
   /* the output and its checkpoints */
   const char *output;         /* NULL: nothing is written */
   int overwrite;              /* 1: start afresh even if output exists */
@@ -106,6 +109,9 @@ typedef struct {
 
 /* Fill with defaults: no output, a checkpoint every 30 s, one array part. */
 void hfs_job_config_default(hfs_job_config *cfg);
+/* "" for the default global-minimum settings, else ";robust=toys" or
+ * ";robust=off": part of the canonical options, since they change results. */
+const char *hfs_job_robust_suffix(const hfs_job_config *cfg);
 
 typedef struct hfs_job hfs_job;
 

@@ -37,10 +37,10 @@ static char *canonical_options(const fits_state *s) {
   size_t l = 0;
   l += snprintf(buf + l, cap - l,
                 "kind=%s;workspace_sha256=%s;measurement=%s;normsys_code=%d;histosys_code=%d;"
-                "optimizer=%s;fixed=",
+                "optimizer=%s%s;fixed=",
                 kind_name(s), cfg->workspace_sha256, hfs_model_measurement(m),
                 cfg->model_options.normsys_code, cfg->model_options.histosys_code,
-                hfs_optimizer_name(cfg->fit.optimizer));
+                hfs_optimizer_name(cfg->fit.optimizer), hfs_job_robust_suffix(cfg));
   for (int i = 0; i < hfs_model_npar(m) && l < cap; ++i)
     if (cfg->fixed[i] && !hfs_model_par_fixed(m, i))
       l += snprintf(buf + l, cap - l, "%s=%.17g,", hfs_model_par_name(m, i), cfg->init[i]);
@@ -100,6 +100,7 @@ static int setup(hfs_job *job, void **state, int is_scan) {
   s->sessions = 1;
   const hfs_job_config *cfg = s->cfg;
   HFS_CHECK(hfs_infer_create(cfg->model, &cfg->fit, cfg->fixed, cfg->init, &s->I));
+  hfs_infer_set_robust(s->I, cfg->robust_observed, cfg->robust_toys);
   if (is_scan) {
     HFS_CHECK(hfs_scan_create(s->I, cfg->scan.lo, cfg->scan.hi, cfg->scan.npoints, &s->s));
   } else {

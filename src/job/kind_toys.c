@@ -92,6 +92,7 @@ static int toys_setup(hfs_job *job, void **state) {
     HFS_FAIL(HFS_ERR_ARG, "toy limits use q or qtilde");
   if (cfg->toys.ntoys < 1) HFS_FAIL(HFS_ERR_ARG, "toys: --ntoys must be at least 1");
   HFS_CHECK(hfs_infer_create(cfg->model, &cfg->fit, cfg->fixed, cfg->init, &s->I));
+  hfs_infer_set_robust(s->I, cfg->robust_observed, cfg->robust_toys);
   HFS_CHECK(make_grid(s));
   HFS_CHECK(hfs_toys_create(s->I, cfg->toys.ts, cfg->toys.seed, s->P, s->mu, &s->toys));
 cleanup:
@@ -114,12 +115,12 @@ static char *toys_options(const void *state) {
   if (!buf) return NULL;
   l += snprintf(buf + l, n - l,
                 "kind=%s;measurement=%s;test_stat=%s;ntoys=%lld;seed=%llu;cl=%.17g;"
-                "normsys_code=%d;histosys_code=%d;optimizer=%s;max_iter=%d;fixed=",
+                "normsys_code=%d;histosys_code=%d;optimizer=%s;max_iter=%d%s;fixed=",
                 s->mode, hfs_model_measurement(m), hfs_teststat_name(cfg->toys.ts),
                 (long long)cfg->toys.ntoys, (unsigned long long)cfg->toys.seed,
                 cfg->toys.limit ? cfg->toys.cl : 0.0, cfg->model_options.normsys_code,
                 cfg->model_options.histosys_code, hfs_optimizer_name(cfg->fit.optimizer),
-                cfg->fit.max_iter);
+                cfg->fit.max_iter, hfs_job_robust_suffix(cfg));
   for (int i = 0; i < hfs_model_npar(m) && l < n; ++i)
     if (cfg->fixed[i] && !hfs_model_par_fixed(m, i))
       l += snprintf(buf + l, n - l, "%s=%.17g,", hfs_model_par_name(m, i), cfg->init[i]);

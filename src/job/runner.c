@@ -30,9 +30,15 @@ void hfs_job_config_default(hfs_job_config *cfg) {
   cfg->fit = fo;
   cfg->model_options = mo;
   cfg->checkpoint_interval = 30;
+  cfg->robust_observed = 1;
   cfg->toys.ts = HFS_TS_QTILDE;
   cfg->toys.cl = 0.95;
   cfg->toys.array_count = 1;
+}
+
+const char *hfs_job_robust_suffix(const hfs_job_config *cfg) {
+  if (!cfg->robust_observed) return ";robust=off";
+  return cfg->robust_toys ? ";robust=toys" : "";
 }
 
 int hfs_job_exit_status(int rc) {

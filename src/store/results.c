@@ -68,6 +68,9 @@ int hfs_store_write_fit(hfs_h5 *f, const char *g, hfs_model *m,
   HFS_CHECK(hfs_h5_attr_int(f, g, "n_iter", r->n_iter));
   HFS_CHECK(hfs_h5_attr_int(f, g, "n_eval", r->n_eval));
   HFS_CHECK(hfs_h5_attr_int(f, g, "has_errors", r->has_errors));
+  HFS_CHECK(hfs_h5_attr_int(f, g, "n_starts", r->n_starts));
+  HFS_CHECK(hfs_h5_attr_int(f, g, "n_minima", r->n_minima));
+  HFS_CHECK(hfs_h5_attr_int(f, g, "kept_start", r->kept_start));
   HFS_CHECK(hfs_h5_attr_int(f, g, "cov_status", r->cov_status));
   HFS_CHECK(hfs_h5_attr_str(f, g, "cov_quality", hfs_cov_status_name(r->cov_status)));
   snprintf(p, sizeof p, "/provenance%s", g);
@@ -111,8 +114,9 @@ int hfs_store_write_fit_summaries(hfs_h5 *f, const char *g, int64_t n,
                                 const hfs_fit_summary *s) {
   int rc = HFS_OK;
   char p[512];
-  int64_t *st = NULL, *it = NULL, *ev = NULL;
+  int64_t *st = NULL, *it = NULL, *ev = NULL, *gm = NULL;
   double *nll = NULL, *poi = NULL, *t = NULL;
+  HFS_ALLOC(gm, 4 * n);
   HFS_ALLOC(st, n);
   HFS_ALLOC(it, n);
   HFS_ALLOC(ev, n);
@@ -126,8 +130,18 @@ int hfs_store_write_fit_summaries(hfs_h5 *f, const char *g, int64_t n,
     nll[i] = s[i].twice_nll;
     poi[i] = s[i].poi;
     t[i] = s[i].time_s;
+    gm[i] = s[i].n_starts;
+    gm[n + i] = s[i].n_minima;
+    gm[2 * n + i] = s[i].kept_start;
+    gm[3 * n + i] = s[i].repaired;
   }
   int64_t d[1] = {n};
+  /* the global-minimum search: docs/inference.md */
+  static const char *const gname[4] = {"n_starts", "n_minima", "kept_start", "repaired"};
+  for (int k = 0; k < 4; ++k) {
+    P(p, g, gname[k]);
+    HFS_CHECK(hfs_h5_write_int(f, p, 1, d, gm + k * n));
+  }
   P(p, g, "status");
   HFS_CHECK(hfs_h5_write_int(f, p, 1, d, st));
   P(p, g, "n_iter");
@@ -143,7 +157,7 @@ int hfs_store_write_fit_summaries(hfs_h5 *f, const char *g, int64_t n,
   snprintf(p, sizeof p, "/provenance%s/time_s", g);
   HFS_CHECK(hfs_h5_write_double(f, p, 1, d, t));
 cleanup:
-  free(st); free(it); free(ev); free(nll); free(poi); free(t);
+  free(st); free(it); free(ev); free(nll); free(poi); free(t); free(gm);
   return rc;
 }
 
@@ -198,6 +212,8 @@ int hfs_store_write_limit(hfs_h5 *f, const char *g, const hfs_limit *l) {
   HFS_CHECK(hfs_h5_attr_double(f, g, "obs", l->obs));
   HFS_CHECK(hfs_h5_attr_str(f, g, "calculator", "asymptotic"));
   HFS_CHECK(hfs_h5_attr_int(f, g, "n_failed_fits", l->nfailed_fits));
+  HFS_CHECK(hfs_h5_attr_int(f, g, "n_kept_restart", l->nkept_restart));
+  HFS_CHECK(hfs_h5_attr_int(f, g, "n_repairs", l->nrepairs));
   int64_t d5[1] = {5}, dn[2] = {n, 5}, dn1[1] = {n}, dnf[1] = {(int64_t)n * HFS_HT_NFITS};
   P(p, g, "exp");
   HFS_CHECK(hfs_h5_write_double(f, p, 1, d5, l->exp));

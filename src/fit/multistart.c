@@ -1,0 +1,332 @@
+/* The global minimum among the minima the model's structure suggests.
+ *
+ * A local optimizer stops in the first minimum it meets.  A HistFactory
+ * likelihood has more than one only where a nuisance parameter moves some
+ * expected rate non-monotonically (both variations of a histosys or normsys
+ * on the same side of the nominal in a bin: the rate has an extremum in the
+ * parameter) or through a kink (the piecewise-linear and piecewise-
+ * exponential interpolations, codes 0 and 1, change slope at 0).  Those
+ * parameters are found once, from the expected rates at the initial values,
+ * when the search is created.
+ *
+ * After the first fit, each such parameter is moved by +-1 sigma along its
+ * profile direction (the column of the covariance: the other parameters
+ * follow as a quadratic profile would make them) and reflected across its
+ * initial value (the kink of codes 0 and 1; for a non-monotonic rate, the
+ * other side of the nominal).  The likelihood is evaluated there, once: a
+ * parabola predicts a rise of (delta / sigma)^2 in twice_nll, and only a
+ * candidate that rises by less than half of that (the profile bends away
+ * from a parabola: another minimum may lie beyond) is fitted from.  Extra
+ * starts given by the caller (the initial values, a neighbouring scan
+ * point's solution) are always fitted from.  The lowest minimum is kept;
+ * distinct minima are counted.  A model without such parameters, whose
+ * likelihood has one minimum in each of them, costs nothing beyond the
+ * structure analysis at creation. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hfs_error.h"
+#include "hfs_fit.h"
+
+/* Fits from candidates per round, and rounds (a lower minimum found in one
+ * round is screened again). */
+#define HFS_MS_MAX_RESTARTS 8
+#define HFS_MS_MAX_ROUNDS 2
+#define HFS_MS_MAX_MINIMA 16
+/* Extra starts accepted by the caller per call. */
+#define HFS_MS_MAX_EXTRA 4
+
+enum { MS_NONMONOTONE = 1, MS_KINK = 2 };
+
+struct hfs_multistart {
+  hfs_model *m;
+  hfs_fitter *f;
+  int npar, nbins;
+  int *flag;          /* npar: MS_* bits */
+  int nflagged;
+  int *flagged;       /* nflagged indices */
+  double *lo, *hi, *width;
+  double *cov;        /* npar * npar */
+  double *cand;       /* ncand_max * npar */
+  double *cand_f;
+  int *order;
+  int ncand_max;
+  double *minima;     /* HFS_MS_MAX_MINIMA * npar */
+  double minima_f[HFS_MS_MAX_MINIMA];
+  int nminima;
+  double *r0, *rp, *rm; /* nbins scratch */
+  double *theta;      /* npar scratch */
+  double *theta0;     /* npar: the initial values */
+  hfs_fit_result trial;
+};
+
+/* Some bin whose rate moves the same way for alpha = +1 and -1. */
+static int nonmonotone(int n, const double *r0, const double *rp, const double *rm) {
+  for (int b = 0; b < n; b++) {
+    double dp = rp[b] - r0[b], dm = rm[b] - r0[b], tol = 1e-9 * (fabs(r0[b]) + 1e-12);
+    if (fabs(dp) > tol && fabs(dm) > tol && (dp > 0) == (dm > 0)) return 1;
+  }
+  return 0;
+}
+
+/* max over bins of |r(e) + r(-e) - 2 r(0)| / (e |r(0)|): the slope change
+ * across 0, which a kink keeps as e shrinks and a smooth rate loses. */
+static double slope_change(hfs_multistart *ms, double *theta, int i, double e) {
+  double t0 = theta[i], worst = 0.0;
+  theta[i] = t0 + e;
+  hfs_model_expected(ms->m, theta, ms->rp, NULL);
+  theta[i] = t0 - e;
+  hfs_model_expected(ms->m, theta, ms->rm, NULL);
+  theta[i] = t0;
+  for (int b = 0; b < ms->nbins; b++) {
+    double d = fabs(ms->rp[b] + ms->rm[b] - 2.0 * ms->r0[b]) / (e * (fabs(ms->r0[b]) + 1e-12));
+    if (d > worst) worst = d;
+  }
+  return worst;
+}
+
+static void analyse(hfs_multistart *ms) {
+  double *theta = ms->theta;
+  hfs_model_init(ms->m, theta);
+  memcpy(ms->theta0, theta, sizeof(double) * (size_t)ms->npar);
+  hfs_model_expected(ms->m, theta, ms->r0, NULL);
+  ms->nflagged = 0;
+  for (int i = 0; i < ms->npar; i++) {
+    hfs_modtype t = hfs_model_par_type(ms->m, i);
+    ms->flag[i] = 0;
+    if ((t != HFS_MOD_NORMSYS && t != HFS_MOD_HISTOSYS) || hfs_model_par_fixed(ms->m, i)) continue;
+    double t0 = theta[i];
+    theta[i] = t0 + 1.0;
+    hfs_model_expected(ms->m, theta, ms->rp, NULL);
+    theta[i] = t0 - 1.0;
+    hfs_model_expected(ms->m, theta, ms->rm, NULL);
+    theta[i] = t0;
+    if (nonmonotone(ms->nbins, ms->r0, ms->rp, ms->rm)) ms->flag[i] |= MS_NONMONOTONE;
+    double c1 = slope_change(ms, theta, i, 1e-3), c2 = slope_change(ms, theta, i, 1e-4);
+    if (c2 > 1e-6 && c2 > 0.5 * c1) ms->flag[i] |= MS_KINK;
+    if (ms->flag[i]) ms->flagged[ms->nflagged++] = i;
+  }
+}
+
+int hfs_multistart_create(hfs_model *m, hfs_fitter *f, hfs_multistart **out) {
+  int rc = HFS_OK;
+  hfs_multistart *ms = NULL;
+  if (!m || !f || !out) HFS_FAIL(HFS_ERR_ARG, "hfs_multistart_create: bad arguments");
+  *out = NULL;
+  HFS_ALLOC(ms, 1);
+  ms->m = m;
+  ms->f = f;
+  ms->npar = hfs_model_npar(m);
+  ms->nbins = hfs_model_nbins(m);
+  size_t n = (size_t)ms->npar;
+  HFS_ALLOC(ms->flag, n);
+  HFS_ALLOC(ms->flagged, n);
+  HFS_ALLOC(ms->lo, n);
+  HFS_ALLOC(ms->hi, n);
+  HFS_ALLOC(ms->width, n);
+  HFS_ALLOC(ms->theta, n);
+  HFS_ALLOC(ms->theta0, n);
+  HFS_ALLOC(ms->r0, ms->nbins);
+  HFS_ALLOC(ms->rp, ms->nbins);
+  HFS_ALLOC(ms->rm, ms->nbins);
+  for (int i = 0; i < ms->npar; i++) {
+    ms->lo[i] = hfs_model_par_lo(m, i);
+    ms->hi[i] = hfs_model_par_hi(m, i);
+    double w = hfs_model_par_prefit_width(m, i);
+    ms->width[i] = isfinite(w) && w > 0 ? w : 1.0;
+  }
+  analyse(ms);
+  ms->ncand_max = 3 * ms->nflagged + HFS_MS_MAX_EXTRA;
+  HFS_ALLOC(ms->cov, n * n);
+  HFS_ALLOC(ms->cand, (size_t)ms->ncand_max * n);
+  HFS_ALLOC(ms->cand_f, ms->ncand_max);
+  HFS_ALLOC(ms->order, ms->ncand_max);
+  HFS_ALLOC(ms->minima, HFS_MS_MAX_MINIMA * n);
+  HFS_CHECK(hfs_fit_result_init(&ms->trial, ms->npar, 0));
+  *out = ms;
+  ms = NULL;
+cleanup:
+  hfs_multistart_destroy(&ms);
+  return rc;
+}
+
+void hfs_multistart_destroy(hfs_multistart **pms) {
+  if (!pms || !*pms) return;
+  hfs_multistart *ms = *pms;
+  free(ms->flag);
+  free(ms->flagged);
+  free(ms->lo);
+  free(ms->hi);
+  free(ms->width);
+  free(ms->theta);
+  free(ms->theta0);
+  free(ms->r0);
+  free(ms->rp);
+  free(ms->rm);
+  free(ms->cov);
+  free(ms->cand);
+  free(ms->cand_f);
+  free(ms->order);
+  free(ms->minima);
+  hfs_fit_result_free(&ms->trial);
+  free(ms);
+  *pms = NULL;
+}
+
+int hfs_multistart_nflagged(const hfs_multistart *ms) { return ms ? ms->nflagged : 0; }
+
+int hfs_multistart_flagged(const hfs_multistart *ms, int k) {
+  return ms && k >= 0 && k < ms->nflagged ? ms->flagged[k] : -1;
+}
+
+/* Count a converged minimum unless it is one already met. */
+static void note_minimum(hfs_multistart *ms, const hfs_fit_result *r) {
+  if (r->status != HFS_FIT_CONVERGED || !isfinite(r->twice_nll)) return;
+  size_t n = (size_t)ms->npar;
+  for (int k = 0; k < ms->nminima; k++) {
+    if (fabs(ms->minima_f[k] - r->twice_nll) > 1e-6 * (1.0 + fabs(r->twice_nll))) continue;
+    const double *t = ms->minima + (size_t)k * n;
+    int same = 1;
+    for (size_t i = 0; i < n && same; i++)
+      if (fabs(t[i] - r->theta[i]) > 1e-3 * ms->width[i]) same = 0;
+    if (same) return;
+  }
+  if (ms->nminima == HFS_MS_MAX_MINIMA) return;
+  memcpy(ms->minima + (size_t)ms->nminima * n, r->theta, n * sizeof *r->theta);
+  ms->minima_f[ms->nminima++] = r->twice_nll;
+}
+
+static double clip(double v, double lo, double hi) { return v < lo ? lo : v > hi ? hi : v; }
+
+/* Candidates by increasing twice_nll, ties in the order made: an insertion
+ * sort (a few dozen entries at most) keeps the search reentrant. */
+static void sort_candidates(int nc, const double *f, int *order) {
+  for (int a = 1; a < nc; a++) {
+    int v = order[a], b = a;
+    while (b > 0 && f[order[b - 1]] > f[v]) {
+      order[b] = order[b - 1];
+      b--;
+    }
+    order[b] = v;
+  }
+}
+
+/* Screen the structure's candidates around best (and the extra starts) and
+ * return how many passed, in ms->order. */
+static int screen(hfs_multistart *ms, const double *main, const double *aux, const int *fixed,
+                  const hfs_fit_result *best, const double *const *extra, int nextra) {
+  size_t n = (size_t)ms->npar;
+  int nc = 0;
+  const double *th = best->theta;
+  double fb = best->twice_nll;
+  /* The fit's own covariance when it has an accurate one; else one
+   * Hessian here. */
+  int have_cov = 0;
+  if (ms->nflagged > 0 && best->has_errors && best->cov &&
+      best->cov_status == HFS_COV_ACCURATE) {
+    memcpy(ms->cov, best->cov, n * n * sizeof *ms->cov);
+    have_cov = 1;
+  } else if (ms->nflagged > 0) {
+    have_cov = hfs_fitter_covariance(ms->f, main, aux, th, fixed, ms->cov, NULL, NULL) == HFS_OK;
+    if (!have_cov) hfs_error_clear();
+  }
+  for (int k = 0; k < ms->nflagged; k++) {
+    int i = ms->flagged[k];
+    if (fixed && fixed[i]) continue;
+    double sig = have_cov ? sqrt(ms->cov[(size_t)i * n + (size_t)i]) : ms->width[i];
+    if (!(sig > 0) || !isfinite(sig)) sig = ms->width[i];
+    /* +-1 sigma, and the reflection across the initial value (the kink of
+     * codes 0 and 1; for a non-monotonic rate, the other side of it) */
+    double d[3] = {sig, -sig, 0.0};
+    int nd = 2;
+    double off = th[i] - ms->theta0[i];
+    if (fabs(off) > 0.05 * sig) d[nd++] = -2.0 * off;
+    for (int q = 0; q < nd; q++) {
+      double *c = ms->cand + (size_t)nc * n;
+      for (size_t j = 0; j < n; j++) {
+        double vj = have_cov ? ms->cov[j * n + (size_t)i] / (sig * sig) : (j == (size_t)i);
+        c[j] = (fixed && fixed[j]) ? th[j] : clip(th[j] + d[q] * vj, ms->lo[j], ms->hi[j]);
+      }
+      double fc = hfs_model_twice_nll(ms->m, main, aux, c, NULL);
+      double z = d[q] / sig;
+      if (isfinite(fc) && fc < fb + 0.5 * z * z) {
+        ms->cand_f[nc] = fc;
+        ms->order[nc] = nc;
+        nc++;
+      }
+    }
+  }
+  /* Extra starts are fitted from whatever twice_nll is there (a start in
+   * another basin can lie higher than the first minimum), but only in a
+   * model whose structure allows a second minimum. */
+  for (int e = 0; ms->nflagged > 0 && e < nextra && e < HFS_MS_MAX_EXTRA; e++) {
+    if (!extra[e]) continue;
+    double *c = ms->cand + (size_t)nc * n;
+    for (size_t j = 0; j < n; j++)
+      c[j] = (fixed && fixed[j]) ? th[j] : clip(extra[e][j], ms->lo[j], ms->hi[j]);
+    if (memcmp(c, th, n * sizeof *c) == 0) continue;
+    double fc = hfs_model_twice_nll(ms->m, main, aux, c, NULL);
+    if (isfinite(fc)) {
+      ms->cand_f[nc] = fc;
+      ms->order[nc] = nc;
+      nc++;
+    }
+  }
+  sort_candidates(nc, ms->cand_f, ms->order);
+  return nc;
+}
+
+int hfs_multistart_minimize(hfs_multistart *ms, const double *main, const double *aux,
+                            const double *init, const int *fixed, const double *const *extra,
+                            int nextra, int with_errors, hfs_fit_result *res) {
+  int rc = HFS_OK;
+  if (!ms || !res) HFS_FAIL(HFS_ERR_ARG, "hfs_multistart_minimize: bad arguments");
+  if (!main) main = hfs_model_observed(ms->m);
+  if (!aux) aux = hfs_model_auxdata(ms->m);
+  HFS_CHECK(hfs_fitter_minimize(ms->f, main, aux, init, fixed, with_errors, res));
+  ms->nminima = 0;
+  note_minimum(ms, res);
+  int n_starts = 1, n_iter = res->n_iter, n_eval = res->n_eval, kept = 0;
+  double time_s = res->time_s;
+  if (isfinite(res->twice_nll) && ms->nflagged > 0) {
+    for (int round = 0; round < HFS_MS_MAX_ROUNDS; round++) {
+      int nc = screen(ms, main, aux, fixed, res, round == 0 ? extra : NULL,
+                      round == 0 ? nextra : 0);
+      int improved = 0;
+      for (int q = 0; q < nc && q < HFS_MS_MAX_RESTARTS; q++) {
+        const double *c = ms->cand + (size_t)ms->order[q] * (size_t)ms->npar;
+        HFS_CHECK(hfs_fitter_minimize(ms->f, main, aux, c, fixed, 0, &ms->trial));
+        n_starts++;
+        n_iter += ms->trial.n_iter;
+        n_eval += ms->trial.n_eval;
+        time_s += ms->trial.time_s;
+        note_minimum(ms, &ms->trial);
+        /* Lower by more than rounding, and converged unless the first was
+         * not. */
+        int ok = ms->trial.status == HFS_FIT_CONVERGED || res->status != HFS_FIT_CONVERGED;
+        if (ok && ms->trial.twice_nll < res->twice_nll - 1e-9 * (1.0 + fabs(res->twice_nll))) {
+          HFS_CHECK(hfs_fit_result_copy(res, &ms->trial));
+          kept = n_starts - 1;
+          improved = 1;
+        }
+      }
+      if (!improved) break;
+    }
+  }
+  if (with_errors && kept) {
+    /* Errors at the kept minimum: the fit from there stops at once. */
+    HFS_CHECK(hfs_fitter_minimize(ms->f, main, aux, res->theta, fixed, 1, res));
+    n_iter += res->n_iter;
+    n_eval += res->n_eval;
+    time_s += res->time_s;
+  }
+  res->n_iter = n_iter;
+  res->n_eval = n_eval;
+  res->time_s = time_s;
+  res->n_starts = n_starts;
+  res->n_minima = ms->nminima > 0 ? ms->nminima : 1;
+  res->kept_start = kept;
+cleanup:
+  return rc;
+}
