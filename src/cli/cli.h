@@ -42,6 +42,7 @@ typedef struct {
   int npatch;                /* --patch FILE (repeatable): JSON Patches applied
                                 to the workspace in order */
   const char *patch[HFS_MAX_PATCH];
+  int no_digest_check;       /* --no-digest-check */
   /* inference */
   double mu;
   int have_mu;
@@ -169,6 +170,7 @@ int hfs_cmd_gof(int argc, char **argv);
 int hfs_cmd_pscan(int argc, char **argv); /* scan --par: cmd_pscan.c */
 int hfs_cli_par_parse(const char *arg, hfs_cli_opts *o);
 int hfs_cmd_yields(int argc, char **argv);
+int hfs_cmd_patchset(int argc, char **argv);
 
 /* Set by the signal handler installed in main. */
 extern volatile int hfs_cli_interrupted;

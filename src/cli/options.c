@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 void hfs_cli_error(const char *fmt, ...) {
   /* Every rank parses the same input and meets the same errors; one line
@@ -77,7 +78,8 @@ enum {
   O_MEAS = 1000, O_FIX, O_OPT, O_NCODE, O_HCODE, O_JSON, O_QUIET, O_STRICT,
   O_MU, O_CL, O_TS, O_SCAN, O_CALC, O_NTOYS, O_SEED, O_OVERWRITE, O_TOP,
   O_GROUP, O_POI, O_LEVEL, O_ARRAY, O_HELP, O_OUT, O_CKPT, O_BRIEF, O_MAXITER,
-  O_PATCH, O_BOUNDS, O_SET, O_FREEZE, O_DATA, O_PREFIT, O_POSTFIT, O_LATEX, O_IMPACTS_JSON, O_PAR, O_FREEZE_GROUP, O_WTIMEOUT, O_ROBUST
+  O_PATCH, O_BOUNDS, O_SET, O_FREEZE, O_DATA, O_PREFIT, O_POSTFIT, O_LATEX, O_IMPACTS_JSON, O_PAR, O_FREEZE_GROUP, O_WTIMEOUT, O_ROBUST,
+  O_NODIGEST
 };
 
 static const optdef defs[] = {
@@ -87,6 +89,7 @@ static const optdef defs[] = {
     {{"set", required_argument, 0, O_SET}, NULL, "NAME=VALUE  starting value of a parameter (repeatable)"},
     {{"freeze", required_argument, 0, O_FREEZE}, NULL, "NAME|MODIFIER|rgx{RE}|allConstrainedNuisances[,...]  hold parameters at their (--set) values (repeatable)"},
     {{"patch", required_argument, 0, O_PATCH}, NULL, "FILE  apply a JSON Patch (.json or .json.gz) to the workspace (repeatable, in order)"},
+    {{"no-digest-check", no_argument, 0, O_NODIGEST}, NULL, "apply patchset patches to a workspace whose digest differs"},
     {{"optimizer", required_argument, 0, O_OPT}, NULL, "newton|tao|nlopt  minimiser backend (default newton)"},
     {{"normsys-code", required_argument, 0, O_NCODE}, NULL, "0|1|2|4  normsys interpolation (default 4)"},
     {{"histosys-code", required_argument, 0, O_HCODE}, NULL, "0|2|4p  histosys interpolation (default 4p)"},
@@ -95,13 +98,13 @@ static const optdef defs[] = {
     {{"quiet", no_argument, 0, O_QUIET}, NULL, "no progress output; with -o, no printed result either (the file holds it)"},
     {{"strict", no_argument, 0, O_STRICT}, NULL, "treat workspace warnings as errors"},
     {{"mu", required_argument, 0, O_MU}, "hypotest", "X  tested POI value"},
-    {{"cl", required_argument, 0, O_CL}, "limit summary", "CL  confidence level (default 0.95)"},
+    {{"cl", required_argument, 0, O_CL}, "limit summary grid", "CL  confidence level (default 0.95)"},
     {{"test-stat", required_argument, 0, O_TS}, "hypotest limit", "qtilde|q|tmu|tmutilde|q0  (default qtilde; q0: discovery, with --mu 0)"},
     {{"scan", required_argument, 0, O_SCAN}, "limit scan", "LO:HI:N  also compute CLs on this grid (scan: same as --poi)"},
-    {{"calc", required_argument, 0, O_CALC}, "hypotest limit significance gof", "asymptotic|toys  (default asymptotic)"},
+    {{"calc", required_argument, 0, O_CALC}, "hypotest limit significance gof grid", "asymptotic|toys  (default asymptotic)"},
     {{"ntoys", required_argument, 0, O_NTOYS}, "hypotest limit significance gof", "N  toys per hypothesis (default 1000)"},
-    {{"seed", required_argument, 0, O_SEED}, "hypotest limit significance gof", "S  random seed (default 1)"},
-    {{"overwrite", no_argument, 0, O_OVERWRITE}, "hypotest limit significance ranking scan summary gof", "start afresh even if -o exists"},
+    {{"seed", required_argument, 0, O_SEED}, "hypotest limit significance gof grid", "S  random seed (default 1)"},
+    {{"overwrite", no_argument, 0, O_OVERWRITE}, "hypotest limit significance ranking scan summary gof grid", "start afresh even if -o exists"},
     {{"top", required_argument, 0, O_TOP}, "ranking summary", "N  parameters to print (default 20; 0 = all)"},
     {{"group", required_argument, 0, O_GROUP}, "ranking summary scan", "NAME=PATTERN  grouped impact: names, modifier names or regexes, comma-separated (repeatable)"},
     {{"poi", required_argument, 0, O_POI}, "scan summary", "LO:HI:N  POI grid of the likelihood scan"},
@@ -223,6 +226,7 @@ int hfs_cli_parse(const char *cmd, int argc, char **argv, hfs_cli_opts *o) {
       }
       o->patch[o->npatch++] = optarg;
       break;
+    case O_NODIGEST: o->no_digest_check = 1; break;
     case O_OPT:
       if (hfs_optimizer_from_name(optarg, &o->fit.optimizer)) {
         hfs_cli_error("--optimizer %s: use newton, tao or nlopt", optarg);
@@ -439,6 +443,23 @@ static void count_warning(const char *line, void *ctx) {
  * file's sha256 as before without patches (so existing outputs still
  * match), else the sha256 of the workspace's and each patch's sha256 (hex)
  * concatenated in order. */
+/* A patch file's sha256; for PATCHSET.json:NAME, that of the patchset's
+ * sha256 followed by the name. */
+static int patch_sha256(const char *patch, char hex[65]) {
+  const char *colon = strrchr(patch, ':');
+  char buf[64 + 512], *file;
+  int rc;
+  if (!colon || access(patch, F_OK) == 0) return hfs_sha256_file(patch, hex);
+  if (!(file = strndup(patch, (size_t)(colon - patch))))
+    return hfs_error_set(HFS_ERR_NOMEM, "out of memory");
+  rc = hfs_sha256_file(file, buf);
+  free(file);
+  if (rc) return rc;
+  snprintf(buf + 64, sizeof buf - 64, "%s", colon + 1);
+  hfs_sha256_buffer(buf, strlen(buf), hex);
+  return HFS_OK;
+}
+
 static int workspace_sha256(const hfs_cli_opts *o, char hex[65]) {
   char cat[64 * (HFS_MAX_PATCH + 1) + 1];
   int rc = HFS_OK;
@@ -456,7 +477,7 @@ static int workspace_sha256(const hfs_cli_opts *o, char hex[65]) {
   } else {
     HFS_CHECK(hfs_sha256_file(o->workspace, cat));
   }
-  for (int i = 0; i < o->npatch; ++i) HFS_CHECK(hfs_sha256_file(o->patch[i], cat + 64 * (i + 1)));
+  for (int i = 0; i < o->npatch; ++i) HFS_CHECK(patch_sha256(o->patch[i], cat + 64 * (i + 1)));
   hfs_sha256_buffer(cat, 64 * (size_t)(o->npatch + 1), hex);
 cleanup:
   return rc;
@@ -471,9 +492,12 @@ int hfs_cli_load(const hfs_cli_opts *o, hfs_cli_ctx *c) {
     const char *text;
     size_t len;
     HFS_CHECK(hfs_cli_stdin_workspace(&text, &len));
-    HFS_CHECK(hfs_spec_read_buffer_patched(text, len, "-", o->patch, o->npatch, &c->spec));
+    HFS_CHECK(hfs_spec_read_buffer_patched_flags(text, len, "-", o->patch, o->npatch,
+                                                 o->no_digest_check ? HFS_SPEC_NO_DIGEST_CHECK : 0,
+                                                 &c->spec));
   } else {
-    HFS_CHECK(hfs_spec_read_file_patched(o->workspace, o->patch, o->npatch, &c->spec));
+    HFS_CHECK(hfs_spec_read_patched(o->workspace, o->patch, o->npatch,
+                                    o->no_digest_check ? HFS_SPEC_NO_DIGEST_CHECK : 0, &c->spec));
   }
   rc = hfs_model_create(c->spec, o->measurement, &o->model, &c->model);
   if (rc == HFS_ERR_NOMEM) {

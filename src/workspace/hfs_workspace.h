@@ -13,6 +13,7 @@
 #define HFS_WORKSPACE_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 typedef enum {
   HFS_MOD_HISTOSYS = 0,
@@ -117,6 +118,16 @@ int hfs_spec_read_file_patched(const char *filename,
                                const char *const *patches, int npatches,
                                hfs_spec **out);
 
+/* Flags of hfs_spec_read_patched. */
+#define HFS_SPEC_NO_DIGEST_CHECK 1u /* apply patchset patches to any workspace */
+
+/* hfs_spec_read_file_patched with flags.  A patch given as
+ * "PATCHSET.json:NAME" (when no file of that whole name exists) is the patch
+ * NAME of a pyhf patchset; the document it is applied to must have the
+ * patchset's digest unless HFS_SPEC_NO_DIGEST_CHECK is set. */
+int hfs_spec_read_patched(const char *filename, const char *const *patches,
+                          int npatches, unsigned flags, hfs_spec **out);
+
 /* Same from memory; label names the source in messages. */
 int hfs_spec_read_buffer(const char *text, size_t len, const char *label,
                          hfs_spec **out);
@@ -126,6 +137,10 @@ int hfs_spec_read_buffer(const char *text, size_t len, const char *label,
 int hfs_spec_read_buffer_patched(const char *text, size_t len, const char *filename,
                                  const char *const *patches, int npatches,
                                  hfs_spec **out);
+/* The same with hfs_spec_read_patched's flags. */
+int hfs_spec_read_buffer_patched_flags(const char *text, size_t len, const char *filename,
+                                       const char *const *patches, int npatches,
+                                       unsigned flags, hfs_spec **out);
 
 void hfs_spec_destroy(hfs_spec **spec);
 
@@ -134,6 +149,61 @@ const hfs_spec_measurement *hfs_spec_measurement_find(const hfs_spec *s,
                                                       const char *name);
 const hfs_spec_observation *hfs_spec_observation_find(const hfs_spec *s,
                                                       const char *name);
+
+/* pyhf patchsets (schema 1.0.0): a background-only workspace's signal
+ * hypotheses as named RFC 6902 patches, each with the values of the
+ * patchset's labels (for example the masses m1, m2), and digests of the
+ * workspace they belong to.
+ *
+ * hfs_patchset_read checks the schema (required keys, label and name
+ * patterns, one value per label, at least one patch, no two patches of the
+ * same name or values) and refuses with "FILE: JSON.PATH: problem".  The
+ * patches' operations are checked when applied: a failure names the patch
+ * and the operation ("PS.json:NAME: [3] (op add, path /channels/9): ...").
+ * A handle is read-only after reading and may be shared by threads. */
+typedef struct hfs_patchset hfs_patchset;
+
+int hfs_patchset_read(const char *filename, hfs_patchset **out);
+void hfs_patchset_destroy(hfs_patchset **ps);
+
+const char *hfs_patchset_file(const hfs_patchset *ps);
+const char *hfs_patchset_description(const hfs_patchset *ps);
+int hfs_patchset_size(const hfs_patchset *ps);    /* number of patches */
+int hfs_patchset_nlabels(const hfs_patchset *ps);
+const char *hfs_patchset_label(const hfs_patchset *ps, int k);
+/* The digest recorded for algorithm alg ("sha256", "md5"); NULL if none. */
+const char *hfs_patchset_digest(const hfs_patchset *ps, const char *alg);
+
+const char *hfs_patchset_name(const hfs_patchset *ps, int i);
+/* Index of the patch called name; -1 when there is none. */
+int hfs_patchset_find(const hfs_patchset *ps, const char *name);
+/* Value k of patch i: the number (NaN for a string value), and its text as
+ * Python would print it ("1000", "12.5", or the string). */
+double hfs_patchset_value(const hfs_patchset *ps, int i, int k);
+const char *hfs_patchset_value_text(const hfs_patchset *ps, int i, int k);
+
+/* Check the background-only workspace in file against the patchset's
+ * digest.  A mismatch fails (HFS_ERR_MISMATCH) with both digests. */
+int hfs_patchset_verify(const hfs_patchset *ps, const char *workspace_file);
+
+/* pyhf's digest of a JSON file (pyhf.utils.digest: the SHA-256 of
+ * json.dumps(sort_keys=True) of the document), as 64 hex characters. */
+int hfs_workspace_digest(const char *filename, char hex[65]);
+
+/* The workspace in file with patch i applied, read as hfs_spec_read_file
+ * does (label "WORKSPACE+PATCHSET:NAME").  The digest is checked unless
+ * flags has HFS_SPEC_NO_DIGEST_CHECK. */
+int hfs_patchset_workspace(const hfs_patchset *ps, int i,
+                           const char *workspace_file, unsigned flags,
+                           hfs_spec **out);
+
+/* Write patch i's operations (as `pyhf patchset extract` does), or the
+ * patched workspace (as `pyhf patchset apply` does), as indented JSON with
+ * sorted keys. */
+int hfs_patchset_write_patch(const hfs_patchset *ps, int i, FILE *out);
+int hfs_patchset_write_workspace(const hfs_patchset *ps, int i,
+                                 const char *workspace_file, unsigned flags,
+                                 FILE *out);
 
 /* Maximum nesting depth accepted before the parser refuses the document. */
 #define HFS_SPEC_MAX_DEPTH 64

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "hfs_error.h"
 #include "hfs_workspace.h"
@@ -279,6 +280,32 @@ static int depth_of(const json_t *v) {
   return 0;
 }
 
+/* RFC 6902 equality for "test": numbers compare by value, so 12 equals
+ * 12.0 (integers are kept as integers for digests).  Depth is bounded as
+ * for depth_of. */
+static int values_equal(const json_t *a, const json_t *b) {
+  if (json_is_number(a) && json_is_number(b))
+    return json_number_value(a) == json_number_value(b);
+  if (json_typeof(a) != json_typeof(b)) return 0;
+  if (json_is_array(a)) {
+    if (json_array_size(a) != json_array_size(b)) return 0;
+    for (size_t i = 0; i < json_array_size(a); i++)
+      if (!values_equal(json_array_get(a, i), json_array_get(b, i))) return 0;
+    return 1;
+  }
+  if (json_is_object(a)) {
+    const char *k;
+    json_t *x;
+    if (json_object_size(a) != json_object_size(b)) return 0;
+    json_object_foreach((json_t *)a, k, x) {
+      const json_t *y = json_object_get(b, k);
+      if (!y || !values_equal(x, y)) return 0;
+    }
+    return 1;
+  }
+  return json_equal((json_t *)a, (json_t *)b);
+}
+
 /* Put value (a reference the function takes over, also on failure) at p,
  * located with for_add = 1 (add, copy, move: an array entry is inserted) or
  * 0 (replace: the array entry is overwritten). */
@@ -395,7 +422,7 @@ static int apply_op(patch_ctx *c, json_t **root, json_t *jop) {
       break;
     case OP_TEST:
       HFS_CHECK(locate(c, "path", *root, &path, 0, &pl));
-      if (!json_equal(pl.target, value))
+      if (!values_equal(pl.target, value))
         HFS_CHECK(op_fail(c, "test failed: the value at the path differs"));
       break;
     case OP_COPY: {
@@ -434,28 +461,63 @@ cleanup:
   return rc;
 }
 
-int hfs__spec_patch_file(json_t **root, const char *patchfile) {
+int hfs__spec_patch_apply(json_t **root, const json_t *patch,
+                          const char *label) {
+  int rc = HFS_OK;
+  for (size_t i = 0; i < json_array_size(patch); i++) {
+    patch_ctx c = {.file = label, .index = i};
+    HFS_CHECK(apply_op(&c, root, json_array_get(patch, i)));
+  }
+cleanup:
+  return rc;
+}
+
+/* "PATCHSET.json:NAME": the named patch of a patchset, checked against the
+ * document it is applied to. */
+static int patch_from_patchset(json_t **root, const char *arg, const char *colon,
+                               unsigned flags) {
+  hfs_patchset *ps = NULL;
+  char *file = strndup(arg, (size_t)(colon - arg));
+  int rc = HFS_OK;
+  if (!file) HFS_FAIL(HFS_ERR_NOMEM, "%s: out of memory", arg);
+  HFS_CHECK(hfs_patchset_read(file, &ps));
+  int k = hfs_patchset_find(ps, colon + 1);
+  if (k < 0)
+    HFS_FAIL(HFS_ERR_NOT_FOUND, "%s: no patch named '%s' (%d patches; 'hfscan "
+             "patchset list %s' lists them)", file, colon + 1,
+             hfs_patchset_size(ps), file);
+  if (!(flags & HFS_SPEC_NO_DIGEST_CHECK))
+    HFS_CHECK(hfs__patchset_verify_root(ps, *root, "the workspace"));
+  HFS_CHECK(hfs__patchset_apply_root(ps, k, root));
+cleanup:
+  hfs_patchset_destroy(&ps);
+  free(file);
+  return rc;
+}
+
+int hfs__spec_patch_file(json_t **root, const char *patchfile, unsigned flags) {
   char *buf = NULL;
   size_t len = 0;
   json_t *patch = NULL;
   int rc = HFS_OK;
 
+  /* A file of the whole name wins, so that names with a colon still work. */
+  const char *colon = strrchr(patchfile, ':');
+  if (colon && colon != patchfile && colon[1] && access(patchfile, F_OK) != 0)
+    return patch_from_patchset(root, patchfile, colon, flags);
   HFS_CHECK(hfs__spec_slurp(patchfile, &buf, &len));
-  HFS_CHECK(hfs__spec_parse(buf, len, patchfile, &patch));
+  HFS_CHECK(hfs__spec_parse_exact(buf, len, patchfile, &patch));
   if (!json_is_array(patch)) {
     /* pyhf's patchsets (an object with "patches") are a common mix-up. */
     int patchset = json_is_object(patch) && json_object_get(patch, "patches");
     HFS_FAIL(HFS_ERR_SCHEMA,
              "%s: expected a JSON Patch (an array of operations), got %s%s",
              patchfile, kind_phrase(patch),
-             patchset ? " (a pyhf patchset? extract one patch with 'pyhf "
-                        "patchset extract' first)"
+             patchset ? " (a pyhf patchset: name one patch with "
+                        "PATCHSET.json:NAME)"
                       : "");
   }
-  for (size_t i = 0; i < json_array_size(patch); i++) {
-    patch_ctx c = {.file = patchfile, .index = i};
-    HFS_CHECK(apply_op(&c, root, json_array_get(patch, i)));
-  }
+  HFS_CHECK(hfs__spec_patch_apply(root, patch, patchfile));
 
 cleanup:
   json_decref(patch);

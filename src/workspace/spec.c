@@ -874,8 +874,8 @@ static const char *nonfinite_hint(const json_error_t *e, const char *text,
   return "";
 }
 
-int hfs__spec_parse(const char *text, size_t len, const char *label,
-                    json_t **root) {
+static int spec_parse(const char *text, size_t len, const char *label,
+                      int exact, json_t **root) {
   json_error_t jerr;
   int rc = HFS_OK;
 
@@ -895,10 +895,18 @@ int hfs__spec_parse(const char *text, size_t len, const char *label,
    * last one).  Any top-level value is accepted so that a non-object gets
    * a clearer message below than jansson's, and integers are read as reals
    * so that a long integer literal is a number, not an overflow. */
-  *root = json_loadb(
-      text, len,
-      JSON_REJECT_DUPLICATES | JSON_DECODE_ANY | JSON_DECODE_INT_AS_REAL,
-      &jerr);
+  /* The exact reading (integers stay integers, for digests and for
+   * writing a document back) falls back to reals when an integer literal
+   * does not fit. */
+  *root = NULL;
+  if (exact)
+    *root = json_loadb(text, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY,
+                       &jerr);
+  if (!*root)
+    *root = json_loadb(
+        text, len,
+        JSON_REJECT_DUPLICATES | JSON_DECODE_ANY | JSON_DECODE_INT_AS_REAL,
+        &jerr);
   if (!*root) {
     char shown[200];
     HFS_FAIL(HFS_ERR_PARSE, "%s: line %d, column %d: %s%s", label, jerr.line,
@@ -910,12 +918,22 @@ cleanup:
   return rc;
 }
 
+int hfs__spec_parse(const char *text, size_t len, const char *label,
+                    json_t **root) {
+  return spec_parse(text, len, label, 0, root);
+}
+
+int hfs__spec_parse_exact(const char *text, size_t len, const char *label,
+                          json_t **root) {
+  return spec_parse(text, len, label, 1, root);
+}
+
 const char *hfs__spec_show(const char *s, char *buf, size_t n) {
   return show(s, buf, n);
 }
 
 /* The structural reading of a parsed document into a new hfs_spec. */
-static int spec_from_root(json_t *root, const char *label, hfs_spec **out) {
+int hfs__spec_from_root(json_t *root, const char *label, hfs_spec **out) {
   spec_reader r = {.label = label};
   hfs_spec *s = NULL;
   int rc = HFS_OK;
@@ -943,7 +961,7 @@ int hfs_spec_read_buffer(const char *text, size_t len, const char *label,
   *out = NULL;
   if (!label) label = "<buffer>";
   HFS_CHECK(hfs__spec_parse(text, len, label, &root));
-  HFS_CHECK(spec_from_root(root, label, out));
+  HFS_CHECK(hfs__spec_from_root(root, label, out));
 
 cleanup:
   json_decref(root);
@@ -1069,6 +1087,11 @@ int hfs_spec_read_file(const char *filename, hfs_spec **out) {
 int hfs_spec_read_file_patched(const char *filename,
                                const char *const *patches, int npatches,
                                hfs_spec **out) {
+  return hfs_spec_read_patched(filename, patches, npatches, 0, out);
+}
+
+int hfs_spec_read_patched(const char *filename, const char *const *patches,
+                          int npatches, unsigned flags, hfs_spec **out) {
   char *buf = NULL;
   size_t len = 0;
   int rc = HFS_OK;
@@ -1079,7 +1102,7 @@ int hfs_spec_read_file_patched(const char *filename,
   if (!filename)
     HFS_FAIL(HFS_ERR_ARG, "hfs_spec_read_file: no file name given");
   HFS_CHECK(hfs__spec_slurp(filename, &buf, &len));
-  HFS_CHECK(hfs_spec_read_buffer_patched(buf, len, filename, patches, npatches, out));
+  HFS_CHECK(hfs_spec_read_buffer_patched_flags(buf, len, filename, patches, npatches, flags, out));
 cleanup:
   free(buf);
   return rc;
@@ -1088,6 +1111,12 @@ cleanup:
 int hfs_spec_read_buffer_patched(const char *text, size_t len, const char *filename,
                                  const char *const *patches, int npatches,
                                  hfs_spec **out) {
+  return hfs_spec_read_buffer_patched_flags(text, len, filename, patches, npatches, 0, out);
+}
+
+int hfs_spec_read_buffer_patched_flags(const char *text, size_t len, const char *filename,
+                                       const char *const *patches, int npatches,
+                                       unsigned flags, hfs_spec **out) {
   char *label = NULL;
   json_t *root = NULL;
   int rc = HFS_OK;
@@ -1105,7 +1134,8 @@ int hfs_spec_read_buffer_patched(const char *text, size_t len, const char *filen
     goto cleanup;
   }
 
-  HFS_CHECK(hfs__spec_parse(text, len, filename, &root));
+  /* The exact parse keeps 100 and 100.0 apart, as the patchset digest needs. */
+  HFS_CHECK(hfs__spec_parse_exact(text, len, filename, &root));
   /* Later messages (paths inside the workspace, the model's errors) refer to
    * the patched document; the label "WS+PATCH1+PATCH2" says so. */
   size_t n = strlen(filename) + 1;
@@ -1118,8 +1148,8 @@ int hfs_spec_read_buffer_patched(const char *text, size_t len, const char *filen
     strcat(label, patches[i]);
   }
   for (int i = 0; i < npatches; i++)
-    HFS_CHECK(hfs__spec_patch_file(&root, patches[i]));
-  HFS_CHECK(spec_from_root(root, label, out));
+    HFS_CHECK(hfs__spec_patch_file(&root, patches[i], flags));
+  HFS_CHECK(hfs__spec_from_root(root, label, out));
 
 cleanup:
   json_decref(root);
