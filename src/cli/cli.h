@@ -171,6 +171,7 @@ int hfs_cmd_pscan(int argc, char **argv); /* scan --par: cmd_pscan.c */
 int hfs_cli_par_parse(const char *arg, hfs_cli_opts *o);
 int hfs_cmd_yields(int argc, char **argv);
 int hfs_cmd_patchset(int argc, char **argv);
+int hfs_cmd_grid(int argc, char **argv);
 
 /* Set by the signal handler installed in main. */
 extern volatile int hfs_cli_interrupted;

@@ -85,6 +85,7 @@ static const command commands[] = {
     {"run", hfs_cmd_run, "run a job file (jobs/*.job)"},
     {"merge", hfs_cmd_merge, "merge job-array parts into one output"},
     {"status", hfs_cmd_status, "progress of a resumable run (exit 0 when complete)"},
+    {"grid", hfs_cmd_grid, "every point of a pyhf patchset: CLs, limits, HDF5 table"},
     {"patchset", hfs_cmd_patchset, "list, extract or apply the patches of a pyhf patchset"},
     {"summary", hfs_cmd_summary, "fit, limit, significance, ranking and stat/syst in one go"},
 };

@@ -12,6 +12,8 @@
 
 #include "hfs_fit.h"
 
+#include <stdint.h>
+
 typedef enum {
   HFS_TS_QTILDE = 0, /* q~_mu, pyhf's default (POI lower bound 0) */
   HFS_TS_Q,          /* q_mu */
@@ -164,6 +166,53 @@ void hfs_limit_free(hfs_limit *l);
 void hfs_asymptotic_pvalues(hfs_teststat ts, double q, double qa, double *clsb,
                             double *clb, double *cls);
 void hfs_asymptotic_expected(hfs_teststat ts, double qa, double cls_exp[5]);
+
+/* One point of a signal grid (docs/grid.md): CLs at one POI value, with the
+ * expected band, optionally the upper limit with its bands, from asymptotics
+ * or from toys with an adaptive toy count. */
+typedef struct {
+  double mu;              /* tested POI value (1: the signal as published) */
+  hfs_teststat ts;        /* QTILDE (pyhf's default) or Q */
+  int limit;              /* also the upper limit */
+  hfs_limit_options lim;
+  int toys;               /* toy CLs instead of asymptotic */
+  uint64_t seed;          /* toys: this point's seed */
+  int64_t toys_min, toys_max; /* per hypothesis */
+  int64_t toys_batch;     /* toys per hypothesis between two accuracy checks */
+  double cls_accuracy;    /* stop once the binomial error on CLs is below */
+} hfs_point_options;
+
+#define HFS_POINT_OPTIONS_DEFAULT \
+  {1.0, HFS_TS_QTILDE, 0, HFS_LIMIT_OPTIONS_DEFAULT, 0, 1, 500, 20000, 250, 0.005}
+
+/* Status of a point's part (CLs, limit). */
+enum {
+  HFS_POINT_OK = 0,        /* every fit converged */
+  HFS_POINT_FIT_FAILED = 1,/* values computed, but a fit did not converge */
+  HFS_POINT_ERROR = 2,     /* no value (message says why) */
+  HFS_POINT_NOT_RUN = 3    /* not asked for (limit without --limit) */
+};
+
+typedef struct {
+  int status, limit_status;     /* HFS_POINT_* */
+  double cls_obs, cls_exp[5];   /* -2 ... +2 sigma; NaN when not computed */
+  double clsb_obs, clb_obs;
+  double cls_err;               /* toys: binomial error on CLs_obs; else 0 */
+  int64_t ntoys_sb, ntoys_b;    /* toys used (0 for asymptotics) */
+  int64_t nfail_toys;           /* toys left out (fits not converged) */
+  double q_obs, mu_hat;
+  double limit_obs, limit_exp[5];
+  hfs_fit_summary fits[HFS_HT_NFITS]; /* of the test at mu */
+  int nfailed_fits;             /* fits that did not converge, limit included */
+  char message[240];            /* why status or limit_status is ERROR */
+} hfs_point_result;
+
+/* Compute one grid point.  Errors of the computation (a fit that cannot
+ * start, a limit that cannot be bracketed) are recorded in r, never
+ * returned: the return value is HFS_OK unless memory ran out or the options
+ * are invalid. */
+int hfs_infer_point(hfs_infer *I, const hfs_point_options *o,
+                    hfs_point_result *r);
 
 /* The module's other parts: toys (hfs_toys.h), impacts and likelihood
  * scans (hfs_impacts.h), Asimov data and goodness of fit (hfs_diag.h).

@@ -72,6 +72,7 @@ int hfs_store_read_progress(const char *path, hfs_store_progress *p);
  * (hfs_toyfile.h), ranking/scan files (hfs_impacts_out.h) and the
  * guards taken before a run writes (hfs_output_guard.h).  Include this
  * header; they come with it. */
+#include "hfs_grid_out.h"
 #include "hfs_impacts_out.h"
 #include "hfs_output_guard.h"
 #include "hfs_toyfile.h"

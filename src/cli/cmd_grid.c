@@ -1,0 +1,496 @@
+/* hfscan grid BKG.json PATCHSET.json: every point of a pyhf patchset (a
+ * signal grid) in one distributed run.  One point is one scheduler unit:
+ * its rank applies the patch, builds the model and runs the test (and the
+ * limit) at the tested mu; the master gathers the records by point index
+ * and writes the table (docs/grid.md).  A point whose fits fail is recorded
+ * with its statuses and the rest go on. */
+#include "cli.h"
+#include "cli_json.h"
+#include "hfs_core.h"
+#include "hfs_error.h"
+#include "hfs_sched.h"
+#include "hfs_store.h"
+
+#include <errno.h>
+#include <fnmatch.h>
+#include <math.h>
+#include <mpi.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void hfs_cli_set_stop_hook(void (*h)(void));
+
+#define GRID_MAX_SEL 256
+
+typedef struct {
+  const char *patchset;
+  const char *sel[GRID_MAX_SEL];
+  int nsel;
+  int limit;
+  const char *harvest;
+  int64_t toys_min, toys_max, toys_batch;
+  double cls_acc;
+} grid_args;
+
+/* What a unit sends back: the point's record and its wall time. */
+typedef struct {
+  hfs_point_result r;
+  double time_s;
+} unit_result;
+
+typedef struct {
+  const hfs_cli_opts *o;
+  const grid_args *g;
+  const hfs_patchset *ps;
+  const int *points;       /* patchset index of each unit */
+  hfs_point_options po;
+  unit_result *results;    /* master: by unit */
+} grid_job;
+
+/* Toy seeds come from the patch name, so that a point gets the same toys
+ * whatever else is selected and however the grid is split. */
+static uint64_t point_seed(uint64_t seed, const char *name) {
+  uint64_t h = 1469598103934665603ull;
+  for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+    h = (h ^ *p) * 1099511628211ull;
+  uint64_t z = seed + h + 0x9e3779b97f4a7c15ull;
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
+}
+
+static int unit_run(void *ctx, int64_t unit, void *out) {
+  grid_job *j = ctx;
+  unit_result *u = out;
+  hfs_spec *spec = NULL;
+  hfs_model *m = NULL;
+  hfs_infer *I = NULL;
+  int *fixed = NULL;
+  double *init = NULL;
+  int rc = HFS_OK, k = j->points[unit];
+  double t0 = hfs_now();
+  memset(u, 0, sizeof *u);
+  /* The digest was checked once, by every rank, before the run. */
+  rc = hfs_patchset_workspace(j->ps, k, j->o->workspace, HFS_SPEC_NO_DIGEST_CHECK, &spec);
+  if (!rc) rc = hfs_model_create(spec, j->o->measurement, &j->o->model, &m);
+  if (!rc) {
+    int n = hfs_model_npar(m);
+    HFS_ALLOC(fixed, n);
+    HFS_ALLOC(init, n);
+    for (int i = 0; i < n; ++i) {
+      fixed[i] = hfs_model_par_fixed(m, i);
+      init[i] = hfs_model_par_init(m, i);
+    }
+    for (int f = 0; f < j->o->nfix && !rc; ++f) {
+      int i = hfs_model_par_find(m, j->o->fix_name[f]);
+      if (i < 0) {
+        rc = hfs_error_set(HFS_ERR_ARG, "--fix %s: no parameter of that name", j->o->fix_name[f]);
+      } else {
+        fixed[i] = 1;
+        init[i] = j->o->fix_value[f];
+      }
+    }
+  }
+  if (!rc) rc = hfs_infer_create(m, &j->o->fit, fixed, init, &I);
+  if (rc) {
+    /* A point that cannot be built is recorded like one whose fits fail. */
+    if (rc == HFS_ERR_NOMEM) goto cleanup;
+    hfs_point_result *r = &u->r;
+    memset(r, 0, sizeof *r);
+    r->status = HFS_POINT_ERROR;
+    r->limit_status = j->po.limit ? HFS_POINT_ERROR : HFS_POINT_NOT_RUN;
+    r->cls_obs = r->clsb_obs = r->clb_obs = r->q_obs = r->mu_hat = r->limit_obs = NAN;
+    for (int b = 0; b < 5; b++) r->cls_exp[b] = r->limit_exp[b] = NAN;
+    snprintf(r->message, sizeof r->message, "%s", hfs_error_message());
+    rc = HFS_OK;
+    goto cleanup;
+  }
+  hfs_point_options po = j->po;
+  po.seed = point_seed(j->o->seed, hfs_patchset_name(j->ps, k));
+  HFS_CHECK(hfs_infer_point(I, &po, &u->r));
+cleanup:
+  u->time_s = hfs_now() - t0;
+  hfs_infer_destroy(&I);
+  hfs_model_destroy(&m);
+  hfs_spec_destroy(&spec);
+  free(fixed);
+  free(init);
+  return rc;
+}
+
+static int unit_collect(void *ctx, int64_t unit, const void *result) {
+  grid_job *j = ctx;
+  memcpy(&j->results[unit], result, sizeof j->results[unit]);
+  return HFS_OK;
+}
+
+static int parse_int64(const char *s, int64_t *v) {
+  char *end;
+  errno = 0;
+  long long x = strtoll(s, &end, 10);
+  *v = x;
+  return errno == 0 && end != s && *end == '\0' && x > 0;
+}
+
+/* Take the grid's own arguments out of argv (PATCHSET, --points, --limit,
+ * --harvest, toy counts); the rest go to the common parser. */
+static int split_args(int argc, char **argv, grid_args *g, int *nargc, char **nargv) {
+  int n = 0;
+  nargv[n++] = argv[0];
+  if (argc >= 3 && argv[1][0] != '-' && argv[2][0] != '-') {
+    nargv[n++] = argv[1];
+    g->patchset = argv[2];
+  } else if (argc < 2 || strcmp(argv[1], "--help")) {
+    hfs_cli_error("grid: expected BKG.json PATCHSET.json first (hfscan grid BKG.json "
+                  "PATCHSET.json [options])");
+    return HFS_EXIT_USAGE;
+  }
+  for (int i = g->patchset ? 3 : 1; i < argc; ++i) {
+    const char *a = argv[i];
+    const char *val = i + 1 < argc ? argv[i + 1] : NULL;
+    if (!strcmp(a, "--limit")) {
+      g->limit = 1;
+    } else if (!strcmp(a, "--points") || !strcmp(a, "--harvest") ||
+               !strcmp(a, "--toys-min") || !strcmp(a, "--toys-max") ||
+               !strcmp(a, "--toys-batch") || !strcmp(a, "--cls-accuracy")) {
+      if (!val) {
+        hfs_cli_error("option %s needs a value", a);
+        return HFS_EXIT_USAGE;
+      }
+      i++;
+      int ok = 1;
+      if (!strcmp(a, "--points")) {
+        if (g->nsel == GRID_MAX_SEL) {
+          hfs_cli_error("--points: at most %d selections", GRID_MAX_SEL);
+          return HFS_EXIT_USAGE;
+        }
+        g->sel[g->nsel++] = val;
+      } else if (!strcmp(a, "--harvest")) {
+        g->harvest = val;
+      } else if (!strcmp(a, "--toys-min")) {
+        ok = parse_int64(val, &g->toys_min);
+      } else if (!strcmp(a, "--toys-max")) {
+        ok = parse_int64(val, &g->toys_max);
+      } else if (!strcmp(a, "--toys-batch")) {
+        ok = parse_int64(val, &g->toys_batch);
+      } else {
+        char *end;
+        g->cls_acc = strtod(val, &end);
+        ok = end != val && *end == '\0' && g->cls_acc > 0 && g->cls_acc < 1;
+      }
+      if (!ok) {
+        hfs_cli_error("%s %s: expected a positive %s", a, val,
+                      !strcmp(a, "--cls-accuracy") ? "number below 1" : "integer");
+        return HFS_EXIT_USAGE;
+      }
+    } else {
+      nargv[n++] = argv[i];
+    }
+  }
+  if (g->toys_max < g->toys_min) {
+    hfs_cli_error("--toys-max %lld is below --toys-min %lld", (long long)g->toys_max,
+                  (long long)g->toys_min);
+    return HFS_EXIT_USAGE;
+  }
+  *nargc = n;
+  return HFS_EXIT_OK;
+}
+
+/* The selected patchset indices, in patchset order; a selection that
+ * matches nothing is an error. */
+static int select_points(const hfs_patchset *ps, const grid_args *g, int **out, int *n) {
+  int np = hfs_patchset_size(ps), rc = HFS_OK;
+  int *pts = NULL;
+  char *hit = NULL;
+  HFS_ALLOC(pts, np);
+  HFS_ALLOC(hit, g->nsel);
+  *n = 0;
+  for (int i = 0; i < np; ++i) {
+    int take = g->nsel == 0;
+    for (int s = 0; s < g->nsel; ++s)
+      if (fnmatch(g->sel[s], hfs_patchset_name(ps, i), 0) == 0) take = hit[s] = 1;
+    if (take) pts[(*n)++] = i;
+  }
+  for (int s = 0; s < g->nsel; ++s)
+    if (!hit[s])
+      HFS_FAIL(HFS_ERR_NOT_FOUND, "--points %s: no patch of %s matches (hfscan patchset list %s)",
+               g->sel[s], hfs_patchset_file(ps), hfs_patchset_file(ps));
+  *out = pts;
+  pts = NULL;
+cleanup:
+  free(pts);
+  free(hit);
+  return rc;
+}
+
+static const char *status_word(int s) {
+  static const char *const w[] = {"ok", "fit_failed", "error", "not_run"};
+  return s >= 0 && s <= 3 ? w[s] : "?";
+}
+
+static json_t *json_band(const double *v) {
+  json_t *a = json_array();
+  for (int b = 0; b < 5; b++) json_array_append_new(a, hfs_cli_json_real(v[b]));
+  return a;
+}
+
+static json_t *json_values(const hfs_patchset *ps, int k) {
+  json_t *a = json_array();
+  for (int l = 0; l < hfs_patchset_nlabels(ps); l++) {
+    double v = hfs_patchset_value(ps, k, l);
+    json_array_append_new(a, isnan(v) ? json_string(hfs_patchset_value_text(ps, k, l))
+                                      : json_real(v));
+  }
+  return a;
+}
+
+static json_t *grid_json(const grid_job *j, int n) {
+  json_t *o = json_object(), *labels = json_array(), *pts = json_array();
+  for (int l = 0; l < hfs_patchset_nlabels(j->ps); l++)
+    json_array_append_new(labels, json_string(hfs_patchset_label(j->ps, l)));
+  json_object_set_new(o, "labels", labels);
+  json_object_set_new(o, "mu", json_real(j->po.mu));
+  json_object_set_new(o, "cl", json_real(j->po.lim.cl));
+  json_object_set_new(o, "calc", json_string(j->po.toys ? "toys" : "asymptotic"));
+  for (int u = 0; u < n; u++) {
+    const hfs_point_result *r = &j->results[u].r;
+    int k = j->points[u];
+    json_t *p = json_object();
+    json_object_set_new(p, "name", json_string(hfs_patchset_name(j->ps, k)));
+    json_object_set_new(p, "values", json_values(j->ps, k));
+    json_object_set_new(p, "status", json_string(status_word(r->status)));
+    json_object_set_new(p, "CLs_obs", hfs_cli_json_real(r->cls_obs));
+    json_object_set_new(p, "CLs_exp", json_band(r->cls_exp));
+    if (j->po.toys) {
+      json_object_set_new(p, "CLs_err", hfs_cli_json_real(r->cls_err));
+      json_object_set_new(p, "ntoys", json_integer(r->ntoys_sb));
+    }
+    if (j->po.limit) {
+      json_t *l = json_object();
+      json_object_set_new(l, "status", json_string(status_word(r->limit_status)));
+      json_object_set_new(l, "obs", hfs_cli_json_real(r->limit_obs));
+      json_object_set_new(l, "exp", json_band(r->limit_exp));
+      json_object_set_new(p, "limit", l);
+    }
+    if (r->message[0]) json_object_set_new(p, "message", json_string(r->message));
+    json_array_append_new(pts, p);
+  }
+  json_object_set_new(o, "points", pts);
+  return o;
+}
+
+/* HistFitter's harvest list (the format of its hypotest harvesting and of
+ * the pyhf-to-harvest converters that ATLAS contour tools read): CLs and
+ * the expected band as CLsexp, clsd1s/clsd2s (-1/-2 sigma), clsu1s/clsu2s,
+ * the limits (-1 when not computed), fit flags, and the coordinates under
+ * the patchset's label names. */
+static int write_harvest(const grid_job *j, int n, const char *path) {
+  json_t *list = json_array();
+  int rc = HFS_OK;
+  for (int u = 0; u < n; u++) {
+    const hfs_point_result *r = &j->results[u].r;
+    int k = j->points[u], bad = r->status != HFS_POINT_OK;
+    json_t *p = json_object();
+#define NUM(v) (isfinite(v) ? json_real(v) : json_real(-1))
+    json_object_set_new(p, "CLs", NUM(r->cls_obs));
+    json_object_set_new(p, "CLsexp", NUM(r->cls_exp[2]));
+    json_object_set_new(p, "clsd1s", NUM(r->cls_exp[1]));
+    json_object_set_new(p, "clsd2s", NUM(r->cls_exp[0]));
+    json_object_set_new(p, "clsu1s", NUM(r->cls_exp[3]));
+    json_object_set_new(p, "clsu2s", NUM(r->cls_exp[4]));
+    json_object_set_new(p, "upperLimit", NUM(r->limit_obs));
+    json_object_set_new(p, "expectedUpperLimit", NUM(r->limit_exp[2]));
+    json_object_set_new(p, "expectedUpperLimitMinus1Sig", NUM(r->limit_exp[1]));
+    json_object_set_new(p, "expectedUpperLimitMinus2Sig", NUM(r->limit_exp[0]));
+    json_object_set_new(p, "expectedUpperLimitPlus1Sig", NUM(r->limit_exp[3]));
+    json_object_set_new(p, "expectedUpperLimitPlus2Sig", NUM(r->limit_exp[4]));
+#undef NUM
+    json_object_set_new(p, "failedfit", json_integer(bad));
+    json_object_set_new(p, "failedstatus", json_integer(bad));
+    json_object_set_new(p, "fitstatus", json_integer(r->status));
+    json_object_set_new(p, "failedcov", json_integer(0));
+    json_object_set_new(p, "failedp0", json_integer(0));
+    json_object_set_new(p, "covqual", json_integer(3));
+    json_object_set_new(p, "dodgycov", json_integer(0));
+    json_object_set_new(p, "excludedXsec", json_real(-999007));
+    json_object_set_new(p, "fID", json_string(hfs_patchset_name(j->ps, k)));
+    for (int l = 0; l < hfs_patchset_nlabels(j->ps); l++) {
+      double v = hfs_patchset_value(j->ps, k, l);
+      json_object_set_new(p, hfs_patchset_label(j->ps, l),
+                          isnan(v) ? json_string(hfs_patchset_value_text(j->ps, k, l))
+                                   : json_real(v));
+    }
+    json_array_append_new(list, p);
+  }
+  if (json_dump_file(list, path, JSON_INDENT(1) | JSON_REAL_PRECISION(17)) != 0)
+    rc = hfs_error_set(HFS_ERR_IO, "%s: cannot write the harvest file", path);
+  json_decref(list);
+  return rc;
+}
+
+static int write_h5(const grid_job *j, int n, const hfs_cli_opts *o, double wall,
+                    const char *digest) {
+  hfs_h5 *f = NULL;
+  const char **names = NULL, **labels = NULL;
+  double *values = NULL, *times = NULL;
+  hfs_point_result *res = NULL;
+  int nl = hfs_patchset_nlabels(j->ps), rc = HFS_OK;
+  char sha[65];
+  HFS_ALLOC(names, n);
+  HFS_ALLOC(labels, nl);
+  HFS_ALLOC(values, (size_t)n * (size_t)nl);
+  HFS_ALLOC(times, n);
+  HFS_ALLOC(res, n);
+  for (int l = 0; l < nl; l++) labels[l] = hfs_patchset_label(j->ps, l);
+  for (int u = 0; u < n; u++) {
+    int k = j->points[u];
+    names[u] = hfs_patchset_name(j->ps, k);
+    for (int l = 0; l < nl; l++) values[(size_t)u * (size_t)nl + (size_t)l] = hfs_patchset_value(j->ps, k, l);
+    times[u] = j->results[u].time_s;
+    res[u] = j->results[u].r;
+  }
+  HFS_CHECK(hfs_sha256_file(o->workspace, sha));
+  hfs_run_info info = {"grid", o->argv_line, o->workspace, sha, o->measurement,
+                       hfs_optimizer_name(o->fit.optimizer), o->model.normsys_code,
+                       o->model.histosys_code, wall, hfs_cli_size()};
+  hfs_grid_meta meta = {nl, labels, j->g->patchset, digest, j->po.mu, j->po.lim.cl,
+                        j->po.toys ? "toys" : "asymptotic", hfs_teststat_name(j->po.ts)};
+  HFS_CHECK(hfs_h5_create(o->output, &f));
+  HFS_CHECK(hfs_store_write_run_info(f, &info));
+  HFS_CHECK(hfs_store_write_grid(f, &meta, n, names, values, res, times));
+  HFS_CHECK(hfs_h5_close(&f));
+cleanup:
+  hfs_h5_close(&f);
+  free(names);
+  free(labels);
+  free(values);
+  free(times);
+  free(res);
+  return rc;
+}
+
+static void print_table(const grid_job *j, int n, double wall) {
+  printf("hfscan grid: %s, %d points, mu = %g, %s%s\n", j->g->patchset, n, j->po.mu,
+         j->po.toys ? "toys" : "asymptotic", j->po.limit ? ", with limits" : "");
+  printf("%-28s", "name");
+  for (int l = 0; l < hfs_patchset_nlabels(j->ps); l++) printf(" %8s", hfs_patchset_label(j->ps, l));
+  printf(" %10s %10s %10s %10s", "CLs_obs", "CLs_exp", "-1s", "+1s");
+  if (j->po.limit) printf(" %9s %9s", "UL_obs", "UL_exp");
+  printf("  status\n");
+  int nbad = 0;
+  for (int u = 0; u < n; u++) {
+    const hfs_point_result *r = &j->results[u].r;
+    int k = j->points[u];
+    printf("%-28s", hfs_patchset_name(j->ps, k));
+    for (int l = 0; l < hfs_patchset_nlabels(j->ps); l++) printf(" %8s", hfs_patchset_value_text(j->ps, k, l));
+    printf(" %10.6f %10.6f %10.6f %10.6f", r->cls_obs, r->cls_exp[2], r->cls_exp[1], r->cls_exp[3]);
+    if (j->po.limit) printf(" %9.4f %9.4f", r->limit_obs, r->limit_exp[2]);
+    printf("  %s%s%s\n", status_word(r->status),
+           j->po.limit && r->limit_status != HFS_POINT_OK ? "; limit " : "",
+           j->po.limit && r->limit_status != HFS_POINT_OK ? status_word(r->limit_status) : "");
+    if (r->message[0]) printf("    %s\n", r->message);
+    nbad += r->status != HFS_POINT_OK || (j->po.limit && r->limit_status != HFS_POINT_OK);
+  }
+  printf("%d points in %.2f s on %d rank%s; %d with a failed fit or error\n", n, wall,
+         hfs_cli_size(), hfs_cli_size() > 1 ? "s" : "", nbad);
+}
+
+int hfs_cmd_grid(int argc, char **argv) {
+  hfs_cli_opts o;
+  grid_args g = {.toys_min = 500, .toys_max = 20000, .toys_batch = 250, .cls_acc = 0.005};
+  grid_job j;
+  hfs_patchset *ps = NULL;
+  hfs_sched *sched = NULL;
+  int *points = NULL, npoints = 0, nargc = 0, rank = hfs_cli_rank();
+  int rc = HFS_OK, exit_code;
+  char **nargv = calloc((size_t)argc + 1, sizeof *nargv);
+  double t0 = hfs_now();
+  memset(&j, 0, sizeof j);
+  hfs_cli_opts_default(&o);
+  if (!nargv) return HFS_EXIT_ERROR;
+  exit_code = split_args(argc, argv, &g, &nargc, nargv);
+  if (exit_code == HFS_EXIT_OK) exit_code = hfs_cli_parse("grid", nargc, nargv, &o);
+  if (exit_code != HFS_EXIT_OK) {
+    hfs_cli_opts_free(&o);
+    free(nargv);
+    return exit_code < 0 ? HFS_EXIT_OK : exit_code;
+  }
+  exit_code = HFS_EXIT_OK;
+  if (o.npatch) HFS_FAIL(HFS_ERR_ARG, "grid: --patch does not apply (the patchset gives the patches)");
+
+  /* Every rank reads the patchset and checks the digest (the same files,
+   * the same answer), so that any rank can build any point. */
+  HFS_CHECK(hfs_patchset_read(g.patchset, &ps));
+  if (!o.no_digest_check) HFS_CHECK(hfs_patchset_verify(ps, o.workspace));
+  HFS_CHECK(select_points(ps, &g, &points, &npoints));
+
+  hfs_point_options po = HFS_POINT_OPTIONS_DEFAULT;
+  po.mu = o.have_mu ? o.mu : 1.0;
+  po.ts = o.have_ts ? o.ts : HFS_TS_QTILDE;
+  if (po.ts != HFS_TS_QTILDE && po.ts != HFS_TS_Q)
+    HFS_FAIL(HFS_ERR_ARG, "grid: --test-stat must be qtilde or q");
+  po.limit = g.limit;
+  po.lim.cl = o.cl;
+  po.toys = o.toys;
+  po.toys_min = g.toys_min;
+  po.toys_max = g.toys_max;
+  po.toys_batch = g.toys_batch;
+  po.cls_accuracy = g.cls_acc;
+  j.o = &o;
+  j.g = &g;
+  j.ps = ps;
+  j.points = points;
+  j.po = po;
+  HFS_ALLOC(j.results, npoints);
+
+  hfs_sched_options so;
+  hfs_sched_options_default(&so);
+  so.progress = !o.quiet;
+  /* A point lasts from tenths of a second to minutes: one per batch. */
+  so.max_batch_units = 1;
+  so.prefetch = 1;
+  char name[64];
+  snprintf(name, sizeof name, "grid (%d points)", npoints);
+  hfs_sched_task task = {name, sizeof(unit_result), unit_run, unit_collect, &j};
+  HFS_CHECK(hfs_sched_create(MPI_COMM_WORLD, &so, &sched));
+  hfs_cli_set_stop_hook(hfs_sched_request_stop);
+  if (hfs_cli_interrupted) hfs_sched_request_stop();
+  int run_rc = hfs_sched_run(sched, &task, NULL, npoints, NULL);
+  hfs_cli_set_stop_hook(NULL);
+  if (run_rc == HFS_ERR_INTERRUPTED) {
+    if (rank == 0) hfs_cli_error("interrupted; grid runs do not resume yet: run the command again");
+    exit_code = HFS_EXIT_INTERRUPTED;
+    goto cleanup;
+  }
+  HFS_CHECK(run_rc);
+
+  if (rank == 0) {
+    double wall = hfs_now() - t0;
+    if (o.output) HFS_CHECK(write_h5(&j, npoints, &o, wall, hfs_patchset_digest(ps, "sha256")));
+    if (g.harvest) HFS_CHECK(write_harvest(&j, npoints, g.harvest));
+    if (o.json) {
+      json_t *js = grid_json(&j, npoints);
+      hfs_cli_print_json(js);
+      json_decref(js);
+    } else if (!o.quiet) {
+      print_table(&j, npoints, wall);
+    }
+    for (int u = 0; u < npoints; u++)
+      if (j.results[u].r.status != HFS_POINT_OK ||
+          (po.limit && j.results[u].r.limit_status != HFS_POINT_OK))
+        exit_code = HFS_EXIT_FIT_FAILED;
+  }
+cleanup:
+  if (rc) {
+    hfs_cli_error("%s", hfs_error_message());
+    exit_code = rc == HFS_ERR_ARG ? HFS_EXIT_USAGE : HFS_EXIT_ERROR;
+  }
+  hfs_sched_destroy(&sched);
+  hfs_patchset_destroy(&ps);
+  hfs_cli_opts_free(&o);
+  free(j.results);
+  free(points);
+  free(nargv);
+  return exit_code;
+}

@@ -1,0 +1,42 @@
+/* Signal-grid files (docs/grid.md): one table of points, keyed by patch
+ * name, with the patchset's label values as columns, in the group /grid:
+ *
+ *   /grid/points/name              strings, the patch names
+ *   /grid/points/<label>           one column per patchset label (numbers)
+ *   /grid/points/status            HFS_POINT_* of the CLs test
+ *   /grid/points/CLs_obs, CLs_exp_m2, CLs_exp_m1, CLs_exp_med, CLs_exp_p1,
+ *                CLs_exp_p2, CLsb_obs, CLb_obs, q_obs, mu_hat, CLs_err,
+ *                ntoys_sb, ntoys_b, nfailed_fits
+ *   /grid/points/limit_status, limit_obs, limit_exp_m2 ... limit_exp_p2
+ *   /grid/points/message           why a part failed ("" if none)
+ *   /grid/points/fit_status        n x 5 statuses of the test's fits
+ *
+ * Every column is one-dimensional (fit_status aside), so that
+ * pandas.DataFrame({k: v[()] for k, v in f["grid/points"].items() if
+ * v.ndim == 1}) is the table.  Attributes of /grid: labels (comma-separated),
+ * patchset, patchset_digest, mu, cl, calc, test_stat.  Per-point wall times
+ * go to /provenance/grid_time_s, outside what h5diff --exclude-path
+ * /provenance compares. */
+#ifndef HFS_GRID_OUT_H
+#define HFS_GRID_OUT_H
+
+#include "hfs_h5.h"
+#include "hfs_infer.h"
+
+typedef struct {
+  int nlabels;
+  const char *const *labels;
+  const char *patchset;        /* file as given */
+  const char *patchset_digest; /* the background workspace's, as recorded */
+  double mu, cl;
+  const char *calc;            /* "asymptotic" or "toys" */
+  const char *test_stat;
+} hfs_grid_meta;
+
+/* Write the n points (names[i], values[i * nlabels + k], results[i],
+ * time_s[i] or NULL) into f. */
+int hfs_store_write_grid(hfs_h5 *f, const hfs_grid_meta *meta, int n,
+                         const char *const *names, const double *values,
+                         const hfs_point_result *results, const double *time_s);
+
+#endif
