@@ -101,6 +101,9 @@ int hfs_cli_parse(const char *cmd, int argc, char **argv, hfs_cli_opts *o);
 void hfs_cli_opts_free(hfs_cli_opts *o);
 
 int hfs_cli_load(const hfs_cli_opts *o, hfs_cli_ctx *c);
+/* The same from a workspace already read (a grid point): c takes spec over,
+ * also on failure (hfs_cli_ctx_free releases it). */
+int hfs_cli_load_spec(const hfs_cli_opts *o, hfs_spec *spec, hfs_cli_ctx *c);
 void hfs_cli_ctx_free(hfs_cli_ctx *c);
 
 /* The job configuration of the options and the loaded workspace (the

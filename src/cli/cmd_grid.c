@@ -64,58 +64,35 @@ static int unit_run(void *ctx, int64_t unit, void *out) {
   grid_job *j = ctx;
   unit_result *u = out;
   hfs_spec *spec = NULL;
-  hfs_model *m = NULL;
+  hfs_cli_ctx c;
   hfs_infer *I = NULL;
-  int *fixed = NULL;
-  double *init = NULL;
-  int rc = HFS_OK, k = j->points[unit];
+  int rc, k = j->points[unit];
   double t0 = hfs_now();
   memset(u, 0, sizeof *u);
-  /* The digest was checked once, by every rank, before the run. */
+  memset(&c, 0, sizeof c);
+  /* The digest was checked once, by every rank, before the run.  The
+   * parameter options (--fix, --bounds, --set, --freeze) apply to every
+   * point as to a single workspace. */
   rc = hfs_patchset_workspace(j->ps, k, j->o->workspace, HFS_SPEC_NO_DIGEST_CHECK, &spec);
-  if (!rc) rc = hfs_model_create(spec, j->o->measurement, &j->o->model, &m);
-  if (!rc) {
-    int n = hfs_model_npar(m);
-    HFS_ALLOC(fixed, n);
-    HFS_ALLOC(init, n);
-    for (int i = 0; i < n; ++i) {
-      fixed[i] = hfs_model_par_fixed(m, i);
-      init[i] = hfs_model_par_init(m, i);
-    }
-    for (int f = 0; f < j->o->nfix && !rc; ++f) {
-      int i = hfs_model_par_find(m, j->o->fix_name[f]);
-      if (i < 0) {
-        rc = hfs_error_set(HFS_ERR_ARG, "--fix %s: no parameter of that name", j->o->fix_name[f]);
-      } else {
-        fixed[i] = 1;
-        init[i] = j->o->fix_value[f];
-      }
-    }
-  }
-  if (!rc) rc = hfs_infer_create(m, &j->o->fit, fixed, init, &I);
-  if (rc) {
+  if (!rc) rc = hfs_cli_load_spec(j->o, spec, &c);
+  if (!rc) rc = hfs_infer_create(c.model, &j->o->fit, c.fixed, c.init, &I);
+  if (rc == HFS_OK) {
+    hfs_point_options po = j->po;
+    po.seed = point_seed(j->o->seed, hfs_patchset_name(j->ps, k));
+    rc = hfs_infer_point(I, &po, &u->r);
+  } else if (rc != HFS_ERR_NOMEM) {
     /* A point that cannot be built is recorded like one whose fits fail. */
-    if (rc == HFS_ERR_NOMEM) goto cleanup;
     hfs_point_result *r = &u->r;
-    memset(r, 0, sizeof *r);
     r->status = HFS_POINT_ERROR;
     r->limit_status = j->po.limit ? HFS_POINT_ERROR : HFS_POINT_NOT_RUN;
     r->cls_obs = r->clsb_obs = r->clb_obs = r->q_obs = r->mu_hat = r->limit_obs = NAN;
     for (int b = 0; b < 5; b++) r->cls_exp[b] = r->limit_exp[b] = NAN;
     snprintf(r->message, sizeof r->message, "%s", hfs_error_message());
     rc = HFS_OK;
-    goto cleanup;
   }
-  hfs_point_options po = j->po;
-  po.seed = point_seed(j->o->seed, hfs_patchset_name(j->ps, k));
-  HFS_CHECK(hfs_infer_point(I, &po, &u->r));
-cleanup:
   u->time_s = hfs_now() - t0;
   hfs_infer_destroy(&I);
-  hfs_model_destroy(&m);
-  hfs_spec_destroy(&spec);
-  free(fixed);
-  free(init);
+  hfs_cli_ctx_free(&c);
   return rc;
 }
 

@@ -484,21 +484,30 @@ cleanup:
 }
 
 int hfs_cli_load(const hfs_cli_opts *o, hfs_cli_ctx *c) {
-  int rc = HFS_OK;
+  hfs_spec *spec = NULL;
   memset(c, 0, sizeof *c);
   warned = 0;
   hfs_warn_set_sink(count_warning, NULL);
+  int rc;
   if (!strcmp(o->workspace, "-")) {
     const char *text;
     size_t len;
-    HFS_CHECK(hfs_cli_stdin_workspace(&text, &len));
-    HFS_CHECK(hfs_spec_read_buffer_patched_flags(text, len, "-", o->patch, o->npatch,
-                                                 o->no_digest_check ? HFS_SPEC_NO_DIGEST_CHECK : 0,
-                                                 &c->spec));
+    rc = hfs_cli_stdin_workspace(&text, &len);
+    if (!rc)
+      rc = hfs_spec_read_buffer_patched_flags(text, len, "-", o->patch, o->npatch,
+                                              o->no_digest_check ? HFS_SPEC_NO_DIGEST_CHECK : 0,
+                                              &spec);
   } else {
-    HFS_CHECK(hfs_spec_read_patched(o->workspace, o->patch, o->npatch,
-                                    o->no_digest_check ? HFS_SPEC_NO_DIGEST_CHECK : 0, &c->spec));
+    rc = hfs_spec_read_patched(o->workspace, o->patch, o->npatch,
+                               o->no_digest_check ? HFS_SPEC_NO_DIGEST_CHECK : 0, &spec);
   }
+  return rc ? rc : hfs_cli_load_spec(o, spec, c);
+}
+
+int hfs_cli_load_spec(const hfs_cli_opts *o, hfs_spec *spec, hfs_cli_ctx *c) {
+  int rc = HFS_OK;
+  memset(c, 0, sizeof *c);
+  c->spec = spec;
   rc = hfs_model_create(c->spec, o->measurement, &o->model, &c->model);
   if (rc == HFS_ERR_NOMEM) {
     /* Say for which model size the memory ran out. */

@@ -48,7 +48,7 @@ one_line() { # NAME PATTERN COMMAND...
   err=$("$@" 2>&1 >/dev/null); rc=$?
   [ $rc -eq 1 ] || fail "$name: exit $rc, expected 1: $err"
   [ "$(printf '%s\n' "$err" | grep -c .)" -eq 1 ] || fail "$name: not one line: $err"
-  echo "$err" | grep -Eq "$pattern" || fail "$name: message lacks /$pattern/: $err"
+  echo "$err" | grep -Eq -e "$pattern" || fail "$name: message lacks /$pattern/: $err"
 }
 one_line digest_mismatch "wrong.json: the patchset was made for a workspace of sha256 digest $zero, but .* has $digest" \
   "$HFSCAN" fit "$WS" --patch "$DIR/wrong.json:pt_100_0"

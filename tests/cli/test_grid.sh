@@ -1,0 +1,98 @@
+#!/bin/bash
+# hfscan grid on the test patchset (tests/data/grid/patchset.json: six
+# signal points and one whose patch leaves an invalid workspace):
+#  - the broken point is recorded with status error and its message, the
+#    others go on, and the exit status is 4;
+#  - --json, --harvest and the HDF5 table hold the same numbers, the table
+#    reads into pandas (when installed) and h5py, keyed by name with m1, m2;
+#  - --points selects by name and glob; a selection matching nothing, a
+#    wrong digest and --patch are refused with one line.
+# Usage: test_grid.sh HFSCAN WS PATCHSET DIR
+set -u
+HFSCAN=$1 WS=$2 PS=$3 DIR=$4
+mkdir -p "$DIR"
+rm -f "$DIR"/*
+fail() { echo "FAIL: $*"; exit 1; }
+PY=/usr/bin/python3
+
+"$HFSCAN" grid "$WS" "$PS" --limit --bounds mu=0:20 --quiet --json -o "$DIR/g.h5" \
+  --harvest "$DIR/harvest.json" >"$DIR/g.json" 2>"$DIR/g.err"
+rc=$?
+[ $rc -eq 4 ] || fail "exit status $rc, expected 4 (one point failed): $(cat "$DIR/g.err")"
+$PY - "$DIR" <<'PYEOF' || fail "outputs disagree"
+import json, math, sys
+import h5py
+d = sys.argv[1]
+js = json.load(open(d + "/g.json"))
+hv = json.load(open(d + "/harvest.json"))
+f = h5py.File(d + "/g.h5", "r")
+g = f["grid/points"]
+assert js["labels"] == ["m1", "m2"], js["labels"]
+assert f["grid"].attrs["labels"] in ("m1,m2", b"m1,m2")
+names = [n.decode() for n in g["name"][()]]
+assert names == [p["name"] for p in js["points"]], names
+assert len(hv) == len(names) == 7
+bad = names.index("broken_400_0")
+for i, p in enumerate(js["points"]):
+    h = hv[i]
+    assert h["fID"] == p["name"]
+    assert [h["m1"], h["m2"]] == p["values"] == [g["m1"][i], g["m2"][i]], (h, p)
+    if i == bad:
+        assert p["status"] == "error" and g["status"][i] == 2, p
+        assert "has 3 bins" in p["message"], p["message"]
+        assert math.isnan(g["CLs_obs"][i]) and p["CLs_obs"] is None
+        assert h["CLs"] == -1 and h["failedfit"] == 1
+        continue
+    assert p["status"] == "ok" and g["status"][i] == 0, p
+    assert g["limit_status"][i] == 0 and p["limit"]["status"] == "ok"
+    e = p["CLs_exp"]
+    assert e == sorted(e), e
+    assert h["CLs"] == p["CLs_obs"] == g["CLs_obs"][i]
+    assert [h["clsd2s"], h["clsd1s"], h["CLsexp"], h["clsu1s"], h["clsu2s"]] == e
+    assert [g["CLs_exp_" + b][i] for b in ("m2", "m1", "med", "p1", "p2")] == e
+    assert h["upperLimit"] == p["limit"]["obs"] == g["limit_obs"][i]
+    assert h["expectedUpperLimit"] == p["limit"]["exp"][2] == g["limit_exp_med"][i]
+    assert h["failedfit"] == 0
+    # The limit is where CLs crosses 0.05: below it at mu = 1 iff UL < 1.
+    assert (p["CLs_obs"] < 0.05) == (p["limit"]["obs"] < 1), p
+try:
+    import pandas as pd
+except ImportError:
+    pd = None
+if pd is not None:
+    df = pd.DataFrame({k: v[()] for k, v in g.items() if v.ndim == 1}).set_index("name")
+    assert df.loc[b"sig_200_0", "m1"] == 200
+print("outputs agree")
+PYEOF
+
+# --points: a name and a glob; the selected rows equal the full run's.
+"$HFSCAN" grid "$WS" "$PS" --points sig_100_0 --points 'sig_3*' --quiet --json >"$DIR/sel.json" \
+  || fail "--points run failed"
+$PY - "$DIR" <<'PYEOF' || fail "--points rows differ from the full run"
+import json, sys
+d = sys.argv[1]
+sel = json.load(open(d + "/sel.json"))["points"]
+full = {p["name"]: p for p in json.load(open(d + "/g.json"))["points"]}
+assert [p["name"] for p in sel] == ["sig_100_0", "sig_300_0", "sig_300_50"], sel
+for p in sel:
+    assert p["CLs_obs"] == full[p["name"]]["CLs_obs"] and p["CLs_exp"] == full[p["name"]]["CLs_exp"]
+PYEOF
+
+one_line() { # NAME PATTERN STATUS COMMAND...
+  local name=$1 pattern=$2 want=$3; shift 3
+  local err rc
+  err=$("$@" 2>&1 >/dev/null); rc=$?
+  [ $rc -eq "$want" ] || fail "$name: exit $rc, expected $want: $err"
+  [ "$(printf '%s\n' "$err" | grep -c .)" -eq 1 ] || fail "$name: not one line: $err"
+  echo "$err" | grep -Eq -e "$pattern" || fail "$name: message lacks /$pattern/: $err"
+}
+one_line no_match "--points nope_\*: no patch of .*patchset.json matches" 1 \
+  "$HFSCAN" grid "$WS" "$PS" --points 'nope_*' --quiet
+sed 's/"sha256": "[0-9a-f]*"/"sha256": "'"$(printf '0%.0s' {1..64})"'"/' "$PS" >"$DIR/wrong.json"
+one_line digest "wrong.json: the patchset was made for a workspace of sha256 digest 0{64}, but .*valid.json has [0-9a-f]{64}" 1 \
+  "$HFSCAN" grid "$WS" "$DIR/wrong.json" --quiet
+"$HFSCAN" grid "$WS" "$DIR/wrong.json" --no-digest-check --points 'sig_1*' --quiet \
+  || fail "--no-digest-check did not override"
+one_line patch "--patch does not apply" 2 "$HFSCAN" grid "$WS" "$PS" --patch "$PS:sig_100_0" --quiet
+one_line usage "expected BKG.json PATCHSET.json" 2 "$HFSCAN" grid "$WS" --quiet
+echo "PASS"
