@@ -19,8 +19,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-void hfs_cli_set_stop_hook(void (*h)(void));
-
 #define GRID_MAX_SEL 256
 
 typedef struct {
@@ -431,10 +429,8 @@ int hfs_cmd_grid(int argc, char **argv) {
   snprintf(name, sizeof name, "grid (%d points)", npoints);
   hfs_sched_task task = {name, sizeof(unit_result), unit_run, unit_collect, &j};
   HFS_CHECK(hfs_sched_create(MPI_COMM_WORLD, &so, &sched));
-  hfs_cli_set_stop_hook(hfs_sched_request_stop);
-  if (hfs_cli_interrupted) hfs_sched_request_stop();
+  /* SIGTERM, SIGINT and SIGUSR1 reach the scheduler's stop flag (main.c). */
   int run_rc = hfs_sched_run(sched, &task, NULL, npoints, NULL);
-  hfs_cli_set_stop_hook(NULL);
   if (run_rc == HFS_ERR_INTERRUPTED) {
     if (rank == 0) hfs_cli_error("interrupted; grid runs do not resume yet: run the command again");
     exit_code = HFS_EXIT_INTERRUPTED;
