@@ -328,7 +328,8 @@ static int write_h5(const grid_job *j, int n, const hfs_cli_opts *o, double wall
   HFS_CHECK(hfs_sha256_file(o->workspace, sha));
   hfs_run_info info = {"grid", o->argv_line, o->workspace, sha, o->measurement,
                        hfs_optimizer_name(o->fit.optimizer), o->model.normsys_code,
-                       o->model.histosys_code, wall, hfs_cli_size()};
+                       o->model.histosys_code, wall, hfs_cli_size(),
+                       NULL /* each point names its own POI in its patch */};
   hfs_grid_meta meta = {nl, labels, j->g->patchset, digest, j->po.mu, j->po.lim.cl,
                         j->po.toys ? "toys" : "asymptotic", hfs_teststat_name(j->po.ts)};
   HFS_CHECK(hfs_h5_create(o->output, &f));
