@@ -98,6 +98,9 @@ void hfs_cli_opts_default(hfs_cli_opts *o);
 /* Parse common + command-specific options; returns HFS_EXIT_* (OK to go on,
  * or USAGE/ERROR with a message printed, or -1 for --help printed). */
 int hfs_cli_parse(const char *cmd, int argc, char **argv, hfs_cli_opts *o);
+/* Arguments from index argi on (the command line after a job file's own
+ * options) may override a single-valued option given before them, once. */
+void hfs_cli_set_override_from(int argi);
 void hfs_cli_opts_free(hfs_cli_opts *o);
 
 int hfs_cli_load(const hfs_cli_opts *o, hfs_cli_ctx *c);

@@ -5,6 +5,7 @@
 #include "cli.h"
 #include "hfs_error.h"
 #include "hfs_store.h"
+#include "toy_notes.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -153,6 +154,7 @@ int hfs_cmd_run(int argc, char **argv) {
   }
   av[0] = (char *)task;
   av[n++] = (char *)workspace;
+  hfs_cli_set_override_from(n);
   for (int i = 2; i < argc; ++i) av[n++] = argv[i];
   av[n] = NULL;
   code = fn(n, av);
@@ -233,6 +235,8 @@ int hfs_cmd_merge(int argc, char **argv) {
   else out.have_results = out.complete = 0;
   snprintf(out.command_line, sizeof out.command_line, "hfscan merge (%d parts)", argc - 2);
   HFS_CHECK(hfs_job_toys_commit(&out, target));
+  /* The merged limit carries the same notes as a single run's. */
+  if (done == n && !strcmp(out.kind, "limit")) HFS_CHECK(hfs_cli_toy_limit_h5(target, &out));
   printf("hfscan merge: %s: %lld of %lld toys%s\n", target, (long long)done, (long long)n,
          done == n ? ", complete" : ", still incomplete (parts missing?)");
   code = done == n ? HFS_EXIT_OK : HFS_EXIT_INTERRUPTED;

@@ -44,5 +44,7 @@ int hfs_cli_prepare_output(const char *file) {
   if (!dir) return hfs_error_set(HFS_ERR_NOMEM, "out of memory");
   int rc = hfs_cli_mkdirs(dir);
   free(dir);
+  /* The user named the file, not the folder: say which output it was. */
+  if (rc) rc = hfs_error_set(rc, "%s: %s", file, hfs_error_message());
   return rc;
 }

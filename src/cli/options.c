@@ -160,6 +160,11 @@ static int parse_grid(const char *s, double *lo, double *hi, int *n) {
 
 static char argv_line[4096];
 
+/* hfscan run: options from the job file come first, and the command line's
+ * (argv[override_from] on) may override each of them once. */
+static int override_from;
+void hfs_cli_set_override_from(int argi) { override_from = argi; }
+
 int hfs_cli_parse(const char *cmd, int argc, char **argv, hfs_cli_opts *o) {
   size_t l = snprintf(argv_line, sizeof argv_line, "hfscan");
   for (int i = 0; i < argc && l < sizeof argv_line; ++i)
@@ -174,7 +179,9 @@ int hfs_cli_parse(const char *cmd, int argc, char **argv, hfs_cli_opts *o) {
   /* Where each valued option was first given: a second value of an option
    * that takes one is an error, not a silent override. */
   const char *seen[NDEFS];
+  int seen_at[NDEFS];
   memset(seen, 0, sizeof seen);
+  memset(seen_at, 0, sizeof seen_at);
   while ((c = getopt_long(argc, argv, ":o:h", lo, &idx)) != -1) {
     const char *name = NULL;
     for (int i = 0; i < NDEFS; ++i)
@@ -185,12 +192,15 @@ int hfs_cli_parse(const char *cmd, int argc, char **argv, hfs_cli_opts *o) {
           return HFS_EXIT_USAGE;
         }
         if (defs[i].opt.has_arg == required_argument && !strstr(defs[i].help, "repeat")) {
-          if (seen[i]) {
+          if (seen[i] && override_from > 0 && seen_at[i] <= override_from && optind > override_from) {
+            /* the command line overrides the job file's value */
+          } else if (seen[i]) {
             hfs_cli_error("option --%s given twice ('%s', then '%s'); give it once", name,
                           seen[i], optarg);
             return HFS_EXIT_USAGE;
           }
           seen[i] = optarg;
+          seen_at[i] = optind;
         }
       }
     double v;

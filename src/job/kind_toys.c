@@ -267,10 +267,19 @@ static int toys_finish(void *state, int *whole, int *nfailed) {
   for (int64_t u = 0; u < n; ++u) *whole &= s->tf.done[u] != 0;
   if (*whole) HFS_CHECK(hfs_job_toys_compute(&s->tf));
   s->tf.complete = *whole;
-  for (int p = 0; *whole && p < s->tf.npoints; ++p)
-    *nfailed += s->tf.obs_fits[2 * p].status != HFS_FIT_CONVERGED ||
-                s->tf.obs_fits[2 * p + 1].status != HFS_FIT_CONVERGED ||
-                s->tf.cls[p].n_sb == 0 || s->tf.cls[p].n_b == 0;
+  for (int p = 0; *whole && p < s->tf.npoints; ++p) {
+    const hfs_fit_summary *f = &s->tf.obs_fits[2 * p];
+    int bad_fit = f[0].status != HFS_FIT_CONVERGED || f[1].status != HFS_FIT_CONVERGED;
+    int no_toys = s->tf.cls[p].n_sb == 0 || s->tf.cls[p].n_b == 0;
+    /* Exit status 4 always comes with the reason. */
+    if (bad_fit)
+      hfs_warn("point mu = %g: the observed fits did not converge (free: %s, conditional: %s)",
+               s->tf.mu[p], hfs_fit_status_name(f[0].status), hfs_fit_status_name(f[1].status));
+    if (no_toys)
+      hfs_warn("point mu = %g: no toy of a hypothesis converged (s+b: %lld, b: %lld usable)",
+               s->tf.mu[p], (long long)s->tf.cls[p].n_sb, (long long)s->tf.cls[p].n_b);
+    *nfailed += bad_fit || no_toys;
+  }
 cleanup:
   return rc;
 }

@@ -7,7 +7,8 @@
 set -u
 HFSCAN=$1
 WS=$2/inputs/belle2_like.json
-NTOYS_FULL=60
+# enough toys that a run outlasts the signals sent to it
+NTOYS_FULL=600
 . "$(dirname "$0")/lib.sh"
 ARGS=(hypotest "$WS" --mu 2 --calc toys --ntoys "$NTOYS" --seed 7 --quiet)
 MPI=(mpirun -np 3 --oversubscribe)

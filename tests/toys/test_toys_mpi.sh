@@ -37,10 +37,14 @@ lim 1 l1.h5
 lim 4 l4.h5
 h5diff -q --exclude-path /provenance l1.h5 l4.h5 || fail "toy limit differs between 1 and 4 ranks"
 h5dump -a /limit/obs l1.h5 >/dev/null || fail "toy limit file has no /limit"
-# failed fits are recorded, counted and do not stop the run
-run 2 f2.h5 5 --max-iter 2
+# failed fits are recorded, counted and do not stop the run; the observed
+# fits fail too at --max-iter 2, so the run exits 4 (docs/slurm.md)
+mpirun -np 2 --oversubscribe "$H" hypotest "$WS" --mu 2 --calc toys --ntoys 40 --seed 5 --quiet \
+  -o f2.h5 --max-iter 2 >f2.h5.txt 2>f2.h5.err
+rc=$?
+[ $rc -eq 4 ] || fail "a run whose observed fit failed exited $rc, not 4: $(tail -3 f2.h5.err)"
 nf=$(h5dump -d /toys/result/n_failed_sb f2.h5 | awk '/\(0\):/ {print $2}')
 [ -n "$nf" ] && [ "$nf" -gt 0 ] || fail "no failed toys counted with --max-iter 2 (n_failed_sb=$nf)"
-grep -q "did not converge" f2.h5.err || fail "failed toys not reported on stderr"
+grep -q "did not converge\|no toy of a hypothesis converged" f2.h5.err || fail "failed toys not reported on stderr"
 "$H" status f2.h5 >/dev/null || fail "run with failed toys is not complete"
 echo "1 passed, 0 failed"
