@@ -22,6 +22,7 @@
 #include "fit_internal.h"
 #include "hfs_error.h"
 #include "hfs_model.h"
+#include "hfs_util.h"
 #include "hfs_workspace.h"
 
 typedef struct {
@@ -150,16 +151,16 @@ int main(int argc, char **argv) {
 
   /* The pieces of one Newton iteration at the best fit. */
   for (int k = 0; k < reps; k++) {
-    double t0 = hfs_fit__now();
+    double t0 = hfs_now();
     HFS_CHECK(hfs_model_hessian(m, ctx.main, ctx.aux, best, dense));
-    t[k] = hfs_fit__now() - t0;
+    t[k] = hfs_now() - t0;
   }
   printf("  dense Hessian             %9.1f us\n", 1e6 * median(t, reps));
   if (ms.nblocks > 0) {
     for (int k = 0; k < reps; k++) {
-      double t0 = hfs_fit__now();
+      double t0 = hfs_now();
       HFS_CHECK(hfs_model_hessian_blocks(m, ctx.main, ctx.aux, best, hss, hbb, hbs));
-      t[k] = hfs_fit__now() - t0;
+      t[k] = hfs_now() - t0;
     }
     printf("  block Hessian             %9.1f us\n", 1e6 * median(t, reps));
   }
@@ -176,37 +177,37 @@ int main(int argc, char **argv) {
     r[k] = 1.0 + 0.01 * k;
   }
   for (int k = 0; k < reps; k++) {
-    double t0 = hfs_fit__now();
+    double t0 = hfs_now();
     hfs_fit__blocks_select(b, pos);
     if (hfs_fit__blocks_factor(b, 0.0)) HFS_FAIL(HFS_ERR_NUMERIC, "not positive definite");
-    t[k] = hfs_fit__now() - t0;
+    t[k] = hfs_now() - t0;
   }
   printf("  block factorisation       %9.1f us\n", 1e6 * median(t, reps));
   for (int k = 0; k < reps; k++) {
-    double t0 = hfs_fit__now();
+    double t0 = hfs_now();
     hfs_fit__blocks_solve(b, r, d);
-    t[k] = hfs_fit__now() - t0;
+    t[k] = hfs_now() - t0;
   }
   printf("  block solve               %9.1f us\n", 1e6 * median(t, reps));
   for (int k = 0; k < reps; k++) {
-    double t0 = hfs_fit__now();
+    double t0 = hfs_now();
     hfs_fit__blocks_inverse(b, e[0]->cov_free, n, e[0]->d);
-    t[k] = hfs_fit__now() - t0;
+    t[k] = hfs_now() - t0;
   }
   printf("  block inverse (full)      %9.1f us\n", 1e6 * median(t, reps));
   for (int k = 0; k < reps; k++) {
-    double t0 = hfs_fit__now();
+    double t0 = hfs_now();
     hfs_fit__blocks_inverse(b, NULL, n, e[0]->d);
-    t[k] = hfs_fit__now() - t0;
+    t[k] = hfs_now() - t0;
   }
   printf("  block inverse (diagonal)  %9.1f us\n", 1e6 * median(t, reps));
   HFS_CHECK(hfs_fit_problem_hessian(p, x, e[0]->hfree));
   for (int k = 0; k < reps; k++) {
-    double t0 = hfs_fit__now();
+    double t0 = hfs_now();
     memcpy(e[0]->cov_free, e[0]->hfree, (size_t)n * n * sizeof(double));
     LAPACKE_dpotrf_work(LAPACK_COL_MAJOR, 'L', n, e[0]->cov_free, n);
     LAPACKE_dpotri_work(LAPACK_COL_MAJOR, 'L', n, e[0]->cov_free, n);
-    t[k] = hfs_fit__now() - t0;
+    t[k] = hfs_now() - t0;
   }
   printf("  dense dpotrf + dpotri     %9.1f us\n", 1e6 * median(t, reps));
 
@@ -236,7 +237,7 @@ int main(int argc, char **argv) {
   }
   for (int k = 0; k < 2; k++) {
     int bad = 0, iters = 0;
-    double c0 = cpu_now(), w0 = hfs_fit__now();
+    double c0 = cpu_now(), w0 = hfs_now();
     for (int j = 0; j < reps; j++) {
       ctx.main = toy + (size_t)j * nbins;
       HFS_CHECK(hfs_fit__engine_minimize(e[k], init, fixed, 0, &res));
@@ -246,7 +247,7 @@ int main(int argc, char **argv) {
       bad += res.status != HFS_FIT_CONVERGED;
       iters += res.n_iter;
     }
-    double cpu = cpu_now() - c0, wall = hfs_fit__now() - w0;
+    double cpu = cpu_now() - c0, wall = hfs_now() - w0;
     printf("  toys %-9s %d toys: %.1f us CPU per toy (%.0f toys per CPU second; wall %.0f/s), "
            "%.1f iterations per fit, %d fits not converged\n",
            backends[k]->name, reps, 1e6 * cpu / reps, reps / cpu, reps / wall,

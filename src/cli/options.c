@@ -24,6 +24,12 @@ void hfs_cli_error(const char *fmt, ...) {
   fputs("hfscan: ", stderr);
   hfs_fputs_escaped(msg, stderr);
   fputc('\n', stderr);
+  /* For developers and bug reports: where in the code the error arose.  A
+   * message not from the library (a usage error) has no trace of its own. */
+  const char *want = getenv("HFS_ERROR_TRACE");
+  if (want && *want && strcmp(want, "0") && hfs_error_trace_depth() > 0 &&
+      strstr(msg, hfs_error_message()))
+    fprintf(stderr, "hfscan: trace: %s\n", hfs_error_trace());
 }
 
 void hfs_cli_opts_default(hfs_cli_opts *o) {

@@ -2,6 +2,7 @@
 #include "cli_guard.h"
 
 #include "hfs_error.h"
+#include "hfs_sched.h"
 #include "hfs_store.h"
 
 #include <mpi.h>
@@ -16,9 +17,13 @@ int hfs_cli_output_guard(const hfs_cli_opts *o, int collective) {
     if (!rc) rc = hfs_store_lock_acquire(o->output, &held);
   }
   if (collective && hfs_cli_size() > 1) {
-    MPI_Bcast(&rc, 1, MPI_INT, 0, MPI_COMM_WORLD);
+    int mine = rc;
+    rc = HFS_OK;
+    HFS_MPI_CHECK(MPI_Bcast(&mine, 1, MPI_INT, 0, MPI_COMM_WORLD));
+    rc = mine;
     if (rc && hfs_cli_rank() != 0) hfs_error_set(rc, "the master cannot use %s", o->output);
   }
+cleanup:
   return rc;
 }
 

@@ -3,6 +3,7 @@
  * per part, so rank 0 reads it once at start-up and every rank keeps a copy. */
 #include "cli.h"
 #include "hfs_error.h"
+#include "hfs_sched.h"
 
 #include <limits.h>
 #include <mpi.h>
@@ -40,28 +41,31 @@ static int slurp_stdin(void) {
 }
 
 int hfs_cli_stdin_prepare(int argc, char **argv) {
-  int want = 0, rc = HFS_OK;
+  int want = 0, rc = HFS_OK, mine = HFS_OK, all = HFS_OK;
   for (int i = 1; i < argc; ++i) want |= !strcmp(argv[i], "-");
   if (!want) return HFS_OK;
   atexit(release);
-  if (hfs_cli_rank() == 0) rc = slurp_stdin();
-  MPI_Bcast(&rc, 1, MPI_INT, 0, MPI_COMM_WORLD);
-  if (rc) return hfs_cli_rank() == 0 ? rc : hfs_error_set(rc, "rank 0 could not read stdin");
+  if (hfs_cli_rank() == 0) mine = slurp_stdin();
+  HFS_MPI_CHECK(MPI_Bcast(&mine, 1, MPI_INT, 0, MPI_COMM_WORLD));
+  if (mine) {
+    rc = hfs_cli_rank() == 0 ? mine : hfs_error_set(mine, "rank 0 could not read stdin");
+    goto cleanup;
+  }
   unsigned long long n = stdin_len;
-  MPI_Bcast(&n, 1, MPI_UNSIGNED_LONG_LONG, 0, MPI_COMM_WORLD);
+  HFS_MPI_CHECK(MPI_Bcast(&n, 1, MPI_UNSIGNED_LONG_LONG, 0, MPI_COMM_WORLD));
   if (hfs_cli_rank() != 0) {
     stdin_len = (size_t)n;
-    rc = (stdin_data = malloc(stdin_len ? stdin_len : 1)) ? HFS_OK : HFS_ERR_NOMEM;
+    mine = (stdin_data = malloc(stdin_len ? stdin_len : 1)) ? HFS_OK : HFS_ERR_NOMEM;
   }
-  int all = rc;
-  MPI_Allreduce(&rc, &all, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
-  if (all) return hfs_error_set(HFS_ERR_NOMEM, "-: out of memory for the workspace");
+  HFS_MPI_CHECK(MPI_Allreduce(&mine, &all, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD));
+  if (all) HFS_FAIL(HFS_ERR_NOMEM, "-: out of memory for the workspace");
   for (size_t off = 0; off < stdin_len; off += INT_MAX) {
     size_t chunk = stdin_len - off < INT_MAX ? stdin_len - off : INT_MAX;
-    MPI_Bcast(stdin_data + off, (int)chunk, MPI_CHAR, 0, MPI_COMM_WORLD);
+    HFS_MPI_CHECK(MPI_Bcast(stdin_data + off, (int)chunk, MPI_CHAR, 0, MPI_COMM_WORLD));
   }
   stdin_read = 1;
-  return HFS_OK;
+cleanup:
+  return rc;
 }
 
 int hfs_cli_stdin_workspace(const char **data, size_t *len) {

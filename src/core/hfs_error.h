@@ -50,18 +50,35 @@ const char *hfs_error_message(void);
 int hfs_error_code(void);
 void hfs_error_clear(void);
 
-/* Propagate a non-zero status to the caller's `cleanup:` label.  The caller
- * declares `int rc = HFS_OK;` and returns rc after cleanup. */
+/* Where a failure arose and every HFS_CHECK it passed on its way up, as
+ * PETSc's traceback: the message stays the one line a user reads, the
+ * trace says where in the code (printed by the command line when
+ * HFS_ERROR_TRACE=1).  hfs_error_set() starts a new trace; at most
+ * HFS_ERROR_TRACE_MAX sites are kept, later ones are counted. */
+#define HFS_ERROR_TRACE_MAX 32
+void hfs_error_trace_push(const char *file, int line);
+/* "src/fit/engine.c:301 <- src/infer/infer.c:88 <- ..." (origin first),
+ * "" when nothing was recorded. */
+const char *hfs_error_trace(void);
+int hfs_error_trace_depth(void);
+
+/* Propagate a non-zero status to the caller's `cleanup:` label, recording
+ * the site.  The caller declares `int rc = HFS_OK;` and returns rc after
+ * cleanup. */
 #define HFS_CHECK(expr)                                                    \
   do {                                                                     \
     rc = (expr);                                                           \
-    if (rc != HFS_OK) goto cleanup;                                        \
+    if (rc != HFS_OK) {                                                    \
+      hfs_error_trace_push(__FILE__, __LINE__);                            \
+      goto cleanup;                                                        \
+    }                                                                      \
   } while (0)
 
-/* Fail with a message (jumps to cleanup). */
+/* Fail with a message (jumps to cleanup); the site is the trace's origin. */
 #define HFS_FAIL(code, ...)                                                \
   do {                                                                     \
     rc = hfs_error_set((code), __VA_ARGS__);                               \
+    hfs_error_trace_push(__FILE__, __LINE__);                              \
     goto cleanup;                                                          \
   } while (0)
 

@@ -17,6 +17,7 @@
 #include <lapacke.h>
 
 #include "hfs_error.h"
+#include "hfs_util.h"
 
 /* A backend that stops short of the tolerance without having exhausted its
  * budget is finished by at most HFS_FIT_POLISH_STEPS projected Newton steps
@@ -156,11 +157,6 @@ cleanup:
   return rc;
 }
 
-double hfs_fit__now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 /* ---- the problem seen by backends ---- */
 
@@ -489,7 +485,7 @@ int hfs_fit__engine_minimize(hfs_fit_engine *e, const double *init,
                              hfs_fit_result *res) {
   int rc = HFS_OK;
   hfs_fit_problem *p = &e->prob;
-  double t0 = hfs_fit__now();
+  double t0 = hfs_now();
   if (!init || !res || !res->theta || !res->error)
     HFS_FAIL(HFS_ERR_ARG, "fit: minimize needs a start point and a result record");
   if (res->npar != p->npar)
@@ -665,7 +661,7 @@ errors:
   }
 done:
   res->n_eval = p->n_eval;
-  res->time_s = hfs_fit__now() - t0;
+  res->time_s = hfs_now() - t0;
 cleanup:
   return rc;
 }

@@ -210,7 +210,5 @@ double hfs_fit__projected_gradient_norm(int n, const double *x,
                                         const double *g, const double *lo,
                                         const double *hi);
 
-/* Seconds on the monotonic clock. */
-double hfs_fit__now(void);
 
 #endif

@@ -5,11 +5,6 @@
 
 #include <time.h>
 
-double hfs__sched_now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 double hfs__sched_batch_target(double target_option, double cost_per_batch,
                                int ncompute) {

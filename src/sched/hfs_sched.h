@@ -66,12 +66,30 @@
 #ifndef HFS_SCHED_H
 #define HFS_SCHED_H
 
+#include "hfs_error.h"
+
 #include <mpi.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
 typedef struct hfs_sched hfs_sched;
+
+/* The one check of an MPI call for every module: a failure records
+ * HFS_ERR_MPI with the call's text and MPI's own message (and the site in
+ * the error trace) and jumps to the caller's `cleanup:` label.  Only
+ * meaningful on a communicator whose error handler returns (the
+ * scheduler's does; MPI_COMM_WORLD's aborts by default). */
+int hfs_sched_mpi_error(int err, const char *call);
+#define HFS_MPI_CHECK(call)                                                \
+  do {                                                                     \
+    int hfs__mpi_e = (call);                                               \
+    if (hfs__mpi_e != MPI_SUCCESS) {                                       \
+      rc = hfs_sched_mpi_error(hfs__mpi_e, #call);                         \
+      hfs_error_trace_push(__FILE__, __LINE__);                            \
+      goto cleanup;                                                        \
+    }                                                                      \
+  } while (0)
 
 /* Options.  Only the master's options matter; workers follow its messages.
  * Fill with hfs_sched_options_default() and change what you need. */

@@ -12,6 +12,7 @@
 
 #include "hfs_error.h"
 #include "hfs_launcher.h"
+#include "hfs_util.h"
 #include "sched_internal.h"
 
 _Static_assert(sizeof(hfs__sched_result_head) % 16 == 0,
@@ -44,23 +45,6 @@ static char hfs__peer_lost_msg[HFS__SCHED_MSG_MAX];
  * own units, unless a single unit takes longer. */
 #define HFS__MASTER_POLL_SECONDS 2e-4
 
-#define HFS__MPI_CHECK(call)                                               \
-  do {                                                                     \
-    int hfs__e = (call);                                                   \
-    if (hfs__e != MPI_SUCCESS) {                                           \
-      rc = hfs__mpi_error(hfs__e, #call);                                  \
-      goto cleanup;                                                        \
-    }                                                                      \
-  } while (0)
-
-static int hfs__mpi_error(int err, const char *what) {
-  char text[MPI_MAX_ERROR_STRING];
-  int len = 0;
-  if (MPI_Error_string(err, text, &len) != MPI_SUCCESS) len = 0;
-  text[len] = '\0';
-  return hfs_error_set(HFS_ERR_MPI, "scheduler: %s: %s", what,
-                       len ? text : "unknown MPI error");
-}
 
 void hfs_sched_request_stop(void) { hfs__stop_flag = 1; }
 
@@ -122,27 +106,27 @@ int hfs_sched_create(MPI_Comm comm, const hfs_sched_options *opts,
    * bad options fail every rank instead of leaving the others waiting. */
   int lrc = hfs__check_options(&s->opts);
   int bad = lrc != HFS_OK, anybad = 0;
-  HFS__MPI_CHECK(MPI_Allreduce(&bad, &anybad, 1, MPI_INT, MPI_MAX, comm));
+  HFS_MPI_CHECK(MPI_Allreduce(&bad, &anybad, 1, MPI_INT, MPI_MAX, comm));
   if (bad) {
     rc = lrc;
     goto cleanup;
   }
   if (anybad)
     HFS_FAIL(HFS_ERR_ARG, "scheduler: invalid options on another rank");
-  HFS__MPI_CHECK(MPI_Comm_dup(comm, &s->comm));
-  HFS__MPI_CHECK(MPI_Comm_set_name(s->comm, "hfscan-sched"));
+  HFS_MPI_CHECK(MPI_Comm_dup(comm, &s->comm));
+  HFS_MPI_CHECK(MPI_Comm_set_name(s->comm, "hfscan-sched"));
   /* Errors on the private communicator come back as codes; the command line
    * decides whether to abort. */
-  HFS__MPI_CHECK(MPI_Comm_set_errhandler(s->comm, MPI_ERRORS_RETURN));
-  HFS__MPI_CHECK(MPI_Comm_rank(s->comm, &s->rank));
-  HFS__MPI_CHECK(MPI_Comm_size(s->comm, &s->size));
+  HFS_MPI_CHECK(MPI_Comm_set_errhandler(s->comm, MPI_ERRORS_RETURN));
+  HFS_MPI_CHECK(MPI_Comm_rank(s->comm, &s->rank));
+  HFS_MPI_CHECK(MPI_Comm_size(s->comm, &s->size));
   {
     /* The master names the host of a rank that stops answering. */
     char name[MPI_MAX_PROCESSOR_NAME] = "";
     int len = 0;
     if (MPI_Get_processor_name(name, &len) != MPI_SUCCESS) snprintf(name, sizeof name, "?");
     if (s->rank == 0) HFS_ALLOC(s->hosts, (size_t)s->size * MPI_MAX_PROCESSOR_NAME);
-    HFS__MPI_CHECK(MPI_Gather(name, MPI_MAX_PROCESSOR_NAME, MPI_CHAR, s->hosts,
+    HFS_MPI_CHECK(MPI_Gather(name, MPI_MAX_PROCESSOR_NAME, MPI_CHAR, s->hosts,
                               MPI_MAX_PROCESSOR_NAME, MPI_CHAR, 0, s->comm));
   }
   *out = s;
@@ -270,13 +254,13 @@ static void hfs__collect(hfs__run_state *r, int64_t unit, const void *res) {
 /* Run units on the master itself, one at a time, until it is time to look
  * for messages again.  Returns after at least one unit. */
 static void hfs__master_compute(hfs__run_state *r, void *res) {
-  double t0 = hfs__sched_now();
+  double t0 = hfs_now();
   double t_end = t0 + HFS__MASTER_POLL_SECONDS;
   do {
     int64_t unit = hfs__unit(r->units, r->next++);
     hfs_error_clear();
     int rc = r->task->run(r->task->ctx, unit, res);
-    double t1 = hfs__sched_now();
+    double t1 = hfs_now();
     r->st->master_run_seconds += t1 - t0;
     r->st->run_seconds += t1 - t0;
     r->st->units_by_master++;
@@ -291,7 +275,7 @@ static void hfs__master_compute(hfs__run_state *r, void *res) {
       return;
     }
     hfs__collect(r, unit, res);
-    t0 = hfs__sched_now();
+    t0 = hfs_now();
     r->st->collect_seconds += t0 - t1;
     if (t0 >= t_end) return;
     hfs__check_stop(r);
@@ -307,7 +291,7 @@ static int hfs__run_serial(hfs__run_state *r) {
     hfs__check_stop(r);
     if (r->halting) break;
     hfs__master_compute(r, res);
-    hfs__sched_progress_tick(&r->prog, r->st->units, hfs__sched_now());
+    hfs__sched_progress_tick(&r->prog, r->st->units, hfs_now());
   }
 cleanup:
   free(res);
@@ -344,7 +328,7 @@ static int hfs__fill(hfs__master *m, int rank) {
     /* The master's own cost per batch so far: everything but waiting,
      * computing and collecting, per message received (one per batch). */
     const hfs_sched_stats *st = r->st;
-    double busy = hfs__sched_now() - r->t_loop - st->wait_seconds -
+    double busy = hfs_now() - r->t_loop - st->wait_seconds -
                   st->master_run_seconds - st->collect_seconds;
     m->target = hfs__sched_batch_target(
         r->s->opts.target_batch_seconds,
@@ -358,9 +342,9 @@ static int hfs__fill(hfs__master *m, int rank) {
     int64_t count = hfs__sched_batch_size(mean, m->target, r->nunits - r->next,
                                           m->ncompute, m->max_batch);
     int64_t msg[2] = {r->next, count};
-    HFS__MPI_CHECK(
+    HFS_MPI_CHECK(
         MPI_Send(msg, 2, MPI_INT64_T, rank, HFS__SCHED_TAG_WORK, comm));
-    if (w->outstanding == 0) w->heard = hfs__sched_now();
+    if (w->outstanding == 0) w->heard = hfs_now();
     r->next += count;
     w->outstanding++;
     r->st->batches++;
@@ -368,7 +352,7 @@ static int hfs__fill(hfs__master *m, int rank) {
     r->st->bytes_sent += (int64_t)sizeof msg;
   }
   if (w->outstanding == 0 && !w->stopped) {
-    HFS__MPI_CHECK(MPI_Send(NULL, 0, MPI_INT64_T, rank, HFS__SCHED_TAG_WORK,
+    HFS_MPI_CHECK(MPI_Send(NULL, 0, MPI_INT64_T, rank, HFS__SCHED_TAG_WORK,
                             comm));
     w->stopped = 1;
     m->nstopped++;
@@ -383,19 +367,19 @@ static int hfs__master_handle(hfs__master *m, const MPI_Status *probe) {
   hfs__run_state *r = m->r;
   MPI_Comm comm = r->s->comm;
   int src = probe->MPI_SOURCE, tag = probe->MPI_TAG, nbytes = 0;
-  HFS__MPI_CHECK(MPI_Get_count(probe, MPI_BYTE, &nbytes));
+  HFS_MPI_CHECK(MPI_Get_count(probe, MPI_BYTE, &nbytes));
   if ((size_t)nbytes > m->cap) {
     unsigned char *bigger = realloc(m->buf, (size_t)nbytes);
     if (!bigger) HFS_FAIL(HFS_ERR_NOMEM, "scheduler: out of memory");
     m->buf = bigger;
     m->cap = (size_t)nbytes;
   }
-  HFS__MPI_CHECK(MPI_Recv(m->buf, nbytes, MPI_BYTE, src, tag, comm,
+  HFS_MPI_CHECK(MPI_Recv(m->buf, nbytes, MPI_BYTE, src, tag, comm,
                           MPI_STATUS_IGNORE));
   r->st->messages_received++;
   r->st->bytes_received += nbytes;
   hfs__worker_state *w = &m->w[src];
-  w->heard = hfs__sched_now();
+  w->heard = hfs_now();
   if (tag == HFS__SCHED_TAG_REQUEST && !w->requested) {
     w->requested = 1;
     m->nrequested++;
@@ -428,10 +412,10 @@ static int hfs__master_handle(hfs__master *m, const MPI_Status *probe) {
       r->timed_units += h.done;
     }
     const unsigned char *res = m->buf + sizeof h;
-    double t0 = hfs__sched_now();
+    double t0 = hfs_now();
     for (int64_t k = 0; k < h.done; k++)
       hfs__collect(r, hfs__unit(r->units, h.pos + k), res + (size_t)k * rs);
-    r->st->collect_seconds += hfs__sched_now() - t0;
+    r->st->collect_seconds += hfs_now() - t0;
     if (h.status != HFS_OK) {
       char text[HFS__SCHED_MSG_MAX] = "";
       if (h.msg_len > 0) {
@@ -525,21 +509,21 @@ static int hfs__run_master(hfs__run_state *r) {
   HFS_ALLOC(m.w, s->size);
   HFS_ALLOC(res, rs);
   m.target = s->opts.target_batch_seconds;
-  r->t_loop = hfs__sched_now();
+  r->t_loop = hfs_now();
   int idle = 0; /* > 0 while nothing is to be done */
   double idle_since = 0;
   while (m.nstopped < m.nworkers) {
     hfs__check_stop(r);
     int flag = 0;
     MPI_Status probe;
-    HFS__MPI_CHECK(
+    HFS_MPI_CHECK(
         MPI_Iprobe(MPI_ANY_SOURCE, MPI_ANY_TAG, s->comm, &flag, &probe));
     /* The master computes only when every worker has asked and been
      * served, so none waits on it; before all have asked, a long unit here
      * would delay their first batch. */
     int compute = !flag && s->opts.master_computes && !r->halting &&
                   r->next < r->nunits && m.nrequested == m.nworkers;
-    double now = hfs__sched_now();
+    double now = hfs_now();
     if (flag || compute) {
       if (idle) r->st->wait_seconds += now - idle_since;
       idle = 0;
@@ -551,7 +535,7 @@ static int hfs__run_master(hfs__run_state *r) {
       if (!idle) idle_since = now;
       hfs__backoff(&idle);
     }
-    double t_now = hfs__sched_now();
+    double t_now = hfs_now();
     hfs__sched_progress_tick(&r->prog, r->st->units, t_now);
     hfs__watch(&m, t_now);
   }
@@ -576,16 +560,16 @@ static int hfs__run_worker(const hfs_sched *s, const hfs_sched_task *task,
   int slot = 0, b = 0, failed = 0;
   /* A receive for the next batch is always posted, so the master's sends
    * complete whatever the MPI's eager limit. */
-  HFS__MPI_CHECK(MPI_Irecv(work[slot], 2, MPI_INT64_T, 0, HFS__SCHED_TAG_WORK,
+  HFS_MPI_CHECK(MPI_Irecv(work[slot], 2, MPI_INT64_T, 0, HFS__SCHED_TAG_WORK,
                            comm, &wreq));
-  HFS__MPI_CHECK(MPI_Send(NULL, 0, MPI_BYTE, 0, HFS__SCHED_TAG_REQUEST, comm));
+  HFS_MPI_CHECK(MPI_Send(NULL, 0, MPI_BYTE, 0, HFS__SCHED_TAG_REQUEST, comm));
   st->messages_sent++;
   for (;;) {
     MPI_Status ws;
     int flag = 0, idle = 0, n = 0;
-    double t_wait = hfs__sched_now();
+    double t_wait = hfs_now();
     for (;;) {
-      HFS__MPI_CHECK(MPI_Test(&wreq, &flag, &ws));
+      HFS_MPI_CHECK(MPI_Test(&wreq, &flag, &ws));
       if (flag) break;
       hfs__backoff(&idle);
       if ((idle & 255) == 0 && hfs_launcher_gone()) {
@@ -596,15 +580,15 @@ static int hfs__run_worker(const hfs_sched *s, const hfs_sched_task *task,
         HFS_FAIL(HFS_ERR_INTERRUPTED, "%s", hfs__peer_lost_msg);
       }
     }
-    st->wait_seconds += hfs__sched_now() - t_wait;
+    st->wait_seconds += hfs_now() - t_wait;
     st->messages_received++;
-    HFS__MPI_CHECK(MPI_Get_count(&ws, MPI_INT64_T, &n));
+    HFS_MPI_CHECK(MPI_Get_count(&ws, MPI_INT64_T, &n));
     if (n == 0) break; /* the run is over */
     st->bytes_received += (int64_t)n * 8;
     st->batches++;
     int64_t pos = work[slot][0], count = work[slot][1];
     slot ^= 1;
-    HFS__MPI_CHECK(MPI_Irecv(work[slot], 2, MPI_INT64_T, 0,
+    HFS_MPI_CHECK(MPI_Irecv(work[slot], 2, MPI_INT64_T, 0,
                              HFS__SCHED_TAG_WORK, comm, &wreq));
     hfs__sched_result_head h = {pos, count, 0, -1, 0.0, HFS_OK, 0, 0, {0, 0, 0}};
     char text[HFS__SCHED_MSG_MAX] = "";
@@ -617,7 +601,7 @@ static int hfs__run_worker(const hfs_sched *s, const hfs_sched_task *task,
       failed = 1;
     }
     /* The buffer two batches back is free once its send completed. */
-    HFS__MPI_CHECK(MPI_Wait(&sreq[b], MPI_STATUS_IGNORE));
+    HFS_MPI_CHECK(MPI_Wait(&sreq[b], MPI_STATUS_IGNORE));
     size_t need = sizeof h + (size_t)h.count * rs + HFS__SCHED_MSG_MAX;
     if (need > cap[b]) {
       unsigned char *bigger = realloc(buf[b], need);
@@ -627,7 +611,7 @@ static int hfs__run_worker(const hfs_sched *s, const hfs_sched_task *task,
     }
     unsigned char *res = buf[b] + sizeof h;
     if (!failed) {
-      double t0 = hfs__sched_now();
+      double t0 = hfs_now();
       for (int64_t k = 0; k < h.count; k++) {
         /* A stop cuts the batch short: the master collects what is done
          * and the rest stays pending for the resume. */
@@ -645,7 +629,7 @@ static int hfs__run_worker(const hfs_sched *s, const hfs_sched_task *task,
         }
         h.done++;
       }
-      h.run_seconds = hfs__sched_now() - t0;
+      h.run_seconds = hfs_now() - t0;
       st->run_seconds += h.run_seconds;
       st->units += h.done;
     }
@@ -656,13 +640,13 @@ static int hfs__run_worker(const hfs_sched *s, const hfs_sched_task *task,
     }
     memcpy(buf[b], &h, sizeof h);
     size_t bytes = sizeof h + (size_t)h.done * rs + (size_t)h.msg_len;
-    HFS__MPI_CHECK(MPI_Isend(buf[b], (int)bytes, MPI_BYTE, 0,
+    HFS_MPI_CHECK(MPI_Isend(buf[b], (int)bytes, MPI_BYTE, 0,
                              HFS__SCHED_TAG_RESULT, comm, &sreq[b]));
     st->messages_sent++;
     st->bytes_sent += (int64_t)bytes;
     b ^= 1;
   }
-  HFS__MPI_CHECK(MPI_Waitall(2, sreq, MPI_STATUSES_IGNORE));
+  HFS_MPI_CHECK(MPI_Waitall(2, sreq, MPI_STATUSES_IGNORE));
 cleanup:
   if (rc != HFS_OK && wreq != MPI_REQUEST_NULL) {
     /* Best effort after an MPI error; the caller is expected to abort. */
@@ -723,7 +707,7 @@ int hfs_sched_run(hfs_sched *s, const hfs_sched_task *task,
   r.st = &local;
   r.out.failed_unit = -1;
   r.stop_rank = -1;
-  double t_start = hfs__sched_now();
+  double t_start = hfs_now();
 
   int lrc = hfs__check_task(task, units, nunits);
   int bad = lrc != HFS_OK;
@@ -732,7 +716,7 @@ int hfs_sched_run(hfs_sched *s, const hfs_sched_task *task,
      * digests give equal max(h) and min(h) = ~max(~h). */
     uint64_t h = bad ? 0 : hfs__digest(units, nunits, task->result_size);
     uint64_t v[3] = {(uint64_t)bad, h, ~h}, all[3];
-    HFS__MPI_CHECK(
+    HFS_MPI_CHECK(
         MPI_Allreduce(v, all, 3, MPI_UINT64_T, MPI_MAX, s->comm));
     if (bad) {
       rc = lrc;
@@ -776,7 +760,7 @@ int hfs_sched_run(hfs_sched *s, const hfs_sched_task *task,
     }
     hfs__sched_progress_end(&r.prog, local.units,
                             rc != HFS_OK ? rc : r.out.status,
-                            hfs__sched_now());
+                            hfs_now());
   } else {
     rc = hfs__run_worker(s, task, units, nunits, &local);
   }
@@ -788,7 +772,7 @@ int hfs_sched_run(hfs_sched *s, const hfs_sched_task *task,
     snprintf(hfs__peer_lost_msg, sizeof hfs__peer_lost_msg, "%s", r.out.msg);
   }
   else if (s->size > 1)
-    HFS__MPI_CHECK(MPI_Bcast(&r.out, (int)sizeof r.out, MPI_BYTE, 0, s->comm));
+    HFS_MPI_CHECK(MPI_Bcast(&r.out, (int)sizeof r.out, MPI_BYTE, 0, s->comm));
   r.out.msg[sizeof r.out.msg - 1] = '\0';
   local.failed_unit = r.out.failed_unit;
   if (r.out.status == HFS_ERR_INTERRUPTED) hfs__stop_flag = 0;
@@ -798,7 +782,7 @@ int hfs_sched_run(hfs_sched *s, const hfs_sched_task *task,
     hfs_error_clear();
 
 cleanup:
-  local.wall_seconds = hfs__sched_now() - t_start;
+  local.wall_seconds = hfs_now() - t_start;
   if (s->rank == 0)
     local.overhead_seconds = local.wall_seconds - local.master_run_seconds -
                              local.collect_seconds - local.wait_seconds;

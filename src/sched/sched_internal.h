@@ -70,7 +70,5 @@ void hfs__sched_progress_tick(hfs__sched_progress *p, int64_t done,
 void hfs__sched_progress_end(hfs__sched_progress *p, int64_t done, int status,
                              double now);
 
-/* Monotonic clock in seconds. */
-double hfs__sched_now(void);
 
 #endif
