@@ -3,8 +3,8 @@
 #include <stdarg.h>
 #include <stdio.h>
 
-static hfs_warn_sink hfs__sink;
-static void *hfs__sink_ctx;
+static hfs_warn_sink current_sink;
+static void *current_ctx;
 
 void hfs_warn(const char *fmt, ...) {
   char line[1024];
@@ -12,15 +12,15 @@ void hfs_warn(const char *fmt, ...) {
   va_start(ap, fmt);
   vsnprintf(line, sizeof line, fmt, ap);
   va_end(ap);
-  if (hfs__sink)
-    hfs__sink(line, hfs__sink_ctx);
+  if (current_sink)
+    current_sink(line, current_ctx);
   else
     fprintf(stderr, "hfscan: warning: %s\n", line);
 }
 
 hfs_warn_sink hfs_warn_set_sink(hfs_warn_sink sink, void *ctx) {
-  hfs_warn_sink old = hfs__sink;
-  hfs__sink = sink;
-  hfs__sink_ctx = ctx;
+  hfs_warn_sink old = current_sink;
+  current_sink = sink;
+  current_ctx = ctx;
   return old;
 }

@@ -8,7 +8,7 @@
 
 #include "hfs_error.h"
 
-static void hfs__format_hms(char *buf, size_t len, double seconds) {
+static void format_hms(char *buf, size_t len, double seconds) {
   if (!(seconds >= 0) || seconds > 1e8) {
     snprintf(buf, len, "--:--:--");
     return;
@@ -18,13 +18,13 @@ static void hfs__format_hms(char *buf, size_t len, double seconds) {
 }
 
 /* One progress line without its terminator. */
-static void hfs__progress_line(const hfs__sched_progress *p, int64_t done,
+static void progress_line(const hfs__sched_progress *p, int64_t done,
                                double now, char *buf, size_t len) {
   double elapsed = now - p->t_start;
   double rate = elapsed > 0 ? (double)done / elapsed : 0.0;
   double pct = p->total > 0 ? 100.0 * (double)done / (double)p->total : 100.0;
   char eta[32];
-  hfs__format_hms(eta, sizeof eta,
+  format_hms(eta, sizeof eta,
                   rate > 0 ? (double)(p->total - done) / rate : -1.0);
   snprintf(buf, len, "%s: %lld/%lld units (%.1f%%), %.4g units/s, ETA %s",
            p->name, (long long)done, (long long)p->total, pct, rate, eta);
@@ -60,7 +60,7 @@ void hfs__sched_progress_tick(hfs__sched_progress *p, int64_t done,
   if (now - p->t_last < every) return;
   p->t_last = now;
   char line[512];
-  hfs__progress_line(p, done, now, line, sizeof line);
+  progress_line(p, done, now, line, sizeof line);
   if (p->tty) {
     /* Pad so that a shorter line fully covers the previous one. */
     fprintf(p->stream, "\rhfscan: %-70s", line);

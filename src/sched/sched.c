@@ -28,12 +28,12 @@ struct hfs_sched {
 
 /* Set from signal handlers, read by the master between messages and by the
  * workers between units (they pass it on with their next result). */
-static volatile sig_atomic_t hfs__stop_flag;
+static volatile sig_atomic_t stop_flag;
 /* Set when a run ended without the final collective because a rank stopped
  * answering or the launcher vanished: the processes can no longer agree and
  * the caller must end the job (hfs_sched_peer_lost). */
-static int hfs__peer_lost;
-static char hfs__peer_lost_msg[HFS__SCHED_MSG_MAX];
+static int peer_lost;
+static char peer_lost_msg[HFS__SCHED_MSG_MAX];
 
 /* How often the master looks for silent workers and a vanished launcher. */
 #define HFS__WATCH_SECONDS 0.25
@@ -46,12 +46,12 @@ static char hfs__peer_lost_msg[HFS__SCHED_MSG_MAX];
 #define HFS__MASTER_POLL_SECONDS 2e-4
 
 
-void hfs_sched_request_stop(void) { hfs__stop_flag = 1; }
+void hfs_sched_request_stop(void) { stop_flag = 1; }
 
-int hfs_sched_stop_requested(void) { return hfs__stop_flag != 0; }
+int hfs_sched_stop_requested(void) { return stop_flag != 0; }
 
 const char *hfs_sched_peer_lost(void) {
-  return hfs__peer_lost ? hfs__peer_lost_msg : NULL;
+  return peer_lost ? peer_lost_msg : NULL;
 }
 
 void hfs_sched_options_default(hfs_sched_options *opts) {
@@ -67,7 +67,7 @@ void hfs_sched_options_default(hfs_sched_options *opts) {
   opts->worker_timeout = 300.0;
 }
 
-static int hfs__check_options(const hfs_sched_options *o) {
+static int check_options(const hfs_sched_options *o) {
   if (!(o->target_batch_seconds > 0))
     return hfs_error_set(HFS_ERR_ARG,
                          "scheduler: target_batch_seconds must be > 0");
@@ -104,7 +104,7 @@ int hfs_sched_create(MPI_Comm comm, const hfs_sched_options *opts,
     hfs_sched_options_default(&s->opts);
   /* Agree on the verdict before the collective duplicate, so that one rank's
    * bad options fail every rank instead of leaving the others waiting. */
-  int lrc = hfs__check_options(&s->opts);
+  int lrc = check_options(&s->opts);
   int bad = lrc != HFS_OK, anybad = 0;
   HFS_MPI_CHECK(MPI_Allreduce(&bad, &anybad, 1, MPI_INT, MPI_MAX, comm));
   if (bad) {
@@ -141,7 +141,7 @@ void hfs_sched_destroy(hfs_sched **s) {
   int finalized = 0;
   MPI_Finalized(&finalized);
   /* Freeing a communicator is collective: not with a rank gone. */
-  if (!finalized && !hfs__peer_lost && (*s)->comm != MPI_COMM_NULL)
+  if (!finalized && !peer_lost && (*s)->comm != MPI_COMM_NULL)
     MPI_Comm_free(&(*s)->comm);
   free((*s)->hosts);
   free(*s);
@@ -157,7 +157,7 @@ MPI_Comm hfs_sched_comm(const hfs_sched *s) { return s->comm; }
  * away), then sleep in growing steps up to ~1 ms.  A blocking MPI call would
  * spin on the CPU, which starves the computing ranks when ranks outnumber
  * cores.  The added latency is hidden by prefetching. */
-static void hfs__backoff(int *idle) {
+static void backoff(int *idle) {
   if (*idle < 64) {
     ++*idle;
     return;
@@ -170,16 +170,16 @@ static void hfs__backoff(int *idle) {
 }
 
 /* The unit at a position of the list; a NULL list means 0, 1, 2, ... */
-static inline int64_t hfs__unit(const int64_t *units, int64_t pos) {
+static inline int64_t unit_at(const int64_t *units, int64_t pos) {
   return units ? units[pos] : pos;
 }
 
-static const char *hfs__name(const hfs_sched_task *task) {
+static const char *task_name(const hfs_sched_task *task) {
   return task && task->name && *task->name ? task->name : "units";
 }
 
 /* A unit's failure text: run()'s own message when it set one. */
-static void hfs__failure_text(char *buf, size_t len, const char *name,
+static void failure_text(char *buf, size_t len, const char *name,
                               const char *what, int64_t unit, int rank,
                               int code) {
   const char *m =
@@ -194,7 +194,7 @@ typedef struct {
   int32_t pad;
   int64_t failed_unit;
   char msg[HFS__SCHED_MSG_MAX];
-} hfs__outcome;
+} run_outcome;
 
 /* State of one run as the master sees it (also used with one rank). */
 typedef struct {
@@ -207,17 +207,17 @@ typedef struct {
   int64_t next;      /* position of the next unit to hand out */
   int halting;       /* no new unit will be handed out */
   int collect_failed;
-  hfs__outcome out;
+  run_outcome out;
   double timed_seconds; /* run() time and units behind the mean unit time */
   int64_t timed_units;
   double t_loop; /* start of the master loop, after the checks */
   int stop_rank;  /* worker whose signal stopped the run, or -1 */
   double longest; /* longest batch of a worker or unit of the master so far */
   int lost;       /* the final collective cannot take place */
-} hfs__run_state;
+} run_state;
 
 /* Record the first hard failure; it outranks an interruption. */
-static void hfs__fail(hfs__run_state *r, int code, int64_t unit,
+static void record_failure(run_state *r, int code, int64_t unit,
                       const char *msg) {
   r->halting = 1;
   if (r->out.status != HFS_OK && r->out.status != HFS_ERR_INTERRUPTED) return;
@@ -226,25 +226,25 @@ static void hfs__fail(hfs__run_state *r, int code, int64_t unit,
   snprintf(r->out.msg, sizeof r->out.msg, "%s", msg);
 }
 
-static void hfs__check_stop(hfs__run_state *r) {
-  if (r->halting || !hfs__stop_flag) return;
+static void check_stop(run_state *r) {
+  if (r->halting || !stop_flag) return;
   r->halting = 1;
   if (r->out.status == HFS_OK) r->out.status = HFS_ERR_INTERRUPTED;
 }
 
 /* Hand one result to collect().  Not timed here: callers time whole loops,
  * because two clock reads per unit would dominate units that do nothing. */
-static void hfs__collect(hfs__run_state *r, int64_t unit, const void *res) {
+static void master_collect(run_state *r, int64_t unit, const void *res) {
   if (r->collect_failed) return;
   if (r->task->collect) {
     hfs_error_clear();
     int rc = r->task->collect(r->task->ctx, unit, res);
     if (rc != HFS_OK) {
       char text[HFS__SCHED_MSG_MAX];
-      hfs__failure_text(text, sizeof text, hfs__name(r->task),
+      failure_text(text, sizeof text, task_name(r->task),
                         "collecting unit", unit, r->s->rank, rc);
       r->collect_failed = 1;
-      hfs__fail(r, rc, unit, text);
+      record_failure(r, rc, unit, text);
       return;
     }
   }
@@ -253,11 +253,11 @@ static void hfs__collect(hfs__run_state *r, int64_t unit, const void *res) {
 
 /* Run units on the master itself, one at a time, until it is time to look
  * for messages again.  Returns after at least one unit. */
-static void hfs__master_compute(hfs__run_state *r, void *res) {
+static void master_compute(run_state *r, void *res) {
   double t0 = hfs_now();
   double t_end = t0 + HFS__MASTER_POLL_SECONDS;
   do {
-    int64_t unit = hfs__unit(r->units, r->next++);
+    int64_t unit = unit_at(r->units, r->next++);
     hfs_error_clear();
     int rc = r->task->run(r->task->ctx, unit, res);
     double t1 = hfs_now();
@@ -269,28 +269,28 @@ static void hfs__master_compute(hfs__run_state *r, void *res) {
     if (t1 - t0 > r->longest) r->longest = t1 - t0;
     if (rc != HFS_OK) {
       char text[HFS__SCHED_MSG_MAX];
-      hfs__failure_text(text, sizeof text, hfs__name(r->task), "unit", unit,
+      failure_text(text, sizeof text, task_name(r->task), "unit", unit,
                         r->s->rank, rc);
-      hfs__fail(r, rc, unit, text);
+      record_failure(r, rc, unit, text);
       return;
     }
-    hfs__collect(r, unit, res);
+    master_collect(r, unit, res);
     t0 = hfs_now();
     r->st->collect_seconds += t0 - t1;
     if (t0 >= t_end) return;
-    hfs__check_stop(r);
+    check_stop(r);
   } while (!r->halting && r->next < r->nunits);
 }
 
 /* One rank: the same callbacks, no message. */
-static int hfs__run_serial(hfs__run_state *r) {
+static int run_serial(run_state *r) {
   int rc = HFS_OK;
   unsigned char *res = NULL;
   HFS_ALLOC(res, r->task->result_size);
   while (!r->halting && r->next < r->nunits) {
-    hfs__check_stop(r);
+    check_stop(r);
     if (r->halting) break;
-    hfs__master_compute(r, res);
+    master_compute(r, res);
     hfs__sched_progress_tick(&r->prog, r->st->units, hfs_now());
   }
 cleanup:
@@ -306,7 +306,7 @@ typedef struct {
 } hfs__worker_state;
 
 typedef struct {
-  hfs__run_state *r;
+  run_state *r;
   hfs__worker_state *w;
   int nworkers, nrequested, nstopped, ncompute;
   unsigned char *buf;
@@ -318,9 +318,9 @@ typedef struct {
 
 /* Hand out batches to worker `rank` until it holds `prefetch` of them, and
  * stop it when it holds none and none will come. */
-static int hfs__fill(hfs__master *m, int rank) {
+static int fill(hfs__master *m, int rank) {
   int rc = HFS_OK;
-  hfs__run_state *r = m->r;
+  run_state *r = m->r;
   hfs__worker_state *w = &m->w[rank];
   MPI_Comm comm = r->s->comm;
   if (!r->halting && w->outstanding < r->s->opts.prefetch &&
@@ -362,9 +362,9 @@ cleanup:
   return rc;
 }
 
-static int hfs__master_handle(hfs__master *m, const MPI_Status *probe) {
+static int master_handle(hfs__master *m, const MPI_Status *probe) {
   int rc = HFS_OK;
-  hfs__run_state *r = m->r;
+  run_state *r = m->r;
   MPI_Comm comm = r->s->comm;
   int src = probe->MPI_SOURCE, tag = probe->MPI_TAG, nbytes = 0;
   HFS_MPI_CHECK(MPI_Get_count(probe, MPI_BYTE, &nbytes));
@@ -383,7 +383,7 @@ static int hfs__master_handle(hfs__master *m, const MPI_Status *probe) {
   if (tag == HFS__SCHED_TAG_REQUEST && !w->requested) {
     w->requested = 1;
     m->nrequested++;
-    HFS_CHECK(hfs__fill(m, src));
+    HFS_CHECK(fill(m, src));
   } else if (tag == HFS__SCHED_TAG_RESULT && w->outstanding > 0) {
     hfs__sched_result_head h;
     size_t rs = r->task->result_size;
@@ -414,7 +414,7 @@ static int hfs__master_handle(hfs__master *m, const MPI_Status *probe) {
     const unsigned char *res = m->buf + sizeof h;
     double t0 = hfs_now();
     for (int64_t k = 0; k < h.done; k++)
-      hfs__collect(r, hfs__unit(r->units, h.pos + k), res + (size_t)k * rs);
+      master_collect(r, unit_at(r->units, h.pos + k), res + (size_t)k * rs);
     r->st->collect_seconds += hfs_now() - t0;
     if (h.status != HFS_OK) {
       char text[HFS__SCHED_MSG_MAX] = "";
@@ -422,9 +422,9 @@ static int hfs__master_handle(hfs__master *m, const MPI_Status *probe) {
         memcpy(text, res + (size_t)h.done * rs, (size_t)h.msg_len);
         text[HFS__SCHED_MSG_MAX - 1] = '\0';
       }
-      hfs__fail(r, h.status, h.failed_unit, text);
+      record_failure(r, h.status, h.failed_unit, text);
     }
-    HFS_CHECK(hfs__fill(m, src));
+    HFS_CHECK(fill(m, src));
   } else {
     goto bad;
   }
@@ -437,7 +437,7 @@ bad:
     snprintf(text, sizeof text,
              "scheduler: unexpected message (tag %d, %d bytes) from rank %d",
              tag, nbytes, src);
-    hfs__fail(r, HFS_ERR_INTERNAL, -1, text);
+    record_failure(r, HFS_ERR_INTERNAL, -1, text);
   }
   return rc;
 }
@@ -446,8 +446,8 @@ bad:
  * takes (stopped with SIGSTOP, its node hung or gone): stop the run with
  * what was collected, so that a requeue continues it.  Its batches stay
  * undone and are computed again on resume. */
-static void hfs__watch(hfs__master *m, double now) {
-  hfs__run_state *r = m->r;
+static void watch(hfs__master *m, double now) {
+  run_state *r = m->r;
   const hfs_sched *s = r->s;
   if (now < m->next_watch) return;
   m->next_watch = now + HFS__WATCH_SECONDS;
@@ -456,7 +456,7 @@ static void hfs__watch(hfs__master *m, double now) {
     r->out.status = HFS_ERR_INTERRUPTED;
     snprintf(r->out.msg, sizeof r->out.msg,
              "task '%s': the launcher (pid %ld) is gone; stopping without writing",
-             hfs__name(r->task), hfs_launcher_pid());
+             task_name(r->task), hfs_launcher_pid());
     r->lost = 1;
     m->nstopped = m->nworkers;
     return;
@@ -472,7 +472,7 @@ static void hfs__watch(hfs__master *m, double now) {
       snprintf(text, sizeof text,
                "task '%s': rank %d on %s has sent nothing for %.0f s (limit %.0f s, "
                "--worker-timeout); stopping with what was collected",
-               hfs__name(r->task), k, s->hosts ? s->hosts + (size_t)k * MPI_MAX_PROCESSOR_NAME
+               task_name(r->task), k, s->hosts ? s->hosts + (size_t)k * MPI_MAX_PROCESSOR_NAME
                                                 : "?",
                now - since, limit);
       /* Reported as an interruption: the run resumes from its checkpoint. */
@@ -489,7 +489,7 @@ static void hfs__watch(hfs__master *m, double now) {
   }
 }
 
-static int hfs__run_master(hfs__run_state *r) {
+static int run_master(run_state *r) {
   int rc = HFS_OK;
   const hfs_sched *s = r->s;
   hfs__master m = {0};
@@ -513,7 +513,7 @@ static int hfs__run_master(hfs__run_state *r) {
   int idle = 0; /* > 0 while nothing is to be done */
   double idle_since = 0;
   while (m.nstopped < m.nworkers) {
-    hfs__check_stop(r);
+    check_stop(r);
     int flag = 0;
     MPI_Status probe;
     HFS_MPI_CHECK(
@@ -528,16 +528,16 @@ static int hfs__run_master(hfs__run_state *r) {
       if (idle) r->st->wait_seconds += now - idle_since;
       idle = 0;
       if (flag)
-        HFS_CHECK(hfs__master_handle(&m, &probe));
+        HFS_CHECK(master_handle(&m, &probe));
       else
-        hfs__master_compute(r, res);
+        master_compute(r, res);
     } else {
       if (!idle) idle_since = now;
-      hfs__backoff(&idle);
+      backoff(&idle);
     }
     double t_now = hfs_now();
     hfs__sched_progress_tick(&r->prog, r->st->units, t_now);
-    hfs__watch(&m, t_now);
+    watch(&m, t_now);
   }
 cleanup:
   free(m.w);
@@ -546,7 +546,7 @@ cleanup:
   return rc;
 }
 
-static int hfs__run_worker(const hfs_sched *s, const hfs_sched_task *task,
+static int run_worker(const hfs_sched *s, const hfs_sched_task *task,
                            const int64_t *units, int64_t nunits,
                            hfs_sched_stats *st) {
   int rc = HFS_OK;
@@ -571,13 +571,13 @@ static int hfs__run_worker(const hfs_sched *s, const hfs_sched_task *task,
     for (;;) {
       HFS_MPI_CHECK(MPI_Test(&wreq, &flag, &ws));
       if (flag) break;
-      hfs__backoff(&idle);
+      backoff(&idle);
       if ((idle & 255) == 0 && hfs_launcher_gone()) {
-        hfs__peer_lost = 1;
-        snprintf(hfs__peer_lost_msg, sizeof hfs__peer_lost_msg,
+        peer_lost = 1;
+        snprintf(peer_lost_msg, sizeof peer_lost_msg,
                  "scheduler: rank %d: the launcher (pid %ld) is gone", s->rank,
                  hfs_launcher_pid());
-        HFS_FAIL(HFS_ERR_INTERRUPTED, "%s", hfs__peer_lost_msg);
+        HFS_FAIL(HFS_ERR_INTERRUPTED, "%s", peer_lost_msg);
       }
     }
     st->wait_seconds += hfs_now() - t_wait;
@@ -615,12 +615,12 @@ static int hfs__run_worker(const hfs_sched *s, const hfs_sched_task *task,
       for (int64_t k = 0; k < h.count; k++) {
         /* A stop cuts the batch short: the master collects what is done
          * and the rest stays pending for the resume. */
-        if (hfs__stop_flag) break;
-        int64_t unit = hfs__unit(units, pos + k);
+        if (stop_flag) break;
+        int64_t unit = unit_at(units, pos + k);
         hfs_error_clear();
         int urc = task->run(task->ctx, unit, res + (size_t)k * rs);
         if (urc != HFS_OK) {
-          hfs__failure_text(text, sizeof text, hfs__name(task), "unit", unit,
+          failure_text(text, sizeof text, task_name(task), "unit", unit,
                             s->rank, urc);
           h.status = urc;
           h.failed_unit = unit;
@@ -633,7 +633,7 @@ static int hfs__run_worker(const hfs_sched *s, const hfs_sched_task *task,
       st->run_seconds += h.run_seconds;
       st->units += h.done;
     }
-    h.stop = hfs__stop_flag != 0;
+    h.stop = stop_flag != 0;
     if (h.status != HFS_OK) {
       h.msg_len = (int32_t)strlen(text) + 1;
       memcpy(res + (size_t)h.done * rs, text, (size_t)h.msg_len);
@@ -660,10 +660,10 @@ cleanup:
 
 /* A 64-bit digest of the unit list and result size, to check that every rank
  * runs the same thing. */
-static uint64_t hfs__digest(const int64_t *units, int64_t n, size_t rs) {
+static uint64_t units_digest(const int64_t *units, int64_t n, size_t rs) {
   uint64_t h = 0x9e3779b97f4a7c15ULL ^ (uint64_t)n ^ ((uint64_t)rs << 32);
   for (int64_t i = 0; i < n; i++) {
-    uint64_t z = h + (uint64_t)hfs__unit(units, i) + 0x9e3779b97f4a7c15ULL;
+    uint64_t z = h + (uint64_t)unit_at(units, i) + 0x9e3779b97f4a7c15ULL;
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
     z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
     h = z ^ (z >> 31);
@@ -671,7 +671,7 @@ static uint64_t hfs__digest(const int64_t *units, int64_t n, size_t rs) {
   return h;
 }
 
-static int hfs__check_task(const hfs_sched_task *task, const int64_t *units,
+static int check_task(const hfs_sched_task *task, const int64_t *units,
                            int64_t nunits) {
   if (!task || !task->run)
     return hfs_error_set(HFS_ERR_ARG, "scheduler: task without run()");
@@ -681,7 +681,7 @@ static int hfs__check_task(const hfs_sched_task *task, const int64_t *units,
       (size_t)INT_MAX - sizeof(hfs__sched_result_head) - HFS__SCHED_MSG_MAX)
     return hfs_error_set(HFS_ERR_ARG,
                          "scheduler: task '%s': result_size %zu is too large",
-                         hfs__name(task), task->result_size);
+                         task_name(task), task->result_size);
   for (int64_t i = 0; units && i < nunits; i++)
     if (units[i] < 0)
       return hfs_error_set(HFS_ERR_ARG,
@@ -695,7 +695,7 @@ int hfs_sched_run(hfs_sched *s, const hfs_sched_task *task,
                   hfs_sched_stats *stats) {
   int rc = HFS_OK;
   hfs_sched_stats local;
-  hfs__run_state r;
+  run_state r;
   if (!s) return hfs_error_set(HFS_ERR_ARG, "scheduler: NULL handle");
   memset(&local, 0, sizeof local);
   memset(&r, 0, sizeof r);
@@ -709,12 +709,12 @@ int hfs_sched_run(hfs_sched *s, const hfs_sched_task *task,
   r.stop_rank = -1;
   double t_start = hfs_now();
 
-  int lrc = hfs__check_task(task, units, nunits);
+  int lrc = check_task(task, units, nunits);
   int bad = lrc != HFS_OK;
   if (s->size > 1) {
     /* One collective settles both local validity and agreement: equal
      * digests give equal max(h) and min(h) = ~max(~h). */
-    uint64_t h = bad ? 0 : hfs__digest(units, nunits, task->result_size);
+    uint64_t h = bad ? 0 : units_digest(units, nunits, task->result_size);
     uint64_t v[3] = {(uint64_t)bad, h, ~h}, all[3];
     HFS_MPI_CHECK(
         MPI_Allreduce(v, all, 3, MPI_UINT64_T, MPI_MAX, s->comm));
@@ -728,7 +728,7 @@ int hfs_sched_run(hfs_sched *s, const hfs_sched_task *task,
       HFS_FAIL(HFS_ERR_ARG,
                "scheduler: task '%s': ranks passed different unit lists or "
                "result sizes",
-               hfs__name(task));
+               task_name(task));
   } else if (bad) {
     rc = lrc;
     goto cleanup;
@@ -739,11 +739,11 @@ int hfs_sched_run(hfs_sched *s, const hfs_sched_task *task,
     if (s->opts.progress)
       stream = s->opts.progress_stream ? s->opts.progress_stream : stderr;
     hfs__sched_progress_begin(&r.prog, stream, s->opts.progress_interval,
-                              hfs__name(task), nunits, s->size, t_start);
+                              task_name(task), nunits, s->size, t_start);
     if (s->size == 1)
-      rc = hfs__run_serial(&r);
+      rc = run_serial(&r);
     else
-      rc = hfs__run_master(&r);
+      rc = run_master(&r);
     /* Interruption is only reported when it left units undone. */
     if (r.out.status == HFS_ERR_INTERRUPTED && r.next >= nunits &&
         local.units == nunits)
@@ -756,26 +756,26 @@ int hfs_sched_run(hfs_sched *s, const hfs_sched_task *task,
       snprintf(r.out.msg, sizeof r.out.msg,
                "task '%s': interrupted after %lld of %lld units (stop "
                "requested%s)",
-               hfs__name(task), (long long)local.units, (long long)nunits, who);
+               task_name(task), (long long)local.units, (long long)nunits, who);
     }
     hfs__sched_progress_end(&r.prog, local.units,
                             rc != HFS_OK ? rc : r.out.status,
                             hfs_now());
   } else {
-    rc = hfs__run_worker(s, task, units, nunits, &local);
+    rc = run_worker(s, task, units, nunits, &local);
   }
   /* A local MPI or memory failure leaves the protocol broken: return it
    * without the broadcast; the caller aborts the job. */
   if (rc != HFS_OK) goto cleanup;
   if (r.lost) { /* no rank to agree with: the caller ends the job */
-    hfs__peer_lost = 1;
-    snprintf(hfs__peer_lost_msg, sizeof hfs__peer_lost_msg, "%s", r.out.msg);
+    peer_lost = 1;
+    snprintf(peer_lost_msg, sizeof peer_lost_msg, "%s", r.out.msg);
   }
   else if (s->size > 1)
     HFS_MPI_CHECK(MPI_Bcast(&r.out, (int)sizeof r.out, MPI_BYTE, 0, s->comm));
   r.out.msg[sizeof r.out.msg - 1] = '\0';
   local.failed_unit = r.out.failed_unit;
-  if (r.out.status == HFS_ERR_INTERRUPTED) hfs__stop_flag = 0;
+  if (r.out.status == HFS_ERR_INTERRUPTED) stop_flag = 0;
   if (r.out.status != HFS_OK)
     rc = hfs_error_set(r.out.status, "%s", r.out.msg);
   else

@@ -3,6 +3,8 @@
 #include "hfs_impacts_out.h"
 
 #include <math.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,73 +19,70 @@ cleanup:
   return rc;
 }
 
-/* The unit table: one row per unit, unit_time_s under /provenance. */
+/* The unit table: one dataset per field of hfs_impact_fit, one row per
+ * unit; the fit time is informational and lives under /provenance.  A unit
+ * not done has status -1, zero counts and NaN values.  Files of earlier
+ * versions lack cov_status (read as 0) and the times (read as NaN). */
+typedef struct {
+  const char *name;
+  size_t offset;  /* in hfs_impact_fit */
+  int is_int;     /* int32_t field, stored as int64; else double */
+  int provenance; /* under /provenance/GROUP instead of GROUP/units */
+  int optional;   /* may be absent when resuming */
+  int64_t missing_int;
+} unit_column;
+
+static const unit_column unit_columns[] = {
+    {"status", offsetof(hfs_impact_fit, status), 1, 0, 0, -1},
+    {"cov_status", offsetof(hfs_impact_fit, cov_status), 1, 0, 1, 0},
+    {"n_iter", offsetof(hfs_impact_fit, n_iter), 1, 0, 0, 0},
+    {"n_eval", offsetof(hfs_impact_fit, n_eval), 1, 0, 0, 0},
+    {"value", offsetof(hfs_impact_fit, value), 0, 0, 0, 0},
+    {"poi", offsetof(hfs_impact_fit, poi), 0, 0, 0, 0},
+    {"poi_error", offsetof(hfs_impact_fit, poi_error), 0, 0, 0, 0},
+    {"twice_nll", offsetof(hfs_impact_fit, twice_nll), 0, 0, 0, 0},
+    {"unit_time_s", offsetof(hfs_impact_fit, time_s), 0, 1, 1, 0},
+};
+#define N_UNIT_COLUMNS (sizeof unit_columns / sizeof unit_columns[0])
+
+static void column_path(char *buf, size_t n, const unit_column *c, const char *g,
+                        const char *prov) {
+  if (c->provenance) snprintf(buf, n, "%s/%s", prov, c->name);
+  else snprintf(buf, n, "%s/units/%s", g, c->name);
+}
+
 static int write_units(hfs_h5 *f, const char *g, const char *prov, int64_t n,
                        const hfs_impact_fit *(*get)(const void *, int64_t), const void *ctx) {
   int rc = HFS_OK;
   char p[512];
-  int64_t *st = NULL, *it = NULL, *ev = NULL, *done = NULL, *cs = NULL;
-  double *val = NULL, *poi = NULL, *err = NULL, *nll = NULL, *t = NULL;
-  HFS_ALLOC(st, n);
-  HFS_ALLOC(cs, n);
-  HFS_ALLOC(it, n);
-  HFS_ALLOC(ev, n);
-  HFS_ALLOC(done, n);
-  HFS_ALLOC(val, n);
-  HFS_ALLOC(poi, n);
-  HFS_ALLOC(err, n);
-  HFS_ALLOC(nll, n);
-  HFS_ALLOC(t, n);
-  for (int64_t u = 0; u < n; ++u) {
-    const hfs_impact_fit *x = get(ctx, u);
-    if (!x) {
-      st[u] = -1;
-      val[u] = poi[u] = err[u] = nll[u] = t[u] = NAN;
-      continue;
-    }
-    done[u] = 1;
-    st[u] = x->status;
-    cs[u] = x->cov_status;
-    it[u] = x->n_iter;
-    ev[u] = x->n_eval;
-    val[u] = x->value;
-    poi[u] = x->poi;
-    err[u] = x->poi_error;
-    nll[u] = x->twice_nll;
-    t[u] = x->time_s;
-  }
-  int64_t d[1] = {n};
+  int64_t *ints = NULL, d[1] = {n};
+  double *reals = NULL;
+  HFS_ALLOC(ints, n);
+  HFS_ALLOC(reals, n);
+  for (int64_t u = 0; u < n; ++u) ints[u] = get(ctx, u) != NULL;
   P(p, g, "units/done");
-  HFS_CHECK(hfs_h5_write_int(f, p, 1, d, done));
-  P(p, g, "units/status");
-  HFS_CHECK(hfs_h5_write_int(f, p, 1, d, st));
-  P(p, g, "units/cov_status");
-  HFS_CHECK(hfs_h5_write_int(f, p, 1, d, cs));
-  P(p, g, "units/n_iter");
-  HFS_CHECK(hfs_h5_write_int(f, p, 1, d, it));
-  P(p, g, "units/n_eval");
-  HFS_CHECK(hfs_h5_write_int(f, p, 1, d, ev));
-  P(p, g, "units/value");
-  HFS_CHECK(hfs_h5_write_double(f, p, 1, d, val));
-  P(p, g, "units/poi");
-  HFS_CHECK(hfs_h5_write_double(f, p, 1, d, poi));
-  P(p, g, "units/poi_error");
-  HFS_CHECK(hfs_h5_write_double(f, p, 1, d, err));
-  P(p, g, "units/twice_nll");
-  HFS_CHECK(hfs_h5_write_double(f, p, 1, d, nll));
-  P(p, prov, "unit_time_s");
-  HFS_CHECK(hfs_h5_write_double(f, p, 1, d, t));
+  HFS_CHECK(hfs_h5_write_int(f, p, 1, d, ints));
+  for (size_t c = 0; c < N_UNIT_COLUMNS; ++c) {
+    const unit_column *col = &unit_columns[c];
+    for (int64_t u = 0; u < n; ++u) {
+      const char *x = (const char *)get(ctx, u);
+      if (col->is_int) {
+        int32_t v;
+        if (x) memcpy(&v, x + col->offset, sizeof v);
+        ints[u] = x ? v : col->missing_int;
+      } else {
+        double v = NAN;
+        if (x) memcpy(&v, x + col->offset, sizeof v);
+        reals[u] = v;
+      }
+    }
+    column_path(p, sizeof p, col, g, prov);
+    HFS_CHECK(col->is_int ? hfs_h5_write_int(f, p, 1, d, ints)
+                          : hfs_h5_write_double(f, p, 1, d, reals));
+  }
 cleanup:
-  free(st);
-  free(cs);
-  free(it);
-  free(ev);
-  free(done);
-  free(val);
-  free(poi);
-  free(err);
-  free(nll);
-  free(t);
+  free(ints);
+  free(reals);
   return rc;
 }
 
@@ -473,69 +472,45 @@ static int resume_units(hfs_h5 *f, const char *g, int64_t n,
                         int (*store)(void *, int64_t, const hfs_impact_fit *), void *ctx) {
   int rc = HFS_OK;
   char p[512], prov[256];
-  int64_t *st = NULL, *it = NULL, *ev = NULL, *done = NULL, *cs = NULL;
-  double *val = NULL, *poi = NULL, *err = NULL, *nll = NULL, *t = NULL;
+  int64_t *done = NULL, *ints = NULL;
+  double *reals = NULL;
+  hfs_impact_fit *x = NULL;
   prov_path(prov, sizeof prov, g);
-  HFS_ALLOC(st, n);
-  HFS_ALLOC(cs, n);
-  HFS_ALLOC(it, n);
-  HFS_ALLOC(ev, n);
   HFS_ALLOC(done, n);
-  HFS_ALLOC(val, n);
-  HFS_ALLOC(poi, n);
-  HFS_ALLOC(err, n);
-  HFS_ALLOC(nll, n);
-  HFS_ALLOC(t, n);
+  HFS_ALLOC(ints, n);
+  HFS_ALLOC(reals, n);
+  HFS_ALLOC(x, n);
   P(p, g, "units/done");
   HFS_CHECK(hfs_h5_read_int(f, p, done, n));
-  P(p, g, "units/status");
-  HFS_CHECK(hfs_h5_read_int(f, p, st, n));
-  P(p, g, "units/cov_status"); /* absent in files of earlier versions */
-  if (hfs_h5_read_int(f, p, cs, n) != HFS_OK) {
-    hfs_error_clear();
-    for (int64_t u = 0; u < n; ++u) cs[u] = 0;
+  for (size_t c = 0; c < N_UNIT_COLUMNS; ++c) {
+    const unit_column *col = &unit_columns[c];
+    column_path(p, sizeof p, col, g, prov);
+    int got = col->is_int ? hfs_h5_read_int(f, p, ints, n) : hfs_h5_read_double(f, p, reals, n);
+    if (got != HFS_OK) {
+      if (!col->optional) HFS_CHECK(got);
+      hfs_error_clear();
+      for (int64_t u = 0; u < n; ++u) {
+        ints[u] = 0;
+        reals[u] = NAN;
+      }
+    }
+    for (int64_t u = 0; u < n; ++u) {
+      char *dst = (char *)&x[u] + col->offset;
+      if (col->is_int) {
+        int32_t v = (int32_t)ints[u];
+        memcpy(dst, &v, sizeof v);
+      } else {
+        memcpy(dst, &reals[u], sizeof reals[u]);
+      }
+    }
   }
-  P(p, g, "units/n_iter");
-  HFS_CHECK(hfs_h5_read_int(f, p, it, n));
-  P(p, g, "units/n_eval");
-  HFS_CHECK(hfs_h5_read_int(f, p, ev, n));
-  P(p, g, "units/value");
-  HFS_CHECK(hfs_h5_read_double(f, p, val, n));
-  P(p, g, "units/poi");
-  HFS_CHECK(hfs_h5_read_double(f, p, poi, n));
-  P(p, g, "units/poi_error");
-  HFS_CHECK(hfs_h5_read_double(f, p, err, n));
-  P(p, g, "units/twice_nll");
-  HFS_CHECK(hfs_h5_read_double(f, p, nll, n));
-  P(p, prov, "unit_time_s");
-  if (hfs_h5_read_double(f, p, t, n) != HFS_OK)
-    for (int64_t u = 0; u < n; ++u) t[u] = NAN;
-  for (int64_t u = 0; u < n; ++u) {
-    if (!done[u]) continue;
-    hfs_impact_fit x;
-    memset(&x, 0, sizeof x);
-    x.status = (int32_t)st[u];
-    x.cov_status = (int32_t)cs[u];
-    x.n_iter = (int32_t)it[u];
-    x.n_eval = (int32_t)ev[u];
-    x.value = val[u];
-    x.poi = poi[u];
-    x.poi_error = err[u];
-    x.twice_nll = nll[u];
-    x.time_s = t[u];
-    HFS_CHECK(store(ctx, u, &x));
-  }
+  for (int64_t u = 0; u < n; ++u)
+    if (done[u]) HFS_CHECK(store(ctx, u, &x[u]));
 cleanup:
-  free(st);
-  free(cs);
-  free(it);
-  free(ev);
   free(done);
-  free(val);
-  free(poi);
-  free(err);
-  free(nll);
-  free(t);
+  free(ints);
+  free(reals);
+  free(x);
   return rc;
 }
 
