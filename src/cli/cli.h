@@ -124,6 +124,8 @@ const char *hfs_cli_data_describe(void);
 /* Attributes data_kind, asimov_mu, asimov_nuisance on GROUP of an output. */
 struct hfs_h5;
 int hfs_cli_data_store(struct hfs_h5 *f, const char *group);
+/* The same into a job's configuration (cfg->data). */
+void hfs_cli_data_config(hfs_job_config *cfg);
 /* "95% CL", "99.99% CL": the level as given, for every printed or plotted
  * label (print.c). */
 const char *hfs_cli_cl_label(double cl, char *buf, size_t n);

@@ -117,6 +117,12 @@ json_t *hfs_cli_data_json(void) {
   return d;
 }
 
+void hfs_cli_data_config(hfs_job_config *cfg) {
+  cfg->data.asimov = data_used.asimov;
+  cfg->data.mu = data_used.mu;
+  cfg->data.nuis = data_used.nuis;
+}
+
 int hfs_cli_data_store(hfs_h5 *f, const char *group) {
   return hfs_store_write_data_kind(f, group, data_used.asimov, data_used.mu, data_used.nuis);
 }

@@ -37,6 +37,18 @@ void hfs_cli_job_config(const hfs_cli_opts *o, const hfs_cli_ctx *c, hfs_job_con
   cfg->scan.npoints = o->nscan;
   cfg->scan.levels = o->levels;
   cfg->scan.nlevels = o->nlevels;
+  cfg->gof.ntoys = o->ntoys;
+  cfg->gof.seed = o->seed;
+  cfg->pscan.ndim = o->npar_scan;
+  for (int k = 0; k < o->npar_scan && k < 2; ++k) {
+    cfg->pscan.par[k] = o->par_name[k];
+    cfg->pscan.lo[k] = o->par_lo[k];
+    cfg->pscan.hi[k] = o->par_hi[k];
+    cfg->pscan.n[k] = o->par_n[k];
+  }
+  cfg->pscan.freeze_groups = o->freeze_group;
+  cfg->pscan.nfreeze_groups = o->nfreeze_group;
+  hfs_cli_data_config(cfg);
 }
 
 int hfs_cli_job_report(int code) {

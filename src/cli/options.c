@@ -116,7 +116,7 @@ static const optdef defs[] = {
     {{"poi", required_argument, 0, O_POI}, "scan summary", "LO:HI:N  POI grid of the likelihood scan"},
     {{"level", required_argument, 0, O_LEVEL}, "scan summary", "X  -2 delta ln L crossing to report (repeatable)"},
     {{"array", required_argument, 0, O_ARRAY}, "hypotest limit significance", "I/N  run part I of N (job arrays)"},
-    {{"checkpoint-interval", required_argument, 0, O_CKPT}, "hypotest limit significance ranking scan", "S  seconds between checkpoint commits (default 30)"},
+    {{"checkpoint-interval", required_argument, 0, O_CKPT}, "hypotest limit significance ranking scan gof", "S  seconds between checkpoint commits (default 30)"},
     {{"brief", no_argument, 0, O_BRIEF}, NULL, "the headline result only: no matrix, per-point list, group table or per-fit records"},
     {{"max-iter", required_argument, 0, O_MAXITER}, NULL, "N  iteration limit of each fit (default 2000)"},
     {{"data", required_argument, 0, O_DATA}, "fit yields ranking scan limit significance hypotest gof summary", "observed|asimov[:mu=X][:nuis=prefit|postfit]  data to fit (default observed)"},
@@ -126,7 +126,7 @@ static const optdef defs[] = {
     {{"impacts-json", required_argument, 0, O_IMPACTS_JSON}, "ranking", "FILE  also write the impacts in CMS Combine's JSON (plotImpacts.py)"},
     {{"par", required_argument, 0, O_PAR}, "scan", "NAME=LO:HI:N  scan any parameter (repeat once for 2D)"},
     {{"freeze-group", required_argument, 0, O_FREEZE_GROUP}, "scan", "NAME  with --par: hold a group at its best-fit values (repeatable)"},
-    {{"worker-timeout", required_argument, 0, O_WTIMEOUT}, "hypotest limit ranking scan", "S  give up a rank silent for S seconds (at least 10x its longest batch; default 300): checkpoint and exit 3"},
+    {{"worker-timeout", required_argument, 0, O_WTIMEOUT}, "hypotest limit ranking scan gof", "S  give up a rank silent for S seconds (at least 10x its longest batch; default 300): checkpoint and exit 3"},
     {{"robust", required_argument, 0, O_ROBUST}, NULL, "observed|toys|off  which fits search for the global minimum (default observed: data and Asimov fits; toys: also toy fits)"},
     {{"help", no_argument, 0, O_HELP}, NULL, "this help"},
 };

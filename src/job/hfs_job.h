@@ -105,6 +105,27 @@ typedef struct {
     const double *levels; /* 2 delta NLL levels; NULL: 1 and 3.84 */
     int nlevels;
   } scan;
+  struct {
+    int64_t ntoys; /* saturated-model toys */
+    uint64_t seed;
+  } gof;
+  struct {
+    int ndim;            /* 1 or 2 scanned parameters */
+    const char *par[2];  /* their names */
+    double lo[2], hi[2];
+    int n[2];
+    /* held at their best-fit values: "all", a modifier kind or the name of
+     * a ranking.groups entry */
+    const char *const *freeze_groups;
+    int nfreeze_groups;
+  } pscan;
+  /* Which data the model holds (written next to diagnostics' results; the
+   * workspace_sha256 already tells data sets apart). */
+  struct {
+    int asimov;
+    double mu;
+    hfs_asimov_nuis nuis;
+  } data;
 } hfs_job_config;
 
 /* Fill with defaults: no output, a checkpoint every 30 s, one array part. */
@@ -174,6 +195,8 @@ typedef struct hfs_job_kind {
 extern const hfs_job_kind hfs_job_toys;    /* toy hypotest / limit (docs/inference.md) */
 extern const hfs_job_kind hfs_job_ranking; /* pulls and impacts (docs/ranking.md) */
 extern const hfs_job_kind hfs_job_scan;    /* profile-likelihood scan (docs/ranking.md) */
+extern const hfs_job_kind hfs_job_gof;     /* goodness-of-fit toys (docs/diagnostics.md) */
+extern const hfs_job_kind hfs_job_pscan;   /* scans of any 1 or 2 parameters (docs/diagnostics.md) */
 
 /* Collective over MPI_COMM_WORLD: runs `kind` with cfg (copied; the
  * pointers in it are borrowed) and returns an HFS_JOB_EXIT_* status, the
@@ -216,5 +239,14 @@ int hfs_job_toys_compute(hfs_toyfile *tf);
 int hfs_job_toys_commit(const hfs_toyfile *tf, const char *path);
 hfs_ranking *hfs_job_ranking_result(const hfs_job *job);
 hfs_scan *hfs_job_scan_result(const hfs_job *job);
+/* gof: the observed statistic; the toy p-value once every toy is done
+ * (else NULL). */
+const hfs_gof *hfs_job_gof_observed(const hfs_job *job);
+const hfs_gof_pvalue *hfs_job_gof_pvalue(const hfs_job *job);
+/* pscan: the scan, its points by unit, parameters frozen besides the
+ * scanned ones. */
+const hfs_pscan *hfs_job_pscan_scan(const hfs_job *job);
+const hfs_pscan_point *hfs_job_pscan_points(const hfs_job *job);
+int hfs_job_pscan_nfrozen(const hfs_job *job);
 
 #endif

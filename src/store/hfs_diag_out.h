@@ -12,12 +12,19 @@
 int hfs_store_write_data_kind(hfs_h5 *f, const char *group, int asimov, double mu,
                               hfs_asimov_nuis nuis);
 
-/* /GROUP attributes t_obs, ndof, p_asymptotic, twice_nll, twice_nll_saturated,
- * fit_status; with toys (ntoys > 0, p not NULL): seed, ntoys, p_toys,
- * p_toys_err, ntoys_used, ntoys_failed and datasets toys/{t,twice_nll,status}
- * in toy order. */
-int hfs_store_write_gof(hfs_h5 *f, const char *group, const hfs_gof *g, uint64_t seed,
-                        const hfs_gof_toy *toys, int64_t ntoys, const hfs_gof_pvalue *p);
+/* /GROUP attributes options (the canonical options of a resumable run; NULL:
+ * none), t_obs, ndof, p_asymptotic, twice_nll, twice_nll_saturated,
+ * fit_status; with toys (ntoys > 0): seed, ntoys and datasets
+ * toys/{t,twice_nll,status,done} in toy order (done: NULL = every toy; rows
+ * not done hold NaN and status -1); with the p-value (p not NULL): p_toys,
+ * p_toys_err, ntoys_used, ntoys_failed. */
+int hfs_store_write_gof(hfs_h5 *f, const char *group, const hfs_gof *g, const char *options,
+                        uint64_t seed, const hfs_gof_toy *toys, const uint8_t *done,
+                        int64_t ntoys, const hfs_gof_pvalue *p);
+/* Resume: the toy table of a file written by hfs_store_write_gof
+ * (HFS_ERR_MISMATCH when it holds no table of ntoys toys). */
+int hfs_store_read_gof_toys(hfs_h5 *f, const char *group, int64_t ntoys, hfs_gof_toy *toys,
+                            uint8_t *done);
 
 /* GROUP/channels (names) and per channel GROUP/<index>/ with attrs name,
  * nbins, sum, sum_uncertainty and datasets samples (names), yields and
@@ -30,13 +37,19 @@ int hfs_store_write_yields(hfs_h5 *f, const char *group, const hfs_yields *y);
  * to a fit written by hfs_store_write_fit. */
 int hfs_store_write_prefit_widths(hfs_h5 *f, const char *group, hfs_model *m, const double *init);
 
-/* GROUP attrs ndim, twice_nll_free, frozen_groups (comma-separated);
- * datasets parameters (names), best_fit (the free fit's values of the
- * scanned parameters), axis0, axis1 (2D), and on the grid (n0, or n0 x n1):
- * twice_nll, dnll2 (2 delta NLL), poi, status, n_eval. */
-int hfs_store_write_pscan(hfs_h5 *f, const char *group, const hfs_pscan *s,
+/* GROUP attrs options (as for gof), ndim, twice_nll_free, frozen_groups
+ * (comma-separated); datasets parameters (names), best_fit (the free fit's
+ * values of the scanned parameters), axis0, axis1 (2D), and on the grid (n0,
+ * or n0 x n1): twice_nll, dnll2 (2 delta NLL), poi, status, n_eval, done
+ * (done: NULL = every point; points not done hold NaN and status -1). */
+int hfs_store_write_pscan(hfs_h5 *f, const char *group, const hfs_pscan *s, const char *options,
                           const char *const *names, const hfs_pscan_point *res,
-                          const char *const *frozen_groups, int nfrozen_groups);
+                          const uint8_t *done, const char *const *frozen_groups,
+                          int nfrozen_groups);
+/* Resume: the points of a file written by hfs_store_write_pscan for the
+ * same grid (HFS_ERR_MISMATCH when the grid's size differs). */
+int hfs_store_read_pscan_points(hfs_h5 *f, const char *group, const hfs_pscan *s,
+                                hfs_pscan_point *res, uint8_t *done);
 
 /* Write a finished ranking as CMS Combine's impacts JSON (the file
  * combineTool.py -M Impacts -o writes and plotImpacts.py reads):
