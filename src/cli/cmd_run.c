@@ -14,7 +14,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
-/* Job keys and the option each becomes ("" = positional workspace). */
+/* Job keys and the option each becomes ("" = positional workspace; STAGE:
+ * the value is the flag, yields = prefit|postfit). */
+static const char STAGE[] = "stage";
 static const struct {
   const char *key, *option;
   int repeat;
@@ -31,6 +33,9 @@ static const struct {
     {"level", "--level", 1},       {"checkpoint_interval", "--checkpoint-interval", 0},
     {"patch", "--patch", 1},      {"bounds", "--bounds", 1},
     {"set", "--set", 1},           {"freeze", "--freeze", 1},
+    /* diagnostics (docs/diagnostics.md) */
+    {"data", "--data", 0},         {"par", "--par", 1},
+    {"freeze_group", "--freeze-group", 1}, {"yields", STAGE, 0},
 };
 #define NKEYS ((int)(sizeof keys / sizeof keys[0]))
 
@@ -40,7 +45,8 @@ static const struct {
 } tasks[] = {{"fit", hfs_cmd_fit},         {"hypotest", hfs_cmd_hypotest},
              {"limit", hfs_cmd_limit},     {"significance", hfs_cmd_significance},
              {"ranking", hfs_cmd_ranking}, {"scan", hfs_cmd_scan},
-             {"summary", hfs_cmd_summary}};
+             {"summary", hfs_cmd_summary}, {"gof", hfs_cmd_gof},
+             {"yields", hfs_cmd_yields}};
 
 char *hfs_cli_job_path(const char *job, const char *value) {
   const char *slash = strrchr(job, '/');
@@ -66,10 +72,11 @@ int hfs_cmd_run(int argc, char **argv) {
             "usage: hfscan run JOB [options]   (options override the job file)\n"
             "A job file holds 'key = value' lines ('#' starts a comment); keys:\n"
             "  workspace, patch (repeatable), task (fit|hypotest|limit|significance|\n"
-            "  ranking|scan|summary),\n"
+            "  ranking|scan|summary|gof|yields),\n"
             "  measurement, mu, cl, test_stat, scan (LO:HI:N), calc, ntoys, seed, output,\n"
             "  optimizer, fix, bounds, set, freeze (repeatable), normsys_code, histosys_code, top, group\n"
-            "  (repeatable), level (repeatable), checkpoint_interval.  See docs/jobs.md.\n");
+            "  (repeatable), level (repeatable), checkpoint_interval, data, par (repeatable),\n"
+            "  freeze_group (repeatable), yields (prefit|postfit).  See docs/jobs.md.\n");
     return argc < 2 ? HFS_EXIT_USAGE : HFS_EXIT_OK;
   }
   const char *job = argv[1];
@@ -128,7 +135,13 @@ int hfs_cmd_run(int argc, char **argv) {
       goto done;
     }
     lines[nlines++] = val;
-    if (!keys[ki].option) {
+    if (keys[ki].option == STAGE) {
+      if (strcmp(val, "prefit") && strcmp(val, "postfit")) {
+        hfs_cli_error("%s:%d: key '%s' is prefit or postfit, not '%s'", job, lineno, k, val);
+        goto done;
+      }
+      av[n++] = (char *)(!strcmp(val, "prefit") ? "--prefit" : "--postfit");
+    } else if (!keys[ki].option) {
       task = val;
     } else if (!keys[ki].option[0]) {
       workspace = val;
@@ -148,7 +161,7 @@ int hfs_cmd_run(int argc, char **argv) {
     if (!strcmp(task, tasks[i].name)) fn = tasks[i].fn;
   if (!fn) {
     hfs_cli_error("%s: unknown task '%s' (fit, hypotest, limit, significance, ranking, scan, "
-                  "summary)",
+                  "summary, gof, yields)",
                   job, task);
     goto done;
   }
