@@ -17,6 +17,11 @@
       or the 68% and 95% CL contours (2 delta NLL = 2.30, 5.99) with the
       best fit (2D).
 
+  hfscan-plot gof GOF.h5 [-o FIG.png]
+      the saturated-model statistic of the toys of hfscan gof --calc toys
+      (histogram, normalised) against the chi2 density of the asymptotic
+      p-value, with the observed value and both p-values.
+
 Reads the layouts of docs/output.md.  Needs Debian's python3-matplotlib,
 python3-h5py and python3-scipy (/usr/bin/python3).
 """
@@ -257,6 +262,38 @@ def pscan(args):
     print("hfscan-plot: wrote %s" % args.output)
 
 
+def gof(args):
+    with h5py.File(args.file, "r") as f:
+        g = _group(f, "/gof", "goodness of fit", "gof --calc toys")
+        if "toys" not in g or _attr(g, "p_toys") is None:
+            raise SystemExit("hfscan-plot: %s holds no finished goodness-of-fit toys (run hfscan "
+                             "gof --calc toys -o FILE to the end)" % f.filename)
+        t = g["toys/t"][...]
+        status = g["toys/status"][...]
+        t_obs, ndof = _attr(g, "t_obs"), _attr(g, "ndof")
+        p_asy, p_toys, p_err = _attr(g, "p_asymptotic"), _attr(g, "p_toys"), _attr(g, "p_toys_err")
+        ws = _attr(f, "workspace", "")
+    used = t[(status == 0) & np.isfinite(t)]
+    fig, ax = plt.subplots(figsize=(6.0, 4.4))
+    hi = max(np.quantile(used, 0.999), t_obs) * 1.1
+    ax.hist(used, bins=60, range=(0, hi), density=True, histtype="stepfilled", color="#9ecae1",
+            edgecolor="#3182bd", label="toys (%d)" % used.size)
+    if ndof > 0:
+        xs = np.linspace(0, hi, 400)
+        ax.plot(xs, chi2.pdf(xs, ndof), "k-", lw=1.2, label=r"$\chi^2_{%d}$" % ndof)
+    ax.axvline(t_obs, color="red", lw=1.5, label="observed t = %.2f" % t_obs)
+    ax.set_xlabel("saturated-model statistic t")
+    ax.set_ylabel("density")
+    ax.set_xlim(0, hi)
+    ax.legend(fontsize=8)
+    name = ws.rsplit("/", 1)[-1]
+    ax.set_title("%s: p = %.3f (asymptotic), %.3f $\\pm$ %.3f (toys)" % (name, p_asy, p_toys, p_err),
+                 fontsize=9)
+    fig.tight_layout()
+    fig.savefig(args.output, dpi=args.dpi)
+    print("hfscan-plot: wrote %s" % args.output)
+
+
 def register(subparsers):
     y = subparsers.add_parser("yields", help="stacked pre- and post-fit yields with data and "
                                              "ratio panels")
@@ -282,3 +319,8 @@ def register(subparsers):
     s.add_argument("-o", "--output", default="pscan.png")
     s.add_argument("--dpi", type=int, default=110)
     s.set_defaults(func=pscan)
+    g = subparsers.add_parser("gof", help="goodness-of-fit toys against the chi2 distribution")
+    g.add_argument("file")
+    g.add_argument("-o", "--output", default="gof.png")
+    g.add_argument("--dpi", type=int, default=110)
+    g.set_defaults(func=gof)

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """JSON of the diagnostics: gof's statistic and p-values are numbers; Asimov
 runs state their data set and give the expected results (the fit returns the
-injected mu, the observed limit and significance equal their medians).
+injected mu, the observed limit and significance equal their medians); post-fit
+yields come from the fit of hfscan fit.
 Usage: test_diag_json.py HFSCAN WORKSPACE OUTDIR"""
 import json
 import math
@@ -59,6 +60,18 @@ obs = run("fit", ws)
 asi = run("fit", ws, "--data", "observed")
 if obs and asi:
     check(obs["twice_nll"] == asi["twice_nll"], "--data observed differs from the default")
+
+# Post-fit yields rest on the same fit as hfscan fit: the same parameters and
+# covariance in both files.
+import h5py  # noqa: E402
+import os  # noqa: E402
+yf, ff = os.path.join(out, "yields_same_fit.h5"), os.path.join(out, "fit_same_fit.h5")
+if run("yields", ws, "-o", yf) is not None and run("fit", ws, "-o", ff) is not None:
+    with h5py.File(yf, "r") as a, h5py.File(ff, "r") as b:
+        for d in ("parameters/value", "covariance"):
+            x, y = a["fit/" + d][()], b["fit/" + d][()]
+            check(x.shape == y.shape and (x == y).all(), f"yields and fit differ in /fit/{d}")
+        check(a["fit"].attrs["twice_nll"] == b["fit"].attrs["twice_nll"], "yields: twice_nll")
 
 for f in failures:
     print("FAIL:", f)
