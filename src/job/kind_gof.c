@@ -6,6 +6,7 @@
 #include "hfs_error.h"
 #include "hfs_job.h"
 #include "hfs_store.h"
+#include "job_internal.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -84,27 +85,17 @@ static int64_t gof_nunits(const void *state) {
 
 static int gof_identify(void *state, const char *path, char sha256[65], char **options,
                         int *array_index, int *array_count) {
-  int rc = HFS_OK;
-  hfs_h5 *h5 = NULL;
   (void)state;
-  *array_index = 0;
-  *array_count = 1;
-  HFS_CHECK(hfs_h5_open(path, 0, &h5));
-  HFS_CHECK(hfs_store_read_identity(h5, "/gof", sha256, options));
-cleanup:
-  hfs_h5_close(&h5);
-  return rc;
+  return hfs__job_identify(path, "/gof", sha256, options, array_index, array_count);
 }
 
 static int gof_resume(void *state, const char *path) {
   int rc = HFS_OK;
   gof_state *s = state;
   hfs_h5 *h5 = NULL;
-  int64_t sessions = 1;
   HFS_CHECK(hfs_h5_open(path, 0, &h5));
   HFS_CHECK(hfs_store_read_gof_toys(h5, "/gof", s->cfg->gof.ntoys, s->toys, s->done));
-  if (hfs_h5_get_attr_int(h5, "/provenance", "sessions", &sessions) != HFS_OK) sessions = 1;
-  s->sessions = (int)sessions + 1;
+  s->sessions = hfs__job_next_session(h5);
 cleanup:
   hfs_h5_close(&h5);
   return rc;
@@ -112,17 +103,13 @@ cleanup:
 
 static int64_t gof_pending(const void *state, int64_t *units) {
   const gof_state *s = state;
-  int64_t n = 0;
-  for (int64_t u = 0; u < s->cfg->gof.ntoys; ++u)
-    if (!s->done[u]) units[n++] = u;
-  return n;
+  return hfs__job_undone(s->done, s->cfg->gof.ntoys, units);
 }
 
 static void gof_progress(const void *state, int64_t *done, int64_t *total) {
   const gof_state *s = state;
   *total = s->cfg->gof.ntoys;
-  *done = 0;
-  for (int64_t u = 0; u < *total; ++u) *done += s->done[u];
+  *done = hfs__job_ndone(s->done, *total);
 }
 
 static int gof_run(void *state, int64_t u, void *result) {
@@ -160,17 +147,8 @@ static int gof_save(void *state, const char *path) {
   const hfs_job_config *cfg = s->cfg;
   hfs_h5 *h5 = NULL;
   char *opts = NULL;
-  hfs_run_info info = {"gof",
-                       cfg->command_line,
-                       cfg->workspace,
-                       cfg->workspace_sha256,
-                       hfs_model_measurement(cfg->model),
-                       hfs_optimizer_name(cfg->fit.optimizer),
-                       cfg->model_options.normsys_code,
-                       cfg->model_options.histosys_code,
-                       hfs_job_elapsed(s->job),
-                       hfs_job_nranks(s->job),
-                       hfs_model_par_name(cfg->model, hfs_model_poi(cfg->model))};
+  hfs_run_info info;
+  hfs__job_run_info(s->job, "gof", &info);
   if (!(opts = gof_options(s))) HFS_FAIL(HFS_ERR_NOMEM, "out of memory");
   HFS_CHECK(hfs_h5_create(path, &h5));
   HFS_CHECK(hfs_store_write_run_identity(h5, &info, s->sessions));
