@@ -19,8 +19,7 @@ static void print_text(const hfs_cli_opts *o, const hfs_gof *g, const hfs_gof_pv
   printf("hfscan gof: %s (saturated model)\n", o->workspace);
   printf("fit         %s, twice_nll %.6f (saturated %.6f)\n", hfs_fit_status_name(g->fit.status),
          g->twice_nll, g->twice_nll_saturated);
-  printf("statistic   t = %.6f, ndof = %d (bins - free unconstrained parameters)\n", g->t,
-         g->ndof);
+  printf("statistic   t = %.6f, ndof = %d (bins - free unconstrained parameters)\n", g->t, g->ndof);
   printf("p-value     %.6f (asymptotic chi2)\n", g->p_asymptotic);
   if (p)
     printf("p-value     %.6f +- %.6f (%lld toys, %lld not converged)\n", p->p, p->p_err,
@@ -70,10 +69,17 @@ static int asymptotic(const hfs_cli_opts *o, const hfs_cli_ctx *c) {
   HFS_CHECK(hfs_gof_statistic(I, NULL, NULL, NULL, &g));
   print(o, &g, NULL);
   if (o->output) {
-    hfs_run_info info = {"gof", o->argv_line, o->workspace, c->sha256,
-                         hfs_model_measurement(c->model), hfs_optimizer_name(o->fit.optimizer),
-                         o->model.normsys_code, o->model.histosys_code, hfs_now() - t0,
-                         hfs_cli_size(), hfs_model_par_name(c->model, hfs_model_poi(c->model))};
+    hfs_run_info info = {"gof",
+                         o->argv_line,
+                         o->workspace,
+                         c->sha256,
+                         hfs_model_measurement(c->model),
+                         hfs_optimizer_name(o->fit.optimizer),
+                         o->model.normsys_code,
+                         o->model.histosys_code,
+                         hfs_now() - t0,
+                         hfs_cli_size(),
+                         hfs_model_par_name(c->model, hfs_model_poi(c->model))};
     HFS_CHECK(hfs_h5_create(o->output, &h5));
     HFS_CHECK(hfs_store_write_run_info(h5, &info));
     HFS_CHECK(hfs_store_write_gof(h5, "/gof", &g, NULL, o->seed, NULL, NULL, 0, NULL));
@@ -128,8 +134,10 @@ int hfs_cmd_gof(int argc, char **argv) {
   if (!rc) rc = hfs_cli_load(&o, &c);
   code = hfs_cli_job_report(rc ? HFS_EXIT_ERROR : HFS_EXIT_OK);
   if (code == HFS_EXIT_OK) {
-    if (o.toys) code = toys(&o, &c);
-    else if (hfs_cli_rank() == 0) code = asymptotic(&o, &c);
+    if (o.toys)
+      code = toys(&o, &c);
+    else if (hfs_cli_rank() == 0)
+      code = asymptotic(&o, &c);
   }
   hfs_cli_ctx_free(&c);
   hfs_cli_opts_free(&o);

@@ -4,10 +4,10 @@
  * spread over the ranks, checkpointed, resumable; docs/diagnostics.md).  This
  * file parses and prints. */
 #include "cli.h"
+#include "cli_guard.h"
 #include "cli_json.h"
 #include "hfs_core.h"
 #include "hfs_error.h"
-#include "cli_guard.h"
 #include "hfs_store.h"
 
 #include <errno.h>
@@ -15,7 +15,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
 
 int hfs_cli_par_parse(const char *arg, hfs_cli_opts *o) {
   char buf[256];
@@ -50,7 +49,8 @@ static void print_text(const hfs_cli_opts *o, hfs_model *m, const hfs_pscan *s,
   const hfs_fit_result *ff = hfs_pscan_free_fit(s);
   int nx, ny, nd = hfs_pscan_ndim(s);
   const double *ax = hfs_pscan_axis(s, 0, &nx), *ay = hfs_pscan_axis(s, 1, &ny);
-  int px = hfs_model_par_find(m, o->par_name[0]), py = nd == 2 ? hfs_model_par_find(m, o->par_name[1]) : -1;
+  int px = hfs_model_par_find(m, o->par_name[0]),
+      py = nd == 2 ? hfs_model_par_find(m, o->par_name[1]) : -1;
   printf("hfscan scan: %s, %s%s%s (%d point%s)%s%d parameters frozen at their best fit\n",
          o->workspace, o->par_name[0], nd == 2 ? " x " : "", nd == 2 ? o->par_name[1] : "",
          nx * (nd == 2 ? ny : 1), nx * (nd == 2 ? ny : 1) > 1 ? "s" : "", nfrozen ? ", " : ", ",
@@ -66,18 +66,20 @@ static void print_text(const hfs_cli_opts *o, hfs_model *m, const hfs_pscan *s,
   if (nd == 1) {
     printf("%14s %14s %14s  status\n", o->par_name[0], "2 delta NLL", "POI");
     for (int64_t u = 0; u < n; ++u)
-      printf("%14.6f %14.6f %14.6f  %s\n", res[u].x, res[u].twice_nll - ff->twice_nll,
-             res[u].poi, hfs_fit_status_name(res[u].status));
+      printf("%14.6f %14.6f %14.6f  %s\n", res[u].x, res[u].twice_nll - ff->twice_nll, res[u].poi,
+             hfs_fit_status_name(res[u].status));
   } else {
-    printf("grid minimum at %s = %.6f, %s = %.6f (2 delta NLL %.3g); the grid is in -o FILE or "
-           "--json\n",
-           o->par_name[0], res[best].x, o->par_name[1], res[best].y,
-           res[best].twice_nll - ff->twice_nll);
+    printf(
+        "grid minimum at %s = %.6f, %s = %.6f (2 delta NLL %.3g); the grid is in -o FILE or "
+        "--json\n",
+        o->par_name[0], res[best].x, o->par_name[1], res[best].y,
+        res[best].twice_nll - ff->twice_nll);
   }
   (void)ax;
   (void)ay;
-  if (nfail) printf("%lld fit%s did not converge (recorded with their status)\n", (long long)nfail,
-                    nfail > 1 ? "s" : "");
+  if (nfail)
+    printf("%lld fit%s did not converge (recorded with their status)\n", (long long)nfail,
+           nfail > 1 ? "s" : "");
 }
 
 static json_t *reals(const double *v, int n) {
@@ -98,7 +100,8 @@ static json_t *pscan_json(const hfs_cli_opts *o, hfs_model *m, const hfs_pscan *
   for (int k = 0; k < nd; ++k) {
     json_t *p = json_object();
     json_object_set_new(p, "name", json_string(o->par_name[k]));
-    json_object_set_new(p, "best_fit", hfs_cli_json_real(ff->theta[hfs_model_par_find(m, o->par_name[k])]));
+    json_object_set_new(p, "best_fit",
+                        hfs_cli_json_real(ff->theta[hfs_model_par_find(m, o->par_name[k])]));
     json_array_append_new(pars, p);
   }
   for (int64_t u = 0; u < (int64_t)n0 * n1; ++u) {
@@ -106,7 +109,8 @@ static json_t *pscan_json(const hfs_cli_opts *o, hfs_model *m, const hfs_pscan *
     json_array_append_new(poi, hfs_cli_json_real(res[u].poi));
     json_array_append_new(st, json_string(hfs_fit_status_name(res[u].status)));
   }
-  for (int k = 0; k < o->nfreeze_group; ++k) json_array_append_new(fr, json_string(o->freeze_group[k]));
+  for (int k = 0; k < o->nfreeze_group; ++k)
+    json_array_append_new(fr, json_string(o->freeze_group[k]));
   json_object_set_new(j, "workspace", json_string(o->workspace));
   json_object_set_new(j, "parameters", pars);
   json_object_set_new(j, "axes", axes);
@@ -129,8 +133,9 @@ int hfs_cmd_pscan(int argc, char **argv) {
     return code < 0 ? HFS_EXIT_OK : code;
   }
   if (o.npar_scan == 0) {
-    hfs_cli_error("--freeze-group needs --par NAME=LO:HI:N (the POI scan without --par has its "
-                  "statistical-only curve already)");
+    hfs_cli_error(
+        "--freeze-group needs --par NAME=LO:HI:N (the POI scan without --par has its "
+        "statistical-only curve already)");
     hfs_cli_opts_free(&o);
     return HFS_EXIT_USAGE;
   }
@@ -145,7 +150,8 @@ int hfs_cmd_pscan(int argc, char **argv) {
     hfs_cli_job_config(&o, &c, &cfg);
     cfg.quiet = o.quiet || o.json;
     code = hfs_job_run(&hfs_job_pscan, &cfg, &job);
-    code = hfs_cli_job_report(code == HFS_EXIT_USAGE ? HFS_EXIT_ERROR : code); /* as above */ /* as above */
+    code = hfs_cli_job_report(code == HFS_EXIT_USAGE ? HFS_EXIT_ERROR : code);
+        /* as above */ /* as above */
     if (hfs_cli_rank() == 0 && job && hfs_job_outcome(job) == HFS_JOB_COMPLETE &&
         (code == HFS_EXIT_OK || code == HFS_EXIT_FIT_FAILED)) {
       const hfs_pscan *s = hfs_job_pscan_scan(job);

@@ -17,9 +17,9 @@ typedef struct {
   const hfs_job_config *cfg;
   hfs_infer *I;
   hfs_gof_toys *G;
-  hfs_gof obs;          /* the observed statistic (every rank) */
-  hfs_gof_toy *toys;    /* master: by toy index */
-  uint8_t *done;        /* master */
+  hfs_gof obs;       /* the observed statistic (every rank) */
+  hfs_gof_toy *toys; /* master: by toy index */
+  uint8_t *done;     /* master */
   hfs_gof_pvalue pv;
   int have_pv;
   int sessions;
@@ -79,9 +79,7 @@ cleanup:
   return rc;
 }
 
-static int64_t gof_nunits(const void *state) {
-  return ((const gof_state *)state)->cfg->gof.ntoys;
-}
+static int64_t gof_nunits(const void *state) { return ((const gof_state *)state)->cfg->gof.ntoys; }
 
 static int gof_identify(void *state, const char *path, char sha256[65], char **options,
                         int *array_index, int *array_count) {

@@ -18,10 +18,10 @@ typedef struct {
   const hfs_job_config *cfg;
   hfs_infer *I;
   hfs_pscan *s;
-  int *frozen;             /* npar */
-  int nfrozen;             /* frozen besides the scanned parameters */
-  hfs_pscan_point *res;    /* master: by unit */
-  uint8_t *done;           /* master */
+  int *frozen;          /* npar */
+  int nfrozen;          /* frozen besides the scanned parameters */
+  hfs_pscan_point *res; /* master: by unit */
+  uint8_t *done;        /* master */
   int sessions;
 } pscan_state;
 
@@ -118,8 +118,8 @@ static int pscan_setup(hfs_job *job, void **state) {
   HFS_ALLOC(s->frozen, npar);
   HFS_CHECK(frozen_set(cfg, s->I, s->frozen));
   for (int i = 0; i < npar; ++i) s->nfrozen += s->frozen[i] && i != par[0] && i != par[1];
-  HFS_CHECK(hfs_pscan_create(s->I, cfg->pscan.ndim, par, cfg->pscan.lo, cfg->pscan.hi,
-                             cfg->pscan.n, s->frozen, &s->s));
+  HFS_CHECK(hfs_pscan_create(s->I, cfg->pscan.ndim, par, cfg->pscan.lo, cfg->pscan.hi, cfg->pscan.n,
+                             s->frozen, &s->s));
   if (hfs_job_is_master(job)) {
     HFS_ALLOC(s->res, hfs_pscan_nunits(s->s));
     HFS_ALLOC(s->done, hfs_pscan_nunits(s->s));
@@ -166,7 +166,7 @@ static char *pscan_options(const void *state) {
 }
 
 static int pscan_identify(void *state, const char *path, char sha256[65], char **options,
-                        int *array_index, int *array_count) {
+                          int *array_index, int *array_count) {
   (void)state;
   return hfs__job_identify(path, "/pscan", sha256, options, array_index, array_count);
 }
@@ -213,7 +213,8 @@ static int pscan_finish(void *state, int *whole, int *nfailed) {
   pscan_progress(s, &done, &total);
   *whole = done == total;
   *nfailed = 0;
-  for (int64_t u = 0; u < total; ++u) *nfailed += s->done[u] && s->res[u].status != HFS_FIT_CONVERGED;
+  for (int64_t u = 0; u < total; ++u)
+    *nfailed += s->done[u] && s->res[u].status != HFS_FIT_CONVERGED;
   return HFS_OK;
 }
 
