@@ -17,7 +17,7 @@
       or the 68% and 95% CL contours (2 delta NLL = 2.30, 5.99) with the
       best fit (2D).
 
-  hfscan-plot gof GOF.h5 [-o FIG.png]
+  hfscan-plot gof GOF.h5 [-o FIG.png] [--title NAME]
       the saturated-model statistic of the toys of hfscan gof --calc toys
       (histogram, normalised) against the chi2 density of the asymptotic
       p-value, with the observed value and both p-values.
@@ -286,7 +286,7 @@ def gof(args):
     ax.set_ylabel("density")
     ax.set_xlim(0, hi)
     ax.legend(fontsize=8)
-    name = ws.rsplit("/", 1)[-1]
+    name = args.title or ws.rsplit("/", 1)[-1]
     ax.set_title("%s: p = %.3f (asymptotic), %.3f $\\pm$ %.3f (toys)" % (name, p_asy, p_toys, p_err),
                  fontsize=9)
     fig.tight_layout()
@@ -322,5 +322,6 @@ def register(subparsers):
     g = subparsers.add_parser("gof", help="goodness-of-fit toys against the chi2 distribution")
     g.add_argument("file")
     g.add_argument("-o", "--output", default="gof.png")
+    g.add_argument("--title", help="name of the input in the title (default: the file name)")
     g.add_argument("--dpi", type=int, default=110)
     g.set_defaults(func=gof)
