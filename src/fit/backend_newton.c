@@ -41,11 +41,15 @@
 #define NEWTON_LAMBDA_MAX 1e10
 /* Damping of the retries after a failed line search: 1e-3 up to 1e5. */
 #define NEWTON_RETRY_MAX 1e5
+/* Chord steps (below): projected gradient under which they may start, and
+ * the reduction per step they must keep. */
+#define NEWTON_CHORD_PG 1.0
+#define NEWTON_CHORD_RATE 0.25
 
 typedef struct {
   int cap;
   double *g, *d, *xt, *gt, *r, *diag;
-  int *pos;
+  int *pos, *fpos;  /* selection of this step, and of the factors held */
 } newton_state;
 
 static void newton_destroy(void **state) {
@@ -58,6 +62,7 @@ static void newton_destroy(void **state) {
   free(s->r);
   free(s->diag);
   free(s->pos);
+  free(s->fpos);
   free(s);
   *state = NULL;
 }
@@ -74,6 +79,7 @@ static int newton_create(int cap, void **out) {
   HFS_ALLOC(s->r, cap);
   HFS_ALLOC(s->diag, cap);
   HFS_ALLOC(s->pos, cap);
+  HFS_ALLOC(s->fpos, cap);
   *out = s;
   s = NULL;
 cleanup:
@@ -88,6 +94,35 @@ static double clamp(double v, double lo, double hi) {
   return v < lo ? lo : v > hi ? hi : v;
 }
 
+/* The eps-active set at x with the scaling D: its members (pos -1) take a
+ * scaled gradient step in d, the others get r = -g and their position in
+ * pos.  Returns how many are in. */
+static int active_set(newton_state *s, hfs_fit_problem *p, int n, const double *x,
+                      const double *lo, const double *hi) {
+  const double *g = s->g, *D = s->diag;
+  double w = 0.0;
+  for (int k = 0; k < n; k++) {
+    double dk = D[k] > 0.0 ? D[k] : 1.0;
+    double z = clamp(x[k] - g[k] / dk, lo[k], hi[k]);
+    if (fabs(z - x[k]) > w) w = fabs(z - x[k]);
+  }
+  double eps = fmin(NEWTON_EPS0, w);
+  int nin = 0;
+  for (int k = 0; k < n; k++) {
+    int active = (x[k] <= lo[k] + eps && g[k] > 0.0) || (x[k] >= hi[k] - eps && g[k] < 0.0);
+    if (active) {
+      s->d[k] = -g[k] / (D[k] > 0.0 ? D[k] : 1.0);
+      s->pos[p->free_idx[k]] = -1;
+    } else {
+      s->r[k] = -g[k];
+      s->d[k] = s->r[k];
+      s->pos[p->free_idx[k]] = k;
+      nin++;
+    }
+  }
+  return nin;
+}
+
 static int newton_minimize(void *state, hfs_fit_problem *p, double *x,
                            const double *lo, const double *hi,
                            const hfs_fit_options *opts, hfs_fit_result *res) {
@@ -98,8 +133,16 @@ static int newton_minimize(void *state, hfs_fit_problem *p, double *x,
     return hfs_error_set(HFS_ERR_ARG, "newton: %d free parameters, created for %d", n, s->cap);
   double *g = s->g, *d = s->d, *xt = s->xt, *gt = s->gt, *r = s->r, *D = s->diag;
   double f = hfs_fit_problem_eval(p, x, g);
-  double lambda = 0.0;
+  double lambda = 0.0, lambda_s = 0.0;
   int it = 0, hessian_ok = 1;
+  /* Chord steps: once a full Newton step has cut the projected gradient at
+   * least 1/NEWTON_CHORD_RATE-fold to below NEWTON_CHORD_PG, the next step
+   * reuses the factors held (if the selection is the same) instead of a new
+   * Hessian and factorisation, a fifth of the cost.  A chord step that does
+   * not keep that rate hands back to full steps.  The end of the fit is
+   * judged on the gradient alone, as for every step. */
+  int have_factor = 0, last_full = 0;
+  double pg_prev = INFINITY;
   const char *why = "projected gradient below gtol";
   res->status = HFS_FIT_CONVERGED;
   if (!isfinite(f)) {
@@ -107,7 +150,7 @@ static int newton_minimize(void *state, hfs_fit_problem *p, double *x,
     snprintf(res->reason, sizeof res->reason, "newton: twice_nll not finite at the start");
     return HFS_OK;
   }
-  for (int i = 0; i < p->npar; i++) s->pos[i] = -1;
+  for (int i = 0; i < p->npar; i++) s->pos[i] = s->fpos[i] = -1;
   for (;;) {
     double pg = hfs_fit__projected_gradient_norm(n, x, g, lo, hi);
     if (pg < opts->gtol) break;
@@ -117,52 +160,57 @@ static int newton_minimize(void *state, hfs_fit_problem *p, double *x,
       break;
     }
     it++;
-    if (b) {
-      if (hessian_ok && hfs_fit__blocks_eval(b, p, x) != HFS_OK) {
-        res->status = HFS_FIT_FAILED;
-        why = "Hessian evaluation failed";
-        break;
-      }
-      const double *hd = hfs_fit__blocks_hdiag(b);
-      for (int k = 0; k < n; k++) D[k] = hd[p->free_idx[k]];
-    } else {
-      for (int k = 0; k < n; k++) D[k] = 1.0;
-    }
-    hessian_ok = 1;
-    /* eps-active set and the scaled gradient step of its members */
-    double w = 0.0;
-    for (int k = 0; k < n; k++) {
-      double dk = D[k] > 0.0 ? D[k] : 1.0;
-      double z = clamp(x[k] - g[k] / dk, lo[k], hi[k]);
-      if (fabs(z - x[k]) > w) w = fabs(z - x[k]);
-    }
-    double eps = fmin(NEWTON_EPS0, w);
+    int chord = b && have_factor && hessian_ok && last_full && pg < NEWTON_CHORD_PG &&
+                pg < NEWTON_CHORD_RATE * pg_prev;
+    pg_prev = pg;
     int nin = 0;
-    for (int k = 0; k < n; k++) {
-      int active = (x[k] <= lo[k] + eps && g[k] > 0.0) || (x[k] >= hi[k] - eps && g[k] < 0.0);
-      if (active) {
-        d[k] = -g[k] / (D[k] > 0.0 ? D[k] : 1.0);
-        s->pos[p->free_idx[k]] = -1;
-      } else {
-        r[k] = -g[k];
-        d[k] = r[k];
-        s->pos[p->free_idx[k]] = k;
-        nin++;
-      }
+    if (chord) {
+      /* D of the factors held */
+      nin = active_set(s, p, n, x, lo, hi);
+      for (int k = 0; k < n && chord; k++)
+        chord = s->pos[p->free_idx[k]] == s->fpos[p->free_idx[k]];
+      chord = chord && nin > 0;
     }
-    if (b && nin > 0) {
+    if (!chord) {
+      if (b) {
+        if (hessian_ok && hfs_fit__blocks_eval(b, p, x) != HFS_OK) {
+          res->status = HFS_FIT_FAILED;
+          why = "Hessian evaluation failed";
+          break;
+        }
+        const double *hd = hfs_fit__blocks_hdiag(b);
+        for (int k = 0; k < n; k++) D[k] = hd[p->free_idx[k]];
+      } else {
+        for (int k = 0; k < n; k++) D[k] = 1.0;
+      }
+      hessian_ok = 1;
+      nin = active_set(s, p, n, x, lo, hi);
+      have_factor = 0;
+    }
+    if (b && nin > 0 && !chord) {
       hfs_fit__blocks_select(b, s->pos);
-      while (hfs_fit__blocks_factor(b, lambda)) {
+      int fr;
+      while ((fr = hfs_fit__blocks_factor(b, lambda)) == 1) {
         lambda = lambda > 0.0 ? 10.0 * lambda : NEWTON_LAMBDA0;
         if (lambda > NEWTON_LAMBDA_MAX) break;
+      }
+      /* Only the Schur complement of the shared parameters is indefinite:
+       * damp it alone, keeping the blocks' factors. */
+      if (fr == 2) {
+        double ls = lambda_s > 0.0 ? lambda_s : NEWTON_LAMBDA0;
+        while (ls <= NEWTON_LAMBDA_MAX && hfs_fit__blocks_damp_schur(b, ls)) ls *= 10.0;
+        if (ls > NEWTON_LAMBDA_MAX) lambda = 2.0 * NEWTON_LAMBDA_MAX;
+        else lambda_s = ls;
       }
       if (lambda > NEWTON_LAMBDA_MAX) {
         res->status = HFS_FIT_FAILED;
         why = "no positive definite damped Hessian";
         break;
       }
-      hfs_fit__blocks_solve(b, r, d);
+      have_factor = 1;
+      memcpy(s->fpos, s->pos, (size_t)p->npar * sizeof *s->pos);
     }
+    if (b && nin > 0) hfs_fit__blocks_solve(b, r, d);
     /* Armijo backtracking along the projected path */
     double t = 1.0, ft = INFINITY, slack = 1e-11 * (1.0 + fabs(f));
     int accepted = 0;
@@ -186,8 +234,16 @@ static int newton_minimize(void *state, hfs_fit_problem *p, double *x,
         accepted = 1;
         break;
       }
+      /* a chord step that needs cutting back is no longer worth it */
+      if (chord) break;
     }
     if (!accepted) {
+      if (chord) {
+        /* back to a full step from the same point */
+        have_factor = 0;
+        last_full = 0;
+        continue;
+      }
       /* Shorter, more gradient-like steps from the same point: the Hessian
        * there is already known. */
       if (b && lambda < NEWTON_RETRY_MAX) {
@@ -199,10 +255,12 @@ static int newton_minimize(void *state, hfs_fit_problem *p, double *x,
       why = "line search found no decrease";
       break;
     }
+    last_full = t == 1.0;
     memcpy(x, xt, (size_t)n * sizeof *x);
     memcpy(g, gt, (size_t)n * sizeof *g);
     f = ft;
     lambda = lambda > 1e-9 ? 0.1 * lambda : 0.0;
+    lambda_s = lambda_s > 1e-9 ? 0.1 * lambda_s : 0.0;
   }
   res->n_iter += it;
   snprintf(res->reason, sizeof res->reason, "newton: %s after %d iteration%s%s", why,

@@ -59,9 +59,14 @@ struct hfs_fit_blocks {
   double *q;              /* nshared x nlocal: Q = L_S^-1 M (inverse only) */
   double *tll;            /* nlocal^2: Q'Q (inverse only) */
   double *ainv;           /* at aoff: A_b^-1 (inverse only) */
-  int *fcols;             /* nblocks x nshared: nonzero columns of B_b */
+  unsigned char *nzc;     /* nblocks x nshared: B_b's column j has a nonzero
+                             (set by eval, so that the factorisations and
+                             their damped retries do not rescan B_b) */
+  int *fcols;             /* nblocks x nshared: selected nonzero columns */
   int *fnc;               /* nblocks: their number c_b */
   double *fs;             /* nshared^2: Cholesky factor of S (lower) */
+  double *fs0;            /* nshared^2: S before its factorisation, for the
+                             Schur-only damped retries */
   double *sinv;           /* nshared^2: S^-1; scratch of the factorisation */
   double *v;              /* nlocal + nshared scratch */
 };
@@ -91,6 +96,8 @@ void hfs_fit__blocks_destroy(hfs_fit_blocks **pb) {
   free(b->q);
   free(b->tll);
   free(b->ainv);
+  free(b->nzc);
+  free(b->fs0);
   free(b->fcols);
   free(b->fnc);
   free(b->fs);
@@ -163,6 +170,8 @@ int hfs_fit__blocks_create(int npar, const hfs_fit_structure *s,
   HFS_ALLOC(b->q, nw);
   HFS_ALLOC(b->tll, (size_t)nl * (size_t)nl);
   HFS_ALLOC(b->ainv, na);
+  HFS_ALLOC(b->nzc, (size_t)nb * (size_t)ns);
+  HFS_ALLOC(b->fs0, nss);
   HFS_ALLOC(b->fcols, (size_t)nb * (size_t)ns);
   HFS_ALLOC(b->fnc, nb);
   HFS_ALLOC(b->fs, nss);
@@ -190,6 +199,12 @@ int hfs_fit__blocks_eval(hfs_fit_blocks *b, hfs_fit_problem *p, const double *x)
     int k0 = b->boff[k], kb = b->boff[k + 1] - k0;
     const double *a = b->hbb + b->aoff[k];
     for (int q = 0; q < kb; q++) b->hdiag[b->bpar[k0 + q]] = a[q * kb + q];
+    /* rows are contiguous: this scan vectorises */
+    unsigned char *nz = b->nzc + (size_t)k * ns;
+    const double *hw = b->hbs + b->woff[k];
+    for (int j = 0; j < ns; j++) nz[j] = 0;
+    for (int q = 0; q < kb; q++)
+      for (int j = 0; j < ns; j++) nz[j] |= hw[(size_t)q * ns + j] != 0.0;
   }
   for (int i = 0; i < b->npar; i++)
     if (fabs(b->hdiag[i]) > dmax) dmax = fabs(b->hdiag[i]);
@@ -307,11 +322,9 @@ int hfs_fit__blocks_factor(hfs_fit_blocks *b, double lambda) {
     /* The shared columns this block couples to (structural zeros of B_b
      * are most of it). */
     int nc = 0;
-    for (int c = 0; c < ns; c++) {
-      int j = b->s_sel[c], nz = 0;
-      for (int r = 0; r < m; r++) nz |= hw[sel[r] * NS + j] != 0.0;
-      if (nz) cols[nc++] = c;
-    }
+    const unsigned char *nz = b->nzc + (size_t)k * NS;
+    for (int c = 0; c < ns; c++)
+      if (nz[b->s_sel[c]]) cols[nc++] = c;
     b->fnc[k] = nc;
     if (nc == 0) continue;
     /* A new group when the columns differ from the group's. */
@@ -341,8 +354,17 @@ int hfs_fit__blocks_factor(hfs_fit_blocks *b, double lambda) {
     grows += m;
   }
   if (gk >= 0) schur_update(S, ns, T, b->fw + g0, grows, b->fcols + (size_t)gk * NS, b->fnc[gk]);
-  if (ns > 0 && LAPACKE_dpotrf_work(LAPACK_COL_MAJOR, 'L', ns, S, ns) != 0) return 1;
-  return 0;
+  if (ns == 0) return 0;
+  memcpy(b->fs0, S, (size_t)ns * (size_t)ns * sizeof *S);
+  return LAPACKE_dpotrf_work(LAPACK_COL_MAJOR, 'L', ns, S, ns) != 0 ? 2 : 0;
+}
+
+int hfs_fit__blocks_damp_schur(hfs_fit_blocks *b, double lambda) {
+  int ns = b->ns;
+  double *S = b->fs;
+  memcpy(S, b->fs0, (size_t)ns * (size_t)ns * sizeof *S);
+  for (int c = 0; c < ns; c++) S[c + (size_t)c * ns] += damp(b, S[c + (size_t)c * ns], lambda);
+  return LAPACKE_dpotrf_work(LAPACK_COL_MAJOR, 'L', ns, S, ns) != 0;
 }
 
 void hfs_fit__blocks_solve(hfs_fit_blocks *b, const double *r, double *d) {

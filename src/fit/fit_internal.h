@@ -127,8 +127,14 @@ const double *hfs_fit__blocks_hdiag(const hfs_fit_blocks *b);
 int hfs_fit__blocks_select(hfs_fit_blocks *b, const int *pos);
 /* Factor the selected Hessian plus lambda times its scaled diagonal
  * (Levenberg-Marquardt).  Returns 0 when every block and the Schur
- * complement are positive definite, 1 otherwise. */
+ * complement are positive definite, 1 when a block is not, 2 when only the
+ * Schur complement S is not (the blocks' factors stand). */
 int hfs_fit__blocks_factor(hfs_fit_blocks *b, double lambda);
+/* After a return of 2: refactor S plus lambda times its own scaled
+ * diagonal, keeping the blocks' factors (a damping of the shared
+ * parameters alone, at the cost of one small Cholesky).  Returns 0 when
+ * positive definite, 1 otherwise. */
+int hfs_fit__blocks_damp_schur(hfs_fit_blocks *b, double lambda);
 /* Solve (H + damping) d = r over the selected parameters (r and d indexed by
  * the caller's positions; entries of unselected ones are left alone). */
 void hfs_fit__blocks_solve(hfs_fit_blocks *b, const double *r, double *d);
