@@ -1,6 +1,8 @@
 /* Costs inside one structured Newton fit (not a test: it asserts nothing).
  *
- *   bench_newton WORKSPACE.json [REPEATS]
+ *   bench_newton WORKSPACE.json [--patch PATCH]... [REPEATS]
+ *
+ * PATCH is a JSON Patch file or PATCHSET.json[.gz]:NAME, applied in order.
  *
  * At the observed best fit: the dense analytic Hessian, the block Hessian,
  * the block factorisation of all free parameters, one solve, and the
@@ -109,14 +111,22 @@ int main(int argc, char **argv) {
          *best = NULL, *cinit = NULL, *auxm = NULL, *toyaux = NULL;
   int *fixed = NULL, *cfixed = NULL;
   memset(&res, 0, sizeof res);
-  if (argc < 2) {
-    fprintf(stderr, "usage: %s WORKSPACE.json [REPEATS]\n", argv[0]);
+  const char **patches = calloc((size_t)argc, sizeof *patches);
+  int npatch = 0, na = 1;
+  for (int a = 1; a < argc; a++) {
+    if (strcmp(argv[a], "--patch") == 0 && a + 1 < argc) patches[npatch++] = argv[++a];
+    else argv[na++] = argv[a];
+  }
+  argc = na;
+  if (argc < 2 || !patches) {
+    fprintf(stderr, "usage: %s WORKSPACE.json [--patch PATCH]... [REPEATS]\n", argv[0]);
+    free(patches);
     return 2;
   }
   int reps = argc > 2 ? atoi(argv[2]) : 200;
   if (reps < 1) reps = 1;
   HFS_CHECK(hfs_fit_library_init(NULL, NULL));
-  HFS_CHECK(hfs_spec_read_file(argv[1], &spec));
+  HFS_CHECK(hfs_spec_read_patched(argv[1], patches, npatch, 0, &spec));
   HFS_CHECK(hfs_model_create(spec, NULL, NULL, &m));
   int npar = hfs_model_npar(m), poi = hfs_model_poi(m), nbins = hfs_model_nbins(m);
   hfs_model_structure ms;
@@ -313,6 +323,7 @@ cleanup:
   free(toyaux);
   hfs_model_destroy(&m);
   hfs_spec_destroy(&spec);
+  free(patches);
   hfs_fit_library_finalize();
   return rc == HFS_OK ? 0 : 1;
 }

@@ -15,11 +15,10 @@
  *    it is; it is lowered tenfold after each accepted step, so Newton's
  *    quadratic convergence returns near the minimum.  Where only the Schur
  *    complement S is indefinite (far from the minimum, the Poisson terms'
- *    (1 - n/nu) curvature), the blocks' factors stand: S alone is damped,
- *    up to 0.1 diag(|S|); beyond that (1Lbb's first steps needed 10) the
- *    damped step is nearly a gradient step, and S's eigenvalues by their
- *    magnitudes give the step instead (Nocedal & Wright, "Numerical
- *    Optimization", 3.4);
+ *    (1 - n/nu) curvature), the blocks' factors stand and S alone is
+ *    damped the same way, at the cost of one small Cholesky per retry (the
+ *    modified Newton step of |S|, Nocedal & Wright 3.4, cut 1Lbb's fit from
+ *    16 to 10 iterations but its eigensolver cost more than it saved);
  *  - chord steps: once a full Newton step has cut the projected gradient
  *    fourfold to below 1, the next step reuses the factors held, a fifth
  *    of an iteration's cost, while it keeps that rate;
@@ -54,9 +53,6 @@
  * the reduction per step they must keep. */
 #define NEWTON_CHORD_PG 1.0
 #define NEWTON_CHORD_RATE 0.25
-/* Damping of an indefinite Schur complement beyond which its eigenvalues'
- * magnitudes are used instead. */
-#define NEWTON_SCHUR_DAMP_MAX 1e-1
 
 typedef struct {
   int cap;
@@ -207,15 +203,12 @@ static int newton_minimize(void *state, hfs_fit_problem *p, double *x,
         if (lambda > NEWTON_LAMBDA_MAX) break;
       }
       /* Only the Schur complement of the shared parameters is indefinite:
-       * damp it alone, keeping the blocks' factors; where that takes more
-       * than a light damping, take the modified Newton step of |S|
-       * instead, whose heavy damping would shrink the step to a
-       * gradient step. */
+       * damp it alone, keeping the blocks' factors. */
       if (fr == 2) {
         double ls = lambda_s > 0.0 ? lambda_s : NEWTON_LAMBDA0;
-        while (ls <= NEWTON_SCHUR_DAMP_MAX && hfs_fit__blocks_damp_schur(b, ls)) ls *= 10.0;
-        if (ls <= NEWTON_SCHUR_DAMP_MAX) lambda_s = ls;
-        else if (hfs_fit__blocks_abs_schur(b) != 0) lambda = 2.0 * NEWTON_LAMBDA_MAX;
+        while (ls <= NEWTON_LAMBDA_MAX && hfs_fit__blocks_damp_schur(b, ls)) ls *= 10.0;
+        if (ls > NEWTON_LAMBDA_MAX) lambda = 2.0 * NEWTON_LAMBDA_MAX;
+        else lambda_s = ls;
       }
       if (lambda > NEWTON_LAMBDA_MAX) {
         res->status = HFS_FIT_FAILED;

@@ -67,9 +67,6 @@ struct hfs_fit_blocks {
   double *fs;             /* nshared^2: Cholesky factor of S (lower) */
   double *fs0;            /* nshared^2: S before its factorisation, for the
                              Schur-only damped retries */
-  int s_eig;              /* S is held as V |L| V' (hfs_fit__blocks_abs_schur) */
-  double *sev, *sew, *swork; /* nshared^2 eigenvectors, nshared |eigenvalues|,
-                                64 nshared workspace of dsyev */
   double *sinv;           /* nshared^2: S^-1; scratch of the factorisation */
   double *v;              /* nlocal + nshared scratch */
 };
@@ -101,9 +98,6 @@ void hfs_fit__blocks_destroy(hfs_fit_blocks **pb) {
   free(b->ainv);
   free(b->nzc);
   free(b->fs0);
-  free(b->sev);
-  free(b->sew);
-  free(b->swork);
   free(b->fcols);
   free(b->fnc);
   free(b->fs);
@@ -178,9 +172,6 @@ int hfs_fit__blocks_create(int npar, const hfs_fit_structure *s,
   HFS_ALLOC(b->ainv, na);
   HFS_ALLOC(b->nzc, (size_t)nb * (size_t)ns);
   HFS_ALLOC(b->fs0, nss);
-  HFS_ALLOC(b->sev, nss);
-  HFS_ALLOC(b->sew, ns);
-  HFS_ALLOC(b->swork, 64 * (size_t)ns + 1);
   HFS_ALLOC(b->fcols, (size_t)nb * (size_t)ns);
   HFS_ALLOC(b->fnc, nb);
   HFS_ALLOC(b->fs, nss);
@@ -307,7 +298,6 @@ static void schur_update(double *S, int ns, double *T, const double *G, int rows
 
 int hfs_fit__blocks_factor(hfs_fit_blocks *b, double lambda) {
   int ns = b->ns, NS = b->nshared;
-  b->s_eig = 0;
   double *S = b->fs, *T = b->sinv;
   for (int c = 0; c < ns; c++) {
     const double *row = b->hss + (size_t)b->s_sel[c] * NS;
@@ -369,20 +359,6 @@ int hfs_fit__blocks_factor(hfs_fit_blocks *b, double lambda) {
   return LAPACKE_dpotrf_work(LAPACK_COL_MAJOR, 'L', ns, S, ns) != 0 ? 2 : 0;
 }
 
-int hfs_fit__blocks_abs_schur(hfs_fit_blocks *b) {
-  int ns = b->ns;
-  memcpy(b->sev, b->fs0, (size_t)ns * (size_t)ns * sizeof *b->sev);
-  if (LAPACKE_dsyev_work(LAPACK_COL_MAJOR, 'V', 'L', ns, b->sev, ns, b->sew, b->swork,
-                         64 * ns + 1) != 0)
-    return 1;
-  double top = 0.0;
-  for (int c = 0; c < ns; c++) top = fmax(top, fabs(b->sew[c]));
-  if (!(top > 0.0) || !isfinite(top)) return 1;
-  for (int c = 0; c < ns; c++) b->sew[c] = fmax(fabs(b->sew[c]), 1e-8 * top);
-  b->s_eig = 1;
-  return 0;
-}
-
 int hfs_fit__blocks_damp_schur(hfs_fit_blocks *b, double lambda) {
   int ns = b->ns;
   double *S = b->fs;
@@ -409,15 +385,7 @@ void hfs_fit__blocks_solve(hfs_fit_blocks *b, const double *r, double *d) {
       for (int p = 0; p < nc; p++) rs[cols[p]] -= wq[p] * vb[q];
     }
   }
-  if (ns > 0 && b->s_eig) {
-    /* rs <- V |L|^-1 V' rs */
-    double *y = b->swork;
-    cblas_dgemv(CblasColMajor, CblasTrans, ns, ns, 1.0, b->sev, ns, rs, 1, 0.0, y, 1);
-    for (int c = 0; c < ns; c++) y[c] /= b->sew[c];
-    cblas_dgemv(CblasColMajor, CblasNoTrans, ns, ns, 1.0, b->sev, ns, y, 1, 0.0, rs, 1);
-  } else if (ns > 0) {
-    LAPACKE_dpotrs_work(LAPACK_COL_MAJOR, 'L', ns, 1, b->fs, ns, rs, ns);
-  }
+  if (ns > 0) LAPACKE_dpotrs_work(LAPACK_COL_MAJOR, 'L', ns, 1, b->fs, ns, rs, ns);
   for (int c = 0; c < ns; c++) d[b->s_pos[c]] = rs[c];
   for (int k = 0; k < b->nblocks; k++) {
     int m = b->l_n[k];

@@ -135,11 +135,6 @@ int hfs_fit__blocks_factor(hfs_fit_blocks *b, double lambda);
  * parameters alone, at the cost of one small Cholesky).  Returns 0 when
  * positive definite, 1 otherwise. */
 int hfs_fit__blocks_damp_schur(hfs_fit_blocks *b, double lambda);
-/* After a return of 2, instead: hold S as V |L| V' (its eigenvalues by
- * their magnitudes, floored at 1e-8 of the largest), the modified Newton
- * step of Nocedal & Wright (3.41) on the shared parameters.  Returns 0, or
- * 1 when the eigensolver fails. */
-int hfs_fit__blocks_abs_schur(hfs_fit_blocks *b);
 /* Solve (H + damping) d = r over the selected parameters (r and d indexed by
  * the caller's positions; entries of unselected ones are left alone). */
 void hfs_fit__blocks_solve(hfs_fit_blocks *b, const double *r, double *d);
