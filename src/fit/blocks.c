@@ -215,6 +215,8 @@ cleanup:
 
 const double *hfs_fit__blocks_hdiag(const hfs_fit_blocks *b) { return b->hdiag; }
 
+int hfs_fit__blocks_nshared(const hfs_fit_blocks *b) { return b->nshared; }
+
 int hfs_fit__blocks_select(hfs_fit_blocks *b, const int *pos) {
   int ns = 0, total = 0;
   for (int j = 0; j < b->nshared; j++) {

@@ -121,6 +121,8 @@ void hfs_fit__blocks_destroy(hfs_fit_blocks **b);
  * hfs_fit__blocks_hdiag gives its diagonal over the full vector. */
 int hfs_fit__blocks_eval(hfs_fit_blocks *b, hfs_fit_problem *p, const double *x);
 const double *hfs_fit__blocks_hdiag(const hfs_fit_blocks *b);
+/* Shared parameters of the structure (all of them for a dense problem). */
+int hfs_fit__blocks_nshared(const hfs_fit_blocks *b);
 /* Choose the parameters of the next factorisations: pos[i] (npar) is the
  * position of parameter i in the caller's vectors, or -1 to leave it out
  * (fixed, or held on a bound).  Returns how many are in. */
