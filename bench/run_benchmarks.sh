@@ -53,6 +53,40 @@ for w in "${ws[@]}"; do
   toys 2 "$w" 1000
 done
 
+# Issues 14 and 15: the five likelihoods (one signal point each), thread CPU
+# time; toys through the command line at mu = 1, CPU time of all ranks.
+if [ -d "$W" ]; then
+  lt=$(mktemp -d)
+  "$B/bench/gen_nextstat_model" > "$lt/nextstat.json"
+  names=(belle2 nextstat 3L_eRJR sbottom_A 1Lbb)
+  files=("$BELLE" "$lt/nextstat.json" "$W/atlas_ewk3l_erjr/BkgOnly.json"
+         "$W/atlas_sbottom_multib_ins1748602/RegionA/BkgOnly.json" "$W/atlas_1Lbb_ins1755298/BkgOnly.json")
+  patches=("" "" "--patch $W/atlas_ewk3l_erjr/patches/patch.ERJR_100p0_20p0.json.gz"
+           "--patch $W/atlas_sbottom_multib_ins1748602/RegionA/patch.sbottom_1300_205_60.json.gz"
+           "--patch $W/atlas_1Lbb_ins1755298/patchset.json.gz:C1N2_Wh_hbb_700_150")
+  for k in 0 1 2 3 4; do
+    echo "## ${names[$k]}: fits per backend, hypotest, 95% CL limit (thread CPU time)"
+    # shellcheck disable=SC2086
+    "$B/bench/bench_fit" "${files[$k]}" ${patches[$k]} 30 newton tao-bntl nlopt-tnewton
+    # shellcheck disable=SC2086
+    "$B/bench/bench_infer" "${files[$k]}" ${patches[$k]} 3 0.95
+  done
+  for w in "$BELLE" "$DEF" "$lt/nextstat.json"; do
+    echo "## newton pieces and toys: $(basename "$w")"
+    "$B/bench/bench_newton" "$w" 300 | grep -v tao
+  done
+  n=1000
+  for w in "$BELLE" "$DEF" "$lt/nextstat.json"; do
+    case $w in *nextstat*) n=10000 ;; esac
+    for np in 1 2; do
+      echo "  np=$np $(basename "$w") --ntoys $n (2 x $n toys): $( { /usr/bin/time -f '%U s user %S s sys %e s wall' \
+        mpirun -np "$np" --oversubscribe "$H" hypotest "$w" --mu 1 --calc toys --ntoys "$n" --seed 1 \
+        --quiet > /dev/null; } 2>&1 | tail -1), load $(cut -d' ' -f1 /proc/loadavg)"
+    done
+  done
+  rm -rf "$lt"
+fi
+
 echo "## checkpoint cost (default input, 1 rank, 2000 toys): without -o, then committing every 1 s"
 tmp=$(mktemp -d)
 toys 1 "$DEF" 1000
