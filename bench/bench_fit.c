@@ -13,13 +13,12 @@
  * REPEATS, fits -REPEATS toy data sets instead (main counts drawn from the
  * expected rates at the observed best fit, aux data fixed, the same toys
  * for every backend) and counts the statuses. */
-#define _POSIX_C_SOURCE 200809L
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "bench_args.h"
 #include "fit_internal.h"
 #include "hfs_error.h"
 #include "hfs_model.h"
@@ -44,12 +43,6 @@ static int hessian_blocks(void *ctx, const double *theta, double *hss, double *h
                           double *hbs) {
   model_ctx *c = ctx;
   return hfs_model_hessian_blocks(c->m, c->main, c->aux, theta, hss, hbb, hbs);
-}
-
-static double tcpu(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
 /* A small deterministic generator (xorshift64*) for the toys. */
@@ -94,14 +87,8 @@ int main(int argc, char **argv) {
   hfs_model *m = NULL;
   double *lo = NULL, *hi = NULL, *init = NULL, *times = NULL;
   int *fixed = NULL;
-  /* --patch options out of the positional arguments */
-  const char **patches = calloc((size_t)argc, sizeof *patches);
-  int npatch = 0, na = 1;
-  for (int a = 1; a < argc; a++) {
-    if (strcmp(argv[a], "--patch") == 0 && a + 1 < argc) patches[npatch++] = argv[++a];
-    else argv[na++] = argv[a];
-  }
-  argc = na;
+  int npatch = 0;
+  const char **patches = bench_take_patches(&argc, argv, &npatch);
   if (argc < 2 || !patches) {
     fprintf(stderr, "usage: %s WORKSPACE.json [--patch PATCH]... [REPEATS [BACKEND...]]\n",
             argv[0]);
@@ -169,9 +156,9 @@ int main(int argc, char **argv) {
     int counts[6] = {0};
     for (int r = 0; r < reps; r++) {
       if (toys) ctx.main = toy_main + (size_t)r * nbins;
-      double t0 = tcpu();
+      double t0 = bench_cpu_now();
       HFS_CHECK(hfs_fit__engine_minimize(e, init, fixed, 1, &res));
-      times[r] = tcpu() - t0;
+      times[r] = bench_cpu_now() - t0;
       if (res.status >= 0 && res.status < 6) counts[res.status]++;
       if (toys && res.status != HFS_FIT_CONVERGED)
         printf("    toy %d: %s 2nll=%.8f |pg|=%.2g %s\n", r,

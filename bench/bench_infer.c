@@ -7,21 +7,13 @@
  *
  * (single process, one core).  PATCH is a JSON Patch file or
  * PATCHSET.json[.gz]:NAME, applied in order as hfscan's --patch does. */
-#define _POSIX_C_SOURCE 200809L
+#include "bench_args.h"
 #include "hfs_error.h"
 #include "hfs_infer.h"
 #include "hfs_util.h"
 
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
-#include <time.h>
-
-static double tcpu(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 static int cmpd(const void *a, const void *b) {
   double x = *(const double *)a, y = *(const double *)b;
@@ -29,13 +21,8 @@ static int cmpd(const void *a, const void *b) {
 }
 
 int main(int argc, char **argv) {
-  const char **patches = calloc((size_t)argc, sizeof *patches);
-  int npatch = 0, na = 1;
-  for (int a = 1; a < argc; a++) {
-    if (strcmp(argv[a], "--patch") == 0 && a + 1 < argc) patches[npatch++] = argv[++a];
-    else argv[na++] = argv[a];
-  }
-  argc = na;
+  int npatch = 0;
+  const char **patches = bench_take_patches(&argc, argv, &npatch);
   if (argc < 2 || !patches) {
     fprintf(stderr, "usage: bench_infer WORKSPACE.json [--patch PATCH]... [REPEATS [CL]]\n");
     return 2;
@@ -57,19 +44,19 @@ int main(int argc, char **argv) {
   for (int r = 0; r < reps; ++r) {
     hfs_infer *I = NULL;
     hfs_infer_create(m, NULL, NULL, NULL, &I);
-    double t0 = tcpu();
+    double t0 = bench_cpu_now();
     if (hfs_infer_hypotest(I, HFS_TS_QTILDE, 1.0, &h)) return 1;
-    th[r] = tcpu() - t0;
+    th[r] = bench_cpu_now() - t0;
     hfs_infer_destroy(&I);
     hfs_infer_create(m, NULL, NULL, NULL, &I);
     hfs_limit_options lo = HFS_LIMIT_OPTIONS_DEFAULT;
     lo.cl = cl;
-    t0 = tcpu();
+    t0 = bench_cpu_now();
     if (hfs_infer_limit(I, &lo, &L)) {
       fprintf(stderr, "bench_infer: %s\n", hfs_error_message());
       return 1;
     }
-    tl[r] = tcpu() - t0;
+    tl[r] = bench_cpu_now() - t0;
     npoints = L.npoints;
     if (r + 1 < reps) hfs_limit_free(&L);
     hfs_infer_destroy(&I);

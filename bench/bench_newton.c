@@ -22,6 +22,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_args.h"
 #include "fit_internal.h"
 #include "hfs_error.h"
 #include "hfs_model.h"
@@ -54,12 +55,7 @@ static double cpu_now(void) {
   return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-/* Thread CPU time: a shared machine inflates wall time far more. */
-static double tcpu(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
+
 
 static int cmp_double(const void *a, const void *b) {
   double x = *(const double *)a, y = *(const double *)b;
@@ -111,13 +107,8 @@ int main(int argc, char **argv) {
          *best = NULL, *cinit = NULL, *auxm = NULL, *toyaux = NULL;
   int *fixed = NULL, *cfixed = NULL;
   memset(&res, 0, sizeof res);
-  const char **patches = calloc((size_t)argc, sizeof *patches);
-  int npatch = 0, na = 1;
-  for (int a = 1; a < argc; a++) {
-    if (strcmp(argv[a], "--patch") == 0 && a + 1 < argc) patches[npatch++] = argv[++a];
-    else argv[na++] = argv[a];
-  }
-  argc = na;
+  int npatch = 0;
+  const char **patches = bench_take_patches(&argc, argv, &npatch);
   if (argc < 2 || !patches) {
     fprintf(stderr, "usage: %s WORKSPACE.json [--patch PATCH]... [REPEATS]\n", argv[0]);
     free(patches);
@@ -174,16 +165,16 @@ int main(int argc, char **argv) {
 
   /* The pieces of one Newton iteration at the best fit. */
   for (int k = 0; k < reps; k++) {
-    double t0 = tcpu();
+    double t0 = bench_cpu_now();
     HFS_CHECK(hfs_model_hessian(m, ctx.main, ctx.aux, best, dense));
-    t[k] = tcpu() - t0;
+    t[k] = bench_cpu_now() - t0;
   }
   report("dense Hessian", t, reps);
   if (ms.nblocks > 0) {
     for (int k = 0; k < reps; k++) {
-      double t0 = tcpu();
+      double t0 = bench_cpu_now();
       HFS_CHECK(hfs_model_hessian_blocks(m, ctx.main, ctx.aux, best, hss, hbb, hbs));
-      t[k] = tcpu() - t0;
+      t[k] = bench_cpu_now() - t0;
     }
     report("block Hessian", t, reps);
   }
@@ -200,37 +191,37 @@ int main(int argc, char **argv) {
     r[k] = 1.0 + 0.01 * k;
   }
   for (int k = 0; k < reps; k++) {
-    double t0 = tcpu();
+    double t0 = bench_cpu_now();
     hfs_fit__blocks_select(b, pos);
     if (hfs_fit__blocks_factor(b, 0.0)) HFS_FAIL(HFS_ERR_NUMERIC, "not positive definite");
-    t[k] = tcpu() - t0;
+    t[k] = bench_cpu_now() - t0;
   }
   report("block factorisation", t, reps);
   for (int k = 0; k < reps; k++) {
-    double t0 = tcpu();
+    double t0 = bench_cpu_now();
     hfs_fit__blocks_solve(b, r, d);
-    t[k] = tcpu() - t0;
+    t[k] = bench_cpu_now() - t0;
   }
   report("block solve", t, reps);
   for (int k = 0; k < reps; k++) {
-    double t0 = tcpu();
+    double t0 = bench_cpu_now();
     hfs_fit__blocks_inverse(b, e[0]->cov_free, n, e[0]->d);
-    t[k] = tcpu() - t0;
+    t[k] = bench_cpu_now() - t0;
   }
   report("block inverse (full)", t, reps);
   for (int k = 0; k < reps; k++) {
-    double t0 = tcpu();
+    double t0 = bench_cpu_now();
     hfs_fit__blocks_inverse(b, NULL, n, e[0]->d);
-    t[k] = tcpu() - t0;
+    t[k] = bench_cpu_now() - t0;
   }
   report("block inverse (diagonal)", t, reps);
   HFS_CHECK(hfs_fit_problem_hessian(p, x, e[0]->hfree));
   for (int k = 0; k < reps; k++) {
-    double t0 = tcpu();
+    double t0 = bench_cpu_now();
     memcpy(e[0]->cov_free, e[0]->hfree, (size_t)n * n * sizeof(double));
     LAPACKE_dpotrf_work(LAPACK_COL_MAJOR, 'L', n, e[0]->cov_free, n);
     LAPACKE_dpotri_work(LAPACK_COL_MAJOR, 'L', n, e[0]->cov_free, n);
-    t[k] = tcpu() - t0;
+    t[k] = bench_cpu_now() - t0;
   }
   report("dense dpotrf + dpotri", t, reps);
 
@@ -238,9 +229,9 @@ int main(int argc, char **argv) {
   for (int k = 0; k < 2; k++) {
     for (int we = 0; we < 2; we++) {
       for (int j = 0; j < reps; j++) {
-        double t0 = tcpu();
+        double t0 = bench_cpu_now();
         HFS_CHECK(hfs_fit__engine_minimize(e[k], init, fixed, we, &res));
-        t[j] = tcpu() - t0;
+        t[j] = bench_cpu_now() - t0;
       }
       printf("  fit %-9s %-13s %9.1f us  (%s, %d iterations, %d evaluations)\n",
              backends[k]->name, we ? "with errors" : "", 1e6 * median(t, reps),
@@ -277,7 +268,7 @@ int main(int argc, char **argv) {
   }
   for (int k = 0; k < 2; k++) {
     int bad = 0, iters = 0;
-    double c0 = cpu_now(), w0 = tcpu();
+    double c0 = cpu_now(), w0 = bench_cpu_now();
     for (int j = 0; j < reps; j++) {
       ctx.main = toy + (size_t)j * nbins;
       ctx.aux = toyaux + (size_t)j * naux;
@@ -290,7 +281,7 @@ int main(int argc, char **argv) {
       bad += res.status != HFS_FIT_CONVERGED;
       iters += res.n_iter;
     }
-    double cpu = cpu_now() - c0, wall = tcpu() - w0;
+    double cpu = cpu_now() - c0, wall = bench_cpu_now() - w0;
     printf("  toys %-9s %d toys: %.1f us CPU per toy (%.0f toys per CPU second; wall %.0f/s), "
            "%.1f iterations per fit, %d fits not converged\n",
            backends[k]->name, reps, 1e6 * cpu / reps, reps / cpu, reps / wall,
