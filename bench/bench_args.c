@@ -11,8 +11,10 @@ const char **bench_take_patches(int *argc, char **argv, int *npatch) {
   int n = 0, kept = 1;
   if (!patches) return NULL;
   for (int a = 1; a < *argc; a++) {
-    if (strcmp(argv[a], "--patch") == 0 && a + 1 < *argc) patches[n++] = argv[++a];
-    else argv[kept++] = argv[a];
+    if (strcmp(argv[a], "--patch") == 0 && a + 1 < *argc)
+      patches[n++] = argv[++a];
+    else
+      argv[kept++] = argv[a];
   }
   *argc = kept;
   *npatch = n;

@@ -39,8 +39,7 @@ static int hessian(void *ctx, const double *theta, double *hess) {
   return hfs_model_hessian(c->m, c->main, c->aux, theta, hess);
 }
 
-static int hessian_blocks(void *ctx, const double *theta, double *hss, double *hbb,
-                          double *hbs) {
+static int hessian_blocks(void *ctx, const double *theta, double *hss, double *hbb, double *hbs) {
   model_ctx *c = ctx;
   return hfs_model_hessian_blocks(c->m, c->main, c->aux, theta, hss, hbb, hbs);
 }
@@ -74,11 +73,10 @@ static int cmp_double(const void *a, const void *b) {
 }
 
 static const hfs_fit_backend *const all_backends[] = {
-    &hfs_fit__backend_newton,       &hfs_fit__backend_tao_bntl,     &hfs_fit__backend_tao_bntr,
-    &hfs_fit__backend_tao_bnls,     &hfs_fit__backend_tao_bnls_chol,
-    &hfs_fit__backend_tao_bqnls,
-    &hfs_fit__backend_tao_blmvm,    &hfs_fit__backend_nlopt_lbfgs,
-    &hfs_fit__backend_nlopt_slsqp,  &hfs_fit__backend_nlopt_tnewton,
+    &hfs_fit__backend_newton,        &hfs_fit__backend_tao_bntl,      &hfs_fit__backend_tao_bntr,
+    &hfs_fit__backend_tao_bnls,      &hfs_fit__backend_tao_bnls_chol, &hfs_fit__backend_tao_bqnls,
+    &hfs_fit__backend_tao_blmvm,     &hfs_fit__backend_nlopt_lbfgs,   &hfs_fit__backend_nlopt_slsqp,
+    &hfs_fit__backend_nlopt_tnewton,
 };
 
 int main(int argc, char **argv) {

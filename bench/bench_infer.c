@@ -33,7 +33,8 @@ int main(int argc, char **argv) {
   if (hfs_fit_library_init(&argc, &argv)) return 1;
   hfs_spec *spec = NULL;
   hfs_model *m = NULL;
-  if (hfs_spec_read_patched(argv[1], patches, npatch, 0, &spec) || hfs_model_create(spec, NULL, NULL, &m)) {
+  if (hfs_spec_read_patched(argv[1], patches, npatch, 0, &spec) ||
+      hfs_model_create(spec, NULL, NULL, &m)) {
     fprintf(stderr, "bench_infer: %s\n", hfs_error_message());
     return 1;
   }

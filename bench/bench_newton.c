@@ -55,8 +55,6 @@ static double cpu_now(void) {
   return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-
-
 static int cmp_double(const void *a, const void *b) {
   double x = *(const double *)a, y = *(const double *)b;
   return (x > y) - (x < y);
@@ -102,9 +100,9 @@ int main(int argc, char **argv) {
   hfs_model *m = NULL;
   hfs_fit_engine *e[2] = {NULL, NULL};
   hfs_fit_result res;
-  double *lo = NULL, *hi = NULL, *init = NULL, *t = NULL, *dense = NULL, *hss = NULL,
-         *hbb = NULL, *hbs = NULL, *r = NULL, *d = NULL, *toy = NULL, *nu = NULL,
-         *best = NULL, *cinit = NULL, *auxm = NULL, *toyaux = NULL;
+  double *lo = NULL, *hi = NULL, *init = NULL, *t = NULL, *dense = NULL, *hss = NULL, *hbb = NULL,
+         *hbs = NULL, *r = NULL, *d = NULL, *toy = NULL, *nu = NULL, *best = NULL, *cinit = NULL,
+         *auxm = NULL, *toyaux = NULL;
   int *fixed = NULL, *cfixed = NULL;
   memset(&res, 0, sizeof res);
   int npatch = 0;

@@ -29,10 +29,9 @@
  *    raises the damping (shorter, more gradient-like steps) before giving up.
  *
  * Belle II toys (from the generating point) take ~10 iterations, half of
- * them chord steps, and ~5 factorisations.  Without a Hessian function the problem is treated as having
- * the identity Hessian (a projected gradient method), only so that such
- * problems still get an answer.  All buffers come from create: minimize
- * allocates nothing. */
+ * them chord steps, and ~5 factorisations.  Without a Hessian function the problem is treated as
+ * having the identity Hessian (a projected gradient method), only so that such problems still get
+ * an answer.  All buffers come from create: minimize allocates nothing. */
 #include "fit_internal.h"
 
 #include <math.h>
@@ -62,7 +61,7 @@
 typedef struct {
   int cap;
   double *g, *d, *xt, *gt, *r, *diag;
-  int *pos, *fpos;  /* selection of this step, and of the factors held */
+  int *pos, *fpos; /* selection of this step, and of the factors held */
 } newton_state;
 
 static void newton_destroy(void **state) {
@@ -110,8 +109,8 @@ static double clamp(double v, double lo, double hi) {
 /* The eps-active set at x with the scaling D: its members (pos -1) take a
  * scaled gradient step in d, the others get r = -g and their position in
  * pos.  Returns how many are in. */
-static int active_set(newton_state *s, hfs_fit_problem *p, int n, const double *x,
-                      const double *lo, const double *hi) {
+static int active_set(newton_state *s, hfs_fit_problem *p, int n, const double *x, const double *lo,
+                      const double *hi) {
   const double *g = s->g, *D = s->diag;
   double w = 0.0;
   for (int k = 0; k < n; k++) {
@@ -221,8 +220,10 @@ static int newton_minimize(void *state, hfs_fit_problem *p, double *x,
       if (fr == 2) {
         double ls = lambda_s > 0.0 ? lambda_s : NEWTON_LAMBDA0;
         while (ls <= NEWTON_LAMBDA_MAX && hfs_fit__blocks_damp_schur(b, ls)) ls *= 10.0;
-        if (ls > NEWTON_LAMBDA_MAX) lambda = 2.0 * NEWTON_LAMBDA_MAX;
-        else lambda_s = ls;
+        if (ls > NEWTON_LAMBDA_MAX)
+          lambda = 2.0 * NEWTON_LAMBDA_MAX;
+        else
+          lambda_s = ls;
       }
       if (lambda > NEWTON_LAMBDA_MAX) {
         res->status = HFS_FIT_FAILED;
