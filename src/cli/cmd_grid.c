@@ -8,13 +8,11 @@
 #include "cli_json.h"
 #include "hfs_core.h"
 #include "hfs_error.h"
-#include "hfs_sched.h"
 #include "hfs_store.h"
 
 #include <errno.h>
 #include <fnmatch.h>
 #include <math.h>
-#include <mpi.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,73 +29,45 @@ typedef struct {
   double cls_acc;
 } grid_args;
 
-/* What a unit sends back: the point's record and its wall time. */
+/* What the printers need: the selection and its records, by unit. */
 typedef struct {
-  hfs_point_result r;
-  double time_s;
-} unit_result;
-
-typedef struct {
-  const hfs_cli_opts *o;
   const grid_args *g;
   const hfs_patchset *ps;
-  const int *points;       /* patchset index of each unit */
+  const int *points;             /* patchset index of each unit */
   hfs_point_options po;
-  unit_result *results;    /* master: by unit */
-} grid_job;
+  const hfs_point_result *res;   /* by unit */
+} grid_view;
 
-/* Toy seeds come from the patch name, so that a point gets the same toys
- * whatever else is selected and however the grid is split. */
-static uint64_t point_seed(uint64_t seed, const char *name) {
-  uint64_t h = 1469598103934665603ull;
-  for (const unsigned char *p = (const unsigned char *)name; *p; p++)
-    h = (h ^ *p) * 1099511628211ull;
-  uint64_t z = seed + h + 0x9e3779b97f4a7c15ull;
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-  return z ^ (z >> 31);
-}
+/* The job layer builds each point through this (any rank, any order). */
+typedef struct {
+  const hfs_cli_opts *o;
+  const hfs_patchset *ps;
+} grid_builder;
 
-static int unit_run(void *ctx, int64_t unit, void *out) {
-  grid_job *j = ctx;
-  unit_result *u = out;
+static int build_point(void *ctx, int k, hfs_job_grid_model *out) {
+  const grid_builder *b = ctx;
   hfs_spec *spec = NULL;
-  hfs_cli_ctx c;
-  hfs_infer *I = NULL;
-  int rc, k = j->points[unit];
-  double t0 = hfs_now();
-  memset(u, 0, sizeof *u);
-  memset(&c, 0, sizeof c);
+  hfs_cli_ctx *c = calloc(1, sizeof *c);
+  if (!c) return hfs_error_set(HFS_ERR_NOMEM, "out of memory");
+  out->owner = c;
   /* The digest was checked once, by every rank, before the run.  The
    * parameter options (--fix, --bounds, --set, --freeze) apply to every
    * point as to a single workspace. */
-  rc = hfs_patchset_workspace(j->ps, k, j->o->workspace, HFS_SPEC_NO_DIGEST_CHECK, &spec);
-  if (!rc) rc = hfs_cli_load_spec(j->o, spec, &c);
-  if (!rc) rc = hfs_infer_create(c.model, &j->o->fit, c.fixed, c.init, &I);
-  if (rc == HFS_OK) {
-    hfs_point_options po = j->po;
-    po.seed = point_seed(j->o->seed, hfs_patchset_name(j->ps, k));
-    rc = hfs_infer_point(I, &po, &u->r);
-  } else if (rc != HFS_ERR_NOMEM) {
-    /* A point that cannot be built is recorded like one whose fits fail. */
-    hfs_point_result *r = &u->r;
-    r->status = HFS_POINT_ERROR;
-    r->limit_status = j->po.limit ? HFS_POINT_ERROR : HFS_POINT_NOT_RUN;
-    r->cls_obs = r->clsb_obs = r->clb_obs = r->q_obs = r->mu_hat = r->limit_obs = NAN;
-    for (int b = 0; b < 5; b++) r->cls_exp[b] = r->limit_exp[b] = NAN;
-    snprintf(r->message, sizeof r->message, "%s", hfs_error_message());
-    rc = HFS_OK;
+  int rc = hfs_patchset_workspace(b->ps, k, b->o->workspace, HFS_SPEC_NO_DIGEST_CHECK, &spec);
+  if (!rc) rc = hfs_cli_load_spec(b->o, spec, c);
+  if (!rc) {
+    out->model = c->model;
+    out->fixed = c->fixed;
+    out->init = c->init;
   }
-  u->time_s = hfs_now() - t0;
-  hfs_infer_destroy(&I);
-  hfs_cli_ctx_free(&c);
   return rc;
 }
 
-static int unit_collect(void *ctx, int64_t unit, const void *result) {
-  grid_job *j = ctx;
-  memcpy(&j->results[unit], result, sizeof j->results[unit]);
-  return HFS_OK;
+static void release_point(void *ctx, hfs_job_grid_model *pm) {
+  (void)ctx;
+  hfs_cli_ctx_free(pm->owner);
+  free(pm->owner);
+  memset(pm, 0, sizeof *pm);
 }
 
 static int parse_int64(const char *s, int64_t *v) {
@@ -220,7 +190,7 @@ static json_t *json_values(const hfs_patchset *ps, int k) {
   return a;
 }
 
-static json_t *grid_json(const grid_job *j, int n) {
+static json_t *grid_json(const grid_view *j, int n) {
   json_t *o = json_object(), *labels = json_array(), *pts = json_array();
   for (int l = 0; l < hfs_patchset_nlabels(j->ps); l++)
     json_array_append_new(labels, json_string(hfs_patchset_label(j->ps, l)));
@@ -229,7 +199,7 @@ static json_t *grid_json(const grid_job *j, int n) {
   json_object_set_new(o, "cl", json_real(j->po.lim.cl));
   json_object_set_new(o, "calc", json_string(j->po.toys ? "toys" : "asymptotic"));
   for (int u = 0; u < n; u++) {
-    const hfs_point_result *r = &j->results[u].r;
+    const hfs_point_result *r = &j->res[u];
     int k = j->points[u];
     json_t *p = json_object();
     json_object_set_new(p, "name", json_string(hfs_patchset_name(j->ps, k)));
@@ -260,11 +230,11 @@ static json_t *grid_json(const grid_job *j, int n) {
  * the expected band as CLsexp, clsd1s/clsd2s (-1/-2 sigma), clsu1s/clsu2s,
  * the limits (-1 when not computed), fit flags, and the coordinates under
  * the patchset's label names. */
-static int write_harvest(const grid_job *j, int n, const char *path) {
+static int write_harvest(const grid_view *j, int n, const char *path) {
   json_t *list = json_array();
   int rc = HFS_OK;
   for (int u = 0; u < n; u++) {
-    const hfs_point_result *r = &j->results[u].r;
+    const hfs_point_result *r = &j->res[u];
     int k = j->points[u], bad = r->status != HFS_POINT_OK;
     json_t *p = json_object();
 #define NUM(v) (isfinite(v) ? json_real(v) : json_real(-1))
@@ -304,49 +274,7 @@ static int write_harvest(const grid_job *j, int n, const char *path) {
   return rc;
 }
 
-static int write_h5(const grid_job *j, int n, const hfs_cli_opts *o, double wall,
-                    const char *digest) {
-  hfs_h5 *f = NULL;
-  const char **names = NULL, **labels = NULL;
-  double *values = NULL, *times = NULL;
-  hfs_point_result *res = NULL;
-  int nl = hfs_patchset_nlabels(j->ps), rc = HFS_OK;
-  char sha[65];
-  HFS_ALLOC(names, n);
-  HFS_ALLOC(labels, nl);
-  HFS_ALLOC(values, (size_t)n * (size_t)nl);
-  HFS_ALLOC(times, n);
-  HFS_ALLOC(res, n);
-  for (int l = 0; l < nl; l++) labels[l] = hfs_patchset_label(j->ps, l);
-  for (int u = 0; u < n; u++) {
-    int k = j->points[u];
-    names[u] = hfs_patchset_name(j->ps, k);
-    for (int l = 0; l < nl; l++) values[(size_t)u * (size_t)nl + (size_t)l] = hfs_patchset_value(j->ps, k, l);
-    times[u] = j->results[u].time_s;
-    res[u] = j->results[u].r;
-  }
-  HFS_CHECK(hfs_sha256_file(o->workspace, sha));
-  hfs_run_info info = {"grid", o->argv_line, o->workspace, sha, o->measurement,
-                       hfs_optimizer_name(o->fit.optimizer), o->model.normsys_code,
-                       o->model.histosys_code, wall, hfs_cli_size(),
-                       NULL /* each point names its own POI in its patch */};
-  hfs_grid_meta meta = {nl, labels, j->g->patchset, digest, j->po.mu, j->po.lim.cl,
-                        j->po.toys ? "toys" : "asymptotic", hfs_teststat_name(j->po.ts)};
-  HFS_CHECK(hfs_h5_create(o->output, &f));
-  HFS_CHECK(hfs_store_write_run_info(f, &info));
-  HFS_CHECK(hfs_store_write_grid(f, &meta, n, names, values, res, times));
-  HFS_CHECK(hfs_h5_close(&f));
-cleanup:
-  hfs_h5_close(&f);
-  free(names);
-  free(labels);
-  free(values);
-  free(times);
-  free(res);
-  return rc;
-}
-
-static void print_table(const grid_job *j, int n, double wall) {
+static void print_table(const grid_view *j, int n, double wall) {
   printf("hfscan grid: %s, %d points, mu = %g, %s%s\n", j->g->patchset, n, j->po.mu,
          j->po.toys ? "toys" : "asymptotic", j->po.limit ? ", with limits" : "");
   printf("%-28s", "name");
@@ -356,7 +284,7 @@ static void print_table(const grid_job *j, int n, double wall) {
   printf("  status\n");
   int nbad = 0;
   for (int u = 0; u < n; u++) {
-    const hfs_point_result *r = &j->results[u].r;
+    const hfs_point_result *r = &j->res[u];
     int k = j->points[u];
     printf("%-28s", hfs_patchset_name(j->ps, k));
     for (int l = 0; l < hfs_patchset_nlabels(j->ps); l++) printf(" %8s", hfs_patchset_value_text(j->ps, k, l));
@@ -372,17 +300,35 @@ static void print_table(const grid_job *j, int n, double wall) {
          hfs_cli_size(), hfs_cli_size() > 1 ? "s" : "", nbad);
 }
 
+/* The identity of the input: the background workspace's and the
+ * patchset's sha256; what changes a point's model (measurement, --fix,
+ * --bounds, --set, --freeze, --data) goes into the settings. */
+static int grid_identity(const hfs_cli_opts *o, const grid_args *g, char sha[65], char *settings,
+                         size_t n) {
+  int rc = HFS_OK;
+  char cat[129];
+  HFS_CHECK(hfs_sha256_file(o->workspace, cat));
+  HFS_CHECK(hfs_sha256_file(g->patchset, cat + 64));
+  hfs_sha256_buffer(cat, 128, sha);
+  size_t l = (size_t)snprintf(settings, n, "measurement=%s;data=%s;fix=",
+                              o->measurement ? o->measurement : "", hfs_cli_data_describe());
+  for (int i = 0; i < o->nfix && l < n; i++)
+    l += (size_t)snprintf(settings + l, n - l, "%s=%.17g,", o->fix_name[i], o->fix_value[i]);
+  if (l < n) l += (size_t)snprintf(settings + l, n - l, ";edits=");
+  if (l < n) hfs_cli_params_canonical(&o->params, settings + l, n - l);
+cleanup:
+  return rc;
+}
+
 int hfs_cmd_grid(int argc, char **argv) {
   hfs_cli_opts o;
   grid_args g = {.toys_min = 500, .toys_max = 20000, .toys_batch = 250, .cls_acc = 0.005};
-  grid_job j;
   hfs_patchset *ps = NULL;
-  hfs_sched *sched = NULL;
+  hfs_job *job = NULL;
   int *points = NULL, npoints = 0, nargc = 0, rank = hfs_cli_rank();
   int rc = HFS_OK, exit_code;
   char **nargv = calloc((size_t)argc + 1, sizeof *nargv);
-  double t0 = hfs_now();
-  memset(&j, 0, sizeof j);
+  char sha[65], *settings = NULL;
   hfs_cli_opts_default(&o);
   if (!nargv) return HFS_EXIT_ERROR;
   exit_code = split_args(argc, argv, &g, &nargc, nargv);
@@ -400,6 +346,8 @@ int hfs_cmd_grid(int argc, char **argv) {
   HFS_CHECK(hfs_patchset_read(g.patchset, &ps));
   if (!o.no_digest_check) HFS_CHECK(hfs_patchset_verify(ps, o.workspace));
   HFS_CHECK(select_points(ps, &g, &points, &npoints));
+  HFS_ALLOC(settings, 64 * HFS_MAX_EDITS + 128 * HFS_MAX_FIX + 512);
+  HFS_CHECK(grid_identity(&o, &g, sha, settings, 64 * HFS_MAX_EDITS + 128 * HFS_MAX_FIX + 512));
 
   hfs_point_options po = HFS_POINT_OPTIONS_DEFAULT;
   po.mu = o.have_mu ? o.mu : 1.0;
@@ -409,61 +357,59 @@ int hfs_cmd_grid(int argc, char **argv) {
   po.limit = g.limit;
   po.lim.cl = o.cl;
   po.toys = o.toys;
+  po.seed = o.seed;
   po.toys_min = g.toys_min;
   po.toys_max = g.toys_max;
   po.toys_batch = g.toys_batch;
   po.cls_accuracy = g.cls_acc;
-  j.o = &o;
-  j.g = &g;
-  j.ps = ps;
-  j.points = points;
-  j.po = po;
-  HFS_ALLOC(j.results, npoints);
+  if (o.output) HFS_CHECK(hfs_cli_prepare_output(o.output));
 
-  hfs_sched_options so;
-  hfs_sched_options_default(&so);
-  so.progress = !o.quiet;
-  /* A point lasts from tenths of a second to minutes: one per batch. */
-  so.max_batch_units = 1;
-  so.prefetch = 1;
-  char name[64];
-  snprintf(name, sizeof name, "grid (%d points)", npoints);
-  hfs_sched_task task = {name, sizeof(unit_result), unit_run, unit_collect, &j};
-  HFS_CHECK(hfs_sched_create(MPI_COMM_WORLD, &so, &sched));
-  /* SIGTERM, SIGINT and SIGUSR1 reach the scheduler's stop flag (main.c). */
-  int run_rc = hfs_sched_run(sched, &task, NULL, npoints, NULL);
-  if (run_rc == HFS_ERR_INTERRUPTED) {
-    if (rank == 0) hfs_cli_error("interrupted; grid runs do not resume yet: run the command again");
-    exit_code = HFS_EXIT_INTERRUPTED;
-    goto cleanup;
-  }
-  HFS_CHECK(run_rc);
-
-  if (rank == 0) {
-    double wall = hfs_now() - t0;
-    if (o.output) HFS_CHECK(write_h5(&j, npoints, &o, wall, hfs_patchset_digest(ps, "sha256")));
-    if (g.harvest) HFS_CHECK(write_harvest(&j, npoints, g.harvest));
+  hfs_job_config cfg;
+  hfs_cli_ctx none;
+  memset(&none, 0, sizeof none);
+  snprintf(none.sha256, sizeof none.sha256, "%s", sha);
+  hfs_cli_job_config(&o, &none, &cfg);
+  cfg.annotate = NULL;
+  grid_builder builder = {&o, ps};
+  cfg.grid.ps = ps;
+  cfg.grid.patchset = g.patchset;
+  cfg.grid.measurement = o.measurement;
+  cfg.grid.points = points;
+  cfg.grid.npoints = npoints;
+  cfg.grid.point = po;
+  cfg.grid.settings = settings;
+  cfg.grid.build = build_point;
+  cfg.grid.release = release_point;
+  cfg.grid.ctx = &builder;
+  /* SIGTERM, SIGINT and SIGUSR1 reach the runner's stop flag (main.c). */
+  exit_code = hfs_cli_job_report(hfs_job_run(&hfs_job_grid, &cfg, &job));
+  if (rank == 0 && job && hfs_job_outcome(job) == HFS_JOB_COMPLETE &&
+      (exit_code == HFS_EXIT_OK || exit_code == HFS_EXIT_FIT_FAILED)) {
+    const int64_t *done;
+    int n;
+    grid_view v = {&g, ps, points, po, hfs_job_grid_results(job, &n, &done)};
+    if (g.harvest) HFS_CHECK(write_harvest(&v, npoints, g.harvest));
     if (o.json) {
-      json_t *js = grid_json(&j, npoints);
+      json_t *js = grid_json(&v, npoints);
       hfs_cli_print_json(js);
       json_decref(js);
     } else if (!o.quiet) {
-      print_table(&j, npoints, wall);
+      print_table(&v, npoints, hfs_job_elapsed(job));
     }
-    for (int u = 0; u < npoints; u++)
-      if (j.results[u].r.status != HFS_POINT_OK ||
-          (po.limit && j.results[u].r.limit_status != HFS_POINT_OK))
-        exit_code = HFS_EXIT_FIT_FAILED;
+  } else if (rank == 0 && job && hfs_job_outcome(job) == HFS_JOB_PART_DONE && !o.quiet &&
+             exit_code == HFS_EXIT_OK) {
+    printf("hfscan grid: part %d/%d done (%s); combine the parts with hfscan merge\n",
+           o.array_index, o.array_count, o.output ? o.output : "no output");
   }
 cleanup:
   if (rc) {
     hfs_cli_error("%s", hfs_error_message());
     exit_code = rc == HFS_ERR_ARG ? HFS_EXIT_USAGE : HFS_EXIT_ERROR;
   }
-  hfs_sched_destroy(&sched);
+  hfs_job_destroy(&job);
   hfs_patchset_destroy(&ps);
   hfs_cli_opts_free(&o);
-  free(j.results);
+  free(settings);
   free(points);
   free(nargv);
   return exit_code;

@@ -1,5 +1,6 @@
 /* hfscan run JOB: a job file is a saved command line in key = value form;
- * hfscan merge OUT PART...: combine job-array parts of a toy run;
+ * hfscan merge OUT PART...: combine job-array parts (toys, grid) through
+ * the job layer;
  * hfscan status FILE: progress of any resumable run (exit 0 complete, 3 not
  * yet, 1 missing or unreadable). */
 #include "cli.h"
@@ -179,15 +180,12 @@ done:
 }
 
 int hfs_cmd_merge(int argc, char **argv) {
-  hfs_toyfile out, part;
-  int rc = HFS_OK, code = HFS_EXIT_OK;
-  memset(&out, 0, sizeof out);
-  memset(&part, 0, sizeof part);
+  int code = HFS_EXIT_OK;
   if (argc < 3 || !strcmp(argv[1], "--help")) {
     fprintf(argc < 3 ? stderr : stdout,
             "usage: hfscan merge OUT.h5 PART.h5 [PART.h5 ...]\n"
-            "Combines the toy files of a job array (same workspace and options) into one file,\n"
-            "identical to a single run's apart from /provenance.\n");
+            "Combines the files of a job array's parts (toys or grid; same workspace and\n"
+            "options) into one file, identical to a single run's apart from /provenance.\n");
     return argc < 3 ? HFS_EXIT_USAGE : HFS_EXIT_OK;
   }
   if (hfs_cli_rank() != 0) return HFS_EXIT_OK;
@@ -197,71 +195,28 @@ int hfs_cmd_merge(int argc, char **argv) {
       hfs_cli_error("merge: the output %s is also listed as a part", target);
       return HFS_EXIT_USAGE;
     }
-  int64_t *first_lo = NULL, *first_hi = NULL; /* toy range of each part */
-  HFS_ALLOC(first_lo, argc);
-  HFS_ALLOC(first_hi, argc);
-  for (int i = 2; i < argc; ++i) {
-    HFS_CHECK(hfs_toyfile_load(argv[i], &part));
-    /* Parts must not overlap, or a toy would be counted twice: the same
-     * file given twice, two copies of one array part, or parts of arrays
-     * of different sizes whose toy ranges intersect. */
-    first_lo[i] = part.ntoys * part.array_index / part.array_count;
-    first_hi[i] = part.ntoys * (part.array_index + 1) / part.array_count;
-    for (int k = 2; k < i; ++k)
-      if (first_lo[i] < first_hi[k] && first_lo[k] < first_hi[i])
-        HFS_FAIL(HFS_ERR_MISMATCH,
-                 "merge: %s (part %d/%d, toys %lld-%lld) overlaps %s (toys %lld-%lld): each "
-                 "toy must come from one part",
-                 argv[i], part.array_index, part.array_count, (long long)first_lo[i],
-                 (long long)first_hi[i] - 1, argv[k], (long long)first_lo[k],
-                 (long long)first_hi[k] - 1);
-    if (i == 2) {
-      out = part;
-      memset(&part, 0, sizeof part);
-      continue;
+  const hfs_job_kind *kind = NULL;
+  int64_t done = 0, n = 0;
+  int rc = hfs_job_merge(target, (const char *const *)argv + 2, argc - 2, &kind, &done, &n);
+  if (rc == HFS_OK && done == n && kind == &hfs_job_toys) {
+    /* The merged limit carries the same notes as a single run's. */
+    hfs_toyfile tf;
+    rc = hfs_toyfile_load(target, &tf);
+    if (rc == HFS_OK) {
+      if (!strcmp(tf.kind, "limit")) {
+        rc = hfs_job_toys_compute(&tf);
+        if (rc == HFS_OK) rc = hfs_cli_toy_limit_h5(target, &tf);
+      }
+      hfs_toyfile_free(&tf);
     }
-    if (strcmp(part.workspace_sha256, out.workspace_sha256))
-      HFS_FAIL(HFS_ERR_MISMATCH, "merge: %s was made from another workspace than %s", argv[i],
-               argv[2]);
-    if (strcmp(part.kind, out.kind) || strcmp(part.options, out.options) ||
-        part.npoints != out.npoints || part.ntoys != out.ntoys || part.npar != out.npar)
-      HFS_FAIL(HFS_ERR_MISMATCH, "merge: %s was made with other options than %s", argv[i],
-               argv[2]);
-    int64_t n = hfs_toyfile_nunits(&out);
-    for (int64_t u = 0; u < n; ++u) {
-      if (!part.done[u]) continue;
-      if (out.done[u] && memcmp(&out.units[u], &part.units[u], sizeof out.units[u]))
-        HFS_FAIL(HFS_ERR_MISMATCH, "merge: toy %lld differs between %s and an earlier part",
-                 (long long)u, argv[i]);
-      out.units[u] = part.units[u];
-      out.done[u] = 1;
-    }
-    out.sessions += part.sessions;
-    out.wall_s += part.wall_s;
-    hfs_toyfile_free(&part);
   }
-  out.array_index = 0;
-  out.array_count = 1;
-  int64_t n = hfs_toyfile_nunits(&out), done = 0;
-  for (int64_t u = 0; u < n; ++u) done += out.done[u] != 0;
-  if (done == n) HFS_CHECK(hfs_job_toys_compute(&out));
-  else out.have_results = out.complete = 0;
-  snprintf(out.command_line, sizeof out.command_line, "hfscan merge (%d parts)", argc - 2);
-  HFS_CHECK(hfs_job_toys_commit(&out, target));
-  /* The merged limit carries the same notes as a single run's. */
-  if (done == n && !strcmp(out.kind, "limit")) HFS_CHECK(hfs_cli_toy_limit_h5(target, &out));
-  printf("hfscan merge: %s: %lld of %lld toys%s\n", target, (long long)done, (long long)n,
-         done == n ? ", complete" : ", still incomplete (parts missing?)");
-  code = done == n ? HFS_EXIT_OK : HFS_EXIT_INTERRUPTED;
-cleanup:
   if (rc) {
     hfs_cli_error("%s", hfs_error_message());
-    code = HFS_EXIT_ERROR;
+    return rc == HFS_ERR_ARG ? HFS_EXIT_USAGE : HFS_EXIT_ERROR;
   }
-  hfs_toyfile_free(&part);
-  hfs_toyfile_free(&out);
-  free(first_lo);
-  free(first_hi);
+  printf("hfscan merge: %s: %lld of %lld %s%s\n", target, (long long)done, (long long)n,
+         kind->unit_noun, done == n ? ", complete" : ", still incomplete (parts missing?)");
+  code = done == n ? HFS_EXIT_OK : HFS_EXIT_INTERRUPTED;
   return code;
 }
 
@@ -278,7 +233,7 @@ static int status_of(const char *path) {
     hfs_cli_error("status: %s", hfs_error_message());
     return HFS_EXIT_ERROR;
   }
-  /* A toy file is also validated whole (shapes, done rows, finite
+  /* A toy or grid file is also validated whole (shapes, done rows, finite
    * statistics), as resume and merge do, so status never calls a damaged
    * file complete.  Rankings and scans answer from the record alone. */
   if (!strcmp(p.kind, "toys")) {
@@ -288,6 +243,18 @@ static int status_of(const char *path) {
       return HFS_EXIT_ERROR;
     }
     hfs_toyfile_free(&tf);
+  }
+  if (!strcmp(p.kind, "grid")) {
+    hfs_grid_file g;
+    hfs_h5 *f = NULL;
+    int rc = hfs_h5_open(path, 0, &f);
+    if (!rc) rc = hfs_store_read_grid(f, &g);
+    hfs_h5_close(&f);
+    if (rc) {
+      hfs_cli_error("status: %s", hfs_error_message());
+      return HFS_EXIT_ERROR;
+    }
+    hfs_grid_file_free(&g);
   }
   char rate[64] = "";
   if (p.rate >= 0) snprintf(rate, sizeof rate, ", %.3g %s/s", p.rate, p.unit);

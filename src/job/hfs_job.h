@@ -56,6 +56,16 @@ enum {
  * for any other failure, OK for HFS_OK. */
 int hfs_job_exit_status(int rc);
 
+/* A grid point's model (kind "grid"), built by the caller's build() from
+ * the background workspace with the point's patch applied, with its fixed
+ * flags and starting values; owner is the caller's, for release(). */
+typedef struct {
+  hfs_model *model;
+  const int *fixed;
+  const double *init;
+  void *owner;
+} hfs_job_grid_model;
+
 /* Everything a run needs, filled by the caller (the command line, summary,
  * a test).  The model and the arrays are borrowed and must outlive the
  * run; they are identical on every rank. */
@@ -93,7 +103,9 @@ typedef struct {
     double lo, hi;
     int64_t ntoys; /* per point and hypothesis */
     uint64_t seed;
-    int array_index, array_count; /* this run's part of the toys */
+    /* this run's part of a job array: of the toys, and for every kind
+     * with parts (grid) the part the runner checks and records */
+    int array_index, array_count;
   } toys;
   struct {
     const char *const *groups; /* "NAME=REGEX" */
@@ -126,6 +138,21 @@ typedef struct {
     double mu;
     hfs_asimov_nuis nuis;
   } data;
+  struct {
+    const hfs_patchset *ps;
+    const char *patchset;     /* path as given, for the file */
+    const char *measurement;  /* as given (NULL: the workspace's first) */
+    const int *points;        /* patchset index of each unit, in order */
+    int npoints;
+    hfs_point_options point;  /* .seed: the run's; each point's comes from its name */
+    const char *settings;     /* canonical text of the options that change a
+                                 point's model (--fix, --bounds, ...) */
+    /* Build point k's model (any rank, any order); a point that cannot be
+     * built is recorded with the message, the others go on. */
+    int (*build)(void *ctx, int k, hfs_job_grid_model *out);
+    void (*release)(void *ctx, hfs_job_grid_model *pm);
+    void *ctx;
+  } grid;
 } hfs_job_config;
 
 /* Fill with defaults: no output, a checkpoint every 30 s, one array part. */
@@ -189,6 +216,12 @@ typedef struct hfs_job_kind {
    * renames it into place). */
   int (*save)(void *state, const char *path);
   void (*destroy)(void *state);
+  /* Optional, master, no run: combine the files of a job array's parts
+   * into out (as one run would have written it, committed atomically);
+   * *done and *total count the units of the whole job.  Parts must agree
+   * on workspace and options, and no unit may come from two parts. */
+  int (*merge)(const char *out, const char *const *parts, int nparts, int64_t *done,
+               int64_t *total);
 } hfs_job_kind;
 
 /* The kinds. */
@@ -197,6 +230,7 @@ extern const hfs_job_kind hfs_job_ranking; /* pulls and impacts (docs/ranking.md
 extern const hfs_job_kind hfs_job_scan;    /* profile-likelihood scan (docs/ranking.md) */
 extern const hfs_job_kind hfs_job_gof;     /* goodness-of-fit toys (docs/diagnostics.md) */
 extern const hfs_job_kind hfs_job_pscan;   /* scans of any 1 or 2 parameters (docs/diagnostics.md) */
+extern const hfs_job_kind hfs_job_grid;    /* signal grid (docs/grid.md) */
 
 /* Collective over MPI_COMM_WORLD: runs `kind` with cfg (copied; the
  * pointers in it are borrowed) and returns an HFS_JOB_EXIT_* status, the
@@ -223,6 +257,12 @@ int hfs_job_bcast(hfs_job *job, void *buf, size_t bytes);
  * check, commit and return HFS_JOB_EXIT_INTERRUPTED. */
 void hfs_job_request_stop(void);
 
+/* Merge the parts of a job array into out with the kind that wrote them
+ * (read from the first part's /job record; a file without one is read as a
+ * toy file), which *kind receives.  HFS_ERR_ARG for a kind without parts. */
+int hfs_job_merge(const char *out, const char *const *parts, int nparts,
+                  const hfs_job_kind **kind, int64_t *done, int64_t *total);
+
 /* Atomic replace: write(ctx, tmp) makes the complete file under a temporary
  * name next to path, which is synced, renamed over path and whose folder is
  * synced, so a crash at any moment leaves the previous version or the new
@@ -248,5 +288,7 @@ const hfs_gof_pvalue *hfs_job_gof_pvalue(const hfs_job *job);
 const hfs_pscan *hfs_job_pscan_scan(const hfs_job *job);
 const hfs_pscan_point *hfs_job_pscan_points(const hfs_job *job);
 int hfs_job_pscan_nfrozen(const hfs_job *job);
+/* A grid's points, in unit order: results, done flags (NULL when *n = 0). */
+const hfs_point_result *hfs_job_grid_results(const hfs_job *job, int *n, const int64_t **done);
 
 #endif

@@ -291,6 +291,75 @@ static int toys_save(void *state, const char *path) {
   return hfs_toyfile_write(&s->tf, path);
 }
 
+
+/* Job-array parts of one toy run into one file.  Parts must not overlap,
+ * or a toy would be counted twice: the same file given twice, two copies
+ * of one array part, or parts of arrays of different sizes whose toy
+ * ranges intersect. */
+static int toys_merge(const char *target, const char *const *parts, int nparts, int64_t *ndone,
+                      int64_t *ntotal) {
+  hfs_toyfile out, part;
+  int rc = HFS_OK;
+  int64_t *first_lo = NULL, *first_hi = NULL; /* toy range of each part */
+  memset(&out, 0, sizeof out);
+  memset(&part, 0, sizeof part);
+  HFS_ALLOC(first_lo, nparts);
+  HFS_ALLOC(first_hi, nparts);
+  for (int i = 0; i < nparts; ++i) {
+    HFS_CHECK(hfs_toyfile_load(parts[i], &part));
+    first_lo[i] = part.ntoys * part.array_index / part.array_count;
+    first_hi[i] = part.ntoys * (part.array_index + 1) / part.array_count;
+    for (int k = 0; k < i; ++k)
+      if (first_lo[i] < first_hi[k] && first_lo[k] < first_hi[i])
+        HFS_FAIL(HFS_ERR_MISMATCH,
+                 "merge: %s (part %d/%d, toys %lld-%lld) overlaps %s (toys %lld-%lld): each "
+                 "toy must come from one part",
+                 parts[i], part.array_index, part.array_count, (long long)first_lo[i],
+                 (long long)first_hi[i] - 1, parts[k], (long long)first_lo[k],
+                 (long long)first_hi[k] - 1);
+    if (i == 0) {
+      out = part;
+      memset(&part, 0, sizeof part);
+      continue;
+    }
+    if (strcmp(part.workspace_sha256, out.workspace_sha256))
+      HFS_FAIL(HFS_ERR_MISMATCH, "merge: %s was made from another workspace than %s", parts[i],
+               parts[0]);
+    if (strcmp(part.kind, out.kind) || strcmp(part.options, out.options) ||
+        part.npoints != out.npoints || part.ntoys != out.ntoys || part.npar != out.npar)
+      HFS_FAIL(HFS_ERR_MISMATCH, "merge: %s was made with other options than %s", parts[i],
+               parts[0]);
+    int64_t n = hfs_toyfile_nunits(&out);
+    for (int64_t u = 0; u < n; ++u) {
+      if (!part.done[u]) continue;
+      if (out.done[u] && memcmp(&out.units[u], &part.units[u], sizeof out.units[u]))
+        HFS_FAIL(HFS_ERR_MISMATCH, "merge: toy %lld differs between %s and an earlier part",
+                 (long long)u, parts[i]);
+      out.units[u] = part.units[u];
+      out.done[u] = 1;
+    }
+    out.sessions += part.sessions;
+    out.wall_s += part.wall_s;
+    hfs_toyfile_free(&part);
+  }
+  out.array_index = 0;
+  out.array_count = 1;
+  int64_t n = hfs_toyfile_nunits(&out), done = 0;
+  for (int64_t u = 0; u < n; ++u) done += out.done[u] != 0;
+  if (done == n) HFS_CHECK(hfs_job_toys_compute(&out));
+  else out.have_results = out.complete = 0;
+  snprintf(out.command_line, sizeof out.command_line, "hfscan merge (%d parts)", nparts);
+  HFS_CHECK(hfs_job_toys_commit(&out, target));
+  *ndone = done;
+  *ntotal = n;
+cleanup:
+  hfs_toyfile_free(&part);
+  hfs_toyfile_free(&out);
+  free(first_lo);
+  free(first_hi);
+  return rc;
+}
+
 const hfs_job_kind hfs_job_toys = {
     .name = "toys",
     .unit_noun = "toys",
@@ -308,6 +377,7 @@ const hfs_job_kind hfs_job_toys = {
     .finish = toys_finish,
     .save = toys_save,
     .destroy = toys_destroy,
+    .merge = toys_merge,
 };
 
 const hfs_toyfile *hfs_job_toys_file(const hfs_job *job) {

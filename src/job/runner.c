@@ -264,3 +264,25 @@ void hfs_job_destroy(hfs_job **job) {
   free(*job);
   *job = NULL;
 }
+
+/* The kinds whose runs have array parts. */
+static const hfs_job_kind *const with_parts[] = {&hfs_job_toys, &hfs_job_grid};
+
+int hfs_job_merge(const char *out, const char *const *parts, int nparts,
+                  const hfs_job_kind **kind, int64_t *done, int64_t *total) {
+  hfs_store_progress p;
+  *kind = &hfs_job_toys;
+  /* A part without a readable record is left to the toy reader, whose
+   * message says what is wrong with the file. */
+  if (hfs_store_read_progress(parts[0], &p) == HFS_OK) {
+    *kind = NULL;
+    for (size_t i = 0; i < sizeof with_parts / sizeof *with_parts; ++i)
+      if (!strcmp(p.kind, with_parts[i]->name)) *kind = with_parts[i];
+    if (!*kind)
+      return hfs_error_set(HFS_ERR_ARG,
+                           "merge: %s is a %s file; only job-array parts (toys, grid) merge",
+                           parts[0], p.kind);
+  }
+  hfs_error_clear();
+  return (*kind)->merge(out, parts, nparts, done, total);
+}

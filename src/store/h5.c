@@ -348,6 +348,38 @@ int hfs_h5_read_int(hfs_h5 *f, const char *path, int64_t *buf, int64_t n) {
   return read_whole(f, path, H5T_NATIVE_INT64, buf, n);
 }
 
+int hfs_h5_read_strings(hfs_h5 *f, const char *path, int64_t n, char **out) {
+  char **tmp = NULL;
+  hid_t t = H5Tcopy(H5T_C_S1);
+  H5Tset_size(t, H5T_VARIABLE);
+  H5Tset_cset(t, H5T_CSET_UTF8);
+  int rc = HFS_OK;
+  for (int64_t i = 0; i < n; ++i) out[i] = NULL;
+  if (n > 0 && !(tmp = calloc((size_t)n, sizeof *tmp))) {
+    rc = hfs_error_set(HFS_ERR_NOMEM, "out of memory");
+    goto cleanup;
+  }
+  rc = read_whole(f, path, t, tmp, n);
+  for (int64_t i = 0; i < n && rc == HFS_OK; ++i)
+    if (!(out[i] = strdup(tmp[i] ? tmp[i] : "")))
+      rc = hfs_error_set(HFS_ERR_NOMEM, "out of memory");
+  if (tmp && n > 0) {
+    hsize_t d = (hsize_t)n;
+    hid_t sp = H5Screate_simple(1, &d, NULL);
+    H5Dvlen_reclaim(t, sp, H5P_DEFAULT, tmp);
+    H5Sclose(sp);
+  }
+cleanup:
+  free(tmp);
+  H5Tclose(t);
+  if (rc)
+    for (int64_t i = 0; i < n; ++i) {
+      free(out[i]);
+      out[i] = NULL;
+    }
+  return rc;
+}
+
 static int rows_create(hfs_h5 *f, const char *path, int64_t nrows, int64_t ncols,
                        hid_t type, const void *fill) {
   int rc = parent_groups(f, path);

@@ -10,11 +10,17 @@
  *   /grid/points/limit_status, limit_obs, limit_exp_m2 ... limit_exp_p2
  *   /grid/points/message           why a part failed ("" if none)
  *   /grid/points/fit_status        n x 5 statuses of the test's fits
+ *   /grid/points/nfail_toys        toys left out (fits not converged)
+ *   /grid/points/done              1 when the point is computed (a file
+ *                                  of an interrupted run or of one array
+ *                                  part holds the others as 0, NaN, not_run)
  *
  * Every column is one-dimensional (fit_status aside), so that
  * pandas.DataFrame({k: v[()] for k, v in f["grid/points"].items() if
  * v.ndim == 1}) is the table.  Attributes of /grid: labels (comma-separated),
- * patchset, patchset_digest, mu, cl, calc, test_stat.  Per-point wall times
+ * patchset, patchset_digest, mu, cl, calc, test_stat, and the identity of
+ * the run that a resume or a merge checks: options (canonical), array_index,
+ * array_count.  Per-point wall times
  * go to /provenance/grid_time_s, outside what h5diff --exclude-path
  * /provenance compares. */
 #ifndef HFS_GRID_OUT_H
@@ -34,9 +40,37 @@ typedef struct {
 } hfs_grid_meta;
 
 /* Write the n points (names[i], values[i * nlabels + k], results[i],
- * time_s[i] or NULL) into f. */
+ * done[i] or NULL for all done, time_s[i] or NULL) into f. */
 int hfs_store_write_grid(hfs_h5 *f, const hfs_grid_meta *meta, int n,
                          const char *const *names, const double *values,
-                         const hfs_point_result *results, const double *time_s);
+                         const hfs_point_result *results, const int64_t *done,
+                         const double *time_s);
+/* The identity attributes of /grid (after hfs_store_write_grid). */
+int hfs_store_write_grid_identity(hfs_h5 *f, const char *options, int array_index,
+                                  int array_count);
+
+/* A grid file read back whole (resume, merge): everything
+ * hfs_store_write_grid wrote, the identity and the root attributes.  Only
+ * the fit statuses of a point's fits are stored, not their other fields. */
+typedef struct {
+  int n, nlabels;
+  char **names, **labels;
+  double *values; /* n x nlabels */
+  hfs_point_result *results;
+  int64_t *done;
+  double *time_s;
+  char patchset[4096], patchset_digest[80], calc[32], test_stat[32];
+  double mu, cl;
+  char *options;
+  char workspace_sha256[65];
+  int array_index, array_count, sessions;
+  char command[32], workspace[4096], measurement[256], optimizer[64];
+  int normsys_code, histosys_code;
+} hfs_grid_file;
+
+/* Read f; a file that is not a complete grid table fails with one line
+ * naming it (HFS_ERR_MISMATCH). */
+int hfs_store_read_grid(hfs_h5 *f, hfs_grid_file *g);
+void hfs_grid_file_free(hfs_grid_file *g);
 
 #endif

@@ -57,6 +57,9 @@ int hfs_h5_write_strings(hfs_h5 *f, const char *path, int64_t n,
 int64_t hfs_h5_size(hfs_h5 *f, const char *path);
 int hfs_h5_read_double(hfs_h5 *f, const char *path, double *buf, int64_t n);
 int hfs_h5_read_int(hfs_h5 *f, const char *path, int64_t *buf, int64_t n);
+/* n strings of a dataset written by hfs_h5_write_strings, each malloc'd into
+ * out[i] (the caller frees them; all NULL on failure). */
+int hfs_h5_read_strings(hfs_h5 *f, const char *path, int64_t n, char **out);
 
 /* Row datasets: nrows x ncols, preallocated with a fill value, written and
  * read by blocks of rows.  ncols = 1 makes a 1-D dataset. */

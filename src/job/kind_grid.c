@@ -1,0 +1,460 @@
+/* Job kind "grid": every selected point of a pyhf patchset (a signal grid)
+ * in one distributed, checkpointed run (docs/grid.md).  A unit is one
+ * point: the rank that runs it builds the point's model through the
+ * caller's build() and computes its CLs at mu (and its limit) with
+ * hfs_infer_point.  The master keeps the grid table (hfs_grid_out.h), which
+ * doubles as the checkpoint; a job array splits the points by index modulo
+ * the part count, so that neighbouring (similar) points spread over the
+ * parts. */
+#include "hfs_core.h"
+#include "hfs_error.h"
+#include "hfs_job.h"
+#include "hfs_store.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* What a unit sends back: the point's record and its wall time. */
+typedef struct {
+  hfs_point_result r;
+  double time_s;
+} grid_unit;
+
+typedef struct {
+  hfs_job *job;
+  const hfs_job_config *cfg;
+  int n;
+  /* master, by unit */
+  hfs_point_result *results;
+  double *time_s;
+  int64_t *done;
+  char *options;
+  int sessions;
+  hfs_grid_file loaded; /* master: the file identify() read, for resume() */
+} grid_state;
+
+/* Toy seeds come from the patch name, so that a point gets the same toys
+ * whatever else is selected and however the grid is split. */
+static uint64_t point_seed(uint64_t seed, const char *name) {
+  uint64_t h = 1469598103934665603ull;
+  for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+    h = (h ^ *p) * 1099511628211ull;
+  uint64_t z = seed + h + 0x9e3779b97f4a7c15ull;
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
+}
+
+static const char *unit_name(const grid_state *s, int64_t u) {
+  return hfs_patchset_name(s->cfg->grid.ps, s->cfg->grid.points[u]);
+}
+
+/* A record with nothing computed yet. */
+static void blank(hfs_point_result *r) {
+  memset(r, 0, sizeof *r);
+  r->status = r->limit_status = HFS_POINT_NOT_RUN;
+  r->cls_obs = r->clsb_obs = r->clb_obs = r->q_obs = r->mu_hat = r->limit_obs = NAN;
+  for (int b = 0; b < 5; b++) r->cls_exp[b] = r->limit_exp[b] = NAN;
+}
+
+/* The settings that determine the points' results, in a canonical form;
+ * the selected points enter as their count and the sha256 of their names. */
+static char *canonical_options(const grid_state *s) {
+  const hfs_job_config *cfg = s->cfg;
+  const hfs_point_options *po = &cfg->grid.point;
+  char sel[65];
+  size_t cap = 4096 + (cfg->grid.settings ? strlen(cfg->grid.settings) : 0), len = 1;
+  for (int u = 0; u < s->n; u++) len += strlen(unit_name(s, u)) + 1;
+  char *names = malloc(len), *buf = malloc(cap);
+  if (!names || !buf) {
+    free(names);
+    free(buf);
+    return NULL;
+  }
+  names[0] = '\0';
+  for (int u = 0, l = 0; u < s->n; u++) l += sprintf(names + l, "%s\n", unit_name(s, u));
+  hfs_sha256_buffer(names, strlen(names), sel);
+  free(names);
+  snprintf(buf, cap,
+           "kind=grid;workspace_sha256=%s;normsys_code=%d;histosys_code=%d;optimizer=%s;"
+           "max_iter=%d%s;test_stat=%s;mu=%.17g;limit=%d;cl=%.17g;rtol=%.17g;calc=%s;"
+           "toys=%lld:%lld:%lld:%.17g;seed=%llu;settings=%s;points=%d:%s",
+           cfg->workspace_sha256, cfg->model_options.normsys_code,
+           cfg->model_options.histosys_code, hfs_optimizer_name(cfg->fit.optimizer),
+           cfg->fit.max_iter, hfs_job_robust_suffix(cfg), hfs_teststat_name(po->ts), po->mu,
+           po->limit, po->limit ? po->lim.cl : 0.0, po->limit ? po->lim.rtol : 0.0,
+           po->toys ? "toys" : "asymptotic", po->toys ? (long long)po->toys_min : 0LL,
+           po->toys ? (long long)po->toys_max : 0LL, po->toys ? (long long)po->toys_batch : 0LL,
+           po->toys ? po->cls_accuracy : 0.0, po->toys ? (unsigned long long)po->seed : 0ULL,
+           cfg->grid.settings ? cfg->grid.settings : "", s->n, sel);
+  return buf;
+}
+
+static void grid_destroy(void *state) {
+  grid_state *s = state;
+  free(s->results);
+  free(s->time_s);
+  free(s->done);
+  free(s->options);
+  hfs_grid_file_free(&s->loaded);
+  free(s);
+}
+
+static int grid_setup(hfs_job *job, void **state) {
+  int rc = HFS_OK;
+  grid_state *s = NULL;
+  HFS_ALLOC(s, 1);
+  *state = s;
+  s->job = job;
+  s->cfg = hfs_job_config_of(job);
+  s->sessions = 1;
+  const hfs_job_config *cfg = s->cfg;
+  if (!cfg->grid.ps || !cfg->grid.points || cfg->grid.npoints < 1 || !cfg->grid.build ||
+      !cfg->grid.release)
+    HFS_FAIL(HFS_ERR_ARG, "grid: no points to compute");
+  s->n = cfg->grid.npoints;
+  if (!(s->options = canonical_options(s))) HFS_FAIL(HFS_ERR_NOMEM, "out of memory");
+  if (hfs_job_is_master(job)) {
+    HFS_ALLOC(s->results, s->n);
+    HFS_ALLOC(s->time_s, s->n);
+    HFS_ALLOC(s->done, s->n);
+    for (int u = 0; u < s->n; u++) blank(&s->results[u]);
+  }
+cleanup:
+  return rc;
+}
+
+static int64_t grid_nunits(const void *state) { return ((const grid_state *)state)->n; }
+static char *grid_options(const void *state) {
+  return strdup(((const grid_state *)state)->options);
+}
+
+static int grid_identify(void *state, const char *path, char sha256[65], char **options,
+                         int *array_index, int *array_count) {
+  int rc = HFS_OK;
+  grid_state *s = state;
+  hfs_h5 *h5 = NULL;
+  hfs_grid_file_free(&s->loaded);
+  HFS_CHECK(hfs_h5_open(path, 0, &h5));
+  HFS_CHECK(hfs_store_read_grid(h5, &s->loaded));
+  snprintf(sha256, 65, "%s", s->loaded.workspace_sha256);
+  if (!(*options = strdup(s->loaded.options))) HFS_FAIL(HFS_ERR_NOMEM, "out of memory");
+  *array_index = s->loaded.array_index;
+  *array_count = s->loaded.array_count;
+cleanup:
+  hfs_h5_close(&h5);
+  return rc;
+}
+
+static int grid_resume(void *state, const char *path) {
+  int rc = HFS_OK;
+  grid_state *s = state;
+  hfs_grid_file *g = &s->loaded;
+  /* The options hold the selection's digest; the names are checked too. */
+  if (g->n != s->n) HFS_FAIL(HFS_ERR_MISMATCH, "%s holds %d points, this run %d", path, g->n, s->n);
+  for (int u = 0; u < s->n; u++) {
+    if (strcmp(g->names[u], unit_name(s, u)))
+      HFS_FAIL(HFS_ERR_MISMATCH, "%s: point %d is %s, this run's is %s", path, u, g->names[u],
+               unit_name(s, u));
+    if (!g->done[u]) continue;
+    s->results[u] = g->results[u];
+    s->time_s[u] = g->time_s[u];
+    s->done[u] = 1;
+  }
+  s->sessions = g->sessions + 1;
+cleanup:
+  hfs_grid_file_free(g);
+  return rc;
+}
+
+static int in_part(const grid_state *s, int64_t u) {
+  return u % s->cfg->toys.array_count == s->cfg->toys.array_index;
+}
+
+static int64_t grid_pending(const void *state, int64_t *units) {
+  const grid_state *s = state;
+  int64_t n = 0;
+  for (int64_t u = 0; u < s->n; u++)
+    if (!s->done[u] && in_part(s, u)) units[n++] = u;
+  return n;
+}
+
+static void grid_progress(const void *state, int64_t *done, int64_t *total) {
+  const grid_state *s = state;
+  *done = *total = 0;
+  for (int64_t u = 0; u < s->n; u++)
+    if (in_part(s, u)) {
+      ++*total;
+      *done += s->done[u] != 0;
+    }
+}
+
+static int grid_run(void *state, int64_t unit, void *result) {
+  grid_state *s = state;
+  const hfs_job_config *cfg = s->cfg;
+  grid_unit *out = result;
+  hfs_job_grid_model pm;
+  hfs_infer *I = NULL;
+  int k = cfg->grid.points[unit];
+  double t0 = hfs_now();
+  memset(&pm, 0, sizeof pm);
+  blank(&out->r);
+  int rc = cfg->grid.build(cfg->grid.ctx, k, &pm);
+  if (!rc) rc = hfs_infer_create(pm.model, &cfg->fit, pm.fixed, pm.init, &I);
+  if (!rc) {
+    hfs_point_options po = cfg->grid.point;
+    hfs_infer_set_robust(I, cfg->robust_observed, cfg->robust_toys);
+    po.seed = point_seed(cfg->grid.point.seed, hfs_patchset_name(cfg->grid.ps, k));
+    rc = hfs_infer_point(I, &po, &out->r);
+  } else if (rc != HFS_ERR_NOMEM) {
+    /* A point that cannot be built is recorded like one whose fits fail. */
+    hfs_point_result *r = &out->r;
+    r->status = HFS_POINT_ERROR;
+    r->limit_status = cfg->grid.point.limit ? HFS_POINT_ERROR : HFS_POINT_NOT_RUN;
+    snprintf(r->message, sizeof r->message, "%s", hfs_error_message());
+    hfs_error_clear();
+    rc = HFS_OK;
+  }
+  out->time_s = hfs_now() - t0;
+  hfs_infer_destroy(&I);
+  if (pm.owner || pm.model) cfg->grid.release(cfg->grid.ctx, &pm);
+  return rc;
+}
+
+static int grid_collect(void *state, int64_t unit, const void *result) {
+  grid_state *s = state;
+  const grid_unit *g = result;
+  s->results[unit] = g->r;
+  s->time_s[unit] = g->time_s;
+  s->done[unit] = 1;
+  return HFS_OK;
+}
+
+static int point_failed(const hfs_job_config *cfg, const hfs_point_result *r) {
+  return r->status != HFS_POINT_OK || (cfg->grid.point.limit && r->limit_status != HFS_POINT_OK);
+}
+
+static int grid_finish(void *state, int *whole, int *nfailed) {
+  grid_state *s = state;
+  *whole = 1;
+  *nfailed = 0;
+  for (int u = 0; u < s->n; u++) {
+    *whole &= s->done[u] != 0;
+    if (s->done[u] && in_part(s, u)) *nfailed += point_failed(s->cfg, &s->results[u]);
+  }
+  return HFS_OK;
+}
+
+/* The file: root identity, the table with its done column, the run's
+ * identity on /grid.  Shared by a run's commits and by merge. */
+typedef struct {
+  const hfs_run_info *info;
+  int sessions;
+  const hfs_grid_meta *meta;
+  int n;
+  const char *const *names;
+  const double *values;
+  const hfs_point_result *results;
+  const int64_t *done;
+  const double *time_s;
+  const char *options;
+  int array_index, array_count;
+} grid_file_out;
+
+static int write_grid_file(const grid_file_out *w, const char *path) {
+  int rc = HFS_OK;
+  hfs_h5 *h5 = NULL;
+  HFS_CHECK(hfs_h5_create(path, &h5));
+  HFS_CHECK(hfs_store_write_run_identity(h5, w->info, w->sessions));
+  HFS_CHECK(hfs_store_write_grid(h5, w->meta, w->n, w->names, w->values, w->results, w->done,
+                                 w->time_s));
+  HFS_CHECK(hfs_store_write_grid_identity(h5, w->options, w->array_index, w->array_count));
+  HFS_CHECK(hfs_h5_close(&h5));
+cleanup:
+  hfs_h5_discard(&h5);
+  return rc;
+}
+
+static const char *calc_name(const hfs_point_options *po) {
+  return po->toys ? "toys" : "asymptotic";
+}
+
+static int grid_save(void *state, const char *path) {
+  int rc = HFS_OK;
+  grid_state *s = state;
+  const hfs_job_config *cfg = s->cfg;
+  const hfs_patchset *ps = cfg->grid.ps;
+  int n = s->n, nl = hfs_patchset_nlabels(ps);
+  const char **names = NULL, **labels = NULL;
+  double *values = NULL;
+  HFS_ALLOC(names, n);
+  HFS_ALLOC(labels, nl);
+  HFS_ALLOC(values, (size_t)n * (size_t)(nl ? nl : 1));
+  for (int l = 0; l < nl; l++) labels[l] = hfs_patchset_label(ps, l);
+  for (int u = 0; u < n; u++) {
+    int k = cfg->grid.points[u];
+    names[u] = hfs_patchset_name(ps, k);
+    for (int l = 0; l < nl; l++)
+      values[(size_t)u * (size_t)nl + (size_t)l] = hfs_patchset_value(ps, k, l);
+  }
+  hfs_run_info info = {"grid",
+                       cfg->command_line,
+                       cfg->workspace,
+                       cfg->workspace_sha256,
+                       cfg->grid.measurement,
+                       hfs_optimizer_name(cfg->fit.optimizer),
+                       cfg->model_options.normsys_code,
+                       cfg->model_options.histosys_code,
+                       hfs_job_elapsed(s->job),
+                       hfs_job_nranks(s->job),
+                       NULL /* each point's patch names its own POI */};
+  hfs_grid_meta meta = {nl,
+                        labels,
+                        cfg->grid.patchset,
+                        hfs_patchset_digest(ps, "sha256"),
+                        cfg->grid.point.mu,
+                        cfg->grid.point.lim.cl,
+                        calc_name(&cfg->grid.point),
+                        hfs_teststat_name(cfg->grid.point.ts)};
+  grid_file_out w = {&info,      s->sessions,          &meta,
+                     n,          names,                values,
+                     s->results, s->done,              s->time_s,
+                     s->options, cfg->toys.array_index, cfg->toys.array_count};
+  HFS_CHECK(write_grid_file(&w, path));
+cleanup:
+  free(names);
+  free(labels);
+  free(values);
+  return rc;
+}
+
+/* Merge: every part read whole, checked against the first, combined. */
+typedef struct {
+  const grid_file_out *w;
+  int64_t done;
+} merged_file;
+
+static int write_merged(void *ctx, const char *path) {
+  int rc = HFS_OK;
+  const merged_file *m = ctx;
+  hfs_store_progress p;
+  memset(&p, 0, sizeof p);
+  HFS_CHECK(write_grid_file(m->w, path));
+  snprintf(p.kind, sizeof p.kind, "%s", hfs_job_grid.name);
+  snprintf(p.unit, sizeof p.unit, "%s", hfs_job_grid.unit_noun);
+  p.done = m->done;
+  p.total = m->w->n;
+  p.complete = m->done == m->w->n;
+  p.array_index = 0;
+  p.array_count = 1;
+  p.rate = -1;
+  HFS_CHECK(hfs_store_write_progress(path, &p));
+cleanup:
+  return rc;
+}
+
+static int read_part(const char *path, hfs_grid_file *g) {
+  hfs_h5 *h5 = NULL;
+  int rc = hfs_h5_open(path, 0, &h5);
+  if (!rc) rc = hfs_store_read_grid(h5, g);
+  hfs_h5_close(&h5);
+  return rc;
+}
+
+static int grid_merge(const char *target, const char *const *parts, int nparts, int64_t *ndone,
+                      int64_t *ntotal) {
+  int rc = HFS_OK;
+  hfs_grid_file out, part;
+  int *from = NULL; /* the part each point came from */
+  memset(&out, 0, sizeof out);
+  memset(&part, 0, sizeof part);
+  HFS_CHECK(read_part(parts[0], &out));
+  HFS_ALLOC(from, out.n);
+  for (int u = 0; u < out.n; u++) from[u] = out.done[u] ? 0 : -1;
+  for (int i = 1; i < nparts; i++) {
+    HFS_CHECK(read_part(parts[i], &part));
+    if (strcmp(part.workspace_sha256, out.workspace_sha256))
+      HFS_FAIL(HFS_ERR_MISMATCH, "merge: %s was made from another workspace than %s", parts[i],
+               parts[0]);
+    int same = !strcmp(part.options, out.options) && part.n == out.n;
+    for (int u = 0; same && u < out.n; u++) same = !strcmp(part.names[u], out.names[u]);
+    if (!same)
+      HFS_FAIL(HFS_ERR_MISMATCH, "merge: %s was made with other options than %s", parts[i],
+               parts[0]);
+    for (int u = 0; u < out.n; u++) {
+      if (!part.done[u]) continue;
+      if (from[u] >= 0)
+        HFS_FAIL(HFS_ERR_MISMATCH,
+                 "merge: %s (part %d/%d) overlaps %s: point %s is in both; each point must "
+                 "come from one part",
+                 parts[i], part.array_index, part.array_count, parts[from[u]], out.names[u]);
+      out.results[u] = part.results[u];
+      out.time_s[u] = part.time_s[u];
+      out.done[u] = 1;
+      from[u] = i;
+    }
+    out.sessions += part.sessions;
+    hfs_grid_file_free(&part);
+  }
+  int64_t done = 0;
+  for (int u = 0; u < out.n; u++) done += out.done[u] != 0;
+  char line[64];
+  snprintf(line, sizeof line, "hfscan merge (%d parts)", nparts);
+  hfs_run_info info = {"grid",          line,           out.workspace,    out.workspace_sha256,
+                       out.measurement[0] ? out.measurement : NULL,     out.optimizer,
+                       out.normsys_code, out.histosys_code, 0, 1, NULL};
+  hfs_grid_meta meta = {out.nlabels,
+                        (const char *const *)out.labels,
+                        out.patchset[0] ? out.patchset : NULL,
+                        out.patchset_digest[0] ? out.patchset_digest : NULL,
+                        out.mu,
+                        out.cl,
+                        out.calc[0] ? out.calc : NULL,
+                        out.test_stat[0] ? out.test_stat : NULL};
+  grid_file_out w = {&info,         out.sessions,
+                     &meta,         out.n,
+                     (const char *const *)out.names, out.values,
+                     out.results,   out.done,
+                     out.time_s,    out.options,
+                     0,             1};
+  merged_file m = {&w, done};
+  HFS_CHECK(hfs_job_replace_file(target, write_merged, &m));
+  *ndone = done;
+  *ntotal = out.n;
+cleanup:
+  hfs_grid_file_free(&part);
+  hfs_grid_file_free(&out);
+  free(from);
+  return rc;
+}
+
+const hfs_job_kind hfs_job_grid = {
+    .name = "grid",
+    .unit_noun = "points",
+    .result_size = sizeof(grid_unit),
+    .setup = grid_setup,
+    .nunits = grid_nunits,
+    .options = grid_options,
+    .identify = grid_identify,
+    .resume = grid_resume,
+    .pending = grid_pending,
+    .progress = grid_progress,
+    .run = grid_run,
+    .collect = grid_collect,
+    .finish = grid_finish,
+    .save = grid_save,
+    .destroy = grid_destroy,
+    .merge = grid_merge,
+};
+
+const hfs_point_result *hfs_job_grid_results(const hfs_job *job, int *n, const int64_t **done) {
+  const grid_state *s = hfs_job_state_of(job);
+  *n = 0;
+  *done = NULL;
+  if (!s || !s->results) return NULL;
+  *n = s->n;
+  *done = s->done;
+  return s->results;
+}
