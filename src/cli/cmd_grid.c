@@ -27,6 +27,7 @@ typedef struct {
   const char *harvest;
   int64_t toys_min, toys_max, toys_batch;
   double cls_acc;
+  int limit_method; /* HFS_LIMIT_* */
 } grid_args;
 
 /* What the printers need: the selection and its records, by unit. */
@@ -96,6 +97,12 @@ static int split_args(int argc, char **argv, grid_args *g, int *nargc, char **na
     const char *val = i + 1 < argc ? argv[i + 1] : NULL;
     if (!strcmp(a, "--limit")) {
       g->limit = 1;
+    } else if (!strcmp(a, "--limit-method") && val && (!strcmp(val, "brent") || !strcmp(val, "secant"))) {
+      g->limit_method = !strcmp(val, "brent") ? HFS_LIMIT_BRENT : HFS_LIMIT_SECANT;
+      i++;
+    } else if (!strcmp(a, "--limit-method")) {
+      hfs_cli_error("--limit-method %s: expected brent or secant", val ? val : "(nothing)");
+      return HFS_EXIT_USAGE;
     } else if (!strcmp(a, "--points") || !strcmp(a, "--harvest") ||
                !strcmp(a, "--toys-min") || !strcmp(a, "--toys-max") ||
                !strcmp(a, "--toys-batch") || !strcmp(a, "--cls-accuracy")) {
@@ -214,6 +221,11 @@ static json_t *grid_json(const grid_view *j, int n) {
     if (j->po.limit) {
       json_t *l = json_object();
       json_object_set_new(l, "status", json_string(status_word(r->limit_status)));
+      json_t *st = json_array();
+      for (int b = 1; b < 6; b++)
+        json_array_append_new(st, json_string(status_word(r->limit_part_status[b])));
+      json_object_set_new(l, "obs_status", json_string(status_word(r->limit_part_status[0])));
+      json_object_set_new(l, "exp_status", st);
       json_object_set_new(l, "obs", hfs_cli_json_real(r->limit_obs));
       json_object_set_new(l, "exp", json_band(r->limit_exp));
       json_object_set_new(p, "limit", l);
@@ -322,7 +334,8 @@ cleanup:
 
 int hfs_cmd_grid(int argc, char **argv) {
   hfs_cli_opts o;
-  grid_args g = {.toys_min = 500, .toys_max = 20000, .toys_batch = 250, .cls_acc = 0.005};
+  grid_args g = {.toys_min = 500, .toys_max = 20000, .toys_batch = 250, .cls_acc = 0.005,
+                 .limit_method = HFS_LIMIT_SECANT};
   hfs_patchset *ps = NULL;
   hfs_job *job = NULL;
   int *points = NULL, npoints = 0, nargc = 0, rank = hfs_cli_rank();
@@ -344,6 +357,7 @@ int hfs_cmd_grid(int argc, char **argv) {
   /* Every rank reads the patchset and checks the digest (the same files,
    * the same answer), so that any rank can build any point. */
   HFS_CHECK(hfs_patchset_read(g.patchset, &ps));
+  HFS_CHECK(hfs_patchset_keep_background(ps, o.workspace));
   if (!o.no_digest_check) HFS_CHECK(hfs_patchset_verify(ps, o.workspace));
   HFS_CHECK(select_points(ps, &g, &points, &npoints));
   HFS_ALLOC(settings, 64 * HFS_MAX_EDITS + 128 * HFS_MAX_FIX + 512);
@@ -356,6 +370,7 @@ int hfs_cmd_grid(int argc, char **argv) {
     HFS_FAIL(HFS_ERR_ARG, "grid: --test-stat must be qtilde or q");
   po.limit = g.limit;
   po.lim.cl = o.cl;
+  po.lim.method = g.limit_method;
   po.toys = o.toys;
   po.seed = o.seed;
   po.toys_min = g.toys_min;

@@ -108,7 +108,7 @@ enum {
 };
 extern const char *const hfs_hypotest_fit_names[HFS_HT_NFITS];
 
-typedef struct {
+typedef struct hfs_hypotest_s {
   double mu;
   hfs_teststat ts;
   double cls_obs, clsb_obs, clb_obs;
@@ -138,9 +138,21 @@ typedef struct {
   hfs_teststat ts;        /* QTILDE or Q */
   int nscan;              /* optional grid kept in the result */
   double scan_lo, scan_hi;
+  /* HFS_LIMIT_BRENT (0): every point a full hypothesis test, Brent's
+   * method per curve, the points kept in the result.  HFS_LIMIT_SECANT:
+   * for grids, the same roots in fewer fits: the expected curves from
+   * Asimov fits alone, each fit warm-started from its nearest neighbour,
+   * safeguarded secant steps on nearly linear transforms of the curves; no
+   * points kept, no nscan (docs/grid.md). */
+  int method;
+  /* HFS_LIMIT_SECANT: a test already made with this context (the grid
+   * point's CLs at mu), reused as the first point; NULL: none */
+  const struct hfs_hypotest_s *known;
 } hfs_limit_options;
 
-#define HFS_LIMIT_OPTIONS_DEFAULT {0.95, 1e-5, HFS_TS_QTILDE, 0, 0, 0}
+enum { HFS_LIMIT_BRENT = 0, HFS_LIMIT_SECANT = 1 };
+
+#define HFS_LIMIT_OPTIONS_DEFAULT {0.95, 1e-5, HFS_TS_QTILDE, 0, 0, 0, HFS_LIMIT_BRENT, NULL}
 
 typedef struct {
   double cl;
@@ -153,6 +165,13 @@ typedef struct {
   int nfailed_fits;       /* fits that did not converge, over all points */
   int nkept_restart;      /* fits whose first try stopped in a local minimum */
   int nrepairs;           /* free fits redone from a conditional solution */
+  /* HFS_LIMIT_SECANT: a curve whose root cannot be found (outside the
+   * POI's bounds, a fit that cannot start) does not stop the others: its
+   * value is NaN, its code (HFS_ERR_*) in curve_rc ([0] observed, [1..5]
+   * expected -2 ... +2 sigma) and the first such message in message; the
+   * call fails only when no curve has a value. */
+  int curve_rc[6];
+  char message[240];
 } hfs_limit;
 
 /* Root finding on CLs(mu) = 1 - cl inside the POI's bounds.  Returns
@@ -202,6 +221,9 @@ typedef struct {
   int64_t nfail_toys;           /* toys left out (fits not converged) */
   double q_obs, mu_hat;
   double limit_obs, limit_exp[5];
+  /* HFS_POINT_* of each limit: [0] observed, [1..5] expected -2 ... +2
+   * sigma (limit_status is the worst of them) */
+  int limit_part_status[6];
   hfs_fit_summary fits[HFS_HT_NFITS]; /* of the test at mu */
   int nfailed_fits;             /* fits that did not converge, limit included */
   char message[240];            /* why status or limit_status is ERROR */

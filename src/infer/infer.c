@@ -262,31 +262,54 @@ cleanup:
   return rc;
 }
 
+/* q at mu on the observed data, reusing the cached free fit; the
+ * conditional fit starts from start (NULL: the free fit's solution) and its
+ * solution stays in I->r.theta (hfs__infer_last_theta). */
+int hfs__infer_q_data(hfs_infer *I, hfs_teststat ts, double mu, const double *start, double *q,
+                      hfs_fit_summary *free_fit, hfs_fit_summary *cond_fit) {
+  int rc = HFS_OK, repaired;
+  HFS_CHECK(hfs__infer_prepare(I, ts == HFS_TS_Q0 ? 1.0 : 0.0));
+  HFS_CHECK(hfs_infer_fit_fixed_poi(I, mu, NULL, NULL, start ? start : I->free_data.theta, &I->r));
+  /* a repaired free fit replaces the cached one for every later mu */
+  HFS_CHECK(repair_free(I, NULL, NULL, &I->r, &I->free_data, &repaired));
+  double mu_hat = I->free_data.theta[I->poi];
+  hfs_fit_summarize(&I->free_data, I->poi, free_fit);
+  free_fit->repaired = repaired;
+  hfs_fit_summarize(&I->r, I->poi, cond_fit);
+  *q = ts_from_fits(ts, mu, mu_hat, I->free_data.twice_nll, I->r.twice_nll);
+cleanup:
+  return rc;
+}
+
+/* The same on the cached Asimov set (q_A). */
+int hfs__infer_q_asimov(hfs_infer *I, hfs_teststat ts, double mu, const double *start,
+                        double *qa, hfs_fit_summary *free_fit, hfs_fit_summary *cond_fit) {
+  int rc = HFS_OK, repaired;
+  HFS_CHECK(hfs__infer_prepare(I, ts == HFS_TS_Q0 ? 1.0 : 0.0));
+  HFS_CHECK(hfs_infer_fit_fixed_poi(I, mu, I->asimov_main, I->asimov_aux,
+                                    start ? start : I->free_asimov.theta, &I->r));
+  HFS_CHECK(repair_free(I, I->asimov_main, I->asimov_aux, &I->r, &I->free_asimov, &repaired));
+  double mu_hat_a = I->free_asimov.theta[I->poi];
+  hfs_fit_summarize(&I->free_asimov, I->poi, free_fit);
+  free_fit->repaired = repaired;
+  hfs_fit_summarize(&I->r, I->poi, cond_fit);
+  *qa = ts_from_fits(ts, mu, mu_hat_a, I->free_asimov.twice_nll, I->r.twice_nll);
+cleanup:
+  return rc;
+}
+
+const double *hfs__infer_last_theta(const hfs_infer *I) { return I->r.theta; }
+
 /* q on the observed data and on the Asimov set at mu, reusing the cached
  * free fits. */
 int hfs__infer_q_pair(hfs_infer *I, hfs_teststat ts, double mu, double *q,
                       double *qa, hfs_fit_summary *fits) {
   int rc = HFS_OK;
-  double asimov_mu = ts == HFS_TS_Q0 ? 1.0 : 0.0;
-  HFS_CHECK(hfs__infer_prepare(I, asimov_mu));
-  int repaired;
-  HFS_CHECK(hfs_infer_fit_fixed_poi(I, mu, NULL, NULL, I->free_data.theta, &I->r));
-  /* a repaired free fit replaces the cached one for every later mu */
-  HFS_CHECK(repair_free(I, NULL, NULL, &I->r, &I->free_data, &repaired));
-  double mu_hat = I->free_data.theta[I->poi];
-  hfs_fit_summarize(&I->free_data, I->poi, &fits[HFS_HT_FREE_DATA]);
-  fits[HFS_HT_FREE_DATA].repaired = repaired;
-  hfs_fit_summarize(&I->r, I->poi, &fits[HFS_HT_COND_DATA]);
-  *q = ts_from_fits(ts, mu, mu_hat, I->free_data.twice_nll, I->r.twice_nll);
-  HFS_CHECK(hfs_infer_fit_fixed_poi(I, mu, I->asimov_main, I->asimov_aux,
-                                    I->free_asimov.theta, &I->r));
-  HFS_CHECK(repair_free(I, I->asimov_main, I->asimov_aux, &I->r, &I->free_asimov, &repaired));
-  double mu_hat_a = I->free_asimov.theta[I->poi];
+  HFS_CHECK(hfs__infer_q_data(I, ts, mu, NULL, q, &fits[HFS_HT_FREE_DATA],
+                              &fits[HFS_HT_COND_DATA]));
+  HFS_CHECK(hfs__infer_q_asimov(I, ts, mu, NULL, qa, &fits[HFS_HT_FREE_ASIMOV],
+                                &fits[HFS_HT_COND_ASIMOV]));
   fits[HFS_HT_ASIMOV_GEN] = I->asimov_gen;
-  hfs_fit_summarize(&I->free_asimov, I->poi, &fits[HFS_HT_FREE_ASIMOV]);
-  fits[HFS_HT_FREE_ASIMOV].repaired = repaired;
-  hfs_fit_summarize(&I->r, I->poi, &fits[HFS_HT_COND_ASIMOV]);
-  *qa = ts_from_fits(ts, mu, mu_hat_a, I->free_asimov.twice_nll, I->r.twice_nll);
 cleanup:
   return rc;
 }

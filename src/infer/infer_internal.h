@@ -29,4 +29,17 @@ struct hfs_infer {
   double *start2;      /* scratch start point of a repair */
 };
 
+/* q at mu on the observed data or on the cached Asimov set alone, the
+ * conditional fit started from start (NULL: the free fit's solution);
+ * hfs__infer_last_theta is its solution until the next fit (infer.c). */
+int hfs__infer_q_data(hfs_infer *I, hfs_teststat ts, double mu, const double *start, double *q,
+                      hfs_fit_summary *free_fit, hfs_fit_summary *cond_fit);
+int hfs__infer_q_asimov(hfs_infer *I, hfs_teststat ts, double mu, const double *start,
+                        double *qa, hfs_fit_summary *free_fit, hfs_fit_summary *cond_fit);
+const double *hfs__infer_last_theta(const hfs_infer *I);
+
+/* The limit of a grid point (hfs_limit_options.method = HFS_LIMIT_SECANT;
+ * limit_fast.c). */
+int hfs__infer_limit_secant(hfs_infer *I, const hfs_limit_options *o, hfs_limit *L);
+
 #endif

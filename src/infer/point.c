@@ -91,6 +91,7 @@ int hfs_infer_point(hfs_infer *I, const hfs_point_options *o,
   set_nan(r->limit_exp, 5);
   r->clsb_obs = r->clb_obs = r->q_obs = r->mu_hat = NAN;
   r->limit_status = HFS_POINT_NOT_RUN;
+  for (int k = 0; k < 6; k++) r->limit_part_status[k] = HFS_POINT_NOT_RUN;
   if (o->toys && (o->toys_min < 1 || o->toys_max < o->toys_min ||
                   o->toys_batch < 1 || !(o->cls_accuracy > 0)))
     return hfs_error_set(HFS_ERR_ARG, "toys: need 1 <= min <= max, batch >= 1 "
@@ -128,6 +129,7 @@ int hfs_infer_point(hfs_infer *I, const hfs_point_options *o,
   if (o->limit) {
     hfs_limit_options lo = o->lim;
     lo.ts = o->ts;
+    lo.known = r->status == HFS_POINT_OK || r->status == HFS_POINT_FIT_FAILED ? &h : NULL;
     memset(&L, 0, sizeof L);
     rc = hfs_infer_limit(I, &lo, &L);
     if (rc == HFS_ERR_NOMEM) {
@@ -136,13 +138,23 @@ int hfs_infer_point(hfs_infer *I, const hfs_point_options *o,
     }
     if (rc) {
       r->limit_status = HFS_POINT_ERROR;
+      for (int k = 0; k < 6; k++) r->limit_part_status[k] = HFS_POINT_ERROR;
       if (!r->message[0])
         snprintf(r->message, sizeof r->message, "limit: %s", hfs_error_message());
     } else {
+      /* Each limit has its own status: one outside the POI's bounds leaves
+       * the others (and the CLs values) as computed. */
+      int part = L.nfailed_fits ? HFS_POINT_FIT_FAILED : HFS_POINT_OK;
       r->limit_obs = L.obs;
       memcpy(r->limit_exp, L.exp, sizeof r->limit_exp);
       r->nfailed_fits += L.nfailed_fits;
-      r->limit_status = L.nfailed_fits ? HFS_POINT_FIT_FAILED : HFS_POINT_OK;
+      r->limit_status = part;
+      for (int k = 0; k < 6; k++) {
+        r->limit_part_status[k] = L.curve_rc[k] ? HFS_POINT_ERROR : part;
+        if (L.curve_rc[k]) r->limit_status = HFS_POINT_ERROR;
+      }
+      if (L.message[0] && !r->message[0])
+        snprintf(r->message, sizeof r->message, "limit: %.230s", L.message);
     }
     hfs_limit_free(&L);
   }

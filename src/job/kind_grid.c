@@ -55,6 +55,7 @@ static const char *unit_name(const grid_state *s, int64_t u) {
 static void blank(hfs_point_result *r) {
   memset(r, 0, sizeof *r);
   r->status = r->limit_status = HFS_POINT_NOT_RUN;
+  for (int k = 0; k < 6; k++) r->limit_part_status[k] = HFS_POINT_NOT_RUN;
   r->cls_obs = r->clsb_obs = r->clb_obs = r->q_obs = r->mu_hat = r->limit_obs = NAN;
   for (int b = 0; b < 5; b++) r->cls_exp[b] = r->limit_exp[b] = NAN;
 }
@@ -79,12 +80,13 @@ static char *canonical_options(const grid_state *s) {
   free(names);
   snprintf(buf, cap,
            "kind=grid;workspace_sha256=%s;normsys_code=%d;histosys_code=%d;optimizer=%s;"
-           "max_iter=%d%s;test_stat=%s;mu=%.17g;limit=%d;cl=%.17g;rtol=%.17g;calc=%s;"
+           "max_iter=%d%s;test_stat=%s;mu=%.17g;limit=%d;cl=%.17g;rtol=%.17g;limit_method=%s;calc=%s;"
            "toys=%lld:%lld:%lld:%.17g;seed=%llu;settings=%s;points=%d:%s",
            cfg->workspace_sha256, cfg->model_options.normsys_code,
            cfg->model_options.histosys_code, hfs_optimizer_name(cfg->fit.optimizer),
            cfg->fit.max_iter, hfs_job_robust_suffix(cfg), hfs_teststat_name(po->ts), po->mu,
            po->limit, po->limit ? po->lim.cl : 0.0, po->limit ? po->lim.rtol : 0.0,
+           !po->limit ? "" : po->lim.method == HFS_LIMIT_SECANT ? "secant" : "brent",
            po->toys ? "toys" : "asymptotic", po->toys ? (long long)po->toys_min : 0LL,
            po->toys ? (long long)po->toys_max : 0LL, po->toys ? (long long)po->toys_batch : 0LL,
            po->toys ? po->cls_accuracy : 0.0, po->toys ? (unsigned long long)po->seed : 0ULL,
@@ -213,6 +215,7 @@ static int grid_run(void *state, int64_t unit, void *result) {
     hfs_point_result *r = &out->r;
     r->status = HFS_POINT_ERROR;
     r->limit_status = cfg->grid.point.limit ? HFS_POINT_ERROR : HFS_POINT_NOT_RUN;
+    for (int b = 0; b < 6; b++) r->limit_part_status[b] = r->limit_status;
     snprintf(r->message, sizeof r->message, "%s", hfs_error_message());
     hfs_error_clear();
     rc = HFS_OK;

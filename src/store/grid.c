@@ -29,9 +29,11 @@ static const dcol dcols[] = {
 #define NDCOLS (sizeof dcols / sizeof dcols[0])
 
 /* The integer columns, read and written through iget and iset. */
-static const char *const inames[] = {"status", "limit_status", "ntoys_sb", "ntoys_b",
-                                     "nfail_toys", "nfailed_fits"};
-#define NICOLS 6
+static const char *const inames[] = {
+    "status",          "limit_status",       "ntoys_sb",           "ntoys_b",
+    "nfail_toys",      "nfailed_fits",       "limit_obs_status",   "limit_exp_m2_status",
+    "limit_exp_m1_status", "limit_exp_med_status", "limit_exp_p1_status", "limit_exp_p2_status"};
+#define NICOLS 12
 
 static int64_t iget(const hfs_point_result *r, int k) {
   switch (k) {
@@ -40,7 +42,8 @@ static int64_t iget(const hfs_point_result *r, int k) {
   case 2: return r->ntoys_sb;
   case 3: return r->ntoys_b;
   case 4: return r->nfail_toys;
-  default: return r->nfailed_fits;
+  case 5: return r->nfailed_fits;
+  default: return r->limit_part_status[k - 6];
   }
 }
 
@@ -51,7 +54,8 @@ static void iset(hfs_point_result *r, int k, int64_t v) {
   case 2: r->ntoys_sb = v; break;
   case 3: r->ntoys_b = v; break;
   case 4: r->nfail_toys = v; break;
-  default: r->nfailed_fits = (int)v; break;
+  case 5: r->nfailed_fits = (int)v; break;
+  default: r->limit_part_status[k - 6] = (int)v; break;
   }
 }
 

@@ -8,6 +8,8 @@
  *                CLs_exp_p2, CLsb_obs, CLb_obs, q_obs, mu_hat, CLs_err,
  *                ntoys_sb, ntoys_b, nfailed_fits
  *   /grid/points/limit_status, limit_obs, limit_exp_m2 ... limit_exp_p2
+ *   /grid/points/limit_obs_status, limit_exp_m2_status ... _p2_status:
+ *                                  HFS_POINT_* of each limit
  *   /grid/points/message           why a part failed ("" if none)
  *   /grid/points/fit_status        n x 5 statuses of the test's fits
  *   /grid/points/nfail_toys        toys left out (fits not converged)

@@ -190,6 +190,12 @@ int hfs_patchset_verify(const hfs_patchset *ps, const char *workspace_file);
  * json.dumps(sort_keys=True) of the document), as 64 hex characters. */
 int hfs_workspace_digest(const char *filename, char hex[65]);
 
+/* Read the background workspace in file once and keep it in ps, so that
+ * hfs_patchset_verify and hfs_patchset_workspace on that file copy it
+ * instead of reading and parsing it again (a grid builds every point from
+ * it). */
+int hfs_patchset_keep_background(hfs_patchset *ps, const char *workspace_file);
+
 /* The workspace in file with patch i applied, read as hfs_spec_read_file
  * does (label "WORKSPACE+PATCHSET:NAME").  The digest is checked unless
  * flags has HFS_SPEC_NO_DIGEST_CHECK. */

@@ -31,6 +31,9 @@ struct hfs_patchset {
   int npatches;
   ps_patch *patches;
   const char *sha256, *md5;
+  /* the background workspace read once (hfs_patchset_keep_background) */
+  char *bkg_file;
+  json_t *bkg;
 };
 
 static int ps_fail(const hfs_patchset *ps, const char *path, const char *fmt,
@@ -317,6 +320,8 @@ cleanup:
 void hfs_patchset_destroy(hfs_patchset **pps) {
   if (!pps || !*pps) return;
   hfs_patchset *ps = *pps;
+  json_decref(ps->bkg);
+  free(ps->bkg_file);
   for (int i = 0; i < ps->npatches; i++) {
     if (ps->patches[i].texts)
       for (int k = 0; k < ps->nlabels; k++) free(ps->patches[i].texts[k]);
@@ -395,10 +400,33 @@ cleanup:
   return rc;
 }
 
+/* The background workspace: a copy of the one kept, or read from file. */
+static int read_background(const hfs_patchset *ps, const char *file, json_t **root) {
+  if (ps->bkg && !strcmp(ps->bkg_file, file)) {
+    if (!(*root = json_deep_copy(ps->bkg))) return hfs_error_set(HFS_ERR_NOMEM, "out of memory");
+    return HFS_OK;
+  }
+  return read_exact(file, root);
+}
+
+int hfs_patchset_keep_background(hfs_patchset *ps, const char *workspace_file) {
+  int rc = HFS_OK;
+  json_t *root = NULL;
+  HFS_CHECK(read_exact(workspace_file, &root));
+  json_decref(ps->bkg);
+  free(ps->bkg_file);
+  ps->bkg = root;
+  root = NULL;
+  if (!(ps->bkg_file = strdup(workspace_file))) HFS_FAIL(HFS_ERR_NOMEM, "out of memory");
+cleanup:
+  json_decref(root);
+  return rc;
+}
+
 int hfs_patchset_verify(const hfs_patchset *ps, const char *workspace_file) {
   json_t *root = NULL;
   int rc = HFS_OK;
-  HFS_CHECK(read_exact(workspace_file, &root));
+  HFS_CHECK(read_background(ps, workspace_file, &root));
   HFS_CHECK(hfs__patchset_verify_root(ps, root, workspace_file));
 cleanup:
   json_decref(root);
@@ -416,7 +444,7 @@ static int patched_root(const hfs_patchset *ps, int i, const char *file,
                         unsigned flags, json_t **root) {
   int rc = HFS_OK;
   HFS_CHECK(check_index(ps, i));
-  HFS_CHECK(read_exact(file, root));
+  HFS_CHECK(read_background(ps, file, root));
   if (!(flags & HFS_SPEC_NO_DIGEST_CHECK))
     HFS_CHECK(hfs__patchset_verify_root(ps, *root, file));
   HFS_CHECK(hfs__patchset_apply_root(ps, i, root));

@@ -65,6 +65,25 @@ if pd is not None:
 print("outputs agree")
 PYEOF
 
+# The grid's limit search (secant, the default) finds the roots of the
+# reference search (Brent's method on full hypothesis tests, as hfscan
+# limit) within the tolerance.
+"$HFSCAN" grid "$WS" "$PS" --points 'sig_*' --limit --bounds mu=0:20 --limit-method brent --quiet \
+  --json >"$DIR/brent.json" || fail "--limit-method brent"
+$PY - "$DIR" <<'PYEOF' || fail "secant and Brent limits differ"
+import json, sys
+d = sys.argv[1]
+a = {p["name"]: p["limit"] for p in json.load(open(d + "/brent.json"))["points"]}
+worst = 0
+for p in json.load(open(d + "/g.json"))["points"]:
+    if p["name"] not in a:
+        continue
+    x, y = [p["limit"]["obs"]] + p["limit"]["exp"], [a[p["name"]]["obs"]] + a[p["name"]]["exp"]
+    worst = max(worst, max(abs(u - v) / v for u, v in zip(x, y)))
+assert worst < 5e-5, worst
+print("secant vs Brent: largest relative difference %.2g" % worst)
+PYEOF
+
 # --points: a name and a glob; the selected rows equal the full run's.
 "$HFSCAN" grid "$WS" "$PS" --points sig_100_0 --points 'sig_3*' --quiet --json >"$DIR/sel.json" \
   || fail "--points run failed"
@@ -76,6 +95,41 @@ full = {p["name"]: p for p in json.load(open(d + "/g.json"))["points"]}
 assert [p["name"] for p in sel] == ["sig_100_0", "sig_300_0", "sig_300_50"], sel
 for p in sel:
     assert p["CLs_obs"] == full[p["name"]]["CLs_obs"] and p["CLs_exp"] == full[p["name"]]["CLs_exp"]
+PYEOF
+
+# A limit outside the POI's bounds (--bounds mu=0:2): the point keeps its
+# CLs values and its other limits, each limit has its own status, and the
+# message names the limit that failed and the way out; exit status 4.
+"$HFSCAN" grid "$WS" "$PS" --points 'sig_*' --limit --bounds mu=0:2 --quiet --json \
+  -o "$DIR/bounded.h5" >"$DIR/bounded.json" 2>"$DIR/bounded.err"
+rc=$?
+[ $rc -eq 4 ] || fail "bounded limits: exit status $rc, expected 4: $(cat "$DIR/bounded.err")"
+$PY - "$DIR" <<'PYEOF' || fail "a limit outside the bounds lost other results"
+import json, math, sys
+import h5py
+d = sys.argv[1]
+b = {p["name"]: p for p in json.load(open(d + "/bounded.json"))["points"]}
+full = {p["name"]: p for p in json.load(open(d + "/g.json"))["points"]}
+g = h5py.File(d + "/bounded.h5", "r")["grid/points"]
+names = [n.decode() for n in g["name"][()]]
+# sig_300_50: expected +1 and +2 sigma limits and the observed one above mu = 2
+p, f = b["sig_300_50"], full["sig_300_50"]
+i = names.index("sig_300_50")
+assert p["status"] == "ok" and p["CLs_obs"] == f["CLs_obs"] and p["CLs_exp"] == f["CLs_exp"], p
+assert p["limit"]["status"] == "error" and g["limit_status"][i] == 2
+assert p["limit"]["obs_status"] == "error" and p["limit"]["obs"] is None
+assert p["limit"]["exp_status"] == ["ok", "ok", "ok", "error", "error"], p["limit"]
+for k in range(3):
+    assert abs(p["limit"]["exp"][k] - f["limit"]["exp"][k]) <= 1e-4 * f["limit"]["exp"][k], (p, f)
+assert p["limit"]["exp"][3] is None and math.isnan(g["limit_exp_p1"][i])
+assert [g[c][i] for c in ("limit_obs_status", "limit_exp_m2_status", "limit_exp_med_status",
+                          "limit_exp_p2_status")] == [2, 0, 0, 2]
+assert "above the POI's upper bound 2" in p["message"] and "--bounds mu=" in p["message"], p
+# sig_100_0: every limit inside the bounds, as in the unbounded run
+q = b["sig_100_0"]
+assert q["limit"]["status"] == "ok" and q["limit"]["exp_status"] == ["ok"] * 5
+assert abs(q["limit"]["obs"] - full["sig_100_0"]["limit"]["obs"]) <= 1e-4 * q["limit"]["obs"]
+print("bounded limits recorded per quantity")
 PYEOF
 
 one_line() { # NAME PATTERN STATUS COMMAND...
@@ -93,6 +147,35 @@ one_line digest "wrong.json: the patchset was made for a workspace of sha256 dig
   "$HFSCAN" grid "$WS" "$DIR/wrong.json" --quiet
 "$HFSCAN" grid "$WS" "$DIR/wrong.json" --no-digest-check --points 'sig_1*' --quiet \
   || fail "--no-digest-check did not override"
+# The patchset's own bad input, refused by grid before any point: an empty
+# patchset, duplicate patch names.
+DIGEST=$($PY -c 'import json,sys; print(json.load(open(sys.argv[1]))["metadata"]["digests"]["sha256"])' "$PS")
+$PY - "$PS" "$DIR" <<'PYEOF'
+import json, sys
+ps = json.load(open(sys.argv[1]))
+empty = dict(ps, patches=[])
+json.dump(empty, open(sys.argv[2] + "/empty.json", "w"))
+dup = dict(ps, patches=[ps["patches"][0], json.loads(json.dumps(ps["patches"][1]))])
+dup["patches"][1]["metadata"]["name"] = ps["patches"][0]["metadata"]["name"]
+json.dump(dup, open(sys.argv[2] + "/dup.json", "w"))
+# a patch whose path does not exist: recorded for its point, the others go on
+gone = dict(ps, patches=[ps["patches"][0], json.loads(json.dumps(ps["patches"][1]))])
+gone["patches"][1]["patch"] = [{"op": "remove", "path": "/channels/7"}]
+json.dump(gone, open(sys.argv[2] + "/gone.json", "w"))
+PYEOF
+[ -n "$DIGEST" ] || fail "no digest in $PS"
+one_line empty "empty.json: patches: empty patchset" 1 "$HFSCAN" grid "$WS" "$DIR/empty.json" --quiet
+one_line duplicate "dup.json: patches\[1\].metadata: duplicate patch name" 1 \
+  "$HFSCAN" grid "$WS" "$DIR/dup.json" --quiet
+"$HFSCAN" grid "$WS" "$DIR/gone.json" --quiet --json >"$DIR/gone.out" 2>/dev/null
+[ $? -eq 4 ] || fail "a patch with a missing path: exit status is not 4"
+$PY - "$DIR/gone.out" <<'PYEOF' || fail "missing path not recorded with the patch and the operation"
+import json, sys
+p = json.load(open(sys.argv[1]))["points"]
+assert p[0]["status"] == "ok", p[0]
+assert p[1]["status"] == "error", p[1]
+assert "[0] (op remove, path /channels/7): path does not exist" in p[1]["message"], p[1]
+PYEOF
 one_line patch "--patch does not apply" 2 "$HFSCAN" grid "$WS" "$PS" --patch "$PS:sig_100_0" --quiet
 one_line usage "expected BKG.json PATCHSET.json" 2 "$HFSCAN" grid "$WS" --quiet
 echo "PASS"
