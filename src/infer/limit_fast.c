@@ -46,8 +46,8 @@ typedef struct {
 } fsearch;
 
 static const char *curve_name(int k) {
-  static const char *n[6] = {"observed",          "expected -2 sigma", "expected -1 sigma",
-                             "expected median",   "expected +1 sigma", "expected +2 sigma"};
+  static const char *n[6] = {"observed",        "expected -2 sigma", "expected -1 sigma",
+                             "expected median", "expected +1 sigma", "expected +2 sigma"};
   return n[k + 1];
 }
 
@@ -56,8 +56,10 @@ static int point_index(fsearch *S, double mu, int *out) {
   int lo = 0, hi = S->n;
   while (lo < hi) {
     int mid = (lo + hi) / 2;
-    if (S->p[mid].mu < mu) lo = mid + 1;
-    else hi = mid;
+    if (S->p[mid].mu < mu)
+      lo = mid + 1;
+    else
+      hi = mid;
   }
   if (lo < S->n && S->p[lo].mu == mu) {
     *out = lo;
@@ -115,8 +117,10 @@ static int ensure(fsearch *S, int i, int asimov) {
     HFS_CHECK(hfs__infer_q_data(I, S->o->ts, p->mu, start, &p->q, &S->free_d, &cond));
   memcpy(*theta, hfs__infer_last_theta(I), sizeof(double) * (size_t)I->npar);
   count_fit(S, &cond);
-  if (asimov) p->have_qa = 1;
-  else p->have_q = 1;
+  if (asimov)
+    p->have_qa = 1;
+  else
+    p->have_q = 1;
 cleanup:
   return rc;
 }
@@ -192,9 +196,12 @@ static int solve(fsearch *S, double lo, double hi, double guess, double *root) {
       if (v <= 0 && (isnan(b) || p->mu < b)) b = p->mu, fb = v;
       if (!usable(S, v)) continue;
       double d = fabs(p->mu - x);
-      if (i0 < 0 || d < fabs(S->p[i0].mu - x)) i2 = i1, i1 = i0, i0 = i;
-      else if (i1 < 0 || d < fabs(S->p[i1].mu - x)) i2 = i1, i1 = i;
-      else if (i2 < 0 || d < fabs(S->p[i2].mu - x)) i2 = i;
+      if (i0 < 0 || d < fabs(S->p[i0].mu - x))
+        i2 = i1, i1 = i0, i0 = i;
+      else if (i1 < 0 || d < fabs(S->p[i1].mu - x))
+        i2 = i1, i1 = i;
+      else if (i2 < 0 || d < fabs(S->p[i2].mu - x))
+        i2 = i;
     }
     int bracketed = !isnan(a) && !isnan(b) && a < b;
     if (bracketed && b - a <= rtol * b) {
@@ -204,7 +211,9 @@ static int solve(fsearch *S, double lo, double hi, double guess, double *root) {
     double nx;
     if (i1 < 0) {
       /* fewer than two points: the guess, then a step away from it */
-      nx = i0 < 0 ? x : x + (value_of(S, &S->p[i0]) > 0 ? 1 : -1) * 0.05 * (fabs(x) > 0 ? fabs(x) : hi - lo);
+      nx = i0 < 0 ? x
+                  : x + (value_of(S, &S->p[i0]) > 0 ? 1 : -1) * 0.05 *
+                            (fabs(x) > 0 ? fabs(x) : hi - lo);
     } else {
       const fpoint *p0 = &S->p[i0], *p1 = &S->p[i1];
       double f0 = value_of(S, p0), f1 = value_of(S, p1);
@@ -272,8 +281,10 @@ static int curve_done(fsearch *S, int slot, int rc, int *nok) {
   }
   if (rc == HFS_ERR_NOMEM) return rc;
   if (!L->message[0]) snprintf(L->message, sizeof L->message, "%s", hfs_error_message());
-  if (slot == 0) L->obs = NAN;
-  else L->exp[slot - 1] = NAN;
+  if (slot == 0)
+    L->obs = NAN;
+  else
+    L->exp[slot - 1] = NAN;
   hfs_error_clear();
   return HFS_OK;
 }

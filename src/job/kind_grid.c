@@ -78,19 +78,22 @@ static char *canonical_options(const grid_state *s) {
   for (int u = 0, l = 0; u < s->n; u++) l += sprintf(names + l, "%s\n", unit_name(s, u));
   hfs_sha256_buffer(names, strlen(names), sel);
   free(names);
-  snprintf(buf, cap,
-           "kind=grid;workspace_sha256=%s;normsys_code=%d;histosys_code=%d;optimizer=%s;"
-           "max_iter=%d%s;test_stat=%s;mu=%.17g;limit=%d;cl=%.17g;rtol=%.17g;limit_method=%s;calc=%s;"
-           "toys=%lld:%lld:%lld:%.17g;seed=%llu;settings=%s;points=%d:%s",
-           cfg->workspace_sha256, cfg->model_options.normsys_code,
-           cfg->model_options.histosys_code, hfs_optimizer_name(cfg->fit.optimizer),
-           cfg->fit.max_iter, hfs_job_robust_suffix(cfg), hfs_teststat_name(po->ts), po->mu,
-           po->limit, po->limit ? po->lim.cl : 0.0, po->limit ? po->lim.rtol : 0.0,
-           !po->limit ? "" : po->lim.method == HFS_LIMIT_SECANT ? "secant" : "brent",
-           po->toys ? "toys" : "asymptotic", po->toys ? (long long)po->toys_min : 0LL,
-           po->toys ? (long long)po->toys_max : 0LL, po->toys ? (long long)po->toys_batch : 0LL,
-           po->toys ? po->cls_accuracy : 0.0, po->toys ? (unsigned long long)po->seed : 0ULL,
-           cfg->grid.settings ? cfg->grid.settings : "", s->n, sel);
+  snprintf(
+      buf, cap,
+      "kind=grid;workspace_sha256=%s;normsys_code=%d;histosys_code=%d;optimizer=%s;"
+      "max_iter=%d%s;test_stat=%s;mu=%.17g;limit=%d;cl=%.17g;rtol=%.17g;limit_method=%s;calc=%s;"
+      "toys=%lld:%lld:%lld:%.17g;seed=%llu;settings=%s;points=%d:%s",
+      cfg->workspace_sha256, cfg->model_options.normsys_code, cfg->model_options.histosys_code,
+      hfs_optimizer_name(cfg->fit.optimizer), cfg->fit.max_iter, hfs_job_robust_suffix(cfg),
+      hfs_teststat_name(po->ts), po->mu, po->limit, po->limit ? po->lim.cl : 0.0,
+      po->limit ? po->lim.rtol : 0.0,
+      !po->limit                           ? ""
+      : po->lim.method == HFS_LIMIT_SECANT ? "secant"
+                                           : "brent",
+      po->toys ? "toys" : "asymptotic", po->toys ? (long long)po->toys_min : 0LL,
+      po->toys ? (long long)po->toys_max : 0LL, po->toys ? (long long)po->toys_batch : 0LL,
+      po->toys ? po->cls_accuracy : 0.0, po->toys ? (unsigned long long)po->seed : 0ULL,
+      cfg->grid.settings ? cfg->grid.settings : "", s->n, sel);
   return buf;
 }
 
@@ -271,8 +274,8 @@ static int write_grid_file(const grid_file_out *w, const char *path) {
   hfs_h5 *h5 = NULL;
   HFS_CHECK(hfs_h5_create(path, &h5));
   HFS_CHECK(hfs_store_write_run_identity(h5, w->info, w->sessions));
-  HFS_CHECK(hfs_store_write_grid(h5, w->meta, w->n, w->names, w->values, w->results, w->done,
-                                 w->time_s));
+  HFS_CHECK(
+      hfs_store_write_grid(h5, w->meta, w->n, w->names, w->values, w->results, w->done, w->time_s));
   HFS_CHECK(hfs_store_write_grid_identity(h5, w->options, w->array_index, w->array_count));
   HFS_CHECK(hfs_h5_close(&h5));
 cleanup:
@@ -321,10 +324,18 @@ static int grid_save(void *state, const char *path) {
                         cfg->grid.point.lim.cl,
                         calc_name(&cfg->grid.point),
                         hfs_teststat_name(cfg->grid.point.ts)};
-  grid_file_out w = {&info,      s->sessions,          &meta,
-                     n,          names,                values,
-                     s->results, s->done,              s->time_s,
-                     s->options, cfg->toys.array_index, cfg->toys.array_count};
+  grid_file_out w = {&info,
+                     s->sessions,
+                     &meta,
+                     n,
+                     names,
+                     values,
+                     s->results,
+                     s->done,
+                     s->time_s,
+                     s->options,
+                     cfg->toys.array_index,
+                     cfg->toys.array_count};
   HFS_CHECK(write_grid_file(&w, path));
 cleanup:
   free(names);
@@ -405,9 +416,17 @@ static int grid_merge(const char *target, const char *const *parts, int nparts, 
   for (int u = 0; u < out.n; u++) done += out.done[u] != 0;
   char line[64];
   snprintf(line, sizeof line, "hfscan merge (%d parts)", nparts);
-  hfs_run_info info = {"grid",          line,           out.workspace,    out.workspace_sha256,
-                       out.measurement[0] ? out.measurement : NULL,     out.optimizer,
-                       out.normsys_code, out.histosys_code, 0, 1, NULL};
+  hfs_run_info info = {"grid",
+                       line,
+                       out.workspace,
+                       out.workspace_sha256,
+                       out.measurement[0] ? out.measurement : NULL,
+                       out.optimizer,
+                       out.normsys_code,
+                       out.histosys_code,
+                       0,
+                       1,
+                       NULL};
   hfs_grid_meta meta = {out.nlabels,
                         (const char *const *)out.labels,
                         out.patchset[0] ? out.patchset : NULL,
@@ -416,12 +435,18 @@ static int grid_merge(const char *target, const char *const *parts, int nparts, 
                         out.cl,
                         out.calc[0] ? out.calc : NULL,
                         out.test_stat[0] ? out.test_stat : NULL};
-  grid_file_out w = {&info,         out.sessions,
-                     &meta,         out.n,
-                     (const char *const *)out.names, out.values,
-                     out.results,   out.done,
-                     out.time_s,    out.options,
-                     0,             1};
+  grid_file_out w = {&info,
+                     out.sessions,
+                     &meta,
+                     out.n,
+                     (const char *const *)out.names,
+                     out.values,
+                     out.results,
+                     out.done,
+                     out.time_s,
+                     out.options,
+                     0,
+                     1};
   merged_file m = {&w, done};
   HFS_CHECK(hfs_job_replace_file(target, write_merged, &m));
   *ndone = done;

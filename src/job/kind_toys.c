@@ -291,7 +291,6 @@ static int toys_save(void *state, const char *path) {
   return hfs_toyfile_write(&s->tf, path);
 }
 
-
 /* Job-array parts of one toy run into one file.  Parts must not overlap,
  * or a toy would be counted twice: the same file given twice, two copies
  * of one array part, or parts of arrays of different sizes whose toy
@@ -346,8 +345,10 @@ static int toys_merge(const char *target, const char *const *parts, int nparts, 
   out.array_count = 1;
   int64_t n = hfs_toyfile_nunits(&out), done = 0;
   for (int64_t u = 0; u < n; ++u) done += out.done[u] != 0;
-  if (done == n) HFS_CHECK(hfs_job_toys_compute(&out));
-  else out.have_results = out.complete = 0;
+  if (done == n)
+    HFS_CHECK(hfs_job_toys_compute(&out));
+  else
+    out.have_results = out.complete = 0;
   snprintf(out.command_line, sizeof out.command_line, "hfscan merge (%d parts)", nparts);
   HFS_CHECK(hfs_job_toys_commit(&out, target));
   *ndone = done;

@@ -268,8 +268,8 @@ void hfs_job_destroy(hfs_job **job) {
 /* The kinds whose runs have array parts. */
 static const hfs_job_kind *const with_parts[] = {&hfs_job_toys, &hfs_job_grid};
 
-int hfs_job_merge(const char *out, const char *const *parts, int nparts,
-                  const hfs_job_kind **kind, int64_t *done, int64_t *total) {
+int hfs_job_merge(const char *out, const char *const *parts, int nparts, const hfs_job_kind **kind,
+                  int64_t *done, int64_t *total) {
   hfs_store_progress p;
   *kind = &hfs_job_toys;
   /* A part without a readable record is left to the toy reader, whose

@@ -19,43 +19,52 @@ typedef struct {
   size_t off;
 } dcol;
 
-#define D(NAME, FIELD) {NAME, offsetof(hfs_point_result, FIELD)}
+#define D(NAME, FIELD)                                                                             \
+  { NAME, offsetof(hfs_point_result, FIELD) }
 static const dcol dcols[] = {
-    D("CLs_obs", cls_obs),     D("CLsb_obs", clsb_obs),   D("CLb_obs", clb_obs),
-    D("CLs_err", cls_err),     D("q_obs", q_obs),         D("mu_hat", mu_hat),
+    D("CLs_obs", cls_obs),     D("CLsb_obs", clsb_obs), D("CLb_obs", clb_obs),
+    D("CLs_err", cls_err),     D("q_obs", q_obs),       D("mu_hat", mu_hat),
     D("limit_obs", limit_obs),
 };
 #undef D
 #define NDCOLS (sizeof dcols / sizeof dcols[0])
 
 /* The integer columns, read and written through iget and iset. */
-static const char *const inames[] = {
-    "status",          "limit_status",       "ntoys_sb",           "ntoys_b",
-    "nfail_toys",      "nfailed_fits",       "limit_obs_status",   "limit_exp_m2_status",
-    "limit_exp_m1_status", "limit_exp_med_status", "limit_exp_p1_status", "limit_exp_p2_status"};
+static const char *const inames[] = {"status",
+                                     "limit_status",
+                                     "ntoys_sb",
+                                     "ntoys_b",
+                                     "nfail_toys",
+                                     "nfailed_fits",
+                                     "limit_obs_status",
+                                     "limit_exp_m2_status",
+                                     "limit_exp_m1_status",
+                                     "limit_exp_med_status",
+                                     "limit_exp_p1_status",
+                                     "limit_exp_p2_status"};
 #define NICOLS 12
 
 static int64_t iget(const hfs_point_result *r, int k) {
   switch (k) {
-  case 0: return r->status;
-  case 1: return r->limit_status;
-  case 2: return r->ntoys_sb;
-  case 3: return r->ntoys_b;
-  case 4: return r->nfail_toys;
-  case 5: return r->nfailed_fits;
-  default: return r->limit_part_status[k - 6];
+    case 0: return r->status;
+    case 1: return r->limit_status;
+    case 2: return r->ntoys_sb;
+    case 3: return r->ntoys_b;
+    case 4: return r->nfail_toys;
+    case 5: return r->nfailed_fits;
+    default: return r->limit_part_status[k - 6];
   }
 }
 
 static void iset(hfs_point_result *r, int k, int64_t v) {
   switch (k) {
-  case 0: r->status = (int)v; break;
-  case 1: r->limit_status = (int)v; break;
-  case 2: r->ntoys_sb = v; break;
-  case 3: r->ntoys_b = v; break;
-  case 4: r->nfail_toys = v; break;
-  case 5: r->nfailed_fits = (int)v; break;
-  default: r->limit_part_status[k - 6] = (int)v; break;
+    case 0: r->status = (int)v; break;
+    case 1: r->limit_status = (int)v; break;
+    case 2: r->ntoys_sb = v; break;
+    case 3: r->ntoys_b = v; break;
+    case 4: r->nfail_toys = v; break;
+    case 5: r->nfailed_fits = (int)v; break;
+    default: r->limit_part_status[k - 6] = (int)v; break;
   }
 }
 
@@ -210,8 +219,7 @@ int hfs_store_read_grid(hfs_h5 *f, hfs_grid_file *g) {
   if (hfs_h5_get_attr_str(f, "/grid", "options", g->options, 1 << 20) ||
       attr_i(f, "/grid", "array_index", &g->array_index) ||
       attr_i(f, "/grid", "array_count", &g->array_count))
-    HFS_FAIL(HFS_ERR_MISMATCH, "%s: /grid holds no resumable run (no options or array part)",
-             file);
+    HFS_FAIL(HFS_ERR_MISMATCH, "%s: /grid holds no resumable run (no options or array part)", file);
   if (hfs_h5_get_attr_str(f, "/", "workspace_sha256", g->workspace_sha256, 65))
     HFS_FAIL(HFS_ERR_MISMATCH, "%s: no workspace_sha256 attribute", file);
   HFS_CHECK(hfs_h5_get_attr_int(f, "/grid", "npoints", &n64));
@@ -279,7 +287,8 @@ int hfs_store_read_grid(hfs_h5 *f, hfs_grid_file *g) {
                (long long)g->done[i]);
   HFS_CHECK(hfs_h5_read_int(f, G "fit_status", ibuf, (int64_t)n * HFS_HT_NFITS));
   for (int i = 0; i < n; i++)
-    for (int k = 0; k < HFS_HT_NFITS; k++) g->results[i].fits[k].status = (int)ibuf[i * HFS_HT_NFITS + k];
+    for (int k = 0; k < HFS_HT_NFITS; k++)
+      g->results[i].fits[k].status = (int)ibuf[i * HFS_HT_NFITS + k];
   HFS_CHECK(hfs_h5_read_strings(f, G "message", n, msg));
   for (int i = 0; i < n; i++)
     snprintf(g->results[i].message, sizeof g->results[i].message, "%s", msg[i]);
