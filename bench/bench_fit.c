@@ -73,10 +73,10 @@ static int cmp_double(const void *a, const void *b) {
 }
 
 static const hfs_fit_backend *const all_backends[] = {
-    &hfs_fit__backend_newton,        &hfs_fit__backend_tao_bntl,      &hfs_fit__backend_tao_bntr,
-    &hfs_fit__backend_tao_bnls,      &hfs_fit__backend_tao_bnls_chol, &hfs_fit__backend_tao_bqnls,
-    &hfs_fit__backend_tao_blmvm,     &hfs_fit__backend_nlopt_lbfgs,   &hfs_fit__backend_nlopt_slsqp,
-    &hfs_fit__backend_nlopt_tnewton,
+    &hfs__fit_backend_newton,        &hfs__fit_backend_tao_bntl,      &hfs__fit_backend_tao_bntr,
+    &hfs__fit_backend_tao_bnls,      &hfs__fit_backend_tao_bnls_chol, &hfs__fit_backend_tao_bqnls,
+    &hfs__fit_backend_tao_blmvm,     &hfs__fit_backend_nlopt_lbfgs,   &hfs__fit_backend_nlopt_slsqp,
+    &hfs__fit_backend_nlopt_tnewton,
 };
 
 int main(int argc, char **argv) {
@@ -121,15 +121,15 @@ int main(int argc, char **argv) {
     hfs_fit_options o = HFS_FIT_OPTIONS_DEFAULT;
     hfs_fit_engine *e = NULL;
     hfs_fit_result res;
-    HFS_CHECK(hfs_fit__engine_create(npar, lo, hi, objective, hessian, &ctx, NULL, &o, &e));
+    HFS_CHECK(hfs__fit_engine_create(npar, lo, hi, objective, hessian, &ctx, NULL, &o, &e));
     HFS_CHECK(hfs_fit_result_init(&res, npar, 0));
-    HFS_CHECK(hfs_fit__engine_minimize(e, init, fixed, 0, &res));
+    HFS_CHECK(hfs__fit_engine_minimize(e, init, fixed, 0, &res));
     hfs_model_expected(m, res.theta, nu, NULL);
     unsigned long long st = 0x9e3779b97f4a7c15ULL;
     for (int t = 0; t < toys; t++)
       for (int b = 0; b < nbins; b++) toy_main[(size_t)t * nbins + b] = poisson(&st, nu[b]);
     hfs_fit_result_free(&res);
-    hfs_fit__engine_destroy(&e);
+    hfs__fit_engine_destroy(&e);
   }
   printf("%s%s: %d parameters, %d bins\n", argv[1], npatch ? " + patches" : "", npar,
          hfs_model_nbins(m));
@@ -147,15 +147,15 @@ int main(int argc, char **argv) {
     hfs_fit_options o = HFS_FIT_OPTIONS_DEFAULT;
     hfs_fit_engine *e = NULL;
     hfs_fit_result res;
-    HFS_CHECK(hfs_fit__engine_create(npar, lo, hi, objective, hessian, &ctx, b, &o, &e));
+    HFS_CHECK(hfs__fit_engine_create(npar, lo, hi, objective, hessian, &ctx, b, &o, &e));
     /* as hfs_fitter_create does, for every backend */
-    if (ms.nblocks > 0) HFS_CHECK(hfs_fit__engine_set_structure(e, &fs, hessian_blocks));
+    if (ms.nblocks > 0) HFS_CHECK(hfs__fit_engine_set_structure(e, &fs, hessian_blocks));
     HFS_CHECK(hfs_fit_result_init(&res, npar, 1));
     int counts[6] = {0};
     for (int r = 0; r < reps; r++) {
       if (toys) ctx.main = toy_main + (size_t)r * nbins;
       double t0 = bench_cpu_now();
-      HFS_CHECK(hfs_fit__engine_minimize(e, init, fixed, 1, &res));
+      HFS_CHECK(hfs__fit_engine_minimize(e, init, fixed, 1, &res));
       times[r] = bench_cpu_now() - t0;
       if (res.status >= 0 && res.status < 6) counts[res.status]++;
       if (toys && res.status != HFS_FIT_CONVERGED)
@@ -181,7 +181,7 @@ int main(int argc, char **argv) {
                hfs_model_par_name(m, i), x, lo[i], hi[i], res.error[i]);
     }
     hfs_fit_result_free(&res);
-    hfs_fit__engine_destroy(&e);
+    hfs__fit_engine_destroy(&e);
   }
 cleanup:
   if (rc != HFS_OK) fprintf(stderr, "error: %s\n", hfs_error_message());

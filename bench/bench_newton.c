@@ -143,18 +143,18 @@ int main(int argc, char **argv) {
     fixed[i] = hfs_model_par_fixed(m, i);
   }
   model_ctx ctx = {m, hfs_model_observed(m), hfs_model_auxdata(m)};
-  const hfs_fit_backend *backends[2] = {&hfs_fit__backend_newton, &hfs_fit__backend_tao_bntl};
+  const hfs_fit_backend *backends[2] = {&hfs__fit_backend_newton, &hfs__fit_backend_tao_bntl};
   hfs_fit_options o = HFS_FIT_OPTIONS_DEFAULT;
   for (int k = 0; k < 2; k++) {
-    HFS_CHECK(hfs_fit__engine_create(npar, lo, hi, objective, hessian, &ctx, backends[k], &o,
+    HFS_CHECK(hfs__fit_engine_create(npar, lo, hi, objective, hessian, &ctx, backends[k], &o,
                                      &e[k]));
     if (ms.nblocks > 0) {
       hfs_fit_structure fs = {ms.nshared, ms.shared, ms.nblocks, ms.block_off, ms.block_par};
-      HFS_CHECK(hfs_fit__engine_set_structure(e[k], &fs, hessian_blocks));
+      HFS_CHECK(hfs__fit_engine_set_structure(e[k], &fs, hessian_blocks));
     }
   }
   HFS_CHECK(hfs_fit_result_init(&res, npar, 1));
-  HFS_CHECK(hfs_fit__engine_minimize(e[0], init, fixed, 0, &res));
+  HFS_CHECK(hfs__fit_engine_minimize(e[0], init, fixed, 0, &res));
   memcpy(best, res.theta, (size_t)npar * sizeof *best);
   int nfree = 0;
   for (int i = 0; i < npar; i++) nfree += !fixed[i];
@@ -178,11 +178,11 @@ int main(int argc, char **argv) {
   }
   hfs_fit_problem *p = &e[0]->prob;
   hfs_fit_blocks *b = p->blocks;
-  int n = hfs_fit__problem_setup(p, best, fixed);
+  int n = hfs__fit_problem_setup(p, best, fixed);
   double *x = e[0]->x;
   int *pos = e[0]->idx;
   for (int k = 0; k < n; k++) x[k] = best[p->free_idx[k]];
-  HFS_CHECK(hfs_fit__blocks_eval(b, p, x));
+  HFS_CHECK(hfs__fit_blocks_eval(b, p, x));
   for (int i = 0; i < npar; i++) pos[i] = -1;
   for (int k = 0; k < n; k++) {
     pos[p->free_idx[k]] = k;
@@ -190,26 +190,26 @@ int main(int argc, char **argv) {
   }
   for (int k = 0; k < reps; k++) {
     double t0 = bench_cpu_now();
-    hfs_fit__blocks_select(b, pos);
-    if (hfs_fit__blocks_factor(b, 0.0)) HFS_FAIL(HFS_ERR_NUMERIC, "not positive definite");
+    hfs__fit_blocks_select(b, pos);
+    if (hfs__fit_blocks_factor(b, 0.0)) HFS_FAIL(HFS_ERR_NUMERIC, "not positive definite");
     t[k] = bench_cpu_now() - t0;
   }
   report("block factorisation", t, reps);
   for (int k = 0; k < reps; k++) {
     double t0 = bench_cpu_now();
-    hfs_fit__blocks_solve(b, r, d);
+    hfs__fit_blocks_solve(b, r, d);
     t[k] = bench_cpu_now() - t0;
   }
   report("block solve", t, reps);
   for (int k = 0; k < reps; k++) {
     double t0 = bench_cpu_now();
-    hfs_fit__blocks_inverse(b, e[0]->cov_free, n, e[0]->d);
+    hfs__fit_blocks_inverse(b, e[0]->cov_free, n, e[0]->d);
     t[k] = bench_cpu_now() - t0;
   }
   report("block inverse (full)", t, reps);
   for (int k = 0; k < reps; k++) {
     double t0 = bench_cpu_now();
-    hfs_fit__blocks_inverse(b, NULL, n, e[0]->d);
+    hfs__fit_blocks_inverse(b, NULL, n, e[0]->d);
     t[k] = bench_cpu_now() - t0;
   }
   report("block inverse (diagonal)", t, reps);
@@ -228,7 +228,7 @@ int main(int argc, char **argv) {
     for (int we = 0; we < 2; we++) {
       for (int j = 0; j < reps; j++) {
         double t0 = bench_cpu_now();
-        HFS_CHECK(hfs_fit__engine_minimize(e[k], init, fixed, we, &res));
+        HFS_CHECK(hfs__fit_engine_minimize(e[k], init, fixed, we, &res));
         t[j] = bench_cpu_now() - t0;
       }
       printf("  fit %-9s %-13s %9.1f us  (%s, %d iterations, %d evaluations)\n",
@@ -270,12 +270,12 @@ int main(int argc, char **argv) {
     for (int j = 0; j < reps; j++) {
       ctx.main = toy + (size_t)j * nbins;
       ctx.aux = toyaux + (size_t)j * naux;
-      HFS_CHECK(hfs_fit__engine_minimize(e[k], best, fixed, 0, &res));
+      HFS_CHECK(hfs__fit_engine_minimize(e[k], best, fixed, 0, &res));
       bad += res.status != HFS_FIT_CONVERGED;
       iters += res.n_iter;
       memcpy(cinit, res.theta, (size_t)npar * sizeof *cinit);
       if (poi >= 0) cinit[poi] = 1.0;
-      HFS_CHECK(hfs_fit__engine_minimize(e[k], cinit, cfixed, 0, &res));
+      HFS_CHECK(hfs__fit_engine_minimize(e[k], cinit, cfixed, 0, &res));
       bad += res.status != HFS_FIT_CONVERGED;
       iters += res.n_iter;
     }
@@ -290,8 +290,8 @@ int main(int argc, char **argv) {
 cleanup:
   if (rc != HFS_OK) fprintf(stderr, "error: %s\n", hfs_error_message());
   hfs_fit_result_free(&res);
-  hfs_fit__engine_destroy(&e[0]);
-  hfs_fit__engine_destroy(&e[1]);
+  hfs__fit_engine_destroy(&e[0]);
+  hfs__fit_engine_destroy(&e[1]);
   free(lo);
   free(hi);
   free(init);

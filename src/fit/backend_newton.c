@@ -155,7 +155,7 @@ static int newton_minimize(void *state, hfs_fit_problem *p, double *x,
    * not keep that rate hands back to full steps.  The end of the fit is
    * judged on the gradient alone, as for every step. */
   int have_factor = 0, last_full = 0;
-  int use_chord = b && hfs_fit__blocks_nshared(b) >= NEWTON_CHORD_NSHARED;
+  int use_chord = b && hfs__fit_blocks_nshared(b) >= NEWTON_CHORD_NSHARED;
   double pg_prev = INFINITY;
   const char *why = "projected gradient below gtol";
   res->status = HFS_FIT_CONVERGED;
@@ -166,7 +166,7 @@ static int newton_minimize(void *state, hfs_fit_problem *p, double *x,
   }
   for (int i = 0; i < p->npar; i++) s->pos[i] = s->fpos[i] = -1;
   for (;;) {
-    double pg = hfs_fit__projected_gradient_norm(n, x, g, lo, hi);
+    double pg = hfs__fit_projected_gradient_norm(n, x, g, lo, hi);
     if (pg < opts->gtol) break;
     if (it >= opts->max_iter) {
       res->status = HFS_FIT_MAXITER;
@@ -187,12 +187,12 @@ static int newton_minimize(void *state, hfs_fit_problem *p, double *x,
     }
     if (!chord) {
       if (b) {
-        if (hessian_ok && hfs_fit__blocks_eval(b, p, x) != HFS_OK) {
+        if (hessian_ok && hfs__fit_blocks_eval(b, p, x) != HFS_OK) {
           res->status = HFS_FIT_FAILED;
           why = "Hessian evaluation failed";
           break;
         }
-        const double *hd = hfs_fit__blocks_hdiag(b);
+        const double *hd = hfs__fit_blocks_hdiag(b);
         for (int k = 0; k < n; k++) D[k] = hd[p->free_idx[k]];
       } else {
         for (int k = 0; k < n; k++) D[k] = 1.0;
@@ -201,7 +201,7 @@ static int newton_minimize(void *state, hfs_fit_problem *p, double *x,
       /* A gradient that rounding keeps above gtol (3L eRJR: 2000
        * iterations at |g| ~ 1e-7 before this test) is as small as it
        * gets; the engine judges it by the same rounding floor. */
-      if (b && hfs_fit__gradient_excess(n, x, g, lo, hi, D) < opts->gtol) {
+      if (b && hfs__fit_gradient_excess(n, x, g, lo, hi, D) < opts->gtol) {
         why = "gradient at its rounding floor";
         break;
       }
@@ -209,9 +209,9 @@ static int newton_minimize(void *state, hfs_fit_problem *p, double *x,
       have_factor = 0;
     }
     if (b && nin > 0 && !chord) {
-      hfs_fit__blocks_select(b, s->pos);
+      hfs__fit_blocks_select(b, s->pos);
       int fr;
-      while ((fr = hfs_fit__blocks_factor(b, lambda)) == 1) {
+      while ((fr = hfs__fit_blocks_factor(b, lambda)) == 1) {
         lambda = lambda > 0.0 ? 10.0 * lambda : NEWTON_LAMBDA0;
         if (lambda > NEWTON_LAMBDA_MAX) break;
       }
@@ -219,7 +219,7 @@ static int newton_minimize(void *state, hfs_fit_problem *p, double *x,
        * damp it alone, keeping the blocks' factors. */
       if (fr == 2) {
         double ls = lambda_s > 0.0 ? lambda_s : NEWTON_LAMBDA0;
-        while (ls <= NEWTON_LAMBDA_MAX && hfs_fit__blocks_damp_schur(b, ls)) ls *= 10.0;
+        while (ls <= NEWTON_LAMBDA_MAX && hfs__fit_blocks_damp_schur(b, ls)) ls *= 10.0;
         if (ls > NEWTON_LAMBDA_MAX)
           lambda = 2.0 * NEWTON_LAMBDA_MAX;
         else
@@ -233,7 +233,7 @@ static int newton_minimize(void *state, hfs_fit_problem *p, double *x,
       have_factor = 1;
       memcpy(s->fpos, s->pos, (size_t)p->npar * sizeof *s->pos);
     }
-    if (b && nin > 0) hfs_fit__blocks_solve(b, r, d);
+    if (b && nin > 0) hfs__fit_blocks_solve(b, r, d);
     /* Armijo backtracking along the projected path */
     double t = 1.0, ft = INFINITY, slack = 1e-11 * (1.0 + fabs(f));
     int accepted = 0;
@@ -253,7 +253,7 @@ static int newton_minimize(void *state, hfs_fit_problem *p, double *x,
       if (!isfinite(ft)) continue;
       if (ft <= f + NEWTON_SIGMA * dec ||
           (ft <= f + slack &&
-           hfs_fit__projected_gradient_norm(n, xt, gt, lo, hi) < pg)) {
+           hfs__fit_projected_gradient_norm(n, xt, gt, lo, hi) < pg)) {
         accepted = 1;
         break;
       }
@@ -291,7 +291,7 @@ static int newton_minimize(void *state, hfs_fit_problem *p, double *x,
   return HFS_OK;
 }
 
-const hfs_fit_backend hfs_fit__backend_newton = {
+const hfs_fit_backend hfs__fit_backend_newton = {
     .name = "newton",
     .create = newton_create,
     .minimize = newton_minimize,

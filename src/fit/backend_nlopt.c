@@ -272,7 +272,7 @@ cleanup:
   return rc;
 }
 
-const hfs_fit_backend hfs_fit__backend_nlopt_lbfgs = {
+const hfs_fit_backend hfs__fit_backend_nlopt_lbfgs = {
     .name = "nlopt-lbfgs",
     .create = nlopt_create_lbfgs,
     .minimize = nlopt_backend_minimize,
@@ -280,7 +280,7 @@ const hfs_fit_backend hfs_fit__backend_nlopt_lbfgs = {
     .prepare = nlopt_backend_prepare,
 };
 
-const hfs_fit_backend hfs_fit__backend_nlopt_slsqp = {
+const hfs_fit_backend hfs__fit_backend_nlopt_slsqp = {
     .name = "nlopt-slsqp",
     .create = nlopt_create_slsqp,
     .minimize = nlopt_backend_minimize,
@@ -288,7 +288,7 @@ const hfs_fit_backend hfs_fit__backend_nlopt_slsqp = {
     .prepare = nlopt_backend_prepare,
 };
 
-const hfs_fit_backend hfs_fit__backend_nlopt_tnewton = {
+const hfs_fit_backend hfs__fit_backend_nlopt_tnewton = {
     .name = "nlopt-tnewton",
     .create = nlopt_create_tnewton,
     .minimize = nlopt_backend_minimize,

@@ -96,7 +96,7 @@ static int tao_error(PetscErrorCode ierr, const char *what, int line) {
     }                                                       \
   } while (0)
 
-int hfs_fit__petsc_ready(void) {
+int hfs__fit_petsc_ready(void) {
   PetscBool init = PETSC_FALSE, fin = PETSC_FALSE;
   if (PetscInitialized(&init) || PetscFinalized(&fin)) return 0;
   return init && !fin;
@@ -113,7 +113,7 @@ static char ***library_argv = NULL;
 
 static int petsc_start(void) {
   int rc = HFS_OK;
-  if (!hfs_fit__petsc_ready()) {
+  if (!hfs__fit_petsc_ready()) {
     PetscBool fin = PETSC_FALSE;
     PetscFinalized(&fin);
     if (fin) HFS_FAIL(HFS_ERR_OPTIMIZER, "PETSc was finalised in this process "
@@ -145,7 +145,7 @@ int hfs_fit_library_init(int *argc, char ***argv) {
   library_argc = argc;
   library_argv = argv;
   /* A program that runs PETSc itself keeps it; only the handler is ours. */
-  if (hfs_fit__petsc_ready()) return petsc_start();
+  if (hfs__fit_petsc_ready()) return petsc_start();
   PetscFinalized(&fin);
   if (fin)
     return hfs_error_set(HFS_ERR_OPTIMIZER, "PETSc was finalised in this process "
@@ -155,7 +155,7 @@ int hfs_fit_library_init(int *argc, char ***argv) {
 
 void hfs_fit_library_finalize(void) {
   library_wanted = 0;
-  if (!hfs_fit__petsc_ready()) return;
+  if (!hfs__fit_petsc_ready()) return;
   if (petsc_handler_pushed) {
     PetscPopErrorHandler();
     petsc_handler_pushed = 0;
@@ -256,7 +256,7 @@ static PetscErrorCode tao_converged(Tao tao, void *ctx) {
   PetscCall(VecGetArrayRead(slot->xl, &al));
   PetscCall(VecGetArrayRead(slot->xu, &au));
   PetscCall(VecGetArrayRead(slot->hdiag, &ad));
-  double ex = hfs_fit__gradient_excess((int)n, ax, ag, al, au, ad);
+  double ex = hfs__fit_gradient_excess((int)n, ax, ag, al, au, ad);
   PetscCall(VecRestoreArrayRead(slot->hdiag, &ad));
   PetscCall(VecRestoreArrayRead(slot->xu, &au));
   PetscCall(VecRestoreArrayRead(slot->xl, &al));
@@ -325,7 +325,7 @@ static int tao_create_type(const char *type, const char *ksp_type,
                            const char *pc_type, int cap, void **out) {
   int rc = HFS_OK;
   tao_state *s = NULL;
-  if (!hfs_fit__petsc_ready()) {
+  if (!hfs__fit_petsc_ready()) {
     if (!library_wanted)
       HFS_FAIL(HFS_ERR_OPTIMIZER, "TAO optimizer: PETSc is not initialised "
                                   "(call hfs_fit_library_init first)");
@@ -364,7 +364,7 @@ static void tao_backend_destroy(void **state) {
   if (!state || !*state) return;
   tao_state *s = *state;
   /* After PetscFinalize the objects are gone with PETSc's memory. */
-  if (hfs_fit__petsc_ready())
+  if (hfs__fit_petsc_ready())
     for (int k = 0; k < TAO_SLOTS; k++) slot_free(&s->slots[k]);
   free(s);
   *state = NULL;
@@ -414,7 +414,7 @@ static int tao_backend_minimize(void *state, hfs_fit_problem *p, double *x,
   int n = hfs_fit_problem_nfree(p);
   if (n > s->cap)
     HFS_FAIL(HFS_ERR_ARG, "TAO: %d free parameters, created for %d", n, s->cap);
-  if (!hfs_fit__petsc_ready())
+  if (!hfs__fit_petsc_ready())
     HFS_FAIL(HFS_ERR_OPTIMIZER, "TAO optimizer: PETSc is not initialised");
   HFS_CHECK(tao_get_slot(s, n, &slot));
   if (copy_to_vec(slot->x, x, n) || copy_to_vec(slot->xl, lo, n) ||
@@ -461,7 +461,7 @@ cleanup:
   return rc;
 }
 
-const hfs_fit_backend hfs_fit__backend_tao_bntl = {
+const hfs_fit_backend hfs__fit_backend_tao_bntl = {
     .name = "tao-bntl",
     .create = tao_create_bntl,
     .minimize = tao_backend_minimize,
@@ -469,7 +469,7 @@ const hfs_fit_backend hfs_fit__backend_tao_bntl = {
     .prepare = tao_backend_prepare,
 };
 
-const hfs_fit_backend hfs_fit__backend_tao_bntr = {
+const hfs_fit_backend hfs__fit_backend_tao_bntr = {
     .name = "tao-bntr",
     .create = tao_create_bntr,
     .minimize = tao_backend_minimize,
@@ -477,7 +477,7 @@ const hfs_fit_backend hfs_fit__backend_tao_bntr = {
     .prepare = tao_backend_prepare,
 };
 
-const hfs_fit_backend hfs_fit__backend_tao_bnls_chol = {
+const hfs_fit_backend hfs__fit_backend_tao_bnls_chol = {
     .name = "tao-bnls-chol",
     .create = tao_create_bnls_chol,
     .minimize = tao_backend_minimize,
@@ -485,7 +485,7 @@ const hfs_fit_backend hfs_fit__backend_tao_bnls_chol = {
     .prepare = tao_backend_prepare,
 };
 
-const hfs_fit_backend hfs_fit__backend_tao_bnls = {
+const hfs_fit_backend hfs__fit_backend_tao_bnls = {
     .name = "tao-bnls",
     .create = tao_create_bnls,
     .minimize = tao_backend_minimize,
@@ -493,7 +493,7 @@ const hfs_fit_backend hfs_fit__backend_tao_bnls = {
     .prepare = tao_backend_prepare,
 };
 
-const hfs_fit_backend hfs_fit__backend_tao_bqnls = {
+const hfs_fit_backend hfs__fit_backend_tao_bqnls = {
     .name = "tao-bqnls",
     .create = tao_create_bqnls,
     .minimize = tao_backend_minimize,
@@ -501,7 +501,7 @@ const hfs_fit_backend hfs_fit__backend_tao_bqnls = {
     .prepare = tao_backend_prepare,
 };
 
-const hfs_fit_backend hfs_fit__backend_tao_blmvm = {
+const hfs_fit_backend hfs__fit_backend_tao_blmvm = {
     .name = "tao-blmvm",
     .create = tao_create_blmvm,
     .minimize = tao_backend_minimize,

@@ -71,7 +71,7 @@ struct hfs_fit_blocks {
   double *v;              /* nlocal + nshared scratch */
 };
 
-void hfs_fit__blocks_destroy(hfs_fit_blocks **pb) {
+void hfs__fit_blocks_destroy(hfs_fit_blocks **pb) {
   if (!pb || !*pb) return;
   hfs_fit_blocks *b = *pb;
   free(b->shared);
@@ -107,7 +107,7 @@ void hfs_fit__blocks_destroy(hfs_fit_blocks **pb) {
   *pb = NULL;
 }
 
-int hfs_fit__blocks_create(int npar, const hfs_fit_structure *s,
+int hfs__fit_blocks_create(int npar, const hfs_fit_structure *s,
                            hfs_fit_hessian_blocks_fn hblocks,
                            hfs_fit_hessian_fn hessian, hfs_fit_blocks **out) {
   int rc = HFS_OK;
@@ -181,11 +181,11 @@ int hfs_fit__blocks_create(int npar, const hfs_fit_structure *s,
   b = NULL;
 cleanup:
   free(seen);
-  hfs_fit__blocks_destroy(&b);
+  hfs__fit_blocks_destroy(&b);
   return rc;
 }
 
-int hfs_fit__blocks_eval(hfs_fit_blocks *b, hfs_fit_problem *p, const double *x) {
+int hfs__fit_blocks_eval(hfs_fit_blocks *b, hfs_fit_problem *p, const double *x) {
   int rc = HFS_OK;
   for (int k = 0; k < p->nfree; k++) p->theta[p->free_idx[k]] = x[k];
   if (b->hblocks)
@@ -213,11 +213,11 @@ cleanup:
   return rc;
 }
 
-const double *hfs_fit__blocks_hdiag(const hfs_fit_blocks *b) { return b->hdiag; }
+const double *hfs__fit_blocks_hdiag(const hfs_fit_blocks *b) { return b->hdiag; }
 
-int hfs_fit__blocks_nshared(const hfs_fit_blocks *b) { return b->nshared; }
+int hfs__fit_blocks_nshared(const hfs_fit_blocks *b) { return b->nshared; }
 
-int hfs_fit__blocks_select(hfs_fit_blocks *b, const int *pos) {
+int hfs__fit_blocks_select(hfs_fit_blocks *b, const int *pos) {
   int ns = 0, total = 0;
   for (int j = 0; j < b->nshared; j++) {
     int q = pos[b->shared[j]];
@@ -298,7 +298,7 @@ static void schur_update(double *S, int ns, double *T, const double *G, int rows
   }
 }
 
-int hfs_fit__blocks_factor(hfs_fit_blocks *b, double lambda) {
+int hfs__fit_blocks_factor(hfs_fit_blocks *b, double lambda) {
   int ns = b->ns, NS = b->nshared;
   double *S = b->fs, *T = b->sinv;
   for (int c = 0; c < ns; c++) {
@@ -361,7 +361,7 @@ int hfs_fit__blocks_factor(hfs_fit_blocks *b, double lambda) {
   return LAPACKE_dpotrf_work(LAPACK_COL_MAJOR, 'L', ns, S, ns) != 0 ? 2 : 0;
 }
 
-int hfs_fit__blocks_damp_schur(hfs_fit_blocks *b, double lambda) {
+int hfs__fit_blocks_damp_schur(hfs_fit_blocks *b, double lambda) {
   int ns = b->ns;
   double *S = b->fs;
   memcpy(S, b->fs0, (size_t)ns * (size_t)ns * sizeof *S);
@@ -369,7 +369,7 @@ int hfs_fit__blocks_damp_schur(hfs_fit_blocks *b, double lambda) {
   return LAPACKE_dpotrf_work(LAPACK_COL_MAJOR, 'L', ns, S, ns) != 0;
 }
 
-void hfs_fit__blocks_solve(hfs_fit_blocks *b, const double *r, double *d) {
+void hfs__fit_blocks_solve(hfs_fit_blocks *b, const double *r, double *d) {
   int ns = b->ns, NS = b->nshared;
   double *rs = b->v + b->nlocal;
   for (int c = 0; c < ns; c++) rs[c] = r[b->s_pos[c]];
@@ -407,7 +407,7 @@ void hfs_fit__blocks_solve(hfs_fit_blocks *b, const double *r, double *d) {
   }
 }
 
-void hfs_fit__blocks_inverse(hfs_fit_blocks *b, double *cov, int n, double *diag) {
+void hfs__fit_blocks_inverse(hfs_fit_blocks *b, double *cov, int n, double *diag) {
   int ns = b->ns, NS = b->nshared;
   size_t ld = (size_t)n;
   double *Si = b->sinv;
@@ -554,7 +554,7 @@ static double scaled_rowsum_max(const hfs_fit_blocks *b) {
   return best;
 }
 
-int hfs_fit__blocks_covariance(hfs_fit_engine *e, const double *theta,
+int hfs__fit_blocks_covariance(hfs_fit_engine *e, const double *theta,
                                const int *fixed, double *cov, double *error,
                                double *corr, int conditioned) {
   int rc = HFS_OK;
@@ -562,7 +562,7 @@ int hfs_fit__blocks_covariance(hfs_fit_engine *e, const double *theta,
   hfs_fit_blocks *b = p->blocks;
   size_t npar = (size_t)p->npar;
   if (!theta || !b) HFS_FAIL(HFS_ERR_ARG, "fit: block covariance needs a point and blocks");
-  int n = hfs_fit__problem_setup(p, theta, fixed);
+  int n = hfs__fit_problem_setup(p, theta, fixed);
   size_t nf = (size_t)n;
   if (cov) memset(cov, 0, npar * npar * sizeof *cov);
   if (corr) memset(corr, 0, npar * npar * sizeof *corr);
@@ -570,17 +570,17 @@ int hfs_fit__blocks_covariance(hfs_fit_engine *e, const double *theta,
     for (size_t i = 0; i < npar; i++) error[i] = (fixed && fixed[i]) ? 0.0 : NAN;
   if (n == 0) goto cleanup;
   for (int k = 0; k < n; k++) e->x[k] = theta[p->free_idx[k]];
-  HFS_CHECK(hfs_fit__blocks_eval(b, p, e->x));
+  HFS_CHECK(hfs__fit_blocks_eval(b, p, e->x));
   for (size_t i = 0; i < npar; i++) b->pos[i] = -1;
   for (int k = 0; k < n; k++) b->pos[p->free_idx[k]] = k;
-  hfs_fit__blocks_select(b, b->pos);
-  if (hfs_fit__blocks_factor(b, 0.0))
+  hfs__fit_blocks_select(b, b->pos);
+  if (hfs__fit_blocks_factor(b, 0.0))
     HFS_FAIL(HFS_ERR_NUMERIC, "fit: Hessian of the %d free parameters is not "
                               "positive definite", n);
   int full = cov || corr || conditioned;
   double *a = e->cov_free, *var = e->d;
   double pmax = conditioned ? fmax(scaled_rowsum_max(b), 1.0) : 0.0;
-  hfs_fit__blocks_inverse(b, full ? a : NULL, n, var);
+  hfs__fit_blocks_inverse(b, full ? a : NULL, n, var);
   if (conditioned) {
     /* MINUIT calls a Hessian whose unit-diagonal spectrum has
      * pmin <= 1e-6 pmax not positive definite and shifts it (covariance.c).

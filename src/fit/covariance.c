@@ -12,8 +12,8 @@
  * H scaled to unit diagonal, an eigenvalue spectrum whose smallest value is
  * below 1e-6 of the largest is lifted by multiplying the diagonal by
  * (1 + 0.001 pmax - pmin), and the covariance status says "made positive
- * definite".  hfs_fit__engine_covariance_checked does the same; the strict
- * hfs_fit__engine_covariance refuses such a matrix. */
+ * definite".  hfs__fit_engine_covariance_checked does the same; the strict
+ * hfs__fit_engine_covariance refuses such a matrix. */
 #include "fit_internal.h"
 
 #include <lapacke.h>
@@ -71,11 +71,11 @@ static int covariance_of(hfs_fit_engine *e, const double *theta, const int *fixe
    * positive definite, or cannot certify it well enough conditioned, the
    * dense path below decides what to report. */
   if (p->blocks &&
-      hfs_fit__blocks_covariance(e, theta, fixed, cov, error, corr, quality != NULL) == HFS_OK) {
+      hfs__fit_blocks_covariance(e, theta, fixed, cov, error, corr, quality != NULL) == HFS_OK) {
     if (quality) *quality = HFS_COV_ACCURATE;
     goto cleanup;
   }
-  int n = hfs_fit__problem_setup(p, theta, fixed);
+  int n = hfs__fit_problem_setup(p, theta, fixed);
   size_t nf = (size_t)n;
 
   /* Fixed parameters have no error and no correlation. */
@@ -144,13 +144,13 @@ cleanup:
   return rc;
 }
 
-int hfs_fit__engine_covariance(hfs_fit_engine *e, const double *theta,
+int hfs__fit_engine_covariance(hfs_fit_engine *e, const double *theta,
                                const int *fixed, double *cov, double *error,
                                double *corr) {
   return covariance_of(e, theta, fixed, cov, error, corr, NULL);
 }
 
-int hfs_fit__engine_covariance_checked(hfs_fit_engine *e, const double *theta,
+int hfs__fit_engine_covariance_checked(hfs_fit_engine *e, const double *theta,
                                        const int *fixed, double *cov, double *error,
                                        double *corr, int *cov_status) {
   int q = HFS_COV_NONE;

@@ -215,7 +215,7 @@ cleanup:
   return rc;
 }
 
-int hfs_fit__problem_setup(hfs_fit_problem *p, const double *theta,
+int hfs__fit_problem_setup(hfs_fit_problem *p, const double *theta,
                            const int *fixed) {
   int n = 0;
   for (int i = 0; i < p->npar; i++) {
@@ -228,7 +228,7 @@ int hfs_fit__problem_setup(hfs_fit_problem *p, const double *theta,
   return n;
 }
 
-double hfs_fit__projected_gradient_norm(int n, const double *x,
+double hfs__fit_projected_gradient_norm(int n, const double *x,
                                         const double *g, const double *lo,
                                         const double *hi) {
   double m = 0.0;
@@ -241,7 +241,7 @@ double hfs_fit__projected_gradient_norm(int n, const double *x,
   return m;
 }
 
-double hfs_fit__gradient_excess(int n, const double *x, const double *g,
+double hfs__fit_gradient_excess(int n, const double *x, const double *g,
                                 const double *lo, const double *hi,
                                 const double *hdiag) {
   double m = 0.0;
@@ -258,16 +258,16 @@ double hfs_fit__gradient_excess(int n, const double *x, const double *g,
 
 /* ---- the engine ---- */
 
-const hfs_fit_backend *hfs_fit__backend_default(hfs_optimizer o) {
+const hfs_fit_backend *hfs__fit_backend_default(hfs_optimizer o) {
   switch (o) {
-    case HFS_OPT_TAO: return &hfs_fit__backend_tao_bntl;
-    case HFS_OPT_NLOPT: return &hfs_fit__backend_nlopt_tnewton;
-    case HFS_OPT_NEWTON: return &hfs_fit__backend_newton;
+    case HFS_OPT_TAO: return &hfs__fit_backend_tao_bntl;
+    case HFS_OPT_NLOPT: return &hfs__fit_backend_nlopt_tnewton;
+    case HFS_OPT_NEWTON: return &hfs__fit_backend_newton;
   }
   return NULL;
 }
 
-int hfs_fit__engine_create(int npar, const double *lo, const double *hi,
+int hfs__fit_engine_create(int npar, const double *lo, const double *hi,
                            hfs_fit_objective_fn objective,
                            hfs_fit_hessian_fn hessian, void *ctx,
                            const hfs_fit_backend *backend,
@@ -277,7 +277,7 @@ int hfs_fit__engine_create(int npar, const double *lo, const double *hi,
   if (!out || npar < 0 || !lo || !hi || !objective || !opts)
     HFS_FAIL(HFS_ERR_ARG, "fit: bad arguments to the engine");
   *out = NULL;
-  if (!backend) backend = hfs_fit__backend_default(opts->optimizer);
+  if (!backend) backend = hfs__fit_backend_default(opts->optimizer);
   if (!backend) HFS_FAIL(HFS_ERR_ARG, "fit: unknown optimizer %d", (int)opts->optimizer);
   if (!(opts->gtol > 0.0) || opts->max_iter < 1)
     HFS_FAIL(HFS_ERR_ARG, "fit: gtol must be > 0 and max_iter >= 1 (got %g, %d)",
@@ -317,7 +317,7 @@ int hfs_fit__engine_create(int npar, const double *lo, const double *hi,
     HFS_ALLOC(e->hfree, nn);
     HFS_ALLOC(e->cov_free, nn);
     HFS_ALLOC(e->eig, 4 * n);
-    HFS_CHECK(hfs_fit__blocks_create(npar, NULL, NULL, hessian, &e->prob.blocks));
+    HFS_CHECK(hfs__fit_blocks_create(npar, NULL, NULL, hessian, &e->prob.blocks));
   }
   memcpy(e->lo, lo, n * sizeof *lo);
   memcpy(e->hi, hi, n * sizeof *hi);
@@ -325,15 +325,15 @@ int hfs_fit__engine_create(int npar, const double *lo, const double *hi,
   *out = e;
   e = NULL;
 cleanup:
-  hfs_fit__engine_destroy(&e);
+  hfs__fit_engine_destroy(&e);
   return rc;
 }
 
-void hfs_fit__engine_destroy(hfs_fit_engine **pe) {
+void hfs__fit_engine_destroy(hfs_fit_engine **pe) {
   if (!pe || !*pe) return;
   hfs_fit_engine *e = *pe;
   if (e->state) e->backend->destroy(&e->state);
-  hfs_fit__blocks_destroy(&e->prob.blocks);
+  hfs__fit_blocks_destroy(&e->prob.blocks);
   free(e->prob.free_idx);
   free(e->prob.theta);
   free(e->prob.grad_full);
@@ -360,20 +360,20 @@ void hfs_fit__engine_destroy(hfs_fit_engine **pe) {
   *pe = NULL;
 }
 
-int hfs_fit__engine_set_structure(hfs_fit_engine *e, const hfs_fit_structure *s,
+int hfs__fit_engine_set_structure(hfs_fit_engine *e, const hfs_fit_structure *s,
                                   hfs_fit_hessian_blocks_fn hblocks) {
   int rc = HFS_OK;
   hfs_fit_blocks *b = NULL;
   if (!e || !s || !hblocks || !e->prob.hessian)
     HFS_FAIL(HFS_ERR_ARG, "fit: a block structure needs a problem with a Hessian");
-  HFS_CHECK(hfs_fit__blocks_create(e->prob.npar, s, hblocks, NULL, &b));
-  hfs_fit__blocks_destroy(&e->prob.blocks);
+  HFS_CHECK(hfs__fit_blocks_create(e->prob.npar, s, hblocks, NULL, &b));
+  hfs__fit_blocks_destroy(&e->prob.blocks);
   e->prob.blocks = b;
 cleanup:
   return rc;
 }
 
-int hfs_fit__engine_prepare(hfs_fit_engine *e, int nfree) {
+int hfs__fit_engine_prepare(hfs_fit_engine *e, int nfree) {
   if (nfree < 1 || nfree > e->prob.npar || !e->backend->prepare) return HFS_OK;
   return e->backend->prepare(e->state, nfree);
 }
@@ -465,7 +465,7 @@ static int engine_polish(hfs_fit_engine *e, int nfree, double *f, double *pg) {
       }
       double ft = hfs_fit_problem_eval(p, e->xt, e->gt);
       if (!isfinite(ft)) continue;
-      double pgt = hfs_fit__projected_gradient_norm(nfree, e->xt, e->gt, e->xlo, e->xhi);
+      double pgt = hfs__fit_projected_gradient_norm(nfree, e->xt, e->gt, e->xlo, e->xhi);
       if (ft < *f - slack || (ft <= *f + slack && pgt < *pg)) {
         memcpy(e->x, e->xt, (size_t)nfree * sizeof *e->x);
         memcpy(e->g, e->gt, (size_t)nfree * sizeof *e->g);
@@ -480,7 +480,7 @@ static int engine_polish(hfs_fit_engine *e, int nfree, double *f, double *pg) {
   return steps;
 }
 
-int hfs_fit__engine_minimize(hfs_fit_engine *e, const double *init,
+int hfs__fit_engine_minimize(hfs_fit_engine *e, const double *init,
                              const int *fixed, int with_errors,
                              hfs_fit_result *res) {
   int rc = HFS_OK;
@@ -498,7 +498,7 @@ int hfs_fit__engine_minimize(hfs_fit_engine *e, const double *init,
     HFS_FAIL(HFS_ERR_ARG, "fit: errors requested but the problem has no Hessian");
   result_clear(res, fixed);
   p->n_eval = 0;
-  int nfree = hfs_fit__problem_setup(p, init, fixed);
+  int nfree = hfs__fit_problem_setup(p, init, fixed);
 
   for (int i = 0; i < p->npar; i++) {
     if (!isfinite(init[i])) {
@@ -556,7 +556,7 @@ int hfs_fit__engine_minimize(hfs_fit_engine *e, const double *init,
       memcpy(e->x, p->best_x, (size_t)nfree * sizeof *e->x);
       f = hfs_fit_problem_eval(p, e->x, e->g);
     }
-    pg = hfs_fit__projected_gradient_norm(nfree, e->x, e->g, e->xlo, e->xhi);
+    pg = hfs__fit_projected_gradient_norm(nfree, e->x, e->g, e->xlo, e->xhi);
     if (!isfinite(f) || pg < e->opts.gtol) break;
     if (res->status == HFS_FIT_MAXITER || res->status == HFS_FIT_NONFINITE) break;
     if (p->hessian) {
@@ -574,7 +574,7 @@ int hfs_fit__engine_minimize(hfs_fit_engine *e, const double *init,
   if (isfinite(f) && !(pg < e->opts.gtol) && p->hessian &&
       hfs_fit_problem_hessian(p, e->x, e->hfree) == HFS_OK) {
     for (int k = 0; k < nfree; k++) e->d[k] = e->hfree[(size_t)k * nfree + k];
-    double ex = hfs_fit__gradient_excess(nfree, e->x, e->g, e->xlo, e->xhi, e->d);
+    double ex = hfs__fit_gradient_excess(nfree, e->x, e->g, e->xlo, e->xhi, e->d);
     if (ex < e->opts.gtol) {
       pg = ex;
       if (res->status != HFS_FIT_NONFINITE) res->status = HFS_FIT_CONVERGED;
@@ -598,7 +598,7 @@ int hfs_fit__engine_minimize(hfs_fit_engine *e, const double *init,
 errors:
   if (with_errors && isfinite(res->twice_nll)) {
     int q = HFS_COV_NONE;
-    int crc = hfs_fit__engine_covariance_checked(e, res->theta, fixed, res->cov,
+    int crc = hfs__fit_engine_covariance_checked(e, res->theta, fixed, res->cov,
                                                  res->error, res->corr, &q);
     if (crc == HFS_OK) {
       res->has_errors = 1;
@@ -641,7 +641,7 @@ errors:
       for (int i = 0; i < res->npar; i++) e->idx[i] = e->fixed_b[i] == 1;
       const double *base = res->error_hessian;
       if (nb > 0 && nb < nf &&
-          hfs_fit__engine_covariance(e, res->theta, e->idx, NULL, e->err_b, NULL) == HFS_OK)
+          hfs__fit_engine_covariance(e, res->theta, e->idx, NULL, e->err_b, NULL) == HFS_OK)
         base = e->err_b;
       for (int i = 0; i < res->npar; i++) {
         if (fixed && fixed[i]) continue;

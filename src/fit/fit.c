@@ -61,7 +61,7 @@ int hfs_fitter_create(hfs_model *model, const hfs_fit_options *opts,
     f->fixed[i] = hfs_model_par_fixed(model, i) != 0;
     nfree += !f->fixed[i];
   }
-  HFS_CHECK(hfs_fit__engine_create(npar, lo, hi, fitter_objective, fitter_hessian,
+  HFS_CHECK(hfs__fit_engine_create(npar, lo, hi, fitter_objective, fitter_hessian,
                                    f, NULL, opts, &f->engine));
   /* The Hessian's block structure (per-bin gammas), for the Newton backend
    * and the covariance; a model without per-bin parameters stays dense. */
@@ -71,15 +71,15 @@ int hfs_fitter_create(hfs_model *model, const hfs_fit_options *opts,
     if (ms.nblocks > 0) {
       hfs_fit_structure fs = {ms.nshared, ms.shared, ms.nblocks, ms.block_off,
                               ms.block_par};
-      HFS_CHECK(hfs_fit__engine_set_structure(f->engine, &fs, fitter_hessian_blocks));
+      HFS_CHECK(hfs__fit_engine_set_structure(f->engine, &fs, fitter_hessian_blocks));
     }
   }
   /* The sizes of a free fit and of a fit with the POI fixed, built now so
    * that those fits allocate nothing. */
-  HFS_CHECK(hfs_fit__engine_prepare(f->engine, nfree));
+  HFS_CHECK(hfs__fit_engine_prepare(f->engine, nfree));
   int poi = hfs_model_poi(model);
   if (poi >= 0 && poi < npar && !f->fixed[poi])
-    HFS_CHECK(hfs_fit__engine_prepare(f->engine, nfree - 1));
+    HFS_CHECK(hfs__fit_engine_prepare(f->engine, nfree - 1));
   *out = f;
   f = NULL;
 cleanup:
@@ -92,7 +92,7 @@ cleanup:
 void hfs_fitter_destroy(hfs_fitter **pf) {
   if (!pf || !*pf) return;
   hfs_fitter *f = *pf;
-  hfs_fit__engine_destroy(&f->engine);
+  hfs__fit_engine_destroy(&f->engine);
   free(f->init);
   free(f->fixed);
   free(f);
@@ -109,7 +109,7 @@ int hfs_fitter_minimize(hfs_fitter *f, const double *main, const double *aux,
                         hfs_fit_result *res) {
   if (!f || !res) return hfs_error_set(HFS_ERR_ARG, "hfs_fitter_minimize: bad arguments");
   fitter_set_data(f, main, aux);
-  int rc = hfs_fit__engine_minimize(f->engine, init ? init : f->init,
+  int rc = hfs__fit_engine_minimize(f->engine, init ? init : f->init,
                                     fixed ? fixed : f->fixed, with_errors, res);
   /* The engine knows no model: the model names what is not finite. */
   char why[128];
@@ -128,6 +128,6 @@ int hfs_fitter_covariance(hfs_fitter *f, const double *main, const double *aux,
   if (!f || !theta)
     return hfs_error_set(HFS_ERR_ARG, "hfs_fitter_covariance: bad arguments");
   fitter_set_data(f, main, aux);
-  return hfs_fit__engine_covariance(f->engine, theta, fixed ? fixed : f->fixed,
+  return hfs__fit_engine_covariance(f->engine, theta, fixed ? fixed : f->fixed,
                                     cov, error, corr);
 }

@@ -5,7 +5,7 @@
  * as function pointers over the full parameter vector, with some parameters
  * held fixed.  The fitter (fit.c) plugs the model's twice_nll and Hessian in;
  * the unit tests plug analytic problems in, so the optimizer core is tested
- * without a model.  Internal names carry the hfs_fit__ prefix. */
+ * without a model.  Internal names carry the hfs__fit_ prefix (docs/architecture.md). */
 #ifndef HFS_FIT_INTERNAL_H
 #define HFS_FIT_INTERNAL_H
 
@@ -71,26 +71,26 @@ struct hfs_fit_problem {
 };
 
 /* Descriptors of the available backends.  The defaults for the public
- * optimizer kinds are hfs_fit__backend_tao_bntl and
- * hfs_fit__backend_nlopt_tnewton (hfs_fit__backend_default); the others stay
+ * optimizer kinds are hfs__fit_backend_tao_bntl and
+ * hfs__fit_backend_nlopt_tnewton (hfs__fit_backend_default); the others stay
  * selectable for tests and comparisons (see the backends' files for why). */
-extern const hfs_fit_backend hfs_fit__backend_tao_bntl;
-extern const hfs_fit_backend hfs_fit__backend_tao_bntr;
-extern const hfs_fit_backend hfs_fit__backend_tao_bnls;
-extern const hfs_fit_backend hfs_fit__backend_tao_bnls_chol;
-extern const hfs_fit_backend hfs_fit__backend_tao_bqnls;
-extern const hfs_fit_backend hfs_fit__backend_tao_blmvm;
-extern const hfs_fit_backend hfs_fit__backend_nlopt_lbfgs;
-extern const hfs_fit_backend hfs_fit__backend_nlopt_slsqp;
-extern const hfs_fit_backend hfs_fit__backend_nlopt_tnewton;
-extern const hfs_fit_backend hfs_fit__backend_newton;
+extern const hfs_fit_backend hfs__fit_backend_tao_bntl;
+extern const hfs_fit_backend hfs__fit_backend_tao_bntr;
+extern const hfs_fit_backend hfs__fit_backend_tao_bnls;
+extern const hfs_fit_backend hfs__fit_backend_tao_bnls_chol;
+extern const hfs_fit_backend hfs__fit_backend_tao_bqnls;
+extern const hfs_fit_backend hfs__fit_backend_tao_blmvm;
+extern const hfs_fit_backend hfs__fit_backend_nlopt_lbfgs;
+extern const hfs_fit_backend hfs__fit_backend_nlopt_slsqp;
+extern const hfs_fit_backend hfs__fit_backend_nlopt_tnewton;
+extern const hfs_fit_backend hfs__fit_backend_newton;
 
 /* The backend used for a public optimizer kind. */
-const hfs_fit_backend *hfs_fit__backend_default(hfs_optimizer o);
+const hfs_fit_backend *hfs__fit_backend_default(hfs_optimizer o);
 
 /* Whether PETSc is usable (hfs_fit_library_init has run or the program
  * initialised PETSc itself). */
-int hfs_fit__petsc_ready(void);
+int hfs__fit_petsc_ready(void);
 
 /* The engine: a problem, a backend state and every scratch buffer a fit
  * needs, allocated once. */
@@ -113,49 +113,49 @@ typedef struct hfs_fit_engine {
 
 /* Create the blocks of a problem of npar parameters with structure s (NULL:
  * dense) whose Hessian comes from hblocks (s given) or hessian (dense). */
-int hfs_fit__blocks_create(int npar, const hfs_fit_structure *s,
+int hfs__fit_blocks_create(int npar, const hfs_fit_structure *s,
                            hfs_fit_hessian_blocks_fn hblocks,
                            hfs_fit_hessian_fn hessian, hfs_fit_blocks **out);
-void hfs_fit__blocks_destroy(hfs_fit_blocks **b);
+void hfs__fit_blocks_destroy(hfs_fit_blocks **b);
 /* Evaluate the Hessian at the problem's free values x; afterwards
- * hfs_fit__blocks_hdiag gives its diagonal over the full vector. */
-int hfs_fit__blocks_eval(hfs_fit_blocks *b, hfs_fit_problem *p, const double *x);
-const double *hfs_fit__blocks_hdiag(const hfs_fit_blocks *b);
+ * hfs__fit_blocks_hdiag gives its diagonal over the full vector. */
+int hfs__fit_blocks_eval(hfs_fit_blocks *b, hfs_fit_problem *p, const double *x);
+const double *hfs__fit_blocks_hdiag(const hfs_fit_blocks *b);
 /* Shared parameters of the structure (all of them for a dense problem). */
-int hfs_fit__blocks_nshared(const hfs_fit_blocks *b);
+int hfs__fit_blocks_nshared(const hfs_fit_blocks *b);
 /* Choose the parameters of the next factorisations: pos[i] (npar) is the
  * position of parameter i in the caller's vectors, or -1 to leave it out
  * (fixed, or held on a bound).  Returns how many are in. */
-int hfs_fit__blocks_select(hfs_fit_blocks *b, const int *pos);
+int hfs__fit_blocks_select(hfs_fit_blocks *b, const int *pos);
 /* Factor the selected Hessian plus lambda times its scaled diagonal
  * (Levenberg-Marquardt).  Returns 0 when every block and the Schur
  * complement are positive definite, 1 when a block is not, 2 when only the
  * Schur complement S is not (the blocks' factors stand). */
-int hfs_fit__blocks_factor(hfs_fit_blocks *b, double lambda);
+int hfs__fit_blocks_factor(hfs_fit_blocks *b, double lambda);
 /* After a return of 2: refactor S plus lambda times its own scaled
  * diagonal, keeping the blocks' factors (a damping of the shared
  * parameters alone, at the cost of one small Cholesky).  Returns 0 when
  * positive definite, 1 otherwise. */
-int hfs_fit__blocks_damp_schur(hfs_fit_blocks *b, double lambda);
+int hfs__fit_blocks_damp_schur(hfs_fit_blocks *b, double lambda);
 /* Solve (H + damping) d = r over the selected parameters (r and d indexed by
  * the caller's positions; entries of unselected ones are left alone). */
-void hfs_fit__blocks_solve(hfs_fit_blocks *b, const double *r, double *d);
+void hfs__fit_blocks_solve(hfs_fit_blocks *b, const double *r, double *d);
 /* The inverse of the factored matrix: cov (n x n over the caller's
  * positions, row-major; n is its leading dimension) and/or its diagonal diag
  * (indexed by positions).  Either may be NULL. */
-void hfs_fit__blocks_inverse(hfs_fit_blocks *b, double *cov, int n, double *diag);
+void hfs__fit_blocks_inverse(hfs_fit_blocks *b, double *cov, int n, double *diag);
 
 /* Give the engine's problem a block structure for its Hessian (copied),
  * replacing the dense one; used by the Newton backend and the covariance. */
-int hfs_fit__engine_set_structure(hfs_fit_engine *e, const hfs_fit_structure *s,
+int hfs__fit_engine_set_structure(hfs_fit_engine *e, const hfs_fit_structure *s,
                                   hfs_fit_hessian_blocks_fn hblocks);
 
-/* Covariance from the block factorisation (see hfs_fit__engine_covariance):
+/* Covariance from the block factorisation (see hfs__fit_engine_covariance):
  * HFS_ERR_NUMERIC when it finds the Hessian not positive definite, so the
  * caller can fall back to its dense path.  With conditioned set, also when
  * it cannot prove the matrix far enough from singular that MINUIT's
  * MnPosDef would leave it alone (then the dense path judges). */
-int hfs_fit__blocks_covariance(hfs_fit_engine *e, const double *theta,
+int hfs__fit_blocks_covariance(hfs_fit_engine *e, const double *theta,
                                const int *fixed, double *cov, double *error,
                                double *corr, int conditioned);
 
@@ -163,22 +163,22 @@ int hfs_fit__blocks_covariance(hfs_fit_engine *e, const double *theta,
  * hessian may be NULL: then Newton-type backends and covariances are
  * unavailable (HFS_ERR_ARG when asked for).  backend NULL selects the default
  * for opts->optimizer. */
-int hfs_fit__engine_create(int npar, const double *lo, const double *hi,
+int hfs__fit_engine_create(int npar, const double *lo, const double *hi,
                            hfs_fit_objective_fn objective,
                            hfs_fit_hessian_fn hessian, void *ctx,
                            const hfs_fit_backend *backend,
                            const hfs_fit_options *opts, hfs_fit_engine **out);
-void hfs_fit__engine_destroy(hfs_fit_engine **e);
+void hfs__fit_engine_destroy(hfs_fit_engine **e);
 
 /* Make fits with nfree free parameters allocation-free from now on (the
  * backends keep per-size solver objects). */
-int hfs_fit__engine_prepare(hfs_fit_engine *e, int nfree);
+int hfs__fit_engine_prepare(hfs_fit_engine *e, int nfree);
 
 /* Minimise from init (npar) with fixed[i] != 0 held at init[i] (fixed may be
  * NULL: nothing fixed).  Fills res (initialised for npar, with cov/corr when
  * with_errors).  Returns HFS_OK whenever a record was written, whatever its
  * status. */
-int hfs_fit__engine_minimize(hfs_fit_engine *e, const double *init,
+int hfs__fit_engine_minimize(hfs_fit_engine *e, const double *init,
                              const int *fixed, int with_errors,
                              hfs_fit_result *res);
 
@@ -186,7 +186,7 @@ int hfs_fit__engine_minimize(hfs_fit_engine *e, const double *init,
  * for fixed ones), errors and correlations at theta.  Any output may be NULL.
  * HFS_ERR_NUMERIC (with NaN errors) if that Hessian is not positive
  * definite. */
-int hfs_fit__engine_covariance(hfs_fit_engine *e, const double *theta,
+int hfs__fit_engine_covariance(hfs_fit_engine *e, const double *theta,
                                const int *fixed, double *cov, double *error,
                                double *corr);
 /* The same with MINUIT's check of the spectrum: a Hessian whose scaled
@@ -194,13 +194,13 @@ int hfs_fit__engine_covariance(hfs_fit_engine *e, const double *theta,
  * definite (covariance.c) and *cov_status (may be NULL) is
  * HFS_COV_MADE_POSDEF, otherwise HFS_COV_ACCURATE; HFS_ERR_NUMERIC (NaN
  * errors, HFS_COV_NONE) only for a Hessian that is not finite. */
-int hfs_fit__engine_covariance_checked(hfs_fit_engine *e, const double *theta,
+int hfs__fit_engine_covariance_checked(hfs_fit_engine *e, const double *theta,
                                        const int *fixed, double *cov, double *error,
                                        double *corr, int *cov_status);
 
 /* Set the free set of the problem from fixed (NULL: all free) and load
  * theta; returns nfree. */
-int hfs_fit__problem_setup(struct hfs_fit_problem *p, const double *theta,
+int hfs__fit_problem_setup(struct hfs_fit_problem *p, const double *theta,
                            const int *fixed);
 
 /* Max-norm of the gradient g projected on the box [lo, hi] at x: components
@@ -211,10 +211,10 @@ int hfs_fit__problem_setup(struct hfs_fit_problem *p, const double *theta,
  * representable x_k brings it below ~1e-5.  Components within
  * 32 eps |x_k| H_kk of zero count as zero; hdiag is the Hessian diagonal of
  * the free parameters. */
-double hfs_fit__gradient_excess(int n, const double *x, const double *g,
+double hfs__fit_gradient_excess(int n, const double *x, const double *g,
                                 const double *lo, const double *hi,
                                 const double *hdiag);
-double hfs_fit__projected_gradient_norm(int n, const double *x,
+double hfs__fit_projected_gradient_norm(int n, const double *x,
                                         const double *g, const double *lo,
                                         const double *hi);
 

@@ -838,7 +838,7 @@ int hfs_model_create(const hfs_spec *s, const char *measurement,
   HFS_ALLOC(m->sb_A, m->nsb);
   HFS_ALLOC(m->sb_G, m->nsb);
   HFS_ALLOC(m->tmp, 2 * (m->max_scal > m->npar ? m->max_scal : m->npar) + 2);
-  HFS_CHECK(hfs_model__compile(m, o.normsys_code));
+  HFS_CHECK(hfs__model_compile(m, o.normsys_code));
   HFS_ALLOC(m->cache_data, nbins + m->naux);
   *out = m;
   m = NULL;
@@ -872,7 +872,7 @@ void hfs_model_destroy(hfs_model **mp) {
   free(m->samp_name); free(m->chan_blk0);
   free(m->st_shared); free(m->st_block_off); free(m->st_block_par);
   free(m->st_block_bin);
-  hfs_model__compiled_free(m);
+  hfs__model_compiled_free(m);
   free(m->measurement);
   free(m->par_name); free(m->init); free(m->lo); free(m->hi);
   free(m->sigma); free(m->tau); free(m->prefit); free(m->fixed);

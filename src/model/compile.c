@@ -137,7 +137,7 @@ cleanup:
   return rc;
 }
 
-int hfs_model__compile(hfs_model *m, int normsys_code) {
+int hfs__model_compile(hfs_model *m, int normsys_code) {
   int rc = HFS_OK;
   m->normsys_code = normsys_code;
   HFS_CHECK(fuse(m));
@@ -184,7 +184,7 @@ cleanup:
   return rc;
 }
 
-void hfs_model__compiled_free(hfs_model *m) {
+void hfs__model_compiled_free(hfs_model *m) {
   free(m->cs); free(m->mterm); free(m->aterm); free(m->cns);
   free(m->fd_up); free(m->fd_dn); free(m->hpar);
   free(m->simple_t); free(m->simple_par); free(m->simple_c); free(m->complex_t);

@@ -284,8 +284,8 @@ int hfs_model_hessian_blocks(hfs_model *m, const double *main, const double *aux
                              const double *theta, double *hss, double *hbb,
                              double *hbs) {
   int ns = m->st_nshared, nbl = m->st_nblocks;
-  hfs_model__eval_rates(m, theta, 2);
-  double f = hfs_model__main_term(m, main);
+  hfs__model_eval_rates(m, theta, 2);
+  double f = hfs__model_main_term(m, main);
   if (!isfinite(f))
     return hfs_error_set(HFS_ERR_NUMERIC,
                          "Hessian requested where the likelihood is not finite");

@@ -5,7 +5,7 @@
 /* A^-1 for alpha0 = 1: maps r = [hi-1, lo-1, hi ln hi, -lo ln lo,
  * hi ln^2 hi, lo ln^2 lo] to the polynomial coefficients a1..a6 that match
  * value, slope and curvature of the exponential branches at alpha = +-1. */
-static const double hfs__code4_ainv[6][6] = {
+static const double code4_ainv[6][6] = {
     {15. / 16, -15. / 16, -7. / 16, -7. / 16, 1. / 16, -1. / 16},
     {3. / 2, 3. / 2, -9. / 16, 9. / 16, 1. / 16, 1. / 16},
     {-5. / 8, 5. / 8, 5. / 8, 5. / 8, -1. / 8, 1. / 8},
@@ -77,7 +77,7 @@ int hfs_normsys_prepare(hfs_normsys_coef *c, int code, double lo, double hi) {
                    lo * c->lnlo * c->lnlo};
     for (int i = 0; i < 6; ++i) {
       double s = 0;
-      for (int j = 0; j < 6; ++j) s += hfs__code4_ainv[i][j] * r[j];
+      for (int j = 0; j < 6; ++j) s += code4_ainv[i][j] * r[j];
       c->a[i] = s;
     }
   }

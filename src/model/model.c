@@ -174,7 +174,7 @@ static void eval_rates(hfs_model *m, const double *theta, int order) {
   }
 }
 
-void hfs_model__eval_rates(hfs_model *m, const double *theta, int order) {
+void hfs__model_eval_rates(hfs_model *m, const double *theta, int order) {
   eval_rates(m, theta, order);
 }
 
@@ -240,7 +240,7 @@ static double data_constant(hfs_model *m, const double *main, const double *aux)
 
 /* Main-term value (without its constant) and per-bin weights
  * w_b = 2 (1 - n_b / nu_b). */
-double hfs_model__main_term(hfs_model *m, const double *main) {
+double hfs__model_main_term(hfs_model *m, const double *main) {
   double f = 0;
   for (int b = 0; b < m->nbins; ++b) {
     double n = main[b], nu = m->nu[b];
@@ -279,7 +279,7 @@ static double constraint_term(const hfs_model *m, const double *aux,
 double hfs_model_twice_nll(hfs_model *m, const double *main, const double *aux,
                            const double *theta, double *grad) {
   eval_rates(m, theta, grad ? 1 : 0);
-  double f = hfs_model__main_term(m, main);
+  double f = hfs__model_main_term(m, main);
   if (!isfinite(f)) return INFINITY;
   if (grad) {
     memset(grad, 0, sizeof(double) * (size_t)m->npar);

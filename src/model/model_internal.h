@@ -162,12 +162,12 @@ struct hfs_model {
 };
 
 /* compile.c: build the compiled form after the layout (build.c); free it. */
-int hfs_model__compile(hfs_model *m, int normsys_code);
-void hfs_model__compiled_free(hfs_model *m);
+int hfs__model_compile(hfs_model *m, int normsys_code);
+void hfs__model_compiled_free(hfs_model *m);
 
 /* model.c, for hessian.c: rates at theta with derivatives up to order
  * (0, 1, 2) of the fused terms; the main term's value, setting wbin. */
-void hfs_model__eval_rates(hfs_model *m, const double *theta, int order);
-double hfs_model__main_term(hfs_model *m, const double *main);
+void hfs__model_eval_rates(hfs_model *m, const double *theta, int order);
+double hfs__model_main_term(hfs_model *m, const double *main);
 
 #endif

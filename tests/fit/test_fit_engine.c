@@ -23,11 +23,11 @@ typedef struct {
 } problem;
 
 static const hfs_fit_backend *const backends[] = {
-    &hfs_fit__backend_tao_bntl,    &hfs_fit__backend_tao_bntr,
-    &hfs_fit__backend_tao_bnls,    &hfs_fit__backend_tao_bnls_chol,
-    &hfs_fit__backend_tao_bqnls,   &hfs_fit__backend_tao_blmvm,
-    &hfs_fit__backend_nlopt_lbfgs, &hfs_fit__backend_nlopt_slsqp,
-    &hfs_fit__backend_nlopt_tnewton, &hfs_fit__backend_newton,
+    &hfs__fit_backend_tao_bntl,    &hfs__fit_backend_tao_bntr,
+    &hfs__fit_backend_tao_bnls,    &hfs__fit_backend_tao_bnls_chol,
+    &hfs__fit_backend_tao_bqnls,   &hfs__fit_backend_tao_blmvm,
+    &hfs__fit_backend_nlopt_lbfgs, &hfs__fit_backend_nlopt_slsqp,
+    &hfs__fit_backend_nlopt_tnewton, &hfs__fit_backend_newton,
 };
 #define NBACKENDS ((int)(sizeof backends / sizeof backends[0]))
 
@@ -152,18 +152,18 @@ static void fit(problem *pr, const hfs_fit_backend *b, const hfs_fit_options *o,
                 const double *init, const int *fixed, int with_errors,
                 hfs_fit_result *res) {
   hfs_fit_engine *e = NULL;
-  int rc = hfs_fit__engine_create(pr->npar, pr->lo, pr->hi, pr->f, pr->h, pr, b,
+  int rc = hfs__fit_engine_create(pr->npar, pr->lo, pr->hi, pr->f, pr->h, pr, b,
                                   o, &e);
   if (rc != HFS_OK) print_error("engine_create: %s\n", hfs_error_message());
   assert_int_equal(rc, HFS_OK);
   assert_int_equal(hfs_fit_result_init(res, pr->npar, 1), HFS_OK);
   pr->calls = 0;
-  rc = hfs_fit__engine_minimize(e, init, fixed, with_errors, res);
+  rc = hfs__fit_engine_minimize(e, init, fixed, with_errors, res);
   if (rc != HFS_OK) print_error("minimize: %s\n", hfs_error_message());
   assert_int_equal(rc, HFS_OK);
   /* Every objective call goes through the problem wrapper and is counted. */
   assert_int_equal(res->n_eval, pr->calls);
-  hfs_fit__engine_destroy(&e);
+  hfs__fit_engine_destroy(&e);
   assert_null(e);
 }
 
@@ -386,9 +386,9 @@ static void test_covariance_quadratic(void **state) {
   (void)state;
   hfs_fit_options o = default_opts();
   hfs_fit_engine *e = NULL;
-  assert_int_equal(hfs_fit__engine_create(3, quad_free.lo, quad_free.hi, quad_f,
+  assert_int_equal(hfs__fit_engine_create(3, quad_free.lo, quad_free.hi, quad_f,
                                           quad_h, &quad_free,
-                                          &hfs_fit__backend_nlopt_lbfgs, &o, &e),
+                                          &hfs__fit_backend_nlopt_lbfgs, &o, &e),
                    HFS_OK);
   const double *A = QA;
   double adj[9];
@@ -399,7 +399,7 @@ static void test_covariance_quadratic(void **state) {
     }
   double det = A[0] * adj[0] + A[1] * adj[3] + A[2] * adj[6];
   double cov[9], err[3], corr[9];
-  assert_int_equal(hfs_fit__engine_covariance(e, Qa, NULL, cov, err, corr), HFS_OK);
+  assert_int_equal(hfs__fit_engine_covariance(e, Qa, NULL, cov, err, corr), HFS_OK);
   for (int k = 0; k < 9; k++) assert_close(cov[k], adj[k] / det, 1e-14);
   for (int i = 0; i < 3; i++) {
     assert_close(err[i], sqrt(adj[4 * i] / det), 1e-14);
@@ -407,8 +407,8 @@ static void test_covariance_quadratic(void **state) {
   }
   assert_close(corr[1], adj[1] / sqrt(adj[0] * adj[4]), 1e-14);
   /* NULL outputs are allowed. */
-  assert_int_equal(hfs_fit__engine_covariance(e, Qa, NULL, NULL, err, NULL), HFS_OK);
-  hfs_fit__engine_destroy(&e);
+  assert_int_equal(hfs__fit_engine_covariance(e, Qa, NULL, NULL, err, NULL), HFS_OK);
+  hfs__fit_engine_destroy(&e);
 }
 
 /* An indefinite Hessian at a converged minimum leaves the fit converged
@@ -427,7 +427,7 @@ static void test_hesse_failed(void **state) {
   pr.h = saddle_h;
   const double init[2] = {-1.2, 1.0};
   hfs_fit_result res;
-  fit(&pr, &hfs_fit__backend_nlopt_lbfgs, &o, init, NULL, 1, &res);
+  fit(&pr, &hfs__fit_backend_nlopt_lbfgs, &o, init, NULL, 1, &res);
   assert_int_equal(res.status, HFS_FIT_CONVERGED);
   assert_int_equal(res.cov_status, HFS_COV_MADE_POSDEF);
   assert_int_equal(res.has_errors, 1);
@@ -436,13 +436,13 @@ static void test_hesse_failed(void **state) {
   assert_close(res.theta[0], 1.0, 1e-6);
   hfs_fit_result_free(&res);
   hfs_fit_engine *e = NULL;
-  assert_int_equal(hfs_fit__engine_create(2, pr.lo, pr.hi, pr.f, pr.h, &pr, NULL,
+  assert_int_equal(hfs__fit_engine_create(2, pr.lo, pr.hi, pr.f, pr.h, &pr, NULL,
                                           &o, &e), HFS_OK);
   double err[2];
-  assert_int_equal(hfs_fit__engine_covariance(e, init, NULL, NULL, err, NULL),
+  assert_int_equal(hfs__fit_engine_covariance(e, init, NULL, NULL, err, NULL),
                    HFS_ERR_NUMERIC);
   assert_true(isnan(err[0]));
-  hfs_fit__engine_destroy(&e);
+  hfs__fit_engine_destroy(&e);
 }
 
 /* One engine, fits of different sizes interleaved: the per-size solver
@@ -454,19 +454,19 @@ static void test_reuse(void **state) {
   const int fix_z[3] = {0, 0, 1}, fix_none[3] = {0, 0, 0};
   for (int k = 0; k < NBACKENDS; k++) {
     hfs_fit_engine *e = NULL;
-    assert_int_equal(hfs_fit__engine_create(3, quad_free.lo, quad_free.hi, quad_f,
+    assert_int_equal(hfs__fit_engine_create(3, quad_free.lo, quad_free.hi, quad_f,
                                             quad_h, &quad_free, backends[k], &o, &e),
                      HFS_OK);
-    assert_int_equal(hfs_fit__engine_prepare(e, 2), HFS_OK);
+    assert_int_equal(hfs__fit_engine_prepare(e, 2), HFS_OK);
     hfs_fit_result first[2], again;
     assert_int_equal(hfs_fit_result_init(&first[0], 3, 0), HFS_OK);
     assert_int_equal(hfs_fit_result_init(&first[1], 3, 0), HFS_OK);
     assert_int_equal(hfs_fit_result_init(&again, 3, 0), HFS_OK);
-    assert_int_equal(hfs_fit__engine_minimize(e, init, fix_z, 0, &first[0]), HFS_OK);
-    assert_int_equal(hfs_fit__engine_minimize(e, init, fix_none, 0, &first[1]), HFS_OK);
+    assert_int_equal(hfs__fit_engine_minimize(e, init, fix_z, 0, &first[0]), HFS_OK);
+    assert_int_equal(hfs__fit_engine_minimize(e, init, fix_none, 0, &first[1]), HFS_OK);
     for (int rep = 0; rep < 3; rep++) {
       for (int w = 0; w < 2; w++) {
-        assert_int_equal(hfs_fit__engine_minimize(e, init, w ? fix_none : fix_z, 0,
+        assert_int_equal(hfs__fit_engine_minimize(e, init, w ? fix_none : fix_z, 0,
                                                   &again), HFS_OK);
         assert_int_equal(again.status, HFS_FIT_CONVERGED);
         assert_int_equal(again.n_eval, first[w].n_eval);
@@ -477,7 +477,7 @@ static void test_reuse(void **state) {
     hfs_fit_result_free(&first[0]);
     hfs_fit_result_free(&first[1]);
     hfs_fit_result_free(&again);
-    hfs_fit__engine_destroy(&e);
+    hfs__fit_engine_destroy(&e);
   }
 }
 
@@ -519,26 +519,26 @@ static void test_bad_arguments(void **state) {
   hfs_fit_options o = default_opts();
   hfs_fit_engine *e = NULL;
   double lo[2] = {1.0, 0.0}, hi[2] = {0.0, 1.0};
-  assert_int_equal(hfs_fit__engine_create(2, lo, hi, quad_f, NULL, NULL, NULL, &o, &e),
+  assert_int_equal(hfs__fit_engine_create(2, lo, hi, quad_f, NULL, NULL, NULL, &o, &e),
                    HFS_ERR_ARG);
   assert_null(e);
   o.gtol = 0.0;
-  assert_int_equal(hfs_fit__engine_create(2, rosen.lo, rosen.hi, rosen_f, NULL,
+  assert_int_equal(hfs__fit_engine_create(2, rosen.lo, rosen.hi, rosen_f, NULL,
                                           &rosen, NULL, &o, &e), HFS_ERR_ARG);
   o = default_opts();
-  assert_int_equal(hfs_fit__engine_create(2, rosen.lo, rosen.hi, rosen_f, NULL,
+  assert_int_equal(hfs__fit_engine_create(2, rosen.lo, rosen.hi, rosen_f, NULL,
                                           &rosen, NULL, &o, &e), HFS_OK);
   hfs_fit_result res;
   const double init[2] = {0.0, 0.0};
   assert_int_equal(hfs_fit_result_init(&res, 2, 0), HFS_OK);
   /* Errors without covariance storage, or without a Hessian: misuse. */
-  assert_int_equal(hfs_fit__engine_minimize(e, init, NULL, 1, &res), HFS_ERR_ARG);
+  assert_int_equal(hfs__fit_engine_minimize(e, init, NULL, 1, &res), HFS_ERR_ARG);
   hfs_fit_result_free(&res);
   assert_int_equal(hfs_fit_result_init(&res, 3, 1), HFS_OK);
-  assert_int_equal(hfs_fit__engine_minimize(e, init, NULL, 0, &res), HFS_ERR_ARG);
+  assert_int_equal(hfs__fit_engine_minimize(e, init, NULL, 0, &res), HFS_ERR_ARG);
   hfs_fit_result_free(&res);
-  hfs_fit__engine_destroy(&e);
-  hfs_fit__engine_destroy(&e);
+  hfs__fit_engine_destroy(&e);
+  hfs__fit_engine_destroy(&e);
 }
 
 int main(void) {
