@@ -71,5 +71,11 @@ int hfs_h5_rows_write_double(hfs_h5 *f, const char *path, int64_t row0,
                              int64_t nrows, int64_t ncols, const double *data);
 int hfs_h5_rows_write_int(hfs_h5 *f, const char *path, int64_t row0,
                           int64_t nrows, int64_t ncols, const int64_t *data);
+/* Blocks of rows of any dataset (1-D or 2-D), read without loading the
+ * rest: bounded memory on files of any size. */
+int hfs_h5_rows_read_double(hfs_h5 *f, const char *path, int64_t row0, int64_t nrows,
+                            int64_t ncols, double *data);
+int hfs_h5_rows_read_int(hfs_h5 *f, const char *path, int64_t row0, int64_t nrows,
+                         int64_t ncols, int64_t *data);
 
 #endif

@@ -68,6 +68,13 @@ int hfs_toyfile_write(const hfs_toyfile *tf, const char *path);
 /* Load a file written by hfs_toyfile_save (allocates tf). */
 int hfs_toyfile_load(const char *path, hfs_toyfile *tf);
 
+/* Validate a file as hfs_toyfile_load does (header, dataset shapes, every
+ * unit's row) in bounded memory: the unit tables are read in blocks of
+ * rows, never whole, so `hfscan status` answers for files of any size.
+ * *done and *total (optional) get the units of the file's array part
+ * marked done and all of them, as the /job progress record counts them. */
+int hfs_toyfile_check(const char *path, int64_t *done, int64_t *total);
+
 /* Whether a unit belongs to array part (index, count): toys are split in
  * contiguous, non-overlapping blocks of toy indices. */
 int hfs_toyfile_unit_in_part(const hfs_toyfile *tf, int64_t unit, int index, int count);

@@ -36,6 +36,8 @@ craft nan 'done = u["done"][...]; t = u["t"][...]; t[np.argmax(done == 1)] = np.
 craft donebad 'd = u["done"][...]; d[0] = 5; del u["done"]; u["done"] = d'
 craft short 'd = u["t"][...]; del u["t"]; u["t"] = d[:-1]'
 craft kind 'f["/toys"].attrs["kind"] = np.bytes_("evil")'
+# the progress record (part complete) claims a toy the table lacks
+craft record 'd = u["done"][...]; d[np.argmax(d == 1)] = 0; del u["done"]; u["done"] = d'
 for k in count0 npoints ntoys index nodata nan donebad short kind; do
   "$HFSCAN" status $k.h5 > /dev/null 2> $k.err
   rc=$?
@@ -51,6 +53,49 @@ for k in count0 npoints ntoys index nodata nan donebad short kind; do
 done
 grep -q "marked done but holds no result" nodata.err || fail "rows done without results: $(cat nodata.err)"
 grep -q "non-finite" nan.err || fail "t = NaN: $(cat nan.err)"
+# the record against the table: status refuses; a resume trusts the table
+# and redoes the missing toy
+"$HFSCAN" status record.h5 > /dev/null 2> record.err
+[ $? -eq 1 ] || fail "status called a file complete that lacks a toy: $(cat record.err)"
+one_line record.err
+grep -q "/job says" record.err || fail "record against table: $(cat record.err)"
+
+# status of a large file reads it in blocks, never whole: 4 million toy
+# units (224 MB of tables, 256 MB once loaded) answered in bounded memory.
+# Release build only (the sanitizers' shadow memory would blur the figure).
+if [ "${HFS_TEST_QUICK:-0}" != 1 ]; then
+  cp good.h5 large.h5
+  $PY - large.h5 "$HFSCAN" << 'PYEOF' || fail "status of a large toy file"
+import sys, h5py, numpy as np
+path = sys.argv[1]
+nt = 2_000_000
+with h5py.File(path, "r+") as f:
+    u = f["/toys/unit"]
+    for k in list(u):
+        dt = u[k].dtype
+        del u[k]
+        u.create_dataset(k, data=np.zeros(2 * nt, dtype=dt))
+    f["/toys"].attrs["ntoys"] = np.int64(nt)
+    f["/toys"].attrs["complete"] = np.int64(0)
+    f["/job"].attrs["n_done"] = np.int64(0)
+    f["/job"].attrs["n_total"] = np.int64(2 * nt)
+    f["/job"].attrs["complete"] = np.int64(0)
+PYEOF
+  # measured from a small process: a child's peak counts its parent's
+  # memory at the fork
+  $PY - large.h5 "$HFSCAN" << 'PYEOF' || fail "status of a large toy file"
+import resource, subprocess, sys
+path, hfscan, nt = sys.argv[1], sys.argv[2], 2_000_000
+r = subprocess.run([hfscan, "status", path], capture_output=True, text=True)
+rss_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+print(r.stdout.strip(), r.stderr.strip(), f"(peak {rss_mb:.0f} MB)")
+assert r.returncode == 3, f"exit status {r.returncode}, expected 3 (incomplete)"
+assert f" 0 of {2 * nt} toys" in r.stdout, r.stdout
+# loading the tables whole takes 256 MB; blocks take 4 MB above the
+# process's own (about 40 MB: MPI, PETSc)
+assert rss_mb < 100, f"status used {rss_mb:.0f} MB for a {2 * nt}-unit file"
+PYEOF
+fi
 
 # merge: overlapping parts are refused, disjoint ones give the single run
 "$HFSCAN" merge all.h5 part0.h5 part1.h5 > /dev/null || fail "merge of two disjoint parts"
