@@ -6,6 +6,7 @@
  * -o DIR writes DIR/{fit,limit,significance,ranking,scan}.h5, and a second
  * run resumes the ranking and the scan from their checkpoints. */
 #include "cli.h"
+#include "cli_guard.h"
 #include "cli_json.h"
 
 #include <errno.h>
@@ -91,7 +92,10 @@ int hfs_cmd_summary(int argc, char **argv) {
   /* hfs_cli_parse made the output folder with its parents. */
   headings = 1; /* the parts' headings even with --quiet -o (tests/cli/test_summary.sh) */
   if (o.json && rank0) gathered = json_object();
-  int rc = hfs_cli_load(&o, &c);
+  static const char *const parts[] = {"fit.h5", "limit.h5", "significance.h5", "ranking.h5",
+                                      "scan.h5"};
+  int rc = o.output ? hfs_cli_output_guard_folder(o.output, parts, 5) : HFS_OK;
+  if (!rc) rc = hfs_cli_load(&o, &c);
   if (!rc) rc = hfs_infer_create(c.model, &o.fit, c.fixed, c.init, &I);
   if (!rc) hfs_cli_apply_robust(&o, I);
   if (!rc) rc = scan_grid(&o, &c, &lo, &hi);

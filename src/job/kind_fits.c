@@ -228,7 +228,7 @@ static int fits_save(void *state, const char *path) {
                             kind_name(s)));
   HFS_CHECK(hfs_h5_close(&h5));
 cleanup:
-  hfs_h5_close(&h5);
+  hfs_h5_discard(&h5); /* a half-written file must not replace the last commit */
   return rc;
 }
 

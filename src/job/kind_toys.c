@@ -386,12 +386,10 @@ const hfs_toyfile *hfs_job_toys_file(const hfs_job *job) {
   return s ? &s->tf : NULL;
 }
 
-static int write_merged(void *ctx, const char *path) {
-  int rc = HFS_OK;
-  const hfs_toyfile *tf = ctx;
+/* One atomic replace with the record staged (hfs_store_stage_progress). */
+int hfs_job_toys_commit(const hfs_toyfile *tf, const char *path) {
   hfs_store_progress p;
   memset(&p, 0, sizeof p);
-  HFS_CHECK(hfs_toyfile_write(tf, path));
   snprintf(p.kind, sizeof p.kind, "%s", hfs_job_toys.name);
   snprintf(p.unit, sizeof p.unit, "%s", hfs_job_toys.unit_noun);
   int64_t n = hfs_toyfile_nunits(tf);
@@ -404,11 +402,8 @@ static int write_merged(void *ctx, const char *path) {
   p.array_index = tf->array_index;
   p.array_count = tf->array_count;
   p.rate = -1;
-  HFS_CHECK(hfs_store_write_progress(path, &p));
-cleanup:
+  hfs_store_stage_progress(&p);
+  int rc = hfs_toyfile_write(tf, path);
+  hfs_store_stage_progress(NULL);
   return rc;
-}
-
-int hfs_job_toys_commit(const hfs_toyfile *tf, const char *path) {
-  return hfs_job_replace_file(path, write_merged, (void *)tf);
 }

@@ -60,13 +60,12 @@ int hfs_job_bcast(hfs_job *job, void *buf, size_t bytes) {
 
 void hfs_job_request_stop(void) { hfs_sched_request_stop(); }
 
-/* The kind's file plus the progress record that `hfscan status` reads. */
-static int save_cb(void *ctx, const char *tmp) {
-  int rc = HFS_OK;
-  hfs_job *job = ctx;
+/* One commit of the checkpoint (master): the kind's file with the progress
+ * record that `hfscan status` reads, staged so that the file's one atomic
+ * replace (hfs_h5_close) carries it. */
+static int commit(hfs_job *job) {
   hfs_store_progress p;
   memset(&p, 0, sizeof p);
-  HFS_CHECK(job->kind->save(job->state, tmp));
   snprintf(p.kind, sizeof p.kind, "%s", job->kind->name);
   snprintf(p.unit, sizeof p.unit, "%s", job->kind->unit_noun);
   job->kind->progress(job->state, &p.done, &p.total);
@@ -75,14 +74,9 @@ static int save_cb(void *ctx, const char *tmp) {
   p.array_count = job->cfg.toys.array_count;
   double dt = hfs_now() - job->t_start;
   p.rate = dt > 0 ? job->collected / dt : -1;
-  HFS_CHECK(hfs_store_write_progress(tmp, &p));
-cleanup:
-  return rc;
-}
-
-/* One commit of the checkpoint (master). */
-static int commit(hfs_job *job) {
-  int rc = hfs_job_replace_file(job->cfg.output, save_cb, job);
+  hfs_store_stage_progress(&p);
+  int rc = job->kind->save(job->state, job->cfg.output);
+  hfs_store_stage_progress(NULL);
   job->last_commit = hfs_now();
   return rc;
 }

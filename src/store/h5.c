@@ -108,7 +108,10 @@ int hfs_h5_close(hfs_h5 **fp) {
   if (!fp || !*fp) return HFS_OK;
   hfs_h5 *f = *fp;
   int rc = HFS_OK;
-  if (f->in_memory && !f->failed) rc = commit_image(f);
+  if (f->in_memory && !f->failed) {
+    rc = hfs__store_stamp_staged(f);
+    if (rc == HFS_OK) rc = commit_image(f);
+  }
   if (f->in_memory && f->failed && rc == HFS_OK)
     rc = hfs_error_set(HFS_ERR_HDF5, "%s: not written: an earlier HDF5 operation failed",
                        f->path);

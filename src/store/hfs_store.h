@@ -65,6 +65,11 @@ typedef struct {
 
 /* Add the record to an existing, closed file (opened for writing). */
 int hfs_store_write_progress(const char *path, const hfs_store_progress *p);
+/* Stage the record for the files created next (hfs_h5_create): each is
+ * stamped with it when closed, before its image reaches the disk, so that
+ * a commit is one atomic replace carrying its record (p is copied; NULL
+ * clears).  The job layer stages around its kind's save. */
+void hfs_store_stage_progress(const hfs_store_progress *p);
 /* Read it; HFS_ERR_MISMATCH when the file has none or it is inconsistent. */
 int hfs_store_read_progress(const char *path, hfs_store_progress *p);
 

@@ -1,9 +1,9 @@
 /* The toy-run file: results and checkpoint of a toy-based hypothesis test or
  * limit scan (docs/output.md, "Toys").  The master keeps the whole run in
- * memory (40 bytes a toy) and commits it by writing the complete file under
- * a temporary name that the job layer renames into place
- * (hfs_job_replace_file): a crash at any moment leaves either the previous
- * commit or the new one, never a damaged file.  The statistics (CLs, limits)
+ * memory (40 bytes a toy) and commits it by writing the complete file in
+ * one atomic replace (hfs_h5_close: image to PATH.tmp, fsync, rename, with
+ * the job layer's progress record staged into it): a crash at any moment
+ * leaves either the previous commit or the new one, never a damaged file.  The statistics (CLs, limits)
  * come from infer (hfs_toys_run_cls); this file only stores them.
  *
  * Everything that determines the results (workspace hash, options, grid,

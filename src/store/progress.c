@@ -7,10 +7,13 @@
 #include <stdio.h>
 #include <string.h>
 
-int hfs_store_write_progress(const char *path, const hfs_store_progress *p) {
+#include "store_internal.h"
+
+static hfs_store_progress staged;
+static int have_staged;
+
+static int write_record(hfs_h5 *f, const hfs_store_progress *p) {
   int rc = HFS_OK;
-  hfs_h5 *f = NULL;
-  HFS_CHECK(hfs_h5_open(path, 1, &f));
   HFS_CHECK(hfs_h5_group(f, "/job"));
   HFS_CHECK(hfs_h5_attr_str(f, "/job", "kind", p->kind));
   HFS_CHECK(hfs_h5_attr_str(f, "/job", "unit", p->unit));
@@ -22,11 +25,27 @@ int hfs_store_write_progress(const char *path, const hfs_store_progress *p) {
   /* The rate varies from run to run: with the other volatile facts. */
   HFS_CHECK(hfs_h5_group(f, "/provenance"));
   HFS_CHECK(hfs_h5_attr_double(f, "/provenance", "units_per_s", p->rate));
+cleanup:
+  return rc;
+}
+
+int hfs_store_write_progress(const char *path, const hfs_store_progress *p) {
+  int rc = HFS_OK;
+  hfs_h5 *f = NULL;
+  HFS_CHECK(hfs_h5_open(path, 1, &f));
+  HFS_CHECK(write_record(f, p));
   rc = hfs_h5_close(&f);
 cleanup:
   hfs_h5_close(&f);
   return rc;
 }
+
+void hfs_store_stage_progress(const hfs_store_progress *p) {
+  have_staged = p != NULL;
+  if (p) staged = *p;
+}
+
+int hfs__store_stamp_staged(hfs_h5 *f) { return have_staged ? write_record(f, &staged) : HFS_OK; }
 
 int hfs_store_read_progress(const char *path, hfs_store_progress *p) {
   int rc = HFS_OK;

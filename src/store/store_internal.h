@@ -9,4 +9,9 @@
  * names the file and the system's reason (strerror). */
 int hfs__store_replace(const char *path, const void *buf, size_t n);
 
+/* The progress record staged by hfs_store_stage_progress, written into a
+ * created file just before its image is committed (HFS_OK when none). */
+struct hfs_h5;
+int hfs__store_stamp_staged(struct hfs_h5 *f);
+
 #endif

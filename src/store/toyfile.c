@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 int64_t hfs_toyfile_nunits(const hfs_toyfile *tf) { return (int64_t)tf->npoints * 2 * tf->ntoys; }
 
@@ -205,11 +204,9 @@ cleanup:
   return rc;
 }
 
-int hfs_toyfile_write(const hfs_toyfile *tf, const char *path) {
-  int rc = write_file(tf, path);
-  if (rc) unlink(path);
-  return rc;
-}
+/* Nothing to remove on failure: a created file reaches the disk only
+ * whole (hfs_h5_close), and a failed one leaves the previous version. */
+int hfs_toyfile_write(const hfs_toyfile *tf, const char *path) { return write_file(tf, path); }
 
 /* Every dataset a toy file must hold and its number of values, checked
  * against the header before anything is allocated: a crafted header

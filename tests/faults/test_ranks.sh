@@ -87,6 +87,10 @@ for sig in USR1 TERM INT; do
   want=3; [ $sig != USR1 ] && want=1
   [ $rc -eq $want ] || fail "SIG$sig to mpirun: exit status $rc, expected $want: $(cat m.err)"
   grep -q "checkpoint written" m.err || fail "SIG$sig to mpirun: no checkpoint message: $(cat m.err)"
+  # the file, not mpirun's status, says what to do: resume (3)
+  "$HFSCAN" status m$sig.h5 > /dev/null 2>&1
+  rc=$?
+  [ $rc -eq 3 ] || fail "SIG$sig to mpirun: status of the checkpoint $rc, expected 3"
   resume_same m$sig.h5
 done
 echo "1 passed, 0 failed"
