@@ -103,3 +103,6 @@ if [ -x "$SRC/bench/bench_ranking.sh" ] || [ -f "$SRC/bench/bench_ranking.sh" ];
   echo "## ranking"
   bash "$SRC/bench/bench_ranking.sh" "$B" 2>&1 | tail -12
 fi
+
+echo "## global-minimum search on Belle II (--robust observed against off)"
+bash "$SRC/bench/bench_robust.sh" "$B" 5 2>&1

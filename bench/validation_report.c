@@ -59,7 +59,8 @@ int main(int argc, char **argv) {
     int np = hfs_model_npar(m);
     hfs_fit_result r;
     hfs_fit_result_init(&r, np, 1);
-    hfs_fitter_minimize(hfs_infer_fitter(I), NULL, NULL, NULL, NULL, 1, &r);
+    /* as `hfscan fit` does: with the global-minimum search (docs/inference.md) */
+    hfs_infer_minimize(I, NULL, NULL, hfs_infer_init(I), hfs_infer_fixed(I), NULL, 0, 1, &r);
     json_t *pre = json_object_get(ref, "mle_minuit_precise");
     json_t *names_j = json_object_get(json_object_get(ref, "model"), "par_names");
     double dnll = r.twice_nll - num(json_object_get(pre, "twice_nll"));
@@ -110,8 +111,13 @@ int main(int argc, char **argv) {
     hfs_significance sg;
     if (dj && !json_object_get(dj, "error") && !local_min && !hfs_infer_significance(I, &sg))
       dz = fabs(sg.z - num(json_object_get(dj, "Z_obs")));
-    printf("| %s | %d | %+.1e | %.1e | %.2f%% | %s%.1e | %.1e | %.1e |\n", names[k], np, dnll, dx,
-           100 * de, local_min ? "(local min) " : "", dcls, dlim, dz);
+    if (local_min) /* pyhf's numbers are its local minimum's: the fit's distance from them */
+      printf("| %s | %d | %+.4f (pyhf in the higher minimum) | %.1f | not compared | not "
+             "compared | not compared | not compared |\n",
+             names[k], np, dnll, dx);
+    else
+      printf("| %s | %d | %+.1e | %.1e | %.2f%% | %.1e | %.1e | %.1e |\n", names[k], np, dnll,
+             dx, 100 * de, dcls, dlim, dz);
     double w[6] = {dnll, dx, de, dcls, dlim, isnan(dz) ? 0 : dz};
     /* the two-minima case is reported but not counted: pyhf stopped in the
      * higher minimum there (docs/validation.md) */
