@@ -7,8 +7,10 @@
 
 #include <errno.h>
 #include <hdf5.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "store_internal.h"
 
@@ -30,7 +32,7 @@ static int fail(hfs_h5 *f, const char *what, const char *obj) {
                        f ? f->path : "?", what, obj ? obj : "");
 }
 
-static char *dup(const char *s) {
+static char *copy_string(const char *s) {
   size_t n = strlen(s) + 1;
   char *d = malloc(n);
   if (d) memcpy(d, s, n);
@@ -39,7 +41,7 @@ static char *dup(const char *s) {
 
 static int wrap(hid_t id, const char *path, hfs_h5 **out) {
   hfs_h5 *f = calloc(1, sizeof *f);
-  if (!f || !(f->path = dup(path))) {
+  if (!f || !(f->path = copy_string(path))) {
     free(f);
     H5Fclose(id);
     return hfs_error_set(HFS_ERR_NOMEM, "out of memory");
@@ -64,7 +66,13 @@ int hfs_h5_create(const char *path, hfs_h5 **out) {
    * whole anyway, so the crash tolerance of the newer formats buys nothing. */
   H5Pset_libver_bounds(fapl, H5F_LIBVER_EARLIEST, H5F_LIBVER_LATEST);
   H5Pset_fapl_core(fapl, (size_t)1 << 20, 0);
-  hid_t id = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+  /* The core driver reads an existing file of the given name into memory
+   * even to truncate it: the image is created under a name that does not
+   * exist (it never reaches the disk), so a commit over the previous
+   * checkpoint does not read that checkpoint first. */
+  char label[64];
+  snprintf(label, sizeof label, "hfscan-image-%ld-%p", (long)getpid(), (void *)out);
+  hid_t id = H5Fcreate(label, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
   H5Pclose(fapl);
   if (id < 0) return hfs_error_set(HFS_ERR_HDF5, "%s: cannot create HDF5 file", path);
   int rc = wrap(id, path, out);

@@ -58,8 +58,8 @@ for i in $(seq 1 "$RUNS"); do
     3)
       stopped=$((stopped + 1))
       [ -f $out ] || fail "run $i (SIG$sig after ${delay}s): exit 3 but no checkpoint"
-      "$HFSCAN" status $out > /dev/null 2>&1
-      [ $? -eq 3 ] || fail "run $i: the checkpoint is not a resumable partial file"
+      st=$("$HFSCAN" status $out 2>&1)
+      [ $? -eq 3 ] || fail "run $i (SIG$sig after ${delay}s): the checkpoint is not a resumable partial file: $st; the run said: $(tail -2 run.err)"
       # resumed to the end: every fourth (resumes cost as much as runs)
       if [ $((stopped % 4)) -eq 1 ]; then
         "$HFSCAN" "${ARGS[@]}" -o $out > /dev/null 2> resume.err || fail "run $i: resume: $(cat resume.err)"
