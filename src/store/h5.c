@@ -421,27 +421,11 @@ int hfs_h5_rows_create_int(hfs_h5 *f, const char *path, int64_t nrows,
   return rows_create(f, path, nrows, ncols, H5T_NATIVE_INT64, &fill);
 }
 
-static int rows_write(hfs_h5 *f, const char *path, int64_t row0, int64_t nrows,
-                      int64_t ncols, hid_t type, const void *data) {
-  hid_t ds = H5Dopen2(f->file, path, H5P_DEFAULT);
-  if (ds < 0) return fail(f, "open dataset", path);
-  int rc = HFS_OK;
-  hid_t fs = H5Dget_space(ds);
-  int rank = H5Sget_simple_extent_ndims(fs);
-  hsize_t start[2] = {(hsize_t)row0, 0}, count[2] = {(hsize_t)nrows, (hsize_t)ncols};
-  hid_t ms = H5Screate_simple(rank, count, NULL);
-  if (H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, count, NULL) < 0 ||
-      H5Dwrite(ds, type, ms, fs, H5P_DEFAULT, data) < 0)
-    rc = fail(f, "write rows of", path);
-  H5Sclose(ms);
-  H5Sclose(fs);
-  H5Dclose(ds);
-  return rc;
-}
-
-static int rows_read(hfs_h5 *f, const char *path, int64_t row0, int64_t nrows,
-                     int64_t ncols, hid_t type, void *data) {
-  if (!hfs_h5_exists(f, path))
+/* A block of rows, written (write = 1) or read; the rest of the dataset is
+ * not touched. */
+static int rows_io(hfs_h5 *f, const char *path, int64_t row0, int64_t nrows, int64_t ncols,
+                   hid_t type, void *data, int write) {
+  if (!write && !hfs_h5_exists(f, path))
     return hfs_error_set(HFS_ERR_NOT_FOUND, "%s: no dataset '%s'", f->path, path);
   hid_t ds = H5Dopen2(f->file, path, H5P_DEFAULT);
   if (ds < 0) return fail(f, "open dataset", path);
@@ -451,8 +435,9 @@ static int rows_read(hfs_h5 *f, const char *path, int64_t row0, int64_t nrows,
   hsize_t start[2] = {(hsize_t)row0, 0}, count[2] = {(hsize_t)nrows, (hsize_t)ncols};
   hid_t ms = H5Screate_simple(rank, count, NULL);
   if (H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, count, NULL) < 0 ||
-      H5Dread(ds, type, ms, fs, H5P_DEFAULT, data) < 0)
-    rc = fail(f, "read rows of", path);
+      (write ? H5Dwrite(ds, type, ms, fs, H5P_DEFAULT, data)
+             : H5Dread(ds, type, ms, fs, H5P_DEFAULT, data)) < 0)
+    rc = fail(f, write ? "write rows of" : "read rows of", path);
   H5Sclose(ms);
   H5Sclose(fs);
   H5Dclose(ds);
@@ -461,20 +446,20 @@ static int rows_read(hfs_h5 *f, const char *path, int64_t row0, int64_t nrows,
 
 int hfs_h5_rows_read_double(hfs_h5 *f, const char *path, int64_t row0, int64_t nrows,
                             int64_t ncols, double *data) {
-  return rows_read(f, path, row0, nrows, ncols, H5T_NATIVE_DOUBLE, data);
+  return rows_io(f, path, row0, nrows, ncols, H5T_NATIVE_DOUBLE, data, 0);
 }
 
 int hfs_h5_rows_read_int(hfs_h5 *f, const char *path, int64_t row0, int64_t nrows,
                          int64_t ncols, int64_t *data) {
-  return rows_read(f, path, row0, nrows, ncols, H5T_NATIVE_INT64, data);
+  return rows_io(f, path, row0, nrows, ncols, H5T_NATIVE_INT64, data, 0);
 }
 
 int hfs_h5_rows_write_double(hfs_h5 *f, const char *path, int64_t row0,
                              int64_t nrows, int64_t ncols, const double *data) {
-  return rows_write(f, path, row0, nrows, ncols, H5T_NATIVE_DOUBLE, data);
+  return rows_io(f, path, row0, nrows, ncols, H5T_NATIVE_DOUBLE, (void *)data, 1);
 }
 
 int hfs_h5_rows_write_int(hfs_h5 *f, const char *path, int64_t row0,
                           int64_t nrows, int64_t ncols, const int64_t *data) {
-  return rows_write(f, path, row0, nrows, ncols, H5T_NATIVE_INT64, data);
+  return rows_io(f, path, row0, nrows, ncols, H5T_NATIVE_INT64, (void *)data, 1);
 }
