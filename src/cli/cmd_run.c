@@ -229,21 +229,30 @@ static int status_of(const char *path) {
     hfs_cli_error("status: %s: no such file (nothing committed yet?)", path);
     return HFS_EXIT_ERROR;
   }
-  if (hfs_store_read_progress(path, &p)) {
-    hfs_cli_error("status: %s", hfs_error_message());
-    return HFS_EXIT_ERROR;
-  }
   /* A toy file is also validated row by row (shapes, done rows, finite
    * statistics), as resume and merge do, so status never calls a damaged
    * file complete; the rows are read in blocks, never the file whole.  A
    * grid file is read whole (one row a signal point).  Rankings and scans
-   * answer from the record alone. */
-  if (!strcmp(p.kind, "toys")) {
-    int64_t done = 0, total = 0;
+   * answer from the record alone.  The record and the table are read by
+   * two opens: a commit of a running job may replace the file between
+   * them (a new inode), and then both are read again. */
+  int64_t done = 0, total = 0;
+  for (int attempt = 0;; ++attempt) {
+    struct stat before, after;
+    if (stat(path, &before) != 0 || hfs_store_read_progress(path, &p)) {
+      hfs_cli_error("status: %s", hfs_error_message());
+      return HFS_EXIT_ERROR;
+    }
+    if (strcmp(p.kind, "toys")) break;
     if (hfs_toyfile_check(path, &done, &total)) {
       hfs_cli_error("status: %s", hfs_error_message());
       return HFS_EXIT_ERROR;
     }
+    if (stat(path, &after) != 0 || (after.st_ino == before.st_ino &&
+                                    after.st_dev == before.st_dev) || attempt == 20)
+      break;
+  }
+  if (!strcmp(p.kind, "toys")) {
     if (done != p.done || total != p.total || (p.complete && done != total)) {
       hfs_cli_error("status: %s: damaged toy file: /job says %lld of %lld toys done%s, the "
                     "toy table holds %lld of %lld",
