@@ -107,8 +107,19 @@ int main(int argc, char **argv) {
   /* Started without mpirun or srun, Open MPI's singleton forks an orted
    * (about a second on a loaded node); an isolated singleton does not, and
    * hfscan never spawns processes.  A launcher's own setting wins. */
-  if (!getenv("OMPI_COMM_WORLD_SIZE") && !getenv("PMIX_RANK") && !getenv("PMI_RANK"))
+  if (!getenv("OMPI_COMM_WORLD_SIZE") && !getenv("PMIX_RANK") && !getenv("PMI_RANK")) {
     setenv("OMPI_MCA_ess_singleton_isolated", "1", 0);
+    /* Every isolated singleton takes the same job name, so all of them
+     * would share one session directory (TMPDIR/ompi.HOST.UID/jf.0/1/0):
+     * one run removing it at exit while another creates it fails the
+     * other's MPI_Init ("File exists").  One directory per process, which
+     * Open MPI removes at MPI_Finalize. */
+    char dir[4096];
+    const char *tmp = getenv("TMPDIR");
+    snprintf(dir, sizeof dir, "%s/hfscan-ompi.%ld.%ld", tmp && *tmp ? tmp : "/tmp", (long)getuid(),
+             (long)getpid());
+    setenv("OMPI_MCA_orte_jobfam_session_dir", dir, 0);
+  }
   if (MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided) != MPI_SUCCESS) {
     fprintf(stderr, "hfscan: MPI_Init_thread failed\n");
     return HFS_EXIT_ERROR;
