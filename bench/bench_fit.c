@@ -159,26 +159,27 @@ int main(int argc, char **argv) {
       times[r] = bench_cpu_now() - t0;
       if (res.status >= 0 && res.status < 6) counts[res.status]++;
       if (toys && res.status != HFS_FIT_CONVERGED)
-        printf("    toy %d: %s 2nll=%.8f |pg|=%.2g %s\n", r,
-               hfs_fit_status_name(res.status), res.twice_nll, res.grad_norm, res.reason);
+        printf("    toy %d: %s 2nll=%.8f |pg|=%.2g %s\n", r, hfs_fit_status_name(res.status),
+               res.twice_nll, res.grad_norm, res.reason);
     }
     ctx.main = hfs_model_observed(m);
     if (toys)
-      printf("%-15s %d toys: converged %d, maxiter %d, linesearch %d, nonfinite %d, "
-             "failed %d, hesse_failed %d\n", b->name, toys, counts[0], counts[1],
-             counts[2], counts[3], counts[4], counts[5]);
+      printf(
+          "%-15s %d toys: converged %d, maxiter %d, linesearch %d, nonfinite %d, "
+          "failed %d, hesse_failed %d\n",
+          b->name, toys, counts[0], counts[1], counts[2], counts[3], counts[4], counts[5]);
     qsort(times, (size_t)reps, sizeof *times, cmp_double);
-    printf("%-15s median %8.3f ms  min %8.3f ms  %-10s 2nll=%.8f  %s=%.6f +- %.6f"
-           "  |pg|=%.1e iter=%d eval=%d  %s\n",
-           b->name, 1e3 * times[reps / 2], 1e3 * times[0],
-           hfs_fit_status_name(res.status), res.twice_nll, hfs_model_par_name(m, poi),
-           res.theta[poi], res.error[poi], res.grad_norm, res.n_iter, res.n_eval,
-           res.reason);
+    printf(
+        "%-15s median %8.3f ms  min %8.3f ms  %-10s 2nll=%.8f  %s=%.6f +- %.6f"
+        "  |pg|=%.1e iter=%d eval=%d  %s\n",
+        b->name, 1e3 * times[reps / 2], 1e3 * times[0], hfs_fit_status_name(res.status),
+        res.twice_nll, hfs_model_par_name(m, poi), res.theta[poi], res.error[poi], res.grad_norm,
+        res.n_iter, res.n_eval, res.reason);
     for (int i = 0; i < npar; i++) {
       double span = hi[i] - lo[i], x = res.theta[i];
       if (!fixed[i] && (x - lo[i] < 1e-6 * span || hi[i] - x < 1e-6 * span))
-        printf("    at a bound: %s = %.10g in [%g, %g], error %.4g\n",
-               hfs_model_par_name(m, i), x, lo[i], hi[i], res.error[i]);
+        printf("    at a bound: %s = %.10g in [%g, %g], error %.4g\n", hfs_model_par_name(m, i), x,
+               lo[i], hi[i], res.error[i]);
     }
     hfs_fit_result_free(&res);
     hfs__fit_engine_destroy(&e);

@@ -68,8 +68,10 @@ int main(int argc, char **argv) {
          hfs_model_npar(m));
   printf("hypotest (mu=1, qtilde)       median %8.2f ms  min %8.2f ms  (%d runs) CLs_obs %.5f\n",
          1e3 * th[reps / 2], 1e3 * th[0], reps, h.cls_obs);
-  printf("limit %.0f%% CL with 5 bands  median %8.2f ms  min %8.2f ms  (%d hypotests) obs %.4f exp %.4f\n",
-         100 * cl, 1e3 * tl[reps / 2], 1e3 * tl[0], npoints, L.obs, L.exp[2]);
+  printf(
+      "limit %.0f%% CL with 5 bands  median %8.2f ms  min %8.2f ms  (%d hypotests) obs %.4f exp "
+      "%.4f\n",
+      100 * cl, 1e3 * tl[reps / 2], 1e3 * tl[0], npoints, L.obs, L.exp[2]);
   hfs_limit_free(&L);
   free(th);
   free(tl);

@@ -60,7 +60,8 @@ int main(int argc, char **argv) {
     double t2 = now();
     for (int r = 0; r < reps / 20 + 1; ++r) hfs_model_hessian(m, obs, aux, th, H);
     double t3 = now();
-    for (int r = 0; r < reps / 20 + 1; ++r) hfs_model_hessian_blocks(m, obs, aux, th, hss, hbb, hbs);
+    for (int r = 0; r < reps / 20 + 1; ++r)
+      hfs_model_hessian_blocks(m, obs, aux, th, hss, hbb, hbs);
     double t4 = now();
     t[0][k] = (t1 - t0) / reps;
     t[1][k] = (t2 - t1) / reps;
@@ -70,13 +71,19 @@ int main(int argc, char **argv) {
   for (int i = 0; i < 4; ++i) qsort(t[i], 31, sizeof(double), cmpd);
   printf("workspace %s%s: %d parameters, %d bins\n", argv[1], argc > 3 ? " + patches" : "", n,
          hfs_model_nbins(m));
-  printf("twice_nll            %8.2f us (median of 31 x %d, thread CPU time)\n", 1e6 * t[0][15], reps);
+  printf("twice_nll            %8.2f us (median of 31 x %d, thread CPU time)\n", 1e6 * t[0][15],
+         reps);
   printf("twice_nll + gradient %8.2f us\n", 1e6 * t[1][15]);
   printf("Hessian              %8.2f us\n", 1e6 * t[2][15]);
   printf("Hessian blocks       %8.2f us (%d shared, %d blocks)\n", 1e6 * t[3][15], st.nshared,
          st.nblocks);
   if (sink == 42) printf(" ");
-  free(th); free(g); free(H); free(hss); free(hbb); free(hbs);
+  free(th);
+  free(g);
+  free(H);
+  free(hss);
+  free(hbb);
+  free(hbs);
   hfs_model_destroy(&m);
   hfs_spec_destroy(&spec);
   return 0;

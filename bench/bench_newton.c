@@ -43,8 +43,7 @@ static int hessian(void *ctx, const double *theta, double *hess) {
   return hfs_model_hessian(c->m, c->main, c->aux, theta, hess);
 }
 
-static int hessian_blocks(void *ctx, const double *theta, double *hss, double *hbb,
-                          double *hbs) {
+static int hessian_blocks(void *ctx, const double *theta, double *hss, double *hbb, double *hbs) {
   model_ctx *c = ctx;
   return hfs_model_hessian_blocks(c->m, c->main, c->aux, theta, hss, hbb, hbs);
 }
@@ -146,8 +145,8 @@ int main(int argc, char **argv) {
   const hfs_fit_backend *backends[2] = {&hfs__fit_backend_newton, &hfs__fit_backend_tao_bntl};
   hfs_fit_options o = HFS_FIT_OPTIONS_DEFAULT;
   for (int k = 0; k < 2; k++) {
-    HFS_CHECK(hfs__fit_engine_create(npar, lo, hi, objective, hessian, &ctx, backends[k], &o,
-                                     &e[k]));
+    HFS_CHECK(
+        hfs__fit_engine_create(npar, lo, hi, objective, hessian, &ctx, backends[k], &o, &e[k]));
     if (ms.nblocks > 0) {
       hfs_fit_structure fs = {ms.nshared, ms.shared, ms.nblocks, ms.block_off, ms.block_par};
       HFS_CHECK(hfs__fit_engine_set_structure(e[k], &fs, hessian_blocks));
@@ -158,8 +157,8 @@ int main(int argc, char **argv) {
   memcpy(best, res.theta, (size_t)npar * sizeof *best);
   int nfree = 0;
   for (int i = 0; i < npar; i++) nfree += !fixed[i];
-  printf("%s: %d parameters (%d free), %d bins; %d shared, %d blocks\n", argv[1], npar,
-         nfree, nbins, ms.nshared, ms.nblocks);
+  printf("%s: %d parameters (%d free), %d bins; %d shared, %d blocks\n", argv[1], npar, nfree,
+         nbins, ms.nshared, ms.nblocks);
 
   /* The pieces of one Newton iteration at the best fit. */
   for (int k = 0; k < reps; k++) {
@@ -231,9 +230,9 @@ int main(int argc, char **argv) {
         HFS_CHECK(hfs__fit_engine_minimize(e[k], init, fixed, we, &res));
         t[j] = bench_cpu_now() - t0;
       }
-      printf("  fit %-9s %-13s %9.1f us  (%s, %d iterations, %d evaluations)\n",
-             backends[k]->name, we ? "with errors" : "", 1e6 * median(t, reps),
-             hfs_fit_status_name(res.status), res.n_iter, res.n_eval);
+      printf("  fit %-9s %-13s %9.1f us  (%s, %d iterations, %d evaluations)\n", backends[k]->name,
+             we ? "with errors" : "", 1e6 * median(t, reps), hfs_fit_status_name(res.status),
+             res.n_iter, res.n_eval);
     }
   }
 
@@ -280,10 +279,11 @@ int main(int argc, char **argv) {
       iters += res.n_iter;
     }
     double cpu = cpu_now() - c0, wall = bench_cpu_now() - w0;
-    printf("  toys %-9s %d toys: %.1f us CPU per toy (%.0f toys per CPU second; wall %.0f/s), "
-           "%.1f iterations per fit, %d fits not converged\n",
-           backends[k]->name, reps, 1e6 * cpu / reps, reps / cpu, reps / wall,
-           iters / (2.0 * reps), bad);
+    printf(
+        "  toys %-9s %d toys: %.1f us CPU per toy (%.0f toys per CPU second; wall %.0f/s), "
+        "%.1f iterations per fit, %d fits not converged\n",
+        backends[k]->name, reps, 1e6 * cpu / reps, reps / cpu, reps / wall, iters / (2.0 * reps),
+        bad);
     ctx.main = hfs_model_observed(m);
     ctx.aux = hfs_model_auxdata(m);
   }

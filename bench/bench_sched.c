@@ -111,14 +111,13 @@ int main(int argc, char **argv) {
     fprintf(stderr, "bench_sched: %s\n", hfs_error_message());
     MPI_Abort(MPI_COMM_WORLD, 1);
   }
-  hfs_sched_task t = {c.spin ? "spin" : "noop", sizeof(double), run_unit,
-                      collect_unit, &c};
+  hfs_sched_task t = {c.spin ? "spin" : "noop", sizeof(double), run_unit, collect_unit, &c};
   if (rank == 0)
-    printf("# bench_sched: %d ranks, %lld %s units%s, master_computes=%d, "
-           "target=%g s, prefetch=%d, max_batch=%lld\n",
-           size, (long long)nunits, t.name,
-           c.spin ? "" : " (no work)", o.master_computes,
-           o.target_batch_seconds, o.prefetch, (long long)o.max_batch_units);
+    printf(
+        "# bench_sched: %d ranks, %lld %s units%s, master_computes=%d, "
+        "target=%g s, prefetch=%d, max_batch=%lld\n",
+        size, (long long)nunits, t.name, c.spin ? "" : " (no work)", o.master_computes,
+        o.target_batch_seconds, o.prefetch, (long long)o.max_batch_units);
   double best = 1e300;
   char best_line[640] = "";
   for (int r = 0; r < reps; r++) {
@@ -131,8 +130,7 @@ int main(int argc, char **argv) {
     /* Workers' own view: the share of their time spent waiting for work,
      * which external load on the machine does not inflate the way it
      * inflates wall times. */
-    double mine[2] = {rank == 0 ? 0.0 : st.wait_seconds,
-                      rank == 0 ? 0.0 : st.wall_seconds};
+    double mine[2] = {rank == 0 ? 0.0 : st.wait_seconds, rank == 0 ? 0.0 : st.wall_seconds};
     double sums[2] = {0, 0};
     MPI_Reduce(mine, sums, 2, MPI_DOUBLE, MPI_SUM, 0, MPI_COMM_WORLD);
     if (rank != 0) continue;
@@ -149,13 +147,10 @@ int main(int argc, char **argv) {
                "%lld batches (mean %.1f units), master wait %.3f s, "
                "workers idle %.2f%%",
                st.wall_seconds, ideal, 100 * ideal / st.wall_seconds,
-               (double)nunits * c.unit_seconds / st.wall_seconds,
-               (long long)st.units_by_master,
-               1e6 * st.overhead_seconds / (double)nunits,
-               msgs / st.wall_seconds, (long long)st.batches,
-               st.batches ? (double)(nunits - st.units_by_master) /
-                                (double)st.batches
-                          : 0.0,
+               (double)nunits * c.unit_seconds / st.wall_seconds, (long long)st.units_by_master,
+               1e6 * st.overhead_seconds / (double)nunits, msgs / st.wall_seconds,
+               (long long)st.batches,
+               st.batches ? (double)(nunits - st.units_by_master) / (double)st.batches : 0.0,
                st.wait_seconds, idle);
     } else {
       snprintf(line, sizeof line,
@@ -164,14 +159,10 @@ int main(int argc, char **argv) {
                "%.0f msg/s, %lld batches (mean %.1f units), bytes %lld in / "
                "%lld out, workers idle %.2f%%",
                st.wall_seconds, (double)nunits / st.wall_seconds,
-               1e6 * st.overhead_seconds / (double)nunits,
-               st.overhead_seconds,
-               1e6 * st.collect_seconds / (double)nunits,
-               (long long)st.units_by_master, msgs / st.wall_seconds,
-               (long long)st.batches,
-               st.batches ? (double)(nunits - st.units_by_master) /
-                                (double)st.batches
-                          : 0.0,
+               1e6 * st.overhead_seconds / (double)nunits, st.overhead_seconds,
+               1e6 * st.collect_seconds / (double)nunits, (long long)st.units_by_master,
+               msgs / st.wall_seconds, (long long)st.batches,
+               st.batches ? (double)(nunits - st.units_by_master) / (double)st.batches : 0.0,
                (long long)st.bytes_received, (long long)st.bytes_sent, idle);
     }
     printf("rep %d: %s\n", r, line);

@@ -45,9 +45,10 @@ int main(int argc, char **argv) {
     if (dt < best) best = dt;
   }
   double mb = (double)n * (sizeof(hfs_toy_result) + sizeof(int64_t)) / 1e6;
-  printf("%d points x 2 x %lld toys = %lld toys, %.1f MB of toy data: commit %.1f ms "
-         "(%.0f MB/s, %.2f us per toy)\n",
-         P, N, (long long)n, mb, 1e3 * best, mb / best, 1e6 * best / (double)n);
+  printf(
+      "%d points x 2 x %lld toys = %lld toys, %.1f MB of toy data: commit %.1f ms "
+      "(%.0f MB/s, %.2f us per toy)\n",
+      P, N, (long long)n, mb, 1e3 * best, mb / best, 1e6 * best / (double)n);
   hfs_toyfile_free(&tf);
   return 0;
 }

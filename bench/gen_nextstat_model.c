@@ -35,7 +35,8 @@ int main(int argc, char **argv) {
     for (int j = 0; j < nb; ++j) printf("%s%.17g", j ? ", " : "", 50 + 0.25 * j + 0.1 * (i % 5));
     printf("]}");
   }
-  printf("],\n \"measurements\": [{\"name\": \"meas\", \"config\": {\"poi\": \"mu\", "
-         "\"parameters\": []}}]}\n");
+  printf(
+      "],\n \"measurements\": [{\"name\": \"meas\", \"config\": {\"poi\": \"mu\", "
+      "\"parameters\": []}}]}\n");
   return 0;
 }

@@ -40,8 +40,7 @@ enum { CH_ON, CH_OFF, N_CH };
 #define OFF (1u << CH_OFF)
 #define BOTH (ON | OFF)
 
-static const char *const k_channel_name[N_CH] = {"onres_bdt2_x_ptk",
-                                                  "offres_bdt2_x_ptk"};
+static const char *const k_channel_name[N_CH] = {"onres_bdt2_x_ptk", "offres_bdt2_x_ptk"};
 
 /* The binning's labels, shown by --help: the generator works with bin
  * indices only. */
@@ -75,12 +74,12 @@ enum { S_SIGNAL, S_CHARGED_B, S_MIXED_B, S_CCBAR, S_UDS, S_TAUTAU, N_SAMPLE };
  * hardest to simulate in quantity) a lot in the high-BDT2 bins. */
 struct sample_def {
   const char *name;
-  double yield;          /* expected on-resonance events, signal at mu = 1 */
-  double bdt2[N_BDT2];   /* relative density over BDT2, low to high */
-  double ptk[N_PTK];     /* relative density over pT(K), low to high */
-  double corr;           /* BDT2 x pT(K) correlation, |corr| < 1 */
-  double mc_scale;       /* simulated luminosity / data luminosity */
-  unsigned channels;     /* ON, OFF or BOTH */
+  double yield;        /* expected on-resonance events, signal at mu = 1 */
+  double bdt2[N_BDT2]; /* relative density over BDT2, low to high */
+  double ptk[N_PTK];   /* relative density over pT(K), low to high */
+  double corr;         /* BDT2 x pT(K) correlation, |corr| < 1 */
+  double mc_scale;     /* simulated luminosity / data luminosity */
+  unsigned channels;   /* ON, OFF or BOTH */
 };
 
 static const struct sample_def k_samples[N_SAMPLE] = {
@@ -309,8 +308,7 @@ static void make_templates(gsl_rng *rng, struct templates *t) {
       for (int b = 0; b < N_BIN; b++) {
         double expect = sd->yield * shape[b];
         if (c == CH_OFF)
-          expect *= k_lumi_ratio * k_xsec_ratio *
-                    (1.0 + k_offres_ptk_tilt * v_of(b % N_PTK));
+          expect *= k_lumi_ratio * k_xsec_ratio * (1.0 + k_offres_ptk_tilt * v_of(b % N_PTK));
         t->truth[c][s][b] = expect;
         /* An empty template bin would make a zero-yield sample; real
          * workspaces patch those with placeholders, we keep one MC event. */
@@ -341,8 +339,7 @@ static void pattern_shape(gsl_rng *rng, double r[N_BIN]) {
 /* Moves a fraction f of every bin's content one step along BDT2 (step = N_PTK)
  * or pT(K) (step = 1), upward for dir = +1 and downward for -1; bins at the
  * edge keep what cannot move out. */
-static void migrate(const double nom[N_BIN], double f, int dir, int along_bdt2,
-                    double out[N_BIN]) {
+static void migrate(const double nom[N_BIN], double f, int dir, int along_bdt2, double out[N_BIN]) {
   memcpy(out, nom, sizeof(double) * N_BIN);
   for (int i = 0; i < N_BDT2; i++)
     for (int j = 0; j < N_PTK; j++) {
@@ -357,8 +354,8 @@ static void migrate(const double nom[N_BIN], double f, int dir, int along_bdt2,
 /* One histosys variation pair for (systematic, sample) in every channel the
  * sample lives in.  hi/lo are indexed [channel][bin]. */
 static int make_histosys(gsl_rng *rng, const struct histosys_def *hd, int s,
-                         const struct templates *t,
-                         double hi[N_CH][N_BIN], double lo[N_CH][N_BIN]) {
+                         const struct templates *t, double hi[N_CH][N_BIN],
+                         double lo[N_CH][N_BIN]) {
   double size = hd->size[s];
   double asym = gsl_ran_flat(rng, -0.3, 0.3);
   double r[N_BIN];
@@ -393,8 +390,8 @@ static int make_histosys(gsl_rng *rng, const struct histosys_def *hd, int s,
       hi[c][b] *= 1.0 + gsl_ran_gaussian(rng, 0.1 * fabs(size));
       lo[c][b] *= 1.0 + gsl_ran_gaussian(rng, 0.1 * fabs(size));
       if (!(hi[c][b] > 0.0) || !(lo[c][b] > 0.0)) {
-        fprintf(stderr, "hfscan-genws: histosys %s on %s bin %d: template not positive\n",
-                hd->name, k_samples[s].name, b);
+        fprintf(stderr, "hfscan-genws: histosys %s on %s bin %d: template not positive\n", hd->name,
+                k_samples[s].name, b);
         return -1;
       }
     }
@@ -431,20 +428,20 @@ static int add_modifiers(json_t *mods, int s, int c, const struct templates *t,
   for (size_t k = 0; k < N_NORMSYS; k++) {
     const struct normsys_def *nd = &k_normsys[k];
     if (!(nd->samples & BIT(s)) || !(nd->channels & (1u << c))) continue;
-    rc |= json_array_append_new(
-        mods, json_pack("{s:s, s:s, s:{s:f, s:f}}", "name", nd->name, "type", "normsys",
-                        "data", "hi", nd->hi, "lo", nd->lo));
+    rc |=
+        json_array_append_new(mods, json_pack("{s:s, s:s, s:{s:f, s:f}}", "name", nd->name, "type",
+                                              "normsys", "data", "hi", nd->hi, "lo", nd->lo));
   }
   for (size_t k = 0; k < N_HISTOSYS; k++) {
     if (k_histosys[k].size[s] == 0.0) continue;
     rc |= json_array_append_new(
-        mods, json_pack("{s:s, s:s, s:{s:o, s:o}}", "name", k_histosys[k].name, "type",
-                        "histosys", "data", "hi_data", real_array(hs_hi[k][s][c], N_BIN),
-                        "lo_data", real_array(hs_lo[k][s][c], N_BIN)));
+        mods, json_pack("{s:s, s:s, s:{s:o, s:o}}", "name", k_histosys[k].name, "type", "histosys",
+                        "data", "hi_data", real_array(hs_hi[k][s][c], N_BIN), "lo_data",
+                        real_array(hs_lo[k][s][c], N_BIN)));
   }
-  rc |= json_array_append_new(
-      mods, json_pack("{s:s, s:s, s:o}", "name", staterror_name(s, c), "type", "staterror",
-                      "data", real_array(t->stat[c][s], N_BIN)));
+  rc |=
+      json_array_append_new(mods, json_pack("{s:s, s:s, s:o}", "name", staterror_name(s, c), "type",
+                                            "staterror", "data", real_array(t->stat[c][s], N_BIN)));
   return rc ? -1 : 0;
 }
 
@@ -476,16 +473,16 @@ static json_t *build_workspace(unsigned long seed, double mu_obs) {
     json_t *samples = json_array();
     double obs[N_BIN];
     if (!samples) goto cleanup;
-    if (json_array_append_new(channels, json_pack("{s:s, s:o}", "name", k_channel_name[c],
-                                                  "samples", samples)) != 0)
+    if (json_array_append_new(
+            channels, json_pack("{s:s, s:o}", "name", k_channel_name[c], "samples", samples)) != 0)
       goto cleanup;
     for (int s = 0; s < N_SAMPLE; s++) {
       if (!(k_samples[s].channels & (1u << c))) continue;
       json_t *mods = json_array();
       if (!mods) goto cleanup;
-      if (json_array_append_new(samples, json_pack("{s:s, s:o, s:o}", "name", k_samples[s].name,
-                                                   "data", real_array(t->nominal[c][s], N_BIN),
-                                                   "modifiers", mods)) != 0)
+      if (json_array_append_new(
+              samples, json_pack("{s:s, s:o, s:o}", "name", k_samples[s].name, "data",
+                                 real_array(t->nominal[c][s], N_BIN), "modifiers", mods)) != 0)
         goto cleanup;
       if (add_modifiers(mods, s, c, t, hs_hi, hs_lo) != 0) goto cleanup;
     }
@@ -501,11 +498,10 @@ static json_t *build_workspace(unsigned long seed, double mu_obs) {
                                                       "data", real_array(obs, N_BIN))) != 0)
       goto cleanup;
   }
-  ws = json_pack(
-      "{s:O, s:[{s:s, s:{s:s, s:[{s:s, s:[[f, f]], s:[f]}]}}], s:O, s:s}", "channels",
-      channels, "measurements", "name", "BelleII_like", "config", "poi", "mu", "parameters",
-      "name", "mu", "bounds", 0.0, 20.0, "inits", 1.0, "observations", observations,
-      "version", "1.0.0");
+  ws = json_pack("{s:O, s:[{s:s, s:{s:s, s:[{s:s, s:[[f, f]], s:[f]}]}}], s:O, s:s}", "channels",
+                 channels, "measurements", "name", "BelleII_like", "config", "poi", "mu",
+                 "parameters", "name", "mu", "bounds", 0.0, 20.0, "inits", 1.0, "observations",
+                 observations, "version", "1.0.0");
   ok = ws != NULL;
 
 cleanup:
@@ -549,8 +545,7 @@ static int parse_seed(const char *s, unsigned long *out) {
   char *end = NULL;
   errno = 0;
   unsigned long long v = strtoull(s, &end, 10);
-  if (errno || !end || *end || end == s || s[0] == '-' || v == 0 || v > 4294967295ULL)
-    return -1;
+  if (errno || !end || *end || end == s || s[0] == '-' || v == 0 || v > 4294967295ULL) return -1;
   *out = (unsigned long)v;
   return 0;
 }

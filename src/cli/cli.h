@@ -19,7 +19,7 @@ enum {
   HFS_EXIT_ERROR = HFS_JOB_EXIT_ERROR,             /* bad input, I/O, library error */
   HFS_EXIT_USAGE = HFS_JOB_EXIT_USAGE,             /* bad command line */
   HFS_EXIT_INTERRUPTED = HFS_JOB_EXIT_INTERRUPTED, /* stopped by a signal; checkpoint written */
-  HFS_EXIT_FIT_FAILED = HFS_JOB_EXIT_FIT_FAILED    /* finished, but a fit the result rests on failed */
+  HFS_EXIT_FIT_FAILED = HFS_JOB_EXIT_FIT_FAILED /* finished, but a fit the result rests on failed */
 };
 
 #define HFS_MAX_FIX 256
@@ -28,21 +28,21 @@ enum {
 typedef struct {
   const char *workspace;
   const char *measurement;
-  const char *output;        /* -o FILE.h5 */
+  const char *output; /* -o FILE.h5 */
   int json;
   int quiet;
-  int brief;                 /* fit: POI and status only */
-  int strict;                /* warnings are errors */
+  int brief;  /* fit: POI and status only */
+  int strict; /* warnings are errors */
   hfs_fit_options fit;
   hfs_model_options model;
   int nfix;
   char *fix_name[HFS_MAX_FIX];
   double fix_value[HFS_MAX_FIX];
-  hfs_cli_params params;     /* --bounds, --set, --freeze (params.h) */
-  int npatch;                /* --patch FILE (repeatable): JSON Patches applied
-                                to the workspace in order */
+  hfs_cli_params params; /* --bounds, --set, --freeze (params.h) */
+  int npatch;            /* --patch FILE (repeatable): JSON Patches applied
+                            to the workspace in order */
   const char *patch[HFS_MAX_PATCH];
-  int no_digest_check;       /* --no-digest-check */
+  int no_digest_check; /* --no-digest-check */
   /* inference */
   double mu;
   int have_mu;
@@ -51,28 +51,28 @@ typedef struct {
   int have_ts;
   int nscan;
   double scan_lo, scan_hi;
-  int toys;                  /* --calc toys */
+  int toys; /* --calc toys */
   long long ntoys;
   unsigned long long seed;
   int overwrite;
-  int top;                   /* ranking --top */
-  const char *groups[32];    /* ranking --group NAME=REGEX */
+  int top;                /* ranking --top */
+  const char *groups[32]; /* ranking --group NAME=REGEX */
   int ngroups;
-  double levels[4];          /* scan --level */
+  double levels[4]; /* scan --level */
   int nlevels;
   int array_index, array_count; /* job-array split of toys */
   double checkpoint_interval;   /* seconds between checkpoint commits */
   double worker_timeout;        /* seconds before a silent rank is given up */
-  int robust;                /* --robust: HFS_ROBUST_* */
+  int robust;                   /* --robust: HFS_ROBUST_* */
   const char *argv_line;
-  int data_asimov;           /* --data asimov[:mu=X][:nuis=...] (data.c) */
+  int data_asimov; /* --data asimov[:mu=X][:nuis=...] (data.c) */
   double asimov_mu;
   int have_asimov_mu;
   hfs_asimov_nuis asimov_nuis;
-  int yields_prefit;         /* yields --prefit (default post-fit) */
-  int latex;                 /* yields --latex */
-  const char *impacts_json;  /* ranking --impacts-json FILE */
-  int npar_scan;             /* scan --par NAME=LO:HI:N (at most 2) */
+  int yields_prefit;        /* yields --prefit (default post-fit) */
+  int latex;                /* yields --latex */
+  const char *impacts_json; /* ranking --impacts-json FILE */
+  int npar_scan;            /* scan --par NAME=LO:HI:N (at most 2) */
   char par_name[2][128];
   double par_lo[2], par_hi[2];
   int par_n[2];
@@ -90,8 +90,8 @@ typedef struct {
   hfs_model *model;
   int *fixed;
   double *init;
-  char sha256[65];           /* of the workspace file; with --patch, of the
-                                workspace's and the patches' sha256s */
+  char sha256[65]; /* of the workspace file; with --patch, of the
+                      workspace's and the patches' sha256s */
 } hfs_cli_ctx;
 
 void hfs_cli_opts_default(hfs_cli_opts *o);

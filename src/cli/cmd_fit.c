@@ -150,15 +150,24 @@ int hfs_cli_fit(const hfs_cli_opts *o_, const hfs_cli_ctx *c_) {
   fflush(stdout);
   hfs_cli_poi_bound_warn(c.model, &r, "fit");
   if (r.kept_start)
-    hfs_cli_error("warning: the first fit stopped in a local minimum; the lowest of the %d "
-                  "minima met is kept", r.n_minima);
+    hfs_cli_error(
+        "warning: the first fit stopped in a local minimum; the lowest of the %d "
+        "minima met is kept",
+        r.n_minima);
   if (r.status == HFS_FIT_CONVERGED && r.cov_status != HFS_COV_ACCURATE)
     hfs_cli_error("warning: %s", hfs_cli_cov_warning(r.cov_status));
   if (o.output) {
-    hfs_run_info info = {"fit", o.argv_line, o.workspace, c.sha256,
-                         hfs_model_measurement(c.model), hfs_optimizer_name(o.fit.optimizer),
-                         o.model.normsys_code, o.model.histosys_code, hfs_now() - t0,
-                         hfs_cli_size(), hfs_model_par_name(c.model, hfs_model_poi(c.model))};
+    hfs_run_info info = {"fit",
+                         o.argv_line,
+                         o.workspace,
+                         c.sha256,
+                         hfs_model_measurement(c.model),
+                         hfs_optimizer_name(o.fit.optimizer),
+                         o.model.normsys_code,
+                         o.model.histosys_code,
+                         hfs_now() - t0,
+                         hfs_cli_size(),
+                         hfs_model_par_name(c.model, hfs_model_poi(c.model))};
     HFS_CHECK(hfs_h5_create(o.output, &h5));
     HFS_CHECK(hfs_store_write_run_info(h5, &info));
     HFS_CHECK(hfs_store_write_fit(h5, "/fit", c.model, &r, c.fixed));
@@ -167,9 +176,10 @@ int hfs_cli_fit(const hfs_cli_opts *o_, const hfs_cli_ctx *c_) {
     HFS_CHECK(hfs_h5_close(&h5));
   }
 cleanup:
-  exit_code = rc ? HFS_EXIT_ERROR
-                 : (r.status == HFS_FIT_CONVERGED ? HFS_EXIT_OK : HFS_EXIT_FIT_FAILED);
-  if (rc) hfs_cli_error("%s", hfs_error_message());
+  exit_code =
+      rc ? HFS_EXIT_ERROR : (r.status == HFS_FIT_CONVERGED ? HFS_EXIT_OK : HFS_EXIT_FIT_FAILED);
+  if (rc)
+    hfs_cli_error("%s", hfs_error_message());
   else if (exit_code == HFS_EXIT_FIT_FAILED)
     hfs_cli_error("fit did not converge: %s (%s)", hfs_fit_status_name(r.status), r.reason);
   hfs_h5_discard(&h5);

@@ -34,9 +34,9 @@ typedef struct {
 typedef struct {
   const grid_args *g;
   const hfs_patchset *ps;
-  const int *points;             /* patchset index of each unit */
+  const int *points; /* patchset index of each unit */
   hfs_point_options po;
-  const hfs_point_result *res;   /* by unit */
+  const hfs_point_result *res; /* by unit */
 } grid_view;
 
 /* The job layer builds each point through this (any rank, any order). */
@@ -88,8 +88,9 @@ static int split_args(int argc, char **argv, grid_args *g, int *nargc, char **na
     nargv[n++] = argv[1];
     g->patchset = argv[2];
   } else if (argc < 2 || strcmp(argv[1], "--help")) {
-    hfs_cli_error("grid: expected BKG.json PATCHSET.json first (hfscan grid BKG.json "
-                  "PATCHSET.json [options])");
+    hfs_cli_error(
+        "grid: expected BKG.json PATCHSET.json first (hfscan grid BKG.json "
+        "PATCHSET.json [options])");
     return HFS_EXIT_USAGE;
   }
   for (int i = g->patchset ? 3 : 1; i < argc; ++i) {
@@ -97,15 +98,16 @@ static int split_args(int argc, char **argv, grid_args *g, int *nargc, char **na
     const char *val = i + 1 < argc ? argv[i + 1] : NULL;
     if (!strcmp(a, "--limit")) {
       g->limit = 1;
-    } else if (!strcmp(a, "--limit-method") && val && (!strcmp(val, "brent") || !strcmp(val, "secant"))) {
+    } else if (!strcmp(a, "--limit-method") && val &&
+               (!strcmp(val, "brent") || !strcmp(val, "secant"))) {
       g->limit_method = !strcmp(val, "brent") ? HFS_LIMIT_BRENT : HFS_LIMIT_SECANT;
       i++;
     } else if (!strcmp(a, "--limit-method")) {
       hfs_cli_error("--limit-method %s: expected brent or secant", val ? val : "(nothing)");
       return HFS_EXIT_USAGE;
-    } else if (!strcmp(a, "--points") || !strcmp(a, "--harvest") ||
-               !strcmp(a, "--toys-min") || !strcmp(a, "--toys-max") ||
-               !strcmp(a, "--toys-batch") || !strcmp(a, "--cls-accuracy")) {
+    } else if (!strcmp(a, "--points") || !strcmp(a, "--harvest") || !strcmp(a, "--toys-min") ||
+               !strcmp(a, "--toys-max") || !strcmp(a, "--toys-batch") ||
+               !strcmp(a, "--cls-accuracy")) {
       if (!val) {
         hfs_cli_error("option %s needs a value", a);
         return HFS_EXIT_USAGE;
@@ -191,8 +193,8 @@ static json_t *json_values(const hfs_patchset *ps, int k) {
   json_t *a = json_array();
   for (int l = 0; l < hfs_patchset_nlabels(ps); l++) {
     double v = hfs_patchset_value(ps, k, l);
-    json_array_append_new(a, isnan(v) ? json_string(hfs_patchset_value_text(ps, k, l))
-                                      : json_real(v));
+    json_array_append_new(a,
+                          isnan(v) ? json_string(hfs_patchset_value_text(ps, k, l)) : json_real(v));
   }
   return a;
 }
@@ -274,9 +276,9 @@ static int write_harvest(const grid_view *j, int n, const char *path) {
     json_object_set_new(p, "fID", json_string(hfs_patchset_name(j->ps, k)));
     for (int l = 0; l < hfs_patchset_nlabels(j->ps); l++) {
       double v = hfs_patchset_value(j->ps, k, l);
-      json_object_set_new(p, hfs_patchset_label(j->ps, l),
-                          isnan(v) ? json_string(hfs_patchset_value_text(j->ps, k, l))
-                                   : json_real(v));
+      json_object_set_new(
+          p, hfs_patchset_label(j->ps, l),
+          isnan(v) ? json_string(hfs_patchset_value_text(j->ps, k, l)) : json_real(v));
     }
     json_array_append_new(list, p);
   }
@@ -290,7 +292,8 @@ static void print_table(const grid_view *j, int n, double wall) {
   printf("hfscan grid: %s, %d points, mu = %g, %s%s\n", j->g->patchset, n, j->po.mu,
          j->po.toys ? "toys" : "asymptotic", j->po.limit ? ", with limits" : "");
   printf("%-28s", "name");
-  for (int l = 0; l < hfs_patchset_nlabels(j->ps); l++) printf(" %8s", hfs_patchset_label(j->ps, l));
+  for (int l = 0; l < hfs_patchset_nlabels(j->ps); l++)
+    printf(" %8s", hfs_patchset_label(j->ps, l));
   printf(" %10s %10s %10s %10s", "CLs_obs", "CLs_exp", "-1s", "+1s");
   if (j->po.limit) printf(" %9s %9s", "UL_obs", "UL_exp");
   printf("  status\n");
@@ -299,7 +302,8 @@ static void print_table(const grid_view *j, int n, double wall) {
     const hfs_point_result *r = &j->res[u];
     int k = j->points[u];
     printf("%-28s", hfs_patchset_name(j->ps, k));
-    for (int l = 0; l < hfs_patchset_nlabels(j->ps); l++) printf(" %8s", hfs_patchset_value_text(j->ps, k, l));
+    for (int l = 0; l < hfs_patchset_nlabels(j->ps); l++)
+      printf(" %8s", hfs_patchset_value_text(j->ps, k, l));
     printf(" %10.6f %10.6f %10.6f %10.6f", r->cls_obs, r->cls_exp[2], r->cls_exp[1], r->cls_exp[3]);
     if (j->po.limit) printf(" %9.4f %9.4f", r->limit_obs, r->limit_exp[2]);
     printf("  %s%s%s\n", status_word(r->status),
@@ -322,8 +326,9 @@ static int grid_identity(const hfs_cli_opts *o, const grid_args *g, char sha[65]
   HFS_CHECK(hfs_sha256_file(o->workspace, cat));
   HFS_CHECK(hfs_sha256_file(g->patchset, cat + 64));
   hfs_sha256_buffer(cat, 128, sha);
-  size_t l = (size_t)snprintf(settings, n, "measurement=%s;data=%s;fix=",
-                              o->measurement ? o->measurement : "", hfs_cli_data_describe());
+  size_t l = (size_t)snprintf(settings, n,
+                              "measurement=%s;data=%s;fix=", o->measurement ? o->measurement : "",
+                              hfs_cli_data_describe());
   for (int i = 0; i < o->nfix && l < n; i++)
     l += (size_t)snprintf(settings + l, n - l, "%s=%.17g,", o->fix_name[i], o->fix_value[i]);
   if (l < n) l += (size_t)snprintf(settings + l, n - l, ";edits=");
@@ -334,7 +339,10 @@ cleanup:
 
 int hfs_cmd_grid(int argc, char **argv) {
   hfs_cli_opts o;
-  grid_args g = {.toys_min = 500, .toys_max = 20000, .toys_batch = 250, .cls_acc = 0.005,
+  grid_args g = {.toys_min = 500,
+                 .toys_max = 20000,
+                 .toys_batch = 250,
+                 .cls_acc = 0.005,
                  .limit_method = HFS_LIMIT_SECANT};
   hfs_patchset *ps = NULL;
   hfs_job *job = NULL;
@@ -352,7 +360,8 @@ int hfs_cmd_grid(int argc, char **argv) {
     return exit_code < 0 ? HFS_EXIT_OK : exit_code;
   }
   exit_code = HFS_EXIT_OK;
-  if (o.npatch) HFS_FAIL(HFS_ERR_ARG, "grid: --patch does not apply (the patchset gives the patches)");
+  if (o.npatch)
+    HFS_FAIL(HFS_ERR_ARG, "grid: --patch does not apply (the patchset gives the patches)");
 
   /* Every rank reads the patchset and checks the digest (the same files,
    * the same answer), so that any rank can build any point. */

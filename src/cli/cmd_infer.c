@@ -57,11 +57,15 @@ static void count_minima(const hfs_fit_summary *s, int n, int *kept, int *repair
 
 static void warn_minima(const char *what, int kept, int repaired) {
   if (kept)
-    hfs_cli_error("warning: %s: %d fit%s stopped first in a local minimum; the lowest minimum "
-                  "met is kept (see fits: kept_start, n_minima)", what, kept, kept > 1 ? "s" : "");
+    hfs_cli_error(
+        "warning: %s: %d fit%s stopped first in a local minimum; the lowest minimum "
+        "met is kept (see fits: kept_start, n_minima)",
+        what, kept, kept > 1 ? "s" : "");
   if (repaired)
-    hfs_cli_error("warning: %s: %d free fit%s redone from a conditional fit that reached "
-                  "lower (see fits: repaired)", what, repaired, repaired > 1 ? "s were" : " was");
+    hfs_cli_error(
+        "warning: %s: %d free fit%s redone from a conditional fit that reached "
+        "lower (see fits: repaired)",
+        what, repaired, repaired > 1 ? "s were" : " was");
 }
 
 static void text_minima(const hfs_fit_summary *s, int n) {
@@ -71,8 +75,10 @@ static void text_minima(const hfs_fit_summary *s, int n) {
     minima = s[i].n_minima > minima ? s[i].n_minima : minima;
   }
   count_minima(s, n, &kept, &repaired);
-  printf("global minimum: %d fits from %d starts, at most %d distinct minima in one fit, %d kept "
-         "a restart's, %d repaired\n", n, starts, minima, kept, repaired);
+  printf(
+      "global minimum: %d fits from %d starts, at most %d distinct minima in one fit, %d kept "
+      "a restart's, %d repaired\n",
+      n, starts, minima, kept, repaired);
 }
 
 /* Parse, load and set up an inference context: shared by the commands. */
@@ -101,13 +107,20 @@ static int setup(const char *cmd, int argc, char **argv, hfs_cli_opts *o, hfs_cl
   return 0;
 }
 
-static int write_file(const hfs_cli_opts *o, const hfs_cli_ctx *c, const char *cmd,
-                      double wall, int (*body)(hfs_h5 *, const void *), const void *arg) {
+static int write_file(const hfs_cli_opts *o, const hfs_cli_ctx *c, const char *cmd, double wall,
+                      int (*body)(hfs_h5 *, const void *), const void *arg) {
   int rc = HFS_OK;
   hfs_h5 *h5 = NULL;
-  hfs_run_info info = {cmd, o->argv_line, o->workspace, c->sha256,
-                       hfs_model_measurement(c->model), hfs_optimizer_name(o->fit.optimizer),
-                       o->model.normsys_code, o->model.histosys_code, wall, hfs_cli_size(),
+  hfs_run_info info = {cmd,
+                       o->argv_line,
+                       o->workspace,
+                       c->sha256,
+                       hfs_model_measurement(c->model),
+                       hfs_optimizer_name(o->fit.optimizer),
+                       o->model.normsys_code,
+                       o->model.histosys_code,
+                       wall,
+                       hfs_cli_size(),
                        hfs_model_par_name(c->model, hfs_model_poi(c->model))};
   HFS_CHECK(hfs_h5_create(o->output, &h5));
   HFS_CHECK(hfs_store_write_run_info(h5, &info));
@@ -118,9 +131,13 @@ cleanup:
   return rc;
 }
 
-static int body_hypotest(hfs_h5 *f, const void *a) { return hfs_store_write_hypotest(f, "/hypotest", a); }
+static int body_hypotest(hfs_h5 *f, const void *a) {
+  return hfs_store_write_hypotest(f, "/hypotest", a);
+}
 static int body_limit(hfs_h5 *f, const void *a) { return hfs_store_write_limit(f, "/limit", a); }
-static int body_sig(hfs_h5 *f, const void *a) { return hfs_store_write_significance(f, "/significance", a); }
+static int body_sig(hfs_h5 *f, const void *a) {
+  return hfs_store_write_significance(f, "/significance", a);
+}
 
 int hfs_cmd_hypotest(int argc, char **argv) {
   hfs_cli_opts o;
@@ -166,15 +183,16 @@ int hfs_cmd_hypotest(int argc, char **argv) {
     json_object_set_new(j, "q_asimov", hfs_cli_json_real(h.q_asimov));
     json_object_set_new(j, "mu_hat", hfs_cli_json_real(h.mu_hat));
     if (!o.brief)
-      json_object_set_new(j, "fits", hfs_cli_json_fits(h.fits, HFS_HT_NFITS, hfs_hypotest_fit_names));
+      json_object_set_new(j, "fits",
+                          hfs_cli_json_fits(h.fits, HFS_HT_NFITS, hfs_hypotest_fit_names));
     hfs_cli_print_json(j);
     json_decref(j);
   } else if (hfs_cli_show_result(&o)) {
     printf("hfscan hypotest: %s, %s = %g, test statistic %s (asymptotic)\n", o.workspace,
            hfs_model_par_name(c.model, hfs_model_poi(c.model)), h.mu, hfs_teststat_name(h.ts));
     printf("CLs  observed  %.6f   (CLs+b %.6f, CLb %.6f)\n", h.cls_obs, h.clsb_obs, h.clb_obs);
-    printf("CLs  expected  -2s %.6f  -1s %.6f  median %.6f  +1s %.6f  +2s %.6f\n",
-           h.cls_exp[0], h.cls_exp[1], h.cls_exp[2], h.cls_exp[3], h.cls_exp[4]);
+    printf("CLs  expected  -2s %.6f  -1s %.6f  median %.6f  +1s %.6f  +2s %.6f\n", h.cls_exp[0],
+           h.cls_exp[1], h.cls_exp[2], h.cls_exp[3], h.cls_exp[4]);
     printf("q_obs %.6f  q_asimov %.6f  mu_hat %.6f\n", h.q_obs, h.q_asimov, h.mu_hat);
     text_minima(h.fits, HFS_HT_NFITS);
   }
@@ -230,8 +248,10 @@ int hfs_cli_limit(const hfs_cli_opts *o_, const hfs_cli_ctx *c_, hfs_infer *I) {
       json_object_set_new(p, "CLs_exp", reals(h->cls_exp, 5));
       json_array_append_new(scan, p);
     }
-    if (o.brief) json_decref(scan); /* --brief: the limit, not its grid */
-    else json_object_set_new(j, "scan", scan);
+    if (o.brief)
+      json_decref(scan); /* --brief: the limit, not its grid */
+    else
+      json_object_set_new(j, "scan", scan);
     json_object_set_new(j, "n_points", json_integer(L.npoints));
     json_object_set_new(j, "n_failed_fits", json_integer(L.nfailed_fits));
     json_object_set_new(j, "n_kept_restart", json_integer(L.nkept_restart));
@@ -245,13 +265,15 @@ int hfs_cli_limit(const hfs_cli_opts *o_, const hfs_cli_ctx *c_, hfs_infer *I) {
     printf("hfscan limit: %s, %s upper limit on %s (CLs, %s, asymptotic)\n", o.workspace,
            hfs_cli_cl_label(L.cl, cl, sizeof cl), poi, hfs_teststat_name(o.ts));
     printf("observed   %.5f\n", L.obs);
-    printf("expected   -2s %.5f  -1s %.5f  median %.5f  +1s %.5f  +2s %.5f\n", L.exp[0],
-           L.exp[1], L.exp[2], L.exp[3], L.exp[4]);
-    printf("%d hypothesis tests, %.1f ms; global minimum: %d fits kept a restart's minimum, "
-           "%d free fits repaired\n", L.npoints, 1e3 * wall, L.nkept_restart, L.nrepairs);
+    printf("expected   -2s %.5f  -1s %.5f  median %.5f  +1s %.5f  +2s %.5f\n", L.exp[0], L.exp[1],
+           L.exp[2], L.exp[3], L.exp[4]);
+    printf(
+        "%d hypothesis tests, %.1f ms; global minimum: %d fits kept a restart's minimum, "
+        "%d free fits repaired\n",
+        L.npoints, 1e3 * wall, L.nkept_restart, L.nrepairs);
     if (L.nscan && !o.brief) {
-      printf("%10s %10s %10s %10s %10s %10s %10s\n", poi, "CLs_obs", "-2s", "-1s", "median",
-             "+1s", "+2s");
+      printf("%10s %10s %10s %10s %10s %10s %10s\n", poi, "CLs_obs", "-2s", "-1s", "median", "+1s",
+             "+2s");
       for (int i = 0; i < L.nscan; ++i) {
         const hfs_hypotest *h = &L.points[L.scan_index[i]];
         printf("%10.4f %10.6f %10.6f %10.6f %10.6f %10.6f %10.6f\n", h->mu, h->cls_obs,
@@ -280,8 +302,10 @@ int hfs_cmd_limit(int argc, char **argv) {
   hfs_infer *I;
   int exit_code;
   if (setup("limit", argc, argv, &o, &c, &I, &exit_code)) goto done;
-  if (o.toys) exit_code = hfs_cli_toys_limit(&o, &c);
-  else if (hfs_cli_rank() == 0) exit_code = hfs_cli_limit(&o, &c, I); /* asymptotics: one rank */
+  if (o.toys)
+    exit_code = hfs_cli_toys_limit(&o, &c);
+  else if (hfs_cli_rank() == 0)
+    exit_code = hfs_cli_limit(&o, &c, I); /* asymptotics: one rank */
 done:
   hfs_infer_destroy(&I);
   hfs_cli_ctx_free(&c);
@@ -307,13 +331,14 @@ int hfs_cli_significance(const hfs_cli_opts *o_, const hfs_cli_ctx *c_, hfs_infe
     json_object_set_new(j, "Z_exp", reals(s.z_exp, 5));
     json_object_set_new(j, "mu_hat", hfs_cli_json_real(s.mu_hat));
     if (!o.brief)
-      json_object_set_new(j, "fits", hfs_cli_json_fits(s.fits, HFS_HT_NFITS, hfs_hypotest_fit_names));
+      json_object_set_new(j, "fits",
+                          hfs_cli_json_fits(s.fits, HFS_HT_NFITS, hfs_hypotest_fit_names));
     hfs_cli_print_json(j);
     json_decref(j);
   } else if (hfs_cli_show_result(&o)) {
     printf("hfscan significance: %s (discovery test q0, asymptotic)\n", o.workspace);
-    printf("observed   p0 = %.4e   Z = %.4f sigma   (q0 = %.4f, mu_hat = %.4f)\n", s.p0, s.z,
-           s.q0, s.mu_hat);
+    printf("observed   p0 = %.4e   Z = %.4f sigma   (q0 = %.4f, mu_hat = %.4f)\n", s.p0, s.z, s.q0,
+           s.mu_hat);
     printf("expected   p0 = %.4e   Z = %.4f sigma   (median, signal at mu = 1)\n", s.p0_exp[2],
            s.z_exp[2]);
   }
@@ -334,8 +359,10 @@ int hfs_cmd_significance(int argc, char **argv) {
   hfs_infer *I;
   int exit_code;
   if (setup("significance", argc, argv, &o, &c, &I, &exit_code)) goto done;
-  if (o.toys) exit_code = hfs_cli_toys_significance(&o, &c);
-  else if (hfs_cli_rank() == 0) exit_code = hfs_cli_significance(&o, &c, I);
+  if (o.toys)
+    exit_code = hfs_cli_toys_significance(&o, &c);
+  else if (hfs_cli_rank() == 0)
+    exit_code = hfs_cli_significance(&o, &c, I);
 done:
   hfs_infer_destroy(&I);
   hfs_cli_ctx_free(&c);

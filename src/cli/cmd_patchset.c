@@ -21,9 +21,12 @@ static void print_json_string(FILE *f, const char *s) {
   fputc('"', f);
   for (; *s; s++) {
     unsigned char c = (unsigned char)*s;
-    if (c == '"' || c == '\\') fprintf(f, "\\%c", c);
-    else if (c < 0x20) fprintf(f, "\\u%04x", c);
-    else fputc(c, f);
+    if (c == '"' || c == '\\')
+      fprintf(f, "\\%c", c);
+    else if (c < 0x20)
+      fprintf(f, "\\u%04x", c);
+    else
+      fputc(c, f);
   }
   fputc('"', f);
 }
@@ -35,8 +38,10 @@ static int list(const hfs_patchset *ps, int json) {
     printf("{\"description\": ");
     print_json_string(stdout, hfs_patchset_description(ps));
     printf(", \"digest_sha256\": ");
-    if (d) print_json_string(stdout, d);
-    else printf("null");
+    if (d)
+      print_json_string(stdout, d);
+    else
+      printf("null");
     printf(", \"labels\": [");
     for (int k = 0; k < nl; k++) {
       if (k) printf(", ");
@@ -50,16 +55,17 @@ static int list(const hfs_patchset *ps, int json) {
       for (int k = 0; k < nl; k++) {
         double v = hfs_patchset_value(ps, i, k);
         if (k) printf(", ");
-        if (v == v) printf("%s", hfs_patchset_value_text(ps, i, k));
-        else print_json_string(stdout, hfs_patchset_value_text(ps, i, k));
+        if (v == v)
+          printf("%s", hfs_patchset_value_text(ps, i, k));
+        else
+          print_json_string(stdout, hfs_patchset_value_text(ps, i, k));
       }
       printf("]}");
     }
     printf("]}\n");
     return HFS_OK;
   }
-  printf("# %s: %d patches; %s\n", hfs_patchset_file(ps), n,
-         hfs_patchset_description(ps));
+  printf("# %s: %d patches; %s\n", hfs_patchset_file(ps), n, hfs_patchset_description(ps));
   printf("# sha256 of the background-only workspace: %s\n", d ? d : "(none)");
   printf("%-40s", "name");
   for (int k = 0; k < nl; k++) printf(" %12s", hfs_patchset_label(ps, k));
@@ -75,8 +81,7 @@ static int list(const hfs_patchset *ps, int json) {
 static int find(const hfs_patchset *ps, const char *name, int *k) {
   *k = hfs_patchset_find(ps, name);
   if (*k < 0)
-    return hfs_error_set(HFS_ERR_NOT_FOUND,
-                         "%s: no patch named '%s' (hfscan patchset list %s)",
+    return hfs_error_set(HFS_ERR_NOT_FOUND, "%s: no patch named '%s' (hfscan patchset list %s)",
                          hfs_patchset_file(ps), name, hfs_patchset_file(ps));
   return HFS_OK;
 }
@@ -113,11 +118,16 @@ int hfs_cmd_patchset(int argc, char **argv) {
   int npos = argc - optind;
   char **pos = argv + optind;
   const char *verb = npos > 0 ? pos[0] : "";
-  int want = !strcmp(verb, "list") ? 2 : !strcmp(verb, "extract") ? 3
-           : !strcmp(verb, "apply") ? 4 : !strcmp(verb, "verify") ? 3 : 0;
+  int want = !strcmp(verb, "list")      ? 2
+             : !strcmp(verb, "extract") ? 3
+             : !strcmp(verb, "apply")   ? 4
+             : !strcmp(verb, "verify")  ? 3
+                                        : 0;
   if (!want || npos != want) {
-    if (want) hfs_cli_error("patchset %s: expected %d arguments", verb, want - 1);
-    else hfs_cli_error("patchset: expected list, extract, apply or verify");
+    if (want)
+      hfs_cli_error("patchset %s: expected %d arguments", verb, want - 1);
+    else
+      hfs_cli_error("patchset: expected list, extract, apply or verify");
     usage(stderr);
     return HFS_EXIT_USAGE;
   }
@@ -139,8 +149,8 @@ int hfs_cmd_patchset(int argc, char **argv) {
     HFS_CHECK(hfs_patchset_write_patch(ps, k, out));
   } else if (!strcmp(verb, "apply")) {
     HFS_CHECK(find(ps, pos[3], &k));
-    HFS_CHECK(hfs_patchset_write_workspace(
-        ps, k, pos[1], nodigest ? HFS_SPEC_NO_DIGEST_CHECK : 0, out));
+    HFS_CHECK(
+        hfs_patchset_write_workspace(ps, k, pos[1], nodigest ? HFS_SPEC_NO_DIGEST_CHECK : 0, out));
   } else {
     HFS_CHECK(hfs_patchset_verify(ps, pos[1]));
     HFS_CHECK(hfs_workspace_digest(pos[1], hex));

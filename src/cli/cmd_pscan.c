@@ -151,7 +151,7 @@ int hfs_cmd_pscan(int argc, char **argv) {
     cfg.quiet = o.quiet || o.json;
     code = hfs_job_run(&hfs_job_pscan, &cfg, &job);
     code = hfs_cli_job_report(code == HFS_EXIT_USAGE ? HFS_EXIT_ERROR : code);
-        /* as above */ /* as above */
+    /* as above */ /* as above */
     if (hfs_cli_rank() == 0 && job && hfs_job_outcome(job) == HFS_JOB_COMPLETE &&
         (code == HFS_EXIT_OK || code == HFS_EXIT_FIT_FAILED)) {
       const hfs_pscan *s = hfs_job_pscan_scan(job);

@@ -45,8 +45,7 @@ static void print_ranking(const hfs_cli_opts *o, const hfs_cli_ctx *c, hfs_ranki
       json_t *x = json_object();
       json_object_set_new(x, "name", json_string(e->name));
       json_object_set_new(x, "type", json_string(hfs_modtype_name(hfs_model_par_type(m, e->par))));
-      static const char *const keys[] = {"pull", "constraint", "value", "error",
-                                         "prefit_width"};
+      static const char *const keys[] = {"pull", "constraint", "value", "error", "prefit_width"};
       const double v[] = {e->pull, e->constraint, e->value, e->error, e->prefit_width};
       hfs_cli_json_set_reals(x, keys, v, 5);
       json_t *st = json_object();
@@ -74,8 +73,10 @@ static void print_ranking(const hfs_cli_opts *o, const hfs_cli_ctx *c, hfs_ranki
       json_object_set_new(x, "fit_status", json_string(hfs_fit_status_name(G->status)));
       json_array_append_new(gl, x);
     }
-    if (o->brief) json_decref(gl); /* --brief: the ranking, not the groups */
-    else json_object_set_new(j, "groups", gl);
+    if (o->brief)
+      json_decref(gl); /* --brief: the ranking, not the groups */
+    else
+      json_object_set_new(j, "groups", gl);
     json_object_set_new(j, "time_s", json_real(wall));
     hfs_cli_print_json(j);
     json_decref(j);
@@ -88,8 +89,8 @@ static void print_ranking(const hfs_cli_opts *o, const hfs_cli_ctx *c, hfs_ranki
   printf("%s_hat = %.5f +- %.5f (Hessian %.5f); free fit %s\n", pn, ff->theta[poi],
          ff->has_errors ? ff->error[poi] : NAN, ff->has_errors ? ff->error_hessian[poi] : NAN,
          hfs_fit_status_name(ff->status));
-  printf("%4s %-40s %8s %8s %10s %10s %10s %10s\n", "rank", "parameter", "pull", "constr",
-         "pre up", "pre down", "post up", "post down");
+  printf("%4s %-40s %8s %8s %10s %10s %10s %10s\n", "rank", "parameter", "pull", "constr", "pre up",
+         "pre down", "post up", "post down");
   for (int q = 0; q < top; ++q) {
     const hfs_ranking_entry *e = hfs_ranking_entry_at(r, order[q]);
     printf("%4d %-40.40s %8.3f %8.3f", q + 1, e->name, e->pull, e->constraint);
@@ -99,9 +100,10 @@ static void print_ranking(const hfs_cli_opts *o, const hfs_cli_ctx *c, hfs_ranki
   }
   if (top < n) printf("(%d more; --top 0 prints all)\n", n - top);
   if (hfs_ranking_ngroups(r) > 0 && !o->brief) {
-    printf("grouped impacts on %s (Hessian sigma_%s = %.5f; impact = sqrt(sigma^2 - "
-           "sigma_held^2)):\n",
-           pn, pn, ff->has_errors ? ff->error_hessian[poi] : NAN);
+    printf(
+        "grouped impacts on %s (Hessian sigma_%s = %.5f; impact = sqrt(sigma^2 - "
+        "sigma_held^2)):\n",
+        pn, pn, ff->has_errors ? ff->error_hessian[poi] : NAN);
     printf("  %-32s %7s %12s %10s\n", "group", "members", "sigma_held", "impact");
     for (int g = 0; g < hfs_ranking_ngroups(r); ++g) {
       const hfs_ranking_group *G = hfs_ranking_group_at(r, g);
@@ -109,10 +111,11 @@ static void print_ranking(const hfs_cli_opts *o, const hfs_cli_ctx *c, hfs_ranki
              status_mark(G->status));
     }
   }
-  printf("%lld fits in %.2f s on %d rank%s; %d did not converge%s; %d converged with a "
-         "covariance made positive definite\n",
-         (long long)hfs_ranking_nunits(r) + 1, wall, hfs_cli_size(), hfs_cli_size() > 1 ? "s" : "",
-         nfailed, nfailed ? " (marked *; see the output file)" : "", hfs_ranking_nposdef(r));
+  printf(
+      "%lld fits in %.2f s on %d rank%s; %d did not converge%s; %d converged with a "
+      "covariance made positive definite\n",
+      (long long)hfs_ranking_nunits(r) + 1, wall, hfs_cli_size(), hfs_cli_size() > 1 ? "s" : "",
+      nfailed, nfailed ? " (marked *; see the output file)" : "", hfs_ranking_nposdef(r));
 }
 
 static json_t *crossing_json(const hfs_scan_crossing *x) {
@@ -170,8 +173,10 @@ static void print_scan(const hfs_cli_opts *o, const hfs_cli_ctx *c, hfs_scan *s,
       json_object_set_new(q, "status_stat", json_string(hfs_fit_status_name(st->status)));
       json_array_append_new(pts, q);
     }
-    if (o->brief) json_decref(pts); /* --brief: the intervals, not the curve */
-    else json_object_set_new(j, "points", pts);
+    if (o->brief)
+      json_decref(pts); /* --brief: the intervals, not the curve */
+    else
+      json_object_set_new(j, "points", pts);
     json_object_set_new(j, "n_failed_fits", json_integer(nfailed));
     json_object_set_new(j, "free_fit_covariance", json_string(hfs_cov_status_name(ff->cov_status)));
     json_object_set_new(j, "n_posdef_fits", json_integer(hfs_scan_nposdef(s)));
@@ -206,11 +211,11 @@ static void print_scan(const hfs_cli_opts *o, const hfs_cli_ctx *c, hfs_scan *s,
     printf("%10.5f %12.5f%1s %11.5f%1s\n", hfs_scan_grid(s)[k], hfs_scan_dnll(s, t),
            status_mark(t->status), hfs_scan_dnll(s, st), status_mark(st->status));
   }
-  printf("%lld grid fits + %d crossing fits in %.2f s on %d rank%s; %d did not converge%s; "
-         "%d converged with a covariance made positive definite\n",
-         (long long)hfs_scan_nunits(s), hfs_scan_nextra(s), wall, hfs_cli_size(),
-         hfs_cli_size() > 1 ? "s" : "", nfailed, nfailed ? " (marked *)" : "",
-         hfs_scan_nposdef(s));
+  printf(
+      "%lld grid fits + %d crossing fits in %.2f s on %d rank%s; %d did not converge%s; "
+      "%d converged with a covariance made positive definite\n",
+      (long long)hfs_scan_nunits(s), hfs_scan_nextra(s), wall, hfs_cli_size(),
+      hfs_cli_size() > 1 ? "s" : "", nfailed, nfailed ? " (marked *)" : "", hfs_scan_nposdef(s));
 }
 
 int hfs_cli_fits_job(const hfs_cli_opts *o, const hfs_cli_ctx *c, const hfs_job_kind *kind) {
@@ -220,12 +225,15 @@ int hfs_cli_fits_job(const hfs_cli_opts *o, const hfs_cli_ctx *c, const hfs_job_
   int code = hfs_cli_job_report(hfs_job_run(kind, &cfg, &job));
   if (hfs_cli_rank() == 0 && (code == HFS_EXIT_OK || code == HFS_EXIT_FIT_FAILED)) {
     double wall = hfs_job_elapsed(job);
-    const hfs_fit_result *ff = kind == &hfs_job_scan ? hfs_scan_free_fit(hfs_job_scan_result(job))
-                                                     : hfs_ranking_free_fit(hfs_job_ranking_result(job));
+    const hfs_fit_result *ff = kind == &hfs_job_scan
+                                   ? hfs_scan_free_fit(hfs_job_scan_result(job))
+                                   : hfs_ranking_free_fit(hfs_job_ranking_result(job));
     if (ff->status == HFS_FIT_CONVERGED && ff->cov_status != HFS_COV_ACCURATE)
       hfs_cli_error("warning: free fit: %s", hfs_cli_cov_warning(ff->cov_status));
-    if (kind == &hfs_job_scan) print_scan(o, c, hfs_job_scan_result(job), wall);
-    else print_ranking(o, c, hfs_job_ranking_result(job), wall);
+    if (kind == &hfs_job_scan)
+      print_scan(o, c, hfs_job_scan_result(job), wall);
+    else
+      print_ranking(o, c, hfs_job_ranking_result(job), wall);
     if (kind == &hfs_job_ranking && o->impacts_json) {
       int rc = hfs_store_write_impacts_json(o->impacts_json, hfs_job_ranking_result(job), c->model);
       if (rc) code = hfs_cli_job_report(HFS_EXIT_ERROR);

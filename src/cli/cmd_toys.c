@@ -12,8 +12,10 @@
 
 static void warn_failed(int64_t nfail) {
   if (nfail)
-    fprintf(stderr, "hfscan: %lld toys had a fit that did not converge; they are recorded in "
-                    "the output and left out of the p-values\n", (long long)nfail);
+    fprintf(stderr,
+            "hfscan: %lld toys had a fit that did not converge; they are recorded in "
+            "the output and left out of the p-values\n",
+            (long long)nfail);
 }
 
 static void print_result(const hfs_cli_opts *o, const hfs_cli_ctx *c, const hfs_toyfile *tf,
@@ -71,8 +73,10 @@ static void print_result(const hfs_cli_opts *o, const hfs_cli_ctx *c, const hfs_
       for (int k = 0; k < 5; ++k) json_array_append_new(e, hfs_cli_json_real(tf->limit_exp[k]));
       json_object_set_new(j, "exp", e);
       hfs_cli_toy_limit_json(j, tf);
-      if (o->brief) json_decref(pts); /* --brief: the limit, not its grid */
-      else json_object_set_new(j, "scan", pts);
+      if (o->brief)
+        json_decref(pts); /* --brief: the limit, not its grid */
+      else
+        json_object_set_new(j, "scan", pts);
     } else {
       json_decref(pts);
     }
@@ -86,27 +90,31 @@ static void print_result(const hfs_cli_opts *o, const hfs_cli_ctx *c, const hfs_
     hfs_cli_toy_discovery_print(&tf->cls[0]);
   } else if (!strcmp(kind, "hypotest")) {
     const hfs_toy_cls *r = &tf->cls[0];
-    printf("hfscan hypotest: %s, %s = %g, test statistic %s (toys: %lld per hypothesis, seed %llu)\n",
-           o->workspace, poi, tf->mu[0], hfs_teststat_name(o->ts), (long long)o->ntoys, o->seed);
+    printf(
+        "hfscan hypotest: %s, %s = %g, test statistic %s (toys: %lld per hypothesis, seed %llu)\n",
+        o->workspace, poi, tf->mu[0], hfs_teststat_name(o->ts), (long long)o->ntoys, o->seed);
     printf("CLs  observed  %.5f +- %.5f   (CLs+b %.5f +- %.5f, CLb %.5f +- %.5f)\n", r->cls,
            r->cls_err, r->clsb, r->clsb_err, r->clb, r->clb_err);
     printf("CLs  expected  -2s %.5f  -1s %.5f  median %.5f  +1s %.5f  +2s %.5f\n", r->cls_exp[0],
            r->cls_exp[1], r->cls_exp[2], r->cls_exp[3], r->cls_exp[4]);
     if (o->ts == HFS_TS_Q0) {
-      printf("p0   observed  %.5f +- %.5f   expected -2s %.5f  -1s %.5f  median %.5f  +1s %.5f  "
-             "+2s %.5f\n",
-             r->clsb, r->clsb_err, r->clsb_exp[0], r->clsb_exp[1], r->clsb_exp[2],
-             r->clsb_exp[3], r->clsb_exp[4]);
-      printf("Z    observed  %.4f sigma   expected median %.4f sigma\n",
-             hfs_toys_z_from_p(r->clsb), hfs_toys_z_from_p(r->clsb_exp[2]));
+      printf(
+          "p0   observed  %.5f +- %.5f   expected -2s %.5f  -1s %.5f  median %.5f  +1s %.5f  "
+          "+2s %.5f\n",
+          r->clsb, r->clsb_err, r->clsb_exp[0], r->clsb_exp[1], r->clsb_exp[2], r->clsb_exp[3],
+          r->clsb_exp[4]);
+      printf("Z    observed  %.4f sigma   expected median %.4f sigma\n", hfs_toys_z_from_p(r->clsb),
+             hfs_toys_z_from_p(r->clsb_exp[2]));
     }
     printf("test statistic observed %.5f; failed toys left out: %lld s+b, %lld b\n", r->t_obs,
            (long long)r->nfail_sb, (long long)r->nfail_b);
   } else {
     char cl[32];
-    printf("hfscan limit: %s, %s upper limit on %s (CLs, %s, toys: %lld per hypothesis "
-           "and point, seed %llu)\n",
-           o->workspace, hfs_cli_cl_label(tf->cl, cl, sizeof cl), poi, hfs_teststat_name(o->ts), (long long)o->ntoys, o->seed);
+    printf(
+        "hfscan limit: %s, %s upper limit on %s (CLs, %s, toys: %lld per hypothesis "
+        "and point, seed %llu)\n",
+        o->workspace, hfs_cli_cl_label(tf->cl, cl, sizeof cl), poi, hfs_teststat_name(o->ts),
+        (long long)o->ntoys, o->seed);
     printf("observed   %.4f\n", tf->limit_obs);
     printf("expected   -2s %.4f  -1s %.4f  median %.4f  +1s %.4f  +2s %.4f\n", tf->limit_exp[0],
            tf->limit_exp[1], tf->limit_exp[2], tf->limit_exp[3], tf->limit_exp[4]);
@@ -115,8 +123,8 @@ static void print_result(const hfs_cli_opts *o, const hfs_cli_ctx *c, const hfs_
     for (int p = 0; p < tf->npoints && !o->brief; ++p) {
       const hfs_toy_cls *r = &tf->cls[p];
       printf("%10.4f %10.5f %9.5f %10.5f %10.5f %10.5f %10.5f %10.5f %7lld\n", tf->mu[p], r->cls,
-             r->cls_err, r->cls_exp[0], r->cls_exp[1], r->cls_exp[2], r->cls_exp[3],
-             r->cls_exp[4], (long long)(r->nfail_sb + r->nfail_b));
+             r->cls_err, r->cls_exp[0], r->cls_exp[1], r->cls_exp[2], r->cls_exp[3], r->cls_exp[4],
+             (long long)(r->nfail_sb + r->nfail_b));
     }
   }
   warn_failed(nfail);
@@ -146,9 +154,10 @@ static int run_toys(hfs_cli_opts *o, hfs_cli_ctx *c, int limit) {
       int64_t all = 0, n = hfs_toyfile_nunits(tf);
       for (int64_t u = 0; u < n; ++u)
         all += tf->done[u] && hfs_toyfile_unit_in_part(tf, u, o->array_index, o->array_count);
-      printf("hfscan: array part %d/%d done: %lld toys in %s; combine the parts with hfscan "
-             "merge\n",
-             o->array_index, o->array_count, (long long)all, o->output ? o->output : "(no -o)");
+      printf(
+          "hfscan: array part %d/%d done: %lld toys in %s; combine the parts with hfscan "
+          "merge\n",
+          o->array_index, o->array_count, (long long)all, o->output ? o->output : "(no -o)");
     }
   }
   hfs_job_destroy(&job);

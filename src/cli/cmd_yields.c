@@ -77,9 +77,12 @@ static void print_text(const hfs_yields *y, const char *stage) {
 /* LaTeX names: escape the characters TeX treats specially. */
 static void tex(const char *s) {
   for (; *s; ++s) {
-    if (strchr("_&%$#{}", *s)) printf("\\%c", *s);
-    else if (*s == '~' || *s == '^' || *s == '\\') printf("\\textasciitilde{}");
-    else putchar(*s);
+    if (strchr("_&%$#{}", *s))
+      printf("\\%c", *s);
+    else if (*s == '~' || *s == '^' || *s == '\\')
+      printf("\\textasciitilde{}");
+    else
+      putchar(*s);
   }
 }
 
@@ -95,8 +98,10 @@ static void print_latex(const hfs_yields *y, const char *stage) {
       int tot = s == ch->nsamples;
       const double *v = tot ? ch->total : &ch->yields[(size_t)s * ch->nbins];
       const double *u = tot ? ch->total_unc : &ch->unc[(size_t)s * ch->nbins];
-      if (tot) printf("\\hline\nTotal");
-      else tex(ch->sample_names[s]);
+      if (tot)
+        printf("\\hline\nTotal");
+      else
+        tex(ch->sample_names[s]);
       for (int b = 0; b < ch->nbins; ++b) printf(" & $%.2f \\pm %.2f$", v[b], u[b]);
       printf(" & $%.2f \\pm %.2f$ \\\\\n", tot ? ch->sum : ch->integral[s],
              tot ? ch->sum_unc : ch->integral_unc[s]);
@@ -152,7 +157,8 @@ int hfs_cmd_yields(int argc, char **argv) {
   if (o.json) {
     json_t *j = yields_json(shown);
     json_object_set_new(j, "stage", json_string(o.yields_prefit ? "prefit" : "postfit"));
-    if (!o.yields_prefit) json_object_set_new(j, "fit_status", json_string(hfs_fit_status_name(r.status)));
+    if (!o.yields_prefit)
+      json_object_set_new(j, "fit_status", json_string(hfs_fit_status_name(r.status)));
     hfs_cli_print_json(j);
     json_decref(j);
   } else if (o.latex) {
@@ -164,10 +170,17 @@ int hfs_cmd_yields(int argc, char **argv) {
     print_text(shown, stage);
   }
   if (o.output) {
-    hfs_run_info info = {"yields", o.argv_line, o.workspace, c.sha256,
-                         hfs_model_measurement(c.model), hfs_optimizer_name(o.fit.optimizer),
-                         o.model.normsys_code, o.model.histosys_code, hfs_now() - t0,
-                         hfs_cli_size(), hfs_model_par_name(c.model, hfs_model_poi(c.model))};
+    hfs_run_info info = {"yields",
+                         o.argv_line,
+                         o.workspace,
+                         c.sha256,
+                         hfs_model_measurement(c.model),
+                         hfs_optimizer_name(o.fit.optimizer),
+                         o.model.normsys_code,
+                         o.model.histosys_code,
+                         hfs_now() - t0,
+                         hfs_cli_size(),
+                         hfs_model_par_name(c.model, hfs_model_poi(c.model))};
     HFS_CHECK(hfs_h5_create(o.output, &h5));
     HFS_CHECK(hfs_store_write_run_info(h5, &info));
     HFS_CHECK(hfs_store_write_yields(h5, "/yields/prefit", &pre));
@@ -180,10 +193,11 @@ int hfs_cmd_yields(int argc, char **argv) {
     HFS_CHECK(hfs_h5_close(&h5));
   }
 cleanup:
-  exit_code = rc ? HFS_EXIT_ERROR
-                 : (o.yields_prefit || r.status == HFS_FIT_CONVERGED ? HFS_EXIT_OK
-                                                                     : HFS_EXIT_FIT_FAILED);
-  if (rc) hfs_cli_error("%s", hfs_error_message());
+  exit_code =
+      rc ? HFS_EXIT_ERROR
+         : (o.yields_prefit || r.status == HFS_FIT_CONVERGED ? HFS_EXIT_OK : HFS_EXIT_FIT_FAILED);
+  if (rc)
+    hfs_cli_error("%s", hfs_error_message());
   else if (exit_code == HFS_EXIT_FIT_FAILED)
     hfs_cli_error("fit did not converge: %s (%s)", hfs_fit_status_name(r.status), r.reason);
   hfs_h5_close(&h5);

@@ -29,8 +29,8 @@ int hfs_cli_data_parse(const char *arg, hfs_cli_opts *o) {
   }
   if (strncmp(arg, "asimov", 6) || (arg[6] != '\0' && arg[6] != ':') ||
       snprintf(buf, sizeof buf, "%s", arg) >= (int)sizeof buf)
-    return hfs_error_set(HFS_ERR_ARG, "--data %s: use observed or asimov[:mu=X][:nuis=prefit|postfit]",
-                         arg);
+    return hfs_error_set(HFS_ERR_ARG,
+                         "--data %s: use observed or asimov[:mu=X][:nuis=prefit|postfit]", arg);
   o->data_asimov = 1;
   o->asimov_nuis = HFS_ASIMOV_PREFIT;
   o->have_asimov_mu = 0;
@@ -90,8 +90,7 @@ int hfs_cli_data_apply(const hfs_cli_opts *o, hfs_cli_ctx *c) {
   char cat[64 + 128];
   int len = snprintf(cat, sizeof cat, "%s%s", c->sha256, hfs_cli_data_describe());
   hfs_sha256_buffer(cat, (size_t)len, c->sha256);
-  if (hfs_cli_rank() == 0 && !o->json)
-    printf("data: %s\n", hfs_cli_data_describe());
+  if (hfs_cli_rank() == 0 && !o->json) printf("data: %s\n", hfs_cli_data_describe());
 cleanup:
   hfs_infer_destroy(&I);
   free(main);

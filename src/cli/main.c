@@ -72,7 +72,6 @@ typedef struct {
   const char *help;
 } command;
 
-
 static const command commands[] = {
     {"fit", hfs_cmd_fit, "maximum-likelihood fit with uncertainties and correlations"},
     {"hypotest", hfs_cmd_hypotest, "CLs hypothesis test at one POI value"},
@@ -80,7 +79,8 @@ static const command commands[] = {
     {"significance", hfs_cmd_significance, "discovery p-value and significance"},
     {"ranking", hfs_cmd_ranking, "pulls, constraints and impacts of the nuisance parameters"},
     {"scan", hfs_cmd_scan, "profile-likelihood scan of the POI, stat/syst split"},
-    {"yields", hfs_cmd_yields, "pre-/post-fit yields per channel, bin and sample with uncertainties"},
+    {"yields", hfs_cmd_yields,
+     "pre-/post-fit yields per channel, bin and sample with uncertainties"},
     {"gof", hfs_cmd_gof, "saturated-model goodness of fit (asymptotic or toys)"},
     {"run", hfs_cmd_run, "run a job file (jobs/*.job)"},
     {"merge", hfs_cmd_merge, "merge job-array parts into one output"},
@@ -91,8 +91,9 @@ static const command commands[] = {
 };
 
 static void usage(FILE *out) {
-  fprintf(out, "usage: hfscan COMMAND WORKSPACE.json [options]   (hfscan COMMAND --help)\n"
-               "commands:\n");
+  fprintf(out,
+          "usage: hfscan COMMAND WORKSPACE.json [options]   (hfscan COMMAND --help)\n"
+          "commands:\n");
   for (size_t i = 0; i < sizeof commands / sizeof commands[0]; ++i)
     fprintf(out, "  %-13s %s\n", commands[i].name, commands[i].help);
   fprintf(out, "  %-13s %s\n", "version", "print the version");

@@ -123,10 +123,12 @@ static int select_params(const hfs_model *m, const char *item, int *sel, int *ba
   for (int i = 0; i < npar; ++i) {
     const char *name = hfs_model_par_name(m, i);
     int hit;
-    if (use_re) hit = regexec(&re, name, 0, NULL, 0) == 0;
+    if (use_re)
+      hit = regexec(&re, name, 0, NULL, 0) == 0;
     else if (!strcmp(item, "allConstrainedNuisances"))
       hit = i != poi && hfs_model_par_constraint(m, i) != HFS_CONSTR_NONE;
-    else hit = !strcmp(item, name) || (base_length(name) == il && !strncmp(item, name, il));
+    else
+      hit = !strcmp(item, name) || (base_length(name) == il && !strncmp(item, name, il));
     if (hit) {
       sel[i] = 1;
       count++;
@@ -136,8 +138,8 @@ static int select_params(const hfs_model *m, const char *item, int *sel, int *ba
   return count;
 }
 
-int hfs_cli_params_apply(const hfs_cli_params *p, hfs_model *m, const char *workspace,
-                         int *fixed, double *init) {
+int hfs_cli_params_apply(const hfs_cli_params *p, hfs_model *m, const char *workspace, int *fixed,
+                         double *init) {
   int rc = HFS_OK, npar = hfs_model_npar(m);
   int *sel = NULL;
   for (int pass = HFS_EDIT_BOUNDS; pass <= HFS_EDIT_FREEZE; ++pass)
@@ -160,8 +162,8 @@ int hfs_cli_params_apply(const hfs_cli_params *p, hfs_model *m, const char *work
       }
       int i = hfs_model_par_find(m, e->name);
       if (i < 0 && e->kind == HFS_EDIT_BOUNDS)
-        HFS_FAIL(HFS_ERR_ARG, "--bounds %s=%g:%g: no parameter of that name in %s", e->name,
-                 e->lo, e->hi, workspace);
+        HFS_FAIL(HFS_ERR_ARG, "--bounds %s=%g:%g: no parameter of that name in %s", e->name, e->lo,
+                 e->hi, workspace);
       if (i < 0)
         HFS_FAIL(HFS_ERR_ARG, "--set %s=%g: no parameter of that name in %s", e->name, e->value,
                  workspace);
@@ -195,7 +197,8 @@ void hfs_cli_params_canonical(const hfs_cli_params *p, char *buf, size_t n) {
       l += snprintf(buf + l, n - l, "bounds:%s=%.17g:%.17g;", e->name, e->lo, e->hi);
     else if (e->kind == HFS_EDIT_SET)
       l += snprintf(buf + l, n - l, "set:%s=%.17g;", e->name, e->value);
-    else l += snprintf(buf + l, n - l, "freeze:%s;", e->name);
+    else
+      l += snprintf(buf + l, n - l, "freeze:%s;", e->name);
   }
 }
 
@@ -209,8 +212,8 @@ int hfs_cli_poi_at_bound(const hfs_model *m, const hfs_fit_result *r) {
   return 0;
 }
 
-int hfs_cli_poi_bound_note(const hfs_model *m, const hfs_fit_result *r, const char *what,
-                           char *buf, size_t n) {
+int hfs_cli_poi_bound_note(const hfs_model *m, const hfs_fit_result *r, const char *what, char *buf,
+                           size_t n) {
   int at = hfs_cli_poi_at_bound(m, r), poi = hfs_model_poi(m);
   buf[0] = '\0';
   if (!at) return 0;
@@ -219,17 +222,20 @@ int hfs_cli_poi_bound_note(const hfs_model *m, const hfs_fit_result *r, const ch
   const char *side = at < 0 ? "lower" : "upper", *dir = at < 0 ? "below" : "above";
   const char *meaning;
   if (!strcmp(what, "ranking") || !strcmp(what, "summary"))
-    meaning = "the likelihood would fall further beyond the bound, so the POI's Hessian "
-              "error, its impacts (refits that start at the bound stay there, printed as 0) "
-              "and the ranking are not defined; pulls and constraints are";
+    meaning =
+        "the likelihood would fall further beyond the bound, so the POI's Hessian "
+        "error, its impacts (refits that start at the bound stay there, printed as 0) "
+        "and the ranking are not defined; pulls and constraints are";
   else if (!strcmp(what, "scan"))
-    meaning = "the profile-likelihood curve starts at the bound: the interval on this side "
-              "is not defined (printed as 'none'), the other side's crossing is";
+    meaning =
+        "the profile-likelihood curve starts at the bound: the interval on this side "
+        "is not defined (printed as 'none'), the other side's crossing is";
   else if (!strcmp(what, "fit"))
     meaning = "its Hessian error is the curvature at the bound, not a symmetric uncertainty";
   else
-    meaning = "the test statistics are defined (the POI's bound is part of the model), but "
-              "the best fit says only that the data prefer a value beyond it";
+    meaning =
+        "the test statistics are defined (the POI's bound is part of the model), but "
+        "the best fit says only that the data prefer a value beyond it";
   /* Twice the distance to the other bound (or 10) on the blocked side. */
   double span = isfinite(hi - lo) ? hi - lo : 10.0;
   double nlo = at < 0 ? lo - span : lo, nhi = at < 0 ? hi : hi + span;
@@ -242,21 +248,20 @@ int hfs_cli_poi_bound_note(const hfs_model *m, const hfs_fit_result *r, const ch
 
 void hfs_cli_poi_bound_warn(const hfs_model *m, const hfs_fit_result *r, const char *what) {
   char note[1024];
-  if (hfs_cli_poi_bound_note(m, r, what, note, sizeof note))
-    hfs_cli_error("warning: %s", note);
+  if (hfs_cli_poi_bound_note(m, r, what, note, sizeof note)) hfs_cli_error("warning: %s", note);
 }
 
 void hfs_cli_poi_bound_json(json_t *obj, const hfs_model *m, const hfs_fit_result *r,
                             const char *what) {
   char note[1024];
   int at = hfs_cli_poi_bound_note(m, r, what, note, sizeof note);
-  json_object_set_new(obj, "poi_at_bound", at ? json_string(at < 0 ? "lower" : "upper")
-                                              : json_null());
+  json_object_set_new(obj, "poi_at_bound",
+                      at ? json_string(at < 0 ? "lower" : "upper") : json_null());
   if (at) json_object_set_new(obj, "poi_at_bound_note", json_string(note));
 }
 
-int hfs_cli_poi_bound_h5(hfs_h5 *h5, const char *group, const hfs_model *m,
-                         const hfs_fit_result *r, const char *what) {
+int hfs_cli_poi_bound_h5(hfs_h5 *h5, const char *group, const hfs_model *m, const hfs_fit_result *r,
+                         const char *what) {
   int rc = HFS_OK;
   char note[1024];
   int at = hfs_cli_poi_bound_note(m, r, what, note, sizeof note);

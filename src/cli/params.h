@@ -17,9 +17,9 @@ typedef enum { HFS_EDIT_BOUNDS, HFS_EDIT_SET, HFS_EDIT_FREEZE } hfs_edit_kind;
 
 typedef struct {
   hfs_edit_kind kind;
-  char *name;       /* owned */
-  double lo, hi;    /* --bounds */
-  double value;     /* --set */
+  char *name;    /* owned */
+  double lo, hi; /* --bounds */
+  double value;  /* --set */
 } hfs_cli_edit;
 
 typedef struct {
@@ -37,8 +37,8 @@ void hfs_cli_params_free(hfs_cli_params *p);
  * --set, then every --freeze, so the order on the command line does not
  * matter.  HFS_ERR_ARG naming the option for an unknown parameter, an empty
  * group, or a value outside the (new) bounds. */
-int hfs_cli_params_apply(const hfs_cli_params *p, hfs_model *m, const char *workspace,
-                         int *fixed, double *init);
+int hfs_cli_params_apply(const hfs_cli_params *p, hfs_model *m, const char *workspace, int *fixed,
+                         double *init);
 
 /* A canonical text of the edits ("" without any), part of the input's
  * identity so that a resumed or merged run has the same ones. */
@@ -59,10 +59,10 @@ void hfs_cli_poi_bound_json(json_t *obj, const hfs_model *m, const hfs_fit_resul
                             const char *what);
 /* The same as attributes of an HDF5 group: poi_at_bound ("lower", "upper"
  * or "no") and, at a bound, poi_at_bound_note. */
-int hfs_cli_poi_bound_h5(hfs_h5 *h5, const char *group, const hfs_model *m,
-                         const hfs_fit_result *r, const char *what);
+int hfs_cli_poi_bound_h5(hfs_h5 *h5, const char *group, const hfs_model *m, const hfs_fit_result *r,
+                         const char *what);
 /* The note's text (empty when inside); returns at_bound as above. */
-int hfs_cli_poi_bound_note(const hfs_model *m, const hfs_fit_result *r, const char *what,
-                           char *buf, size_t n);
+int hfs_cli_poi_bound_note(const hfs_model *m, const hfs_fit_result *r, const char *what, char *buf,
+                           size_t n);
 
 #endif

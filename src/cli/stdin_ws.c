@@ -35,8 +35,9 @@ static int slurp_stdin(void) {
   }
   if (ferror(stdin)) return hfs_error_set(HFS_ERR_IO, "-: cannot read standard input");
   if (stdin_len == 0)
-    return hfs_error_set(HFS_ERR_PARSE, "-: standard input is empty (pipe a workspace into "
-                                        "hfscan, e.g. cat ws.json | hfscan fit -)");
+    return hfs_error_set(HFS_ERR_PARSE,
+                         "-: standard input is empty (pipe a workspace into "
+                         "hfscan, e.g. cat ws.json | hfscan fit -)");
   return HFS_OK;
 }
 
@@ -70,8 +71,9 @@ cleanup:
 
 int hfs_cli_stdin_workspace(const char **data, size_t *len) {
   if (!stdin_read)
-    return hfs_error_set(HFS_ERR_ARG, "-: standard input is read only when '-' is the "
-                                      "workspace on the command line");
+    return hfs_error_set(HFS_ERR_ARG,
+                         "-: standard input is read only when '-' is the "
+                         "workspace on the command line");
   *data = stdin_data;
   *len = stdin_len;
   return HFS_OK;

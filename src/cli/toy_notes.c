@@ -57,16 +57,16 @@ static void explain(const hfs_toyfile *tf, int k, char *buf, size_t n) {
                   "--scan upward",
                   alpha, tf->mu[last]);
   else
-    l += snprintf(buf + l, n - l, "the curve does not fall through alpha = %g between two scan "
-                                  "points (it rises and falls: too few toys)",
+    l += snprintf(buf + l, n - l,
+                  "the curve does not fall through alpha = %g between two scan "
+                  "points (it rises and falls: too few toys)",
                   alpha);
   long long need = toys_needed(k < 0 ? 1.0 : band_tail[k], alpha);
   if (nmin >= 0 && nmin < need && l < n)
     snprintf(buf + l, n - l,
              "; with %lld usable toys per hypothesis%s, about %lld (--ntoys %lld) are needed "
              "for %s",
-             nmin,
-             k < 0 ? "" : " the band's quantile rests on fewer than 10 background-only toys",
+             nmin, k < 0 ? "" : " the band's quantile rests on fewer than 10 background-only toys",
              need, need, k < 0 ? "CLs+b near alpha" : "this band");
 }
 
@@ -79,8 +79,7 @@ int hfs_cli_toy_limit_notes(const hfs_toyfile *tf, char notes[6][HFS_TOY_NOTE_LE
     if (!tf->have_limit || isfinite(v)) continue;
     char why[HFS_TOY_NOTE_LEN - 64];
     explain(tf, k, why, sizeof why);
-    snprintf(s, HFS_TOY_NOTE_LEN, "%s limit not found: %s", k < 0 ? "observed" : band_name[k],
-             why);
+    snprintf(s, HFS_TOY_NOTE_LEN, "%s limit not found: %s", k < 0 ? "observed" : band_name[k], why);
     count++;
   }
   return count;

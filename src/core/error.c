@@ -71,9 +71,7 @@ const char *hfs_error_trace(void) {
   return trace_text;
 }
 
-const char *hfs_error_message(void) {
-  return msg[0] ? msg : hfs_strerror(last_code);
-}
+const char *hfs_error_message(void) { return msg[0] ? msg : hfs_strerror(last_code); }
 
 int hfs_error_code(void) { return last_code; }
 

@@ -102,9 +102,7 @@ cleanup:
   return rc;
 }
 
-static double clamp(double v, double lo, double hi) {
-  return v < lo ? lo : v > hi ? hi : v;
-}
+static double clamp(double v, double lo, double hi) { return v < lo ? lo : v > hi ? hi : v; }
 
 /* The eps-active set at x with the scaling D: its members (pos -1) take a
  * scaled gradient step in d, the others get r = -g and their position in
@@ -135,9 +133,8 @@ static int active_set(newton_state *s, hfs_fit_problem *p, int n, const double *
   return nin;
 }
 
-static int newton_minimize(void *state, hfs_fit_problem *p, double *x,
-                           const double *lo, const double *hi,
-                           const hfs_fit_options *opts, hfs_fit_result *res) {
+static int newton_minimize(void *state, hfs_fit_problem *p, double *x, const double *lo,
+                           const double *hi, const hfs_fit_options *opts, hfs_fit_result *res) {
   newton_state *s = state;
   hfs_fit_blocks *b = p->hessian ? p->blocks : NULL;
   int n = hfs_fit_problem_nfree(p);
@@ -252,8 +249,7 @@ static int newton_minimize(void *state, hfs_fit_problem *p, double *x,
       ft = hfs_fit_problem_eval(p, xt, gt);
       if (!isfinite(ft)) continue;
       if (ft <= f + NEWTON_SIGMA * dec ||
-          (ft <= f + slack &&
-           hfs__fit_projected_gradient_norm(n, xt, gt, lo, hi) < pg)) {
+          (ft <= f + slack && hfs__fit_projected_gradient_norm(n, xt, gt, lo, hi) < pg)) {
         accepted = 1;
         break;
       }
@@ -286,8 +282,8 @@ static int newton_minimize(void *state, hfs_fit_problem *p, double *x,
     lambda_s = lambda_s > 1e-9 ? 0.1 * lambda_s : 0.0;
   }
   res->n_iter += it;
-  snprintf(res->reason, sizeof res->reason, "newton: %s after %d iteration%s%s", why,
-           it, it == 1 ? "" : "s", b ? "" : " (no Hessian: gradient steps)");
+  snprintf(res->reason, sizeof res->reason, "newton: %s after %d iteration%s%s", why, it,
+           it == 1 ? "" : "s", b ? "" : " (no Hessian: gradient steps)");
   return HFS_OK;
 }
 

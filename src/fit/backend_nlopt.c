@@ -37,9 +37,9 @@
 #define NLOPT_STORAGE 50
 
 typedef struct {
-  int nfree;                 /* 0: slot unused */
+  int nfree; /* 0: slot unused */
   nlopt_opt opt;
-  unsigned long used;        /* last use, for replacing the oldest slot */
+  unsigned long used; /* last use, for replacing the oldest slot */
 } nlopt_slot;
 
 typedef struct {
@@ -76,8 +76,7 @@ static double unscale(const nlopt_state *s, const double *y, int k) {
   return v < s->lo[k] ? s->lo[k] : v > s->hi[k] ? s->hi[k] : v;
 }
 
-static double nlopt_objective(unsigned n, const double *x, double *grad,
-                              void *data) {
+static double nlopt_objective(unsigned n, const double *x, double *grad, void *data) {
   (void)n;
   nlopt_state *s = data;
   const double *y = x;
@@ -163,14 +162,13 @@ static int nlopt_get_slot(nlopt_state *s, int nfree, nlopt_slot **out) {
     slot->nfree = 0;
     slot->opt = nlopt_create(s->alg, (unsigned)nfree);
     if (!slot->opt)
-      HFS_FAIL(HFS_ERR_OPTIMIZER, "nlopt: cannot create %s for %d parameters",
-               alg_label(s->alg), nfree);
+      HFS_FAIL(HFS_ERR_OPTIMIZER, "nlopt: cannot create %s for %d parameters", alg_label(s->alg),
+               nfree);
     slot->nfree = nfree;
     /* The tolerances are tight on purpose: the fitter's own test on the
      * projected gradient decides convergence, and NLopt's criteria only
      * stop it once progress is at the level of rounding. */
-    if (nlopt_set_ftol_rel(slot->opt, 1e-15) < 0 ||
-        nlopt_set_ftol_abs(slot->opt, 0.0) < 0 ||
+    if (nlopt_set_ftol_rel(slot->opt, 1e-15) < 0 || nlopt_set_ftol_abs(slot->opt, 0.0) < 0 ||
         nlopt_set_xtol_rel(slot->opt, 1e-13) < 0 ||
         nlopt_set_vector_storage(slot->opt, NLOPT_STORAGE) < 0 ||
         nlopt_set_min_objective(slot->opt, nlopt_objective, s) < 0)
@@ -187,9 +185,8 @@ static int nlopt_backend_prepare(void *state, int nfree) {
   return nlopt_get_slot(state, nfree, &slot);
 }
 
-static int nlopt_backend_minimize(void *state, hfs_fit_problem *p, double *x,
-                                  const double *lo, const double *hi,
-                                  const hfs_fit_options *opts,
+static int nlopt_backend_minimize(void *state, hfs_fit_problem *p, double *x, const double *lo,
+                                  const double *hi, const hfs_fit_options *opts,
                                   hfs_fit_result *res) {
   int rc = HFS_OK;
   nlopt_state *s = state;
@@ -236,34 +233,25 @@ static int nlopt_backend_minimize(void *state, hfs_fit_problem *p, double *x,
     case NLOPT_SUCCESS:
     case NLOPT_STOPVAL_REACHED:
     case NLOPT_FTOL_REACHED:
-    case NLOPT_XTOL_REACHED:
-      res->status = HFS_FIT_CONVERGED;
-      break;
+    case NLOPT_XTOL_REACHED: res->status = HFS_FIT_CONVERGED; break;
     case NLOPT_MAXEVAL_REACHED:
-    case NLOPT_MAXTIME_REACHED:
-      res->status = HFS_FIT_MAXITER;
-      break;
+    case NLOPT_MAXTIME_REACHED: res->status = HFS_FIT_MAXITER; break;
     case NLOPT_ROUNDOFF_LIMITED:
     case NLOPT_FAILURE:
       /* L-BFGS reports a line search that cannot decrease f any more, which
        * near a minimum is rounding, as a generic failure. */
       res->status = HFS_FIT_LINESEARCH;
       break;
-    case NLOPT_FORCED_STOP:
-      res->status = s->forced ? HFS_FIT_MAXITER : HFS_FIT_FAILED;
-      break;
-    default:
-      res->status = HFS_FIT_FAILED;
-      break;
+    case NLOPT_FORCED_STOP: res->status = s->forced ? HFS_FIT_MAXITER : HFS_FIT_FAILED; break;
+    default: res->status = HFS_FIT_FAILED; break;
   }
   if (r == NLOPT_FORCED_STOP && s->forced) {
-    snprintf(res->reason, sizeof res->reason, "nlopt %s: %d iterations",
-             alg_label(s->alg), opts->max_iter);
+    snprintf(res->reason, sizeof res->reason, "nlopt %s: %d iterations", alg_label(s->alg),
+             opts->max_iter);
   } else {
     const char *msg = r < 0 ? nlopt_get_errmsg(opt) : NULL;
-    snprintf(res->reason, sizeof res->reason, "nlopt %s: %s%s%s",
-             alg_label(s->alg), nlopt_result_to_string(r),
-             msg ? ": " : "", msg ? msg : "");
+    snprintf(res->reason, sizeof res->reason, "nlopt %s: %s%s%s", alg_label(s->alg),
+             nlopt_result_to_string(r), msg ? ": " : "", msg ? msg : "");
   }
   /* NLopt returns its best point; after an error that can be the start
    * or an unfinished point, which the fitter's check will judge. */

@@ -35,7 +35,7 @@
 #define TAO_SLOTS 4
 
 typedef struct {
-  int nfree;               /* 0: slot unused */
+  int nfree; /* 0: slot unused */
   Tao tao;
   Vec x, xl, xu, hdiag;
   Mat H;
@@ -44,13 +44,13 @@ typedef struct {
 
 typedef struct {
   const char *type;
-  const char *ksp_type;    /* NULL: the type uses no Hessian */
+  const char *ksp_type; /* NULL: the type uses no Hessian */
   const char *pc_type;
   int cap;
   tao_slot slots[TAO_SLOTS];
   unsigned long tick;
-  hfs_fit_problem *p;      /* problem of the fit under way, for callbacks */
-  int hess_rc;             /* hfs status of a failed Hessian callback */
+  hfs_fit_problem *p; /* problem of the fit under way, for callbacks */
+  int hess_rc;        /* hfs status of a failed Hessian callback */
 } tao_state;
 
 static int petsc_initialised_here = 0;
@@ -61,9 +61,8 @@ static char petsc_last_error[160];
 /* Errors travel back as codes (as with PetscReturnErrorHandler) instead of
  * printing a traceback; the message of the innermost call is kept for the
  * fit record or the hfs error. */
-static PetscErrorCode petsc_error_handler(MPI_Comm comm, int line,
-                                          const char *fun, const char *file,
-                                          PetscErrorCode n, PetscErrorType p,
+static PetscErrorCode petsc_error_handler(MPI_Comm comm, int line, const char *fun,
+                                          const char *file, PetscErrorCode n, PetscErrorType p,
                                           const char *mess, void *ctx) {
   (void)comm;
   (void)file;
@@ -83,17 +82,17 @@ static const char *petsc_message(PetscErrorCode ierr) {
 
 /* Record a PETSc error as an hfs error with PETSc's own text. */
 static int tao_error(PetscErrorCode ierr, const char *what, int line) {
-  return hfs_error_set(HFS_ERR_OPTIMIZER, "PETSc error %d: %s, in %s (%s:%d)",
-                       (int)ierr, petsc_message(ierr), what, __FILE__, line);
+  return hfs_error_set(HFS_ERR_OPTIMIZER, "PETSc error %d: %s, in %s (%s:%d)", (int)ierr,
+                       petsc_message(ierr), what, __FILE__, line);
 }
 
-#define TAO_CHECK(expr)                                     \
-  do {                                                      \
-    PetscErrorCode ierr_ = (expr);                          \
-    if (ierr_) {                                            \
-      rc = tao_error(ierr_, #expr, __LINE__);               \
-      goto cleanup;                                         \
-    }                                                       \
+#define TAO_CHECK(expr)                                                                            \
+  do {                                                                                             \
+    PetscErrorCode ierr_ = (expr);                                                                 \
+    if (ierr_) {                                                                                   \
+      rc = tao_error(ierr_, #expr, __LINE__);                                                      \
+      goto cleanup;                                                                                \
+    }                                                                                              \
   } while (0)
 
 int hfs__fit_petsc_ready(void) {
@@ -116,8 +115,10 @@ static int petsc_start(void) {
   if (!hfs__fit_petsc_ready()) {
     PetscBool fin = PETSC_FALSE;
     PetscFinalized(&fin);
-    if (fin) HFS_FAIL(HFS_ERR_OPTIMIZER, "PETSc was finalised in this process "
-                                         "and cannot be initialised again");
+    if (fin)
+      HFS_FAIL(HFS_ERR_OPTIMIZER,
+               "PETSc was finalised in this process "
+               "and cannot be initialised again");
     int mpi_up = 0;
     MPI_Initialized(&mpi_up);
     /* PETSc accepts another world only when MPI is already running; when
@@ -148,8 +149,9 @@ int hfs_fit_library_init(int *argc, char ***argv) {
   if (hfs__fit_petsc_ready()) return petsc_start();
   PetscFinalized(&fin);
   if (fin)
-    return hfs_error_set(HFS_ERR_OPTIMIZER, "PETSc was finalised in this process "
-                                            "and cannot be initialised again");
+    return hfs_error_set(HFS_ERR_OPTIMIZER,
+                         "PETSc was finalised in this process "
+                         "and cannot be initialised again");
   return HFS_OK;
 }
 
@@ -185,8 +187,7 @@ static PetscErrorCode tao_objective(Tao tao, Vec X, PetscReal *f, void *ctx) {
   return 0;
 }
 
-static PetscErrorCode tao_objective_gradient(Tao tao, Vec X, PetscReal *f,
-                                             Vec G, void *ctx) {
+static PetscErrorCode tao_objective_gradient(Tao tao, Vec X, PetscReal *f, Vec G, void *ctx) {
   (void)tao;
   tao_state *s = ctx;
   const PetscScalar *x;
@@ -321,14 +322,15 @@ cleanup:
   return rc;
 }
 
-static int tao_create_type(const char *type, const char *ksp_type,
-                           const char *pc_type, int cap, void **out) {
+static int tao_create_type(const char *type, const char *ksp_type, const char *pc_type, int cap,
+                           void **out) {
   int rc = HFS_OK;
   tao_state *s = NULL;
   if (!hfs__fit_petsc_ready()) {
     if (!library_wanted)
-      HFS_FAIL(HFS_ERR_OPTIMIZER, "TAO optimizer: PETSc is not initialised "
-                                  "(call hfs_fit_library_init first)");
+      HFS_FAIL(HFS_ERR_OPTIMIZER,
+               "TAO optimizer: PETSc is not initialised "
+               "(call hfs_fit_library_init first)");
     HFS_CHECK(petsc_start());
   }
   HFS_ALLOC(s, 1);
@@ -382,18 +384,13 @@ static int tao_status(TaoConvergedReason reason) {
     case TAO_CONVERGED_GTTOL:
     case TAO_CONVERGED_STEPTOL:
     case TAO_CONVERGED_MINF:
-    case TAO_CONVERGED_USER:
-      return HFS_FIT_CONVERGED;
+    case TAO_CONVERGED_USER: return HFS_FIT_CONVERGED;
     case TAO_DIVERGED_MAXITS:
-    case TAO_DIVERGED_MAXFCN:
-      return HFS_FIT_MAXITER;
+    case TAO_DIVERGED_MAXFCN: return HFS_FIT_MAXITER;
     case TAO_DIVERGED_LS_FAILURE:
-    case TAO_DIVERGED_TR_REDUCTION:
-      return HFS_FIT_LINESEARCH;
-    case TAO_DIVERGED_NAN:
-      return HFS_FIT_NONFINITE;
-    default:
-      return HFS_FIT_FAILED;
+    case TAO_DIVERGED_TR_REDUCTION: return HFS_FIT_LINESEARCH;
+    case TAO_DIVERGED_NAN: return HFS_FIT_NONFINITE;
+    default: return HFS_FIT_FAILED;
   }
 }
 
@@ -404,21 +401,18 @@ static int copy_to_vec(Vec v, const double *src, int n) {
   return VecRestoreArrayWrite(v, &a) ? 1 : 0;
 }
 
-static int tao_backend_minimize(void *state, hfs_fit_problem *p, double *x,
-                                const double *lo, const double *hi,
-                                const hfs_fit_options *opts,
+static int tao_backend_minimize(void *state, hfs_fit_problem *p, double *x, const double *lo,
+                                const double *hi, const hfs_fit_options *opts,
                                 hfs_fit_result *res) {
   int rc = HFS_OK;
   tao_state *s = state;
   tao_slot *slot = NULL;
   int n = hfs_fit_problem_nfree(p);
-  if (n > s->cap)
-    HFS_FAIL(HFS_ERR_ARG, "TAO: %d free parameters, created for %d", n, s->cap);
+  if (n > s->cap) HFS_FAIL(HFS_ERR_ARG, "TAO: %d free parameters, created for %d", n, s->cap);
   if (!hfs__fit_petsc_ready())
     HFS_FAIL(HFS_ERR_OPTIMIZER, "TAO optimizer: PETSc is not initialised");
   HFS_CHECK(tao_get_slot(s, n, &slot));
-  if (copy_to_vec(slot->x, x, n) || copy_to_vec(slot->xl, lo, n) ||
-      copy_to_vec(slot->xu, hi, n))
+  if (copy_to_vec(slot->x, x, n) || copy_to_vec(slot->xl, lo, n) || copy_to_vec(slot->xu, hi, n))
     HFS_FAIL(HFS_ERR_OPTIMIZER, "TAO: cannot set the start point");
   /* TAO measures the 2-norm of the projected gradient, which bounds the
    * max-norm the engine checks; half of gtol leaves room for rounding. */
@@ -446,16 +440,14 @@ static int tao_backend_minimize(void *state, hfs_fit_problem *p, double *x,
      * half-way through, so it is rebuilt for the next fit. */
     res->status = HFS_FIT_FAILED;
     if (s->hess_rc != HFS_OK)
-      snprintf(res->reason, sizeof res->reason, "TAO %s: Hessian failed: %s",
-               s->type, hfs_error_message());
+      snprintf(res->reason, sizeof res->reason, "TAO %s: Hessian failed: %s", s->type,
+               hfs_error_message());
     else
-      snprintf(res->reason, sizeof res->reason, "TAO %s: %s", s->type,
-               petsc_message(ierr));
+      snprintf(res->reason, sizeof res->reason, "TAO %s: %s", s->type, petsc_message(ierr));
     slot_free(slot);
   } else {
     res->status = tao_status(reason);
-    snprintf(res->reason, sizeof res->reason, "TAO %s: %s", s->type,
-             TaoConvergedReasons[reason]);
+    snprintf(res->reason, sizeof res->reason, "TAO %s: %s", s->type, TaoConvergedReasons[reason]);
   }
 cleanup:
   return rc;

@@ -34,41 +34,41 @@
 
 struct hfs_fit_blocks {
   int npar, nshared, nblocks, nlocal;
-  int *shared;            /* nshared parameter indices */
-  int *boff;              /* nblocks + 1 */
-  int *bpar;              /* nlocal */
-  int *aoff, *woff;       /* nblocks + 1: offsets of k_b^2 and k_b nshared */
+  int *shared;      /* nshared parameter indices */
+  int *boff;        /* nblocks + 1 */
+  int *bpar;        /* nlocal */
+  int *aoff, *woff; /* nblocks + 1: offsets of k_b^2 and k_b nshared */
   hfs_fit_hessian_blocks_fn hblocks;
   hfs_fit_hessian_fn hessian;
   double *hss, *hbb, *hbs; /* the Hessian as evaluated */
-  double *hdiag;          /* npar: its diagonal */
-  double dmax;            /* largest |diagonal| */
+  double *hdiag;           /* npar: its diagonal */
+  double dmax;             /* largest |diagonal| */
   /* selection */
   int ns;
-  int *s_sel, *s_pos;     /* ns: position in shared[], caller's position */
-  int *l_n;               /* nblocks: selected locals per block */
-  int *l_sel, *l_pos;     /* at boff: position in the block, caller's one */
-  int *pos;               /* npar scratch for the covariance */
+  int *s_sel, *s_pos; /* ns: position in shared[], caller's position */
+  int *l_n;           /* nblocks: selected locals per block */
+  int *l_sel, *l_pos; /* at boff: position in the block, caller's one */
+  int *pos;           /* npar scratch for the covariance */
   /* factors */
-  double *fa;             /* at aoff: L_b, m_b x m_b column-major */
-  double *fw;             /* at fwo: W_b, m_b x c_b row-major, packed so
-                             that blocks with the same columns follow
-                             each other (one BLAS update per group) */
-  int *fwo;               /* nblocks: offset of W_b in fw */
-  double *fz;             /* at fwo: Z_b (inverse only), likewise */
-  double *q;              /* nshared x nlocal: Q = L_S^-1 M (inverse only) */
-  double *tll;            /* nlocal^2: Q'Q (inverse only) */
-  double *ainv;           /* at aoff: A_b^-1 (inverse only) */
-  unsigned char *nzc;     /* nblocks x nshared: B_b's column j has a nonzero
-                             (set by eval, so that the factorisations and
-                             their damped retries do not rescan B_b) */
-  int *fcols;             /* nblocks x nshared: selected nonzero columns */
-  int *fnc;               /* nblocks: their number c_b */
-  double *fs;             /* nshared^2: Cholesky factor of S (lower) */
-  double *fs0;            /* nshared^2: S before its factorisation, for the
-                             Schur-only damped retries */
-  double *sinv;           /* nshared^2: S^-1; scratch of the factorisation */
-  double *v;              /* nlocal + nshared scratch */
+  double *fa;         /* at aoff: L_b, m_b x m_b column-major */
+  double *fw;         /* at fwo: W_b, m_b x c_b row-major, packed so
+                         that blocks with the same columns follow
+                         each other (one BLAS update per group) */
+  int *fwo;           /* nblocks: offset of W_b in fw */
+  double *fz;         /* at fwo: Z_b (inverse only), likewise */
+  double *q;          /* nshared x nlocal: Q = L_S^-1 M (inverse only) */
+  double *tll;        /* nlocal^2: Q'Q (inverse only) */
+  double *ainv;       /* at aoff: A_b^-1 (inverse only) */
+  unsigned char *nzc; /* nblocks x nshared: B_b's column j has a nonzero
+                         (set by eval, so that the factorisations and
+                         their damped retries do not rescan B_b) */
+  int *fcols;         /* nblocks x nshared: selected nonzero columns */
+  int *fnc;           /* nblocks: their number c_b */
+  double *fs;         /* nshared^2: Cholesky factor of S (lower) */
+  double *fs0;        /* nshared^2: S before its factorisation, for the
+                         Schur-only damped retries */
+  double *sinv;       /* nshared^2: S^-1; scratch of the factorisation */
+  double *v;          /* nlocal + nshared scratch */
 };
 
 void hfs__fit_blocks_destroy(hfs_fit_blocks **pb) {
@@ -107,8 +107,7 @@ void hfs__fit_blocks_destroy(hfs_fit_blocks **pb) {
   *pb = NULL;
 }
 
-int hfs__fit_blocks_create(int npar, const hfs_fit_structure *s,
-                           hfs_fit_hessian_blocks_fn hblocks,
+int hfs__fit_blocks_create(int npar, const hfs_fit_structure *s, hfs_fit_hessian_blocks_fn hblocks,
                            hfs_fit_hessian_fn hessian, hfs_fit_blocks **out) {
   int rc = HFS_OK;
   hfs_fit_blocks *b = NULL;
@@ -125,8 +124,10 @@ int hfs__fit_blocks_create(int npar, const hfs_fit_structure *s,
   b->nlocal = s ? s->block_off[s->nblocks] : 0;
   int ns = b->nshared, nb = b->nblocks, nl = b->nlocal;
   if (ns + nl != npar || ns < 0 || nb < 0)
-    HFS_FAIL(HFS_ERR_ARG, "fit: block structure has %d shared and %d local "
-                          "parameters for %d", ns, nl, npar);
+    HFS_FAIL(HFS_ERR_ARG,
+             "fit: block structure has %d shared and %d local "
+             "parameters for %d",
+             ns, nl, npar);
   HFS_ALLOC(b->shared, ns);
   HFS_ALLOC(b->boff, nb + 1);
   HFS_ALLOC(b->bpar, nl);
@@ -287,8 +288,8 @@ static void upper_solve(const double *l, int m, double *y) {
 
 /* S -= G'G for the group of rows G (rows x nc, row-major: column-major
  * nc x rows) of blocks sharing the columns cols. */
-static void schur_update(double *S, int ns, double *T, const double *G, int rows,
-                         const int *cols, int nc) {
+static void schur_update(double *S, int ns, double *T, const double *G, int rows, const int *cols,
+                         int nc) {
   if (rows == 0 || nc == 0) return;
   cblas_dsyrk(CblasColMajor, CblasLower, CblasNoTrans, nc, rows, 1.0, G, nc, 0.0, T, nc);
   for (int q = 0; q < nc; q++) {
@@ -503,8 +504,8 @@ void hfs__fit_blocks_inverse(hfs_fit_blocks *b, double *cov, int n, double *diag
       cov[(size_t)lp[r] * ld + (size_t)lp[c]] = cov[(size_t)lp[c] * ld + (size_t)lp[r]] = v;
     }
   if (ns > 0) {
-    cblas_dtrsm(CblasColMajor, CblasLeft, CblasLower, CblasTrans, CblasNonUnit, ns, nl, -1.0,
-                b->fs, ns, Q, ns);
+    cblas_dtrsm(CblasColMajor, CblasLeft, CblasLower, CblasTrans, CblasNonUnit, ns, nl, -1.0, b->fs,
+                ns, Q, ns);
     for (int c = 0; c < nl; c++)
       for (int r = 0; r < ns; r++) {
         double v = Q[(size_t)c * ns + r];
@@ -519,7 +520,7 @@ void hfs__fit_blocks_inverse(hfs_fit_blocks *b, double *cov, int n, double *diag
  * Hessian (Gershgorin). */
 static double scaled_rowsum_max(const hfs_fit_blocks *b) {
   int ns = b->ns, NS = b->nshared;
-  double *rs = b->v;           /* nlocal + nshared: locals at boff, then shared */
+  double *rs = b->v; /* nlocal + nshared: locals at boff, then shared */
   double *rss = b->v + b->nlocal;
   double best = 0.0;
   for (int r = 0; r < ns; r++) {
@@ -554,9 +555,8 @@ static double scaled_rowsum_max(const hfs_fit_blocks *b) {
   return best;
 }
 
-int hfs__fit_blocks_covariance(hfs_fit_engine *e, const double *theta,
-                               const int *fixed, double *cov, double *error,
-                               double *corr, int conditioned) {
+int hfs__fit_blocks_covariance(hfs_fit_engine *e, const double *theta, const int *fixed,
+                               double *cov, double *error, double *corr, int conditioned) {
   int rc = HFS_OK;
   hfs_fit_problem *p = &e->prob;
   hfs_fit_blocks *b = p->blocks;
@@ -575,8 +575,10 @@ int hfs__fit_blocks_covariance(hfs_fit_engine *e, const double *theta,
   for (int k = 0; k < n; k++) b->pos[p->free_idx[k]] = k;
   hfs__fit_blocks_select(b, b->pos);
   if (hfs__fit_blocks_factor(b, 0.0))
-    HFS_FAIL(HFS_ERR_NUMERIC, "fit: Hessian of the %d free parameters is not "
-                              "positive definite", n);
+    HFS_FAIL(HFS_ERR_NUMERIC,
+             "fit: Hessian of the %d free parameters is not "
+             "positive definite",
+             n);
   int full = cov || corr || conditioned;
   double *a = e->cov_free, *var = e->d;
   double pmax = conditioned ? fmax(scaled_rowsum_max(b), 1.0) : 0.0;
@@ -590,8 +592,7 @@ int hfs__fit_blocks_covariance(hfs_fit_engine *e, const double *theta,
     const double *hd = b->hdiag;
     for (int r = 0; r < n; r++) {
       double s = 0.0, dr = hd[p->free_idx[r]];
-      for (int c = 0; c < n; c++)
-        s += fabs(a[(size_t)r * nf + c]) * sqrt(dr * hd[p->free_idx[c]]);
+      for (int c = 0; c < n; c++) s += fabs(a[(size_t)r * nf + c]) * sqrt(dr * hd[p->free_idx[c]]);
       if (!(s <= inv_max)) inv_max = s;
     }
     if (!(1.0 / inv_max > 1e-6 * pmax))

@@ -59,8 +59,8 @@ static int make_posdef(double *a, int n, double *scratch, double *eig, int *shif
   return HFS_OK;
 }
 
-static int covariance_of(hfs_fit_engine *e, const double *theta, const int *fixed,
-                         double *cov, double *error, double *corr, int *quality) {
+static int covariance_of(hfs_fit_engine *e, const double *theta, const int *fixed, double *cov,
+                         double *error, double *corr, int *quality) {
   int rc = HFS_OK;
   hfs_fit_problem *p = &e->prob;
   size_t npar = (size_t)p->npar;
@@ -105,11 +105,11 @@ static int covariance_of(hfs_fit_engine *e, const double *theta, const int *fixe
   if (info > 0)
     HFS_FAIL(HFS_ERR_NUMERIC,
              "fit: Hessian of the %d free parameters is not positive definite "
-             "(leading minor %d)", n, (int)info);
+             "(leading minor %d)",
+             n, (int)info);
   if (info < 0) HFS_FAIL(HFS_ERR_INTERNAL, "fit: dpotrf argument %d", (int)-info);
   info = LAPACKE_dpotri_work(LAPACK_COL_MAJOR, 'L', n, a, n);
-  if (info > 0)
-    HFS_FAIL(HFS_ERR_NUMERIC, "fit: Hessian of the free parameters is singular");
+  if (info > 0) HFS_FAIL(HFS_ERR_NUMERIC, "fit: Hessian of the free parameters is singular");
   if (info < 0) HFS_FAIL(HFS_ERR_INTERNAL, "fit: dpotri argument %d", (int)-info);
   /* The lower triangle (column-major) holds the inverse: mirror it and
    * scale by 2. */
@@ -144,15 +144,13 @@ cleanup:
   return rc;
 }
 
-int hfs__fit_engine_covariance(hfs_fit_engine *e, const double *theta,
-                               const int *fixed, double *cov, double *error,
-                               double *corr) {
+int hfs__fit_engine_covariance(hfs_fit_engine *e, const double *theta, const int *fixed,
+                               double *cov, double *error, double *corr) {
   return covariance_of(e, theta, fixed, cov, error, corr, NULL);
 }
 
-int hfs__fit_engine_covariance_checked(hfs_fit_engine *e, const double *theta,
-                                       const int *fixed, double *cov, double *error,
-                                       double *corr, int *cov_status) {
+int hfs__fit_engine_covariance_checked(hfs_fit_engine *e, const double *theta, const int *fixed,
+                                       double *cov, double *error, double *corr, int *cov_status) {
   int q = HFS_COV_NONE;
   int rc = covariance_of(e, theta, fixed, cov, error, corr, &q);
   if (cov_status) *cov_status = q;

@@ -51,8 +51,7 @@ int hfs_optimizer_from_name(const char *name, hfs_optimizer *out) {
     return HFS_OK;
   }
   return hfs_error_set(HFS_ERR_ARG,
-                       "optimizer: unknown name \"%s\" (expected newton, tao or nlopt)",
-                       name);
+                       "optimizer: unknown name \"%s\" (expected newton, tao or nlopt)", name);
 }
 
 const char *hfs_fit_status_name(int status) {
@@ -79,8 +78,7 @@ const char *hfs_cov_status_name(int cov_status) {
 
 int hfs_fit_result_init(hfs_fit_result *r, int npar, int with_cov) {
   int rc = HFS_OK;
-  if (!r || npar < 0)
-    return hfs_error_set(HFS_ERR_ARG, "hfs_fit_result_init: bad arguments");
+  if (!r || npar < 0) return hfs_error_set(HFS_ERR_ARG, "hfs_fit_result_init: bad arguments");
   memset(r, 0, sizeof *r);
   r->npar = npar;
   r->twice_nll = NAN;
@@ -127,15 +125,13 @@ int hfs_fit_result_copy(hfs_fit_result *dst, const hfs_fit_result *src) {
   if (dst == src) return HFS_OK;
   if (!dst->theta) HFS_CHECK(hfs_fit_result_init(dst, src->npar, src->cov != NULL));
   if (dst->npar != src->npar)
-    HFS_FAIL(HFS_ERR_ARG, "hfs_fit_result_copy: %d parameters into %d",
-             src->npar, dst->npar);
+    HFS_FAIL(HFS_ERR_ARG, "hfs_fit_result_copy: %d parameters into %d", src->npar, dst->npar);
   if (src->cov && !dst->cov)
-    HFS_FAIL(HFS_ERR_ARG,
-             "hfs_fit_result_copy: destination has no covariance storage");
+    HFS_FAIL(HFS_ERR_ARG, "hfs_fit_result_copy: destination has no covariance storage");
   {
     size_t n = (size_t)src->npar;
-    double *theta = dst->theta, *error = dst->error, *eh = dst->error_hessian,
-           *cov = dst->cov, *corr = dst->corr;
+    double *theta = dst->theta, *error = dst->error, *eh = dst->error_hessian, *cov = dst->cov,
+           *corr = dst->corr;
     *dst = *src;
     dst->theta = theta;
     dst->error = error;
@@ -156,7 +152,6 @@ int hfs_fit_result_copy(hfs_fit_result *dst, const hfs_fit_result *src) {
 cleanup:
   return rc;
 }
-
 
 /* ---- the problem seen by backends ---- */
 
@@ -184,8 +179,7 @@ double hfs_fit_problem_eval(hfs_fit_problem *p, const double *x, double *g) {
     memcpy(p->best_x, x, bytes);
   }
   if (g) {
-    for (int k = 0; k < p->nfree; k++)
-      g[k] = isfinite(f) ? p->grad_full[p->free_idx[k]] : 0.0;
+    for (int k = 0; k < p->nfree; k++) g[k] = isfinite(f) ? p->grad_full[p->free_idx[k]] : 0.0;
     memcpy(p->last_x, x, bytes);
     memcpy(p->last_g, g, bytes);
     p->last_f = f;
@@ -196,8 +190,7 @@ double hfs_fit_problem_eval(hfs_fit_problem *p, const double *x, double *g) {
 
 int hfs_fit_problem_hessian(hfs_fit_problem *p, const double *x, double *h) {
   int rc = HFS_OK;
-  if (!p->hessian)
-    return hfs_error_set(HFS_ERR_ARG, "fit: this problem has no Hessian");
+  if (!p->hessian) return hfs_error_set(HFS_ERR_ARG, "fit: this problem has no Hessian");
   problem_scatter(p, x);
   if (p->nfree == p->npar) {
     /* Nothing fixed: the free block is the whole matrix. */
@@ -215,8 +208,7 @@ cleanup:
   return rc;
 }
 
-int hfs__fit_problem_setup(hfs_fit_problem *p, const double *theta,
-                           const int *fixed) {
+int hfs__fit_problem_setup(hfs_fit_problem *p, const double *theta, const int *fixed) {
   int n = 0;
   for (int i = 0; i < p->npar; i++) {
     p->theta[i] = theta[i];
@@ -228,8 +220,7 @@ int hfs__fit_problem_setup(hfs_fit_problem *p, const double *theta,
   return n;
 }
 
-double hfs__fit_projected_gradient_norm(int n, const double *x,
-                                        const double *g, const double *lo,
+double hfs__fit_projected_gradient_norm(int n, const double *x, const double *g, const double *lo,
                                         const double *hi) {
   double m = 0.0;
   for (int k = 0; k < n; k++) {
@@ -241,9 +232,8 @@ double hfs__fit_projected_gradient_norm(int n, const double *x,
   return m;
 }
 
-double hfs__fit_gradient_excess(int n, const double *x, const double *g,
-                                const double *lo, const double *hi,
-                                const double *hdiag) {
+double hfs__fit_gradient_excess(int n, const double *x, const double *g, const double *lo,
+                                const double *hi, const double *hdiag) {
   double m = 0.0;
   for (int k = 0; k < n; k++) {
     double gk = g[k];
@@ -268,10 +258,9 @@ const hfs_fit_backend *hfs__fit_backend_default(hfs_optimizer o) {
 }
 
 int hfs__fit_engine_create(int npar, const double *lo, const double *hi,
-                           hfs_fit_objective_fn objective,
-                           hfs_fit_hessian_fn hessian, void *ctx,
-                           const hfs_fit_backend *backend,
-                           const hfs_fit_options *opts, hfs_fit_engine **out) {
+                           hfs_fit_objective_fn objective, hfs_fit_hessian_fn hessian, void *ctx,
+                           const hfs_fit_backend *backend, const hfs_fit_options *opts,
+                           hfs_fit_engine **out) {
   int rc = HFS_OK;
   hfs_fit_engine *e = NULL;
   if (!out || npar < 0 || !lo || !hi || !objective || !opts)
@@ -280,12 +269,11 @@ int hfs__fit_engine_create(int npar, const double *lo, const double *hi,
   if (!backend) backend = hfs__fit_backend_default(opts->optimizer);
   if (!backend) HFS_FAIL(HFS_ERR_ARG, "fit: unknown optimizer %d", (int)opts->optimizer);
   if (!(opts->gtol > 0.0) || opts->max_iter < 1)
-    HFS_FAIL(HFS_ERR_ARG, "fit: gtol must be > 0 and max_iter >= 1 (got %g, %d)",
-             opts->gtol, opts->max_iter);
+    HFS_FAIL(HFS_ERR_ARG, "fit: gtol must be > 0 and max_iter >= 1 (got %g, %d)", opts->gtol,
+             opts->max_iter);
   for (int i = 0; i < npar; i++)
     if (!(lo[i] <= hi[i]))
-      HFS_FAIL(HFS_ERR_ARG, "fit: parameter %d has bounds [%g, %g]", i, lo[i],
-               hi[i]);
+      HFS_FAIL(HFS_ERR_ARG, "fit: parameter %d has bounds [%g, %g]", i, lo[i], hi[i]);
   HFS_ALLOC(e, 1);
   size_t n = (size_t)npar, nn = n * n;
   e->backend = backend;
@@ -429,8 +417,8 @@ static int engine_polish(hfs_fit_engine *e, int nfree, double *f, double *pg) {
     if (hfs_fit_problem_hessian(p, e->x, e->hfree) != HFS_OK) break;
     int m = 0;
     for (int k = 0; k < nfree; k++) {
-      int active = (e->x[k] <= e->xlo[k] && e->g[k] > 0.0) ||
-                   (e->x[k] >= e->xhi[k] && e->g[k] < 0.0);
+      int active =
+          (e->x[k] <= e->xlo[k] && e->g[k] > 0.0) || (e->x[k] >= e->xhi[k] && e->g[k] < 0.0);
       if (!active) e->idx[m++] = k;
     }
     if (m == 0) break;
@@ -480,20 +468,20 @@ static int engine_polish(hfs_fit_engine *e, int nfree, double *f, double *pg) {
   return steps;
 }
 
-int hfs__fit_engine_minimize(hfs_fit_engine *e, const double *init,
-                             const int *fixed, int with_errors,
-                             hfs_fit_result *res) {
+int hfs__fit_engine_minimize(hfs_fit_engine *e, const double *init, const int *fixed,
+                             int with_errors, hfs_fit_result *res) {
   int rc = HFS_OK;
   hfs_fit_problem *p = &e->prob;
   double t0 = hfs_now();
   if (!init || !res || !res->theta || !res->error)
     HFS_FAIL(HFS_ERR_ARG, "fit: minimize needs a start point and a result record");
   if (res->npar != p->npar)
-    HFS_FAIL(HFS_ERR_ARG, "fit: result record has %d parameters, the problem %d",
-             res->npar, p->npar);
+    HFS_FAIL(HFS_ERR_ARG, "fit: result record has %d parameters, the problem %d", res->npar,
+             p->npar);
   if (with_errors && !res->cov)
-    HFS_FAIL(HFS_ERR_ARG, "fit: errors requested but the result record has "
-                          "no covariance storage (hfs_fit_result_init with_cov)");
+    HFS_FAIL(HFS_ERR_ARG,
+             "fit: errors requested but the result record has "
+             "no covariance storage (hfs_fit_result_init with_cov)");
   if (with_errors && !p->hessian)
     HFS_FAIL(HFS_ERR_ARG, "fit: errors requested but the problem has no Hessian");
   result_clear(res, fixed);
@@ -504,8 +492,7 @@ int hfs__fit_engine_minimize(hfs_fit_engine *e, const double *init,
     if (!isfinite(init[i])) {
       memcpy(res->theta, init, (size_t)p->npar * sizeof *init);
       res->status = HFS_FIT_NONFINITE;
-      snprintf(res->reason, sizeof res->reason,
-               "start value of parameter %d is not finite", i);
+      snprintf(res->reason, sizeof res->reason, "start value of parameter %d is not finite", i);
       goto done;
     }
   }
@@ -562,8 +549,8 @@ int hfs__fit_engine_minimize(hfs_fit_engine *e, const double *init,
     if (p->hessian) {
       int steps = engine_polish(e, nfree, &f, &pg);
       res->n_iter += steps;
-      if (steps > 0) append_reason(res, "; %d Newton polishing step%s", steps,
-                                   steps > 1 ? "s" : "");
+      if (steps > 0)
+        append_reason(res, "; %d Newton polishing step%s", steps, steps > 1 ? "s" : "");
       if (pg < e->opts.gtol) break;
     }
     /* Restart only while it still helps. */
@@ -598,17 +585,18 @@ int hfs__fit_engine_minimize(hfs_fit_engine *e, const double *init,
 errors:
   if (with_errors && isfinite(res->twice_nll)) {
     int q = HFS_COV_NONE;
-    int crc = hfs__fit_engine_covariance_checked(e, res->theta, fixed, res->cov,
-                                                 res->error, res->corr, &q);
+    int crc = hfs__fit_engine_covariance_checked(e, res->theta, fixed, res->cov, res->error,
+                                                 res->corr, &q);
     if (crc == HFS_OK) {
       res->has_errors = 1;
       /* A matrix at a point that is not a minimum only approximates the
        * curvature there (MINUIT's status 1). */
-      res->cov_status = res->status == HFS_FIT_CONVERGED || q == HFS_COV_MADE_POSDEF
-                            ? q : HFS_COV_APPROXIMATE;
+      res->cov_status =
+          res->status == HFS_FIT_CONVERGED || q == HFS_COV_MADE_POSDEF ? q : HFS_COV_APPROXIMATE;
       if (q == HFS_COV_MADE_POSDEF)
-        append_reason(res, "; Hessian not positive definite, covariance made positive "
-                           "definite");
+        append_reason(res,
+                      "; Hessian not positive definite, covariance made positive "
+                      "definite");
       memcpy(res->error_hessian, res->error, (size_t)res->npar * sizeof *res->error);
       /* In MINUIT's internal coordinates a parameter sitting on a limit has
        * zero slope dx/dp and decouples: the others' errors are those with
@@ -647,8 +635,9 @@ errors:
         if (fixed && fixed[i]) continue;
         /* a parameter on a limit keeps its Hessian error: MINUIT's number
          * there depends on how close to the limit it stopped */
-        res->error[i] = e->fixed_b[i] ? res->error_hessian[i]
-                                      : hfs_fit_minuit_error(res->theta[i], e->lo[i], e->hi[i], base[i]);
+        res->error[i] = e->fixed_b[i]
+                            ? res->error_hessian[i]
+                            : hfs_fit_minuit_error(res->theta[i], e->lo[i], e->hi[i], base[i]);
       }
     } else if (crc == HFS_ERR_NUMERIC) {
       /* The minimum stands; only its errors are unknown. */

@@ -14,9 +14,9 @@ struct hfs_fitter {
   hfs_model *model;
   hfs_fit_engine *engine;
   int npar;
-  double *init;            /* the model's suggested init */
-  int *fixed;              /* the model's suggested fixed set */
-  const double *main;      /* data of the fit under way */
+  double *init;       /* the model's suggested init */
+  int *fixed;         /* the model's suggested fixed set */
+  const double *main; /* data of the fit under way */
   const double *aux;
 };
 
@@ -30,14 +30,13 @@ static int fitter_hessian(void *ctx, const double *theta, double *hess) {
   return hfs_model_hessian(f->model, f->main, f->aux, theta, hess);
 }
 
-static int fitter_hessian_blocks(void *ctx, const double *theta, double *hss,
-                                 double *hbb, double *hbs) {
+static int fitter_hessian_blocks(void *ctx, const double *theta, double *hss, double *hbb,
+                                 double *hbs) {
   hfs_fitter *f = ctx;
   return hfs_model_hessian_blocks(f->model, f->main, f->aux, theta, hss, hbb, hbs);
 }
 
-int hfs_fitter_create(hfs_model *model, const hfs_fit_options *opts,
-                      hfs_fitter **out) {
+int hfs_fitter_create(hfs_model *model, const hfs_fit_options *opts, hfs_fitter **out) {
   int rc = HFS_OK;
   hfs_fitter *f = NULL;
   double *lo = NULL, *hi = NULL;
@@ -61,16 +60,15 @@ int hfs_fitter_create(hfs_model *model, const hfs_fit_options *opts,
     f->fixed[i] = hfs_model_par_fixed(model, i) != 0;
     nfree += !f->fixed[i];
   }
-  HFS_CHECK(hfs__fit_engine_create(npar, lo, hi, fitter_objective, fitter_hessian,
-                                   f, NULL, opts, &f->engine));
+  HFS_CHECK(hfs__fit_engine_create(npar, lo, hi, fitter_objective, fitter_hessian, f, NULL, opts,
+                                   &f->engine));
   /* The Hessian's block structure (per-bin gammas), for the Newton backend
    * and the covariance; a model without per-bin parameters stays dense. */
   {
     hfs_model_structure ms;
     hfs_model_structure_get(model, &ms);
     if (ms.nblocks > 0) {
-      hfs_fit_structure fs = {ms.nshared, ms.shared, ms.nblocks, ms.block_off,
-                              ms.block_par};
+      hfs_fit_structure fs = {ms.nshared, ms.shared, ms.nblocks, ms.block_off, ms.block_par};
       HFS_CHECK(hfs__fit_engine_set_structure(f->engine, &fs, fitter_hessian_blocks));
     }
   }
@@ -104,13 +102,12 @@ static void fitter_set_data(hfs_fitter *f, const double *main, const double *aux
   f->aux = aux ? aux : hfs_model_auxdata(f->model);
 }
 
-int hfs_fitter_minimize(hfs_fitter *f, const double *main, const double *aux,
-                        const double *init, const int *fixed, int with_errors,
-                        hfs_fit_result *res) {
+int hfs_fitter_minimize(hfs_fitter *f, const double *main, const double *aux, const double *init,
+                        const int *fixed, int with_errors, hfs_fit_result *res) {
   if (!f || !res) return hfs_error_set(HFS_ERR_ARG, "hfs_fitter_minimize: bad arguments");
   fitter_set_data(f, main, aux);
-  int rc = hfs__fit_engine_minimize(f->engine, init ? init : f->init,
-                                    fixed ? fixed : f->fixed, with_errors, res);
+  int rc = hfs__fit_engine_minimize(f->engine, init ? init : f->init, fixed ? fixed : f->fixed,
+                                    with_errors, res);
   /* The engine knows no model: the model names what is not finite. */
   char why[128];
   if (rc == HFS_OK && res->status == HFS_FIT_NONFINITE &&
@@ -122,12 +119,9 @@ int hfs_fitter_minimize(hfs_fitter *f, const double *main, const double *aux,
   return rc;
 }
 
-int hfs_fitter_covariance(hfs_fitter *f, const double *main, const double *aux,
-                          const double *theta, const int *fixed, double *cov,
-                          double *error, double *corr) {
-  if (!f || !theta)
-    return hfs_error_set(HFS_ERR_ARG, "hfs_fitter_covariance: bad arguments");
+int hfs_fitter_covariance(hfs_fitter *f, const double *main, const double *aux, const double *theta,
+                          const int *fixed, double *cov, double *error, double *corr) {
+  if (!f || !theta) return hfs_error_set(HFS_ERR_ARG, "hfs_fitter_covariance: bad arguments");
   fitter_set_data(f, main, aux);
-  return hfs__fit_engine_covariance(f->engine, theta, fixed ? fixed : f->fixed,
-                                    cov, error, corr);
+  return hfs__fit_engine_covariance(f->engine, theta, fixed ? fixed : f->fixed, cov, error, corr);
 }

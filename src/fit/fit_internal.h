@@ -13,8 +13,7 @@
 
 /* Objective over the full vector theta (npar): returns twice_nll (+INFINITY
  * where it is undefined) and fills grad (npar) unless grad is NULL. */
-typedef double (*hfs_fit_objective_fn)(void *ctx, const double *theta,
-                                       double *grad);
+typedef double (*hfs_fit_objective_fn)(void *ctx, const double *theta, double *grad);
 /* Hessian over the full vector (npar x npar, row-major, symmetric).  Returns
  * an hfs status. */
 typedef int (*hfs_fit_hessian_fn)(void *ctx, const double *theta, double *hess);
@@ -25,17 +24,17 @@ typedef int (*hfs_fit_hessian_fn)(void *ctx, const double *theta, double *hess);
  * hfs_model_structure; arrays are borrowed. */
 typedef struct {
   int nshared;
-  const int *shared;       /* nshared parameter indices */
+  const int *shared; /* nshared parameter indices */
   int nblocks;
-  const int *block_off;    /* nblocks + 1 offsets into block_par */
-  const int *block_par;    /* local parameter indices, grouped by block */
+  const int *block_off; /* nblocks + 1 offsets into block_par */
+  const int *block_par; /* local parameter indices, grouped by block */
 } hfs_fit_structure;
 
 /* The Hessian in that structure (layout of hfs_model_hessian_blocks): hss
  * nshared x nshared, then per block b of size k_b a k_b x k_b block in hbb
  * and a k_b x nshared coupling in hbs, row-major, blocks in order. */
-typedef int (*hfs_fit_hessian_blocks_fn)(void *ctx, const double *theta,
-                                         double *hss, double *hbb, double *hbs);
+typedef int (*hfs_fit_hessian_blocks_fn)(void *ctx, const double *theta, double *hss, double *hbb,
+                                         double *hbs);
 
 /* The structured Hessian of a problem and its damped block factorisation
  * (blocks.c): storage for the blocks, the subset of parameters a solve runs
@@ -49,22 +48,22 @@ typedef struct hfs_fit_blocks hfs_fit_blocks;
 struct hfs_fit_problem {
   int npar;
   int nfree;
-  int *free_idx;          /* nfree entries used, npar allocated */
-  double *theta;          /* npar */
-  double *grad_full;      /* npar */
-  double *hess_full;      /* npar * npar, NULL without a Hessian function */
+  int *free_idx;     /* nfree entries used, npar allocated */
+  double *theta;     /* npar */
+  double *grad_full; /* npar */
+  double *hess_full; /* npar * npar, NULL without a Hessian function */
   hfs_fit_objective_fn objective;
   hfs_fit_hessian_fn hessian;
   void *ctx;
-  int n_eval;             /* objective calls since the fit started */
+  int n_eval; /* objective calls since the fit started */
   /* The last point evaluated with a gradient, so that the engine's final
    * check does not repeat the backend's last evaluation. */
-  double *last_x;         /* npar allocated */
-  double *last_g;         /* npar allocated */
+  double *last_x; /* npar allocated */
+  double *last_g; /* npar allocated */
   double last_f;
   int last_valid;
   /* The lowest point evaluated, whatever the backend returns. */
-  double *best_x;         /* npar allocated */
+  double *best_x; /* npar allocated */
   double best_f;
   /* The structured Hessian (NULL without a Hessian function). */
   hfs_fit_blocks *blocks;
@@ -99,22 +98,21 @@ typedef struct hfs_fit_engine {
   const hfs_fit_backend *backend;
   void *state;
   hfs_fit_options opts;
-  double *lo, *hi;        /* npar: bounds of the full vector */
-  double *x, *xlo, *xhi;  /* npar allocated: free values and bounds */
-  double *g;              /* npar: gradient of the free parameters */
-  double *d, *xt, *gt;    /* npar: Newton polishing step, trial point */
-  int *idx;               /* npar: inactive free parameters */
-  double *hfree;          /* npar * npar: Hessian of the free parameters */
-  double *cov_free;       /* npar * npar: its inverse (times 2) */
-  double *eig;            /* 4 npar: eigenvalues and LAPACK workspace */
-  int *fixed_b;           /* npar: fixed set plus parameters on a bound */
-  double *err_b;          /* npar: errors with those held */
+  double *lo, *hi;       /* npar: bounds of the full vector */
+  double *x, *xlo, *xhi; /* npar allocated: free values and bounds */
+  double *g;             /* npar: gradient of the free parameters */
+  double *d, *xt, *gt;   /* npar: Newton polishing step, trial point */
+  int *idx;              /* npar: inactive free parameters */
+  double *hfree;         /* npar * npar: Hessian of the free parameters */
+  double *cov_free;      /* npar * npar: its inverse (times 2) */
+  double *eig;           /* 4 npar: eigenvalues and LAPACK workspace */
+  int *fixed_b;          /* npar: fixed set plus parameters on a bound */
+  double *err_b;         /* npar: errors with those held */
 } hfs_fit_engine;
 
 /* Create the blocks of a problem of npar parameters with structure s (NULL:
  * dense) whose Hessian comes from hblocks (s given) or hessian (dense). */
-int hfs__fit_blocks_create(int npar, const hfs_fit_structure *s,
-                           hfs_fit_hessian_blocks_fn hblocks,
+int hfs__fit_blocks_create(int npar, const hfs_fit_structure *s, hfs_fit_hessian_blocks_fn hblocks,
                            hfs_fit_hessian_fn hessian, hfs_fit_blocks **out);
 void hfs__fit_blocks_destroy(hfs_fit_blocks **b);
 /* Evaluate the Hessian at the problem's free values x; afterwards
@@ -155,19 +153,17 @@ int hfs__fit_engine_set_structure(hfs_fit_engine *e, const hfs_fit_structure *s,
  * caller can fall back to its dense path.  With conditioned set, also when
  * it cannot prove the matrix far enough from singular that MINUIT's
  * MnPosDef would leave it alone (then the dense path judges). */
-int hfs__fit_blocks_covariance(hfs_fit_engine *e, const double *theta,
-                               const int *fixed, double *cov, double *error,
-                               double *corr, int conditioned);
+int hfs__fit_blocks_covariance(hfs_fit_engine *e, const double *theta, const int *fixed,
+                               double *cov, double *error, double *corr, int conditioned);
 
 /* Create an engine for npar parameters with bounds lo/hi (copied).
  * hessian may be NULL: then Newton-type backends and covariances are
  * unavailable (HFS_ERR_ARG when asked for).  backend NULL selects the default
  * for opts->optimizer. */
 int hfs__fit_engine_create(int npar, const double *lo, const double *hi,
-                           hfs_fit_objective_fn objective,
-                           hfs_fit_hessian_fn hessian, void *ctx,
-                           const hfs_fit_backend *backend,
-                           const hfs_fit_options *opts, hfs_fit_engine **out);
+                           hfs_fit_objective_fn objective, hfs_fit_hessian_fn hessian, void *ctx,
+                           const hfs_fit_backend *backend, const hfs_fit_options *opts,
+                           hfs_fit_engine **out);
 void hfs__fit_engine_destroy(hfs_fit_engine **e);
 
 /* Make fits with nfree free parameters allocation-free from now on (the
@@ -178,30 +174,26 @@ int hfs__fit_engine_prepare(hfs_fit_engine *e, int nfree);
  * NULL: nothing fixed).  Fills res (initialised for npar, with cov/corr when
  * with_errors).  Returns HFS_OK whenever a record was written, whatever its
  * status. */
-int hfs__fit_engine_minimize(hfs_fit_engine *e, const double *init,
-                             const int *fixed, int with_errors,
-                             hfs_fit_result *res);
+int hfs__fit_engine_minimize(hfs_fit_engine *e, const double *init, const int *fixed,
+                             int with_errors, hfs_fit_result *res);
 
 /* Covariance (cov = 2 H^-1 over the free parameters, zero rows and columns
  * for fixed ones), errors and correlations at theta.  Any output may be NULL.
  * HFS_ERR_NUMERIC (with NaN errors) if that Hessian is not positive
  * definite. */
-int hfs__fit_engine_covariance(hfs_fit_engine *e, const double *theta,
-                               const int *fixed, double *cov, double *error,
-                               double *corr);
+int hfs__fit_engine_covariance(hfs_fit_engine *e, const double *theta, const int *fixed,
+                               double *cov, double *error, double *corr);
 /* The same with MINUIT's check of the spectrum: a Hessian whose scaled
  * eigenvalues are not all above 1e-6 of the largest is made positive
  * definite (covariance.c) and *cov_status (may be NULL) is
  * HFS_COV_MADE_POSDEF, otherwise HFS_COV_ACCURATE; HFS_ERR_NUMERIC (NaN
  * errors, HFS_COV_NONE) only for a Hessian that is not finite. */
-int hfs__fit_engine_covariance_checked(hfs_fit_engine *e, const double *theta,
-                                       const int *fixed, double *cov, double *error,
-                                       double *corr, int *cov_status);
+int hfs__fit_engine_covariance_checked(hfs_fit_engine *e, const double *theta, const int *fixed,
+                                       double *cov, double *error, double *corr, int *cov_status);
 
 /* Set the free set of the problem from fixed (NULL: all free) and load
  * theta; returns nfree. */
-int hfs__fit_problem_setup(struct hfs_fit_problem *p, const double *theta,
-                           const int *fixed);
+int hfs__fit_problem_setup(struct hfs_fit_problem *p, const double *theta, const int *fixed);
 
 /* Max-norm of the gradient g projected on the box [lo, hi] at x: components
  * that push against an active bound count as zero. */
@@ -211,12 +203,9 @@ int hfs__fit_problem_setup(struct hfs_fit_problem *p, const double *theta,
  * representable x_k brings it below ~1e-5.  Components within
  * 32 eps |x_k| H_kk of zero count as zero; hdiag is the Hessian diagonal of
  * the free parameters. */
-double hfs__fit_gradient_excess(int n, const double *x, const double *g,
-                                const double *lo, const double *hi,
-                                const double *hdiag);
-double hfs__fit_projected_gradient_norm(int n, const double *x,
-                                        const double *g, const double *lo,
+double hfs__fit_gradient_excess(int n, const double *x, const double *g, const double *lo,
+                                const double *hi, const double *hdiag);
+double hfs__fit_projected_gradient_norm(int n, const double *x, const double *g, const double *lo,
                                         const double *hi);
-
 
 #endif

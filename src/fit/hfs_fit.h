@@ -47,15 +47,15 @@ const char *hfs_optimizer_name(hfs_optimizer o);
 int hfs_optimizer_from_name(const char *name, hfs_optimizer *out);
 
 typedef enum {
-  HFS_FIT_CONVERGED = 0,       /* projected gradient below tolerance */
-  HFS_FIT_MAXITER = 1,         /* iteration or evaluation limit reached */
-  HFS_FIT_LINESEARCH = 2,      /* line search / roundoff stopped early */
-  HFS_FIT_NONFINITE = 3,       /* likelihood not finite at start or end */
-  HFS_FIT_FAILED = 4,          /* optimizer reported failure */
-  HFS_FIT_HESSE_FAILED = 5     /* no longer produced: a converged fit whose
-                                  Hessian is not positive definite is
-                                  converged with cov_status below 3 (files
-                                  of earlier versions may hold it) */
+  HFS_FIT_CONVERGED = 0,   /* projected gradient below tolerance */
+  HFS_FIT_MAXITER = 1,     /* iteration or evaluation limit reached */
+  HFS_FIT_LINESEARCH = 2,  /* line search / roundoff stopped early */
+  HFS_FIT_NONFINITE = 3,   /* likelihood not finite at start or end */
+  HFS_FIT_FAILED = 4,      /* optimizer reported failure */
+  HFS_FIT_HESSE_FAILED = 5 /* no longer produced: a converged fit whose
+                              Hessian is not positive definite is
+                              converged with cov_status below 3 (files
+                              of earlier versions may hold it) */
 } hfs_fit_status;
 
 const char *hfs_fit_status_name(int status);
@@ -93,20 +93,20 @@ const char *hfs_cov_status_name(int cov_status);
  * Hessian error is 1.334.  Correlations are the same in both conventions. */
 typedef struct {
   int status;
-  char reason[160];            /* optimizer's own stop reason */
+  char reason[160]; /* optimizer's own stop reason */
   double twice_nll;
-  double grad_norm;            /* max-norm of the projected gradient */
+  double grad_norm; /* max-norm of the projected gradient */
   int n_iter;
   int n_eval;
   double time_s;
   int npar;
   double *theta;
-  double *error;               /* MINUIT convention (see above) */
-  double *error_hessian;       /* sqrt(diag(cov)) */
-  double *cov;                 /* NULL unless errors were requested */
+  double *error;         /* MINUIT convention (see above) */
+  double *error_hessian; /* sqrt(diag(cov)) */
+  double *cov;           /* NULL unless errors were requested */
   double *corr;
   int has_errors;
-  int cov_status;              /* hfs_cov_status; has_errors <=> > 0 */
+  int cov_status; /* hfs_cov_status; has_errors <=> > 0 */
   /* Global-minimum search (hfs_multistart_minimize; a plain fit: 1, 1, 0):
    * fits run, distinct converged minima met, and which start gave the
    * minimum kept (0: the first fit, not a restart). */
@@ -131,13 +131,14 @@ typedef struct hfs_fitter hfs_fitter;
 /* Settings of a fitter (defaults via HFS_FIT_OPTIONS_DEFAULT). */
 typedef struct {
   hfs_optimizer optimizer;
-  double gtol;                 /* projected-gradient tolerance on twice_nll
-                                  (absolute, max-norm) */
-  int max_iter;                /* iterations; for NLopt, which counts none,
-                                  evaluations that lowered twice_nll */
+  double gtol;  /* projected-gradient tolerance on twice_nll
+                   (absolute, max-norm) */
+  int max_iter; /* iterations; for NLopt, which counts none,
+                   evaluations that lowered twice_nll */
 } hfs_fit_options;
 
-#define HFS_FIT_OPTIONS_DEFAULT {HFS_OPT_NEWTON, 1e-7, 2000}
+#define HFS_FIT_OPTIONS_DEFAULT                                                                    \
+  { HFS_OPT_NEWTON, 1e-7, 2000 }
 
 /* Bind a fitter to model (borrowed: it must outlive the fitter) with opts
  * (NULL: defaults).  Allocates every buffer and the solver objects for a
@@ -147,8 +148,7 @@ typedef struct {
  * solver objects once, on first use (up to 4 sizes are kept).  The TAO
  * optimizer needs hfs_fit_library_init first.  Not collective; one fitter
  * serves one thread at a time. */
-int hfs_fitter_create(hfs_model *model, const hfs_fit_options *opts,
-                      hfs_fitter **out);
+int hfs_fitter_create(hfs_model *model, const hfs_fit_options *opts, hfs_fitter **out);
 void hfs_fitter_destroy(hfs_fitter **f);
 
 /* Minimise twice_nll(theta | main, aux) starting from init (npar values; the
@@ -164,9 +164,8 @@ void hfs_fitter_destroy(hfs_fitter **f);
  * is made positive definite (cov_status HFS_COV_MADE_POSDEF, see above) and
  * the reason says so; only a Hessian that is not finite leaves NaN errors
  * (cov_status HFS_COV_NONE, has_errors 0). */
-int hfs_fitter_minimize(hfs_fitter *f, const double *main, const double *aux,
-                        const double *init, const int *fixed, int with_errors,
-                        hfs_fit_result *res);
+int hfs_fitter_minimize(hfs_fitter *f, const double *main, const double *aux, const double *init,
+                        const int *fixed, int with_errors, hfs_fit_result *res);
 
 /* Covariance of the free parameters from the analytic Hessian at theta:
  * cov = 2 H^-1 (H of twice_nll), npar x npar with zero rows and columns for
@@ -174,9 +173,8 @@ int hfs_fitter_minimize(hfs_fitter *f, const double *main, const double *aux,
  * likewise.  Any of cov, error, corr may be NULL.  Returns HFS_ERR_NUMERIC
  * (errors NaN) if H restricted to the free parameters is not positive
  * definite. */
-int hfs_fitter_covariance(hfs_fitter *f, const double *main, const double *aux,
-                          const double *theta, const int *fixed, double *cov,
-                          double *error, double *corr);
+int hfs_fitter_covariance(hfs_fitter *f, const double *main, const double *aux, const double *theta,
+                          const int *fixed, double *cov, double *error, double *corr);
 
 /* Search for the global minimum among the minima the model's structure
  * suggests (multistart.c explains which): after a fit, restarts from
@@ -230,9 +228,8 @@ typedef struct {
    * the fitter checks the projected gradient itself) and res->reason, and
    * adds its iterations to res->n_iter.  Returns non-zero only for a
    * library error. */
-  int (*minimize)(void *state, hfs_fit_problem *p, double *x, const double *lo,
-                  const double *hi, const hfs_fit_options *opts,
-                  hfs_fit_result *res);
+  int (*minimize)(void *state, hfs_fit_problem *p, double *x, const double *lo, const double *hi,
+                  const hfs_fit_options *opts, hfs_fit_result *res);
   void (*destroy)(void **state);
   /* Optional: build the solver objects for fits with nfree free parameters
    * now, so that such fits allocate nothing later. */

@@ -43,21 +43,21 @@ struct hfs_multistart {
   hfs_model *m;
   hfs_fitter *f;
   int npar, nbins;
-  int *flag;          /* npar: MS_* bits */
+  int *flag; /* npar: MS_* bits */
   int nflagged;
-  int *flagged;       /* nflagged indices */
+  int *flagged; /* nflagged indices */
   double *lo, *hi, *width;
-  double *cov;        /* npar * npar */
-  double *cand;       /* ncand_max * npar */
+  double *cov;  /* npar * npar */
+  double *cand; /* ncand_max * npar */
   double *cand_f;
   int *order;
   int ncand_max;
-  double *minima;     /* HFS_MS_MAX_MINIMA * npar */
+  double *minima; /* HFS_MS_MAX_MINIMA * npar */
   double minima_f[HFS_MS_MAX_MINIMA];
   int nminima;
   double *r0, *rp, *rm; /* nbins scratch */
-  double *theta;      /* npar scratch */
-  double *theta0;     /* npar: the initial values */
+  double *theta;        /* npar scratch */
+  double *theta0;       /* npar: the initial values */
   hfs_fit_result trial;
 };
 
@@ -223,8 +223,7 @@ static int screen(hfs_multistart *ms, const double *main, const double *aux, con
   /* The fit's own covariance when it has an accurate one; else one
    * Hessian here. */
   int have_cov = 0;
-  if (ms->nflagged > 0 && best->has_errors && best->cov &&
-      best->cov_status == HFS_COV_ACCURATE) {
+  if (ms->nflagged > 0 && best->has_errors && best->cov && best->cov_status == HFS_COV_ACCURATE) {
     memcpy(ms->cov, best->cov, n * n * sizeof *ms->cov);
     have_cov = 1;
   } else if (ms->nflagged > 0) {
@@ -291,8 +290,8 @@ int hfs_multistart_minimize(hfs_multistart *ms, const double *main, const double
   double time_s = res->time_s;
   if (isfinite(res->twice_nll) && ms->nflagged > 0) {
     for (int round = 0; round < HFS_MS_MAX_ROUNDS; round++) {
-      int nc = screen(ms, main, aux, fixed, res, round == 0 ? extra : NULL,
-                      round == 0 ? nextra : 0);
+      int nc =
+          screen(ms, main, aux, fixed, res, round == 0 ? extra : NULL, round == 0 ? nextra : 0);
       int improved = 0;
       for (int q = 0; q < nc && q < HFS_MS_MAX_RESTARTS; q++) {
         const double *c = ms->cand + (size_t)ms->order[q] * (size_t)ms->npar;

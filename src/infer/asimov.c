@@ -10,8 +10,8 @@ const char *hfs_asimov_nuis_name(hfs_asimov_nuis n) {
   return n == HFS_ASIMOV_POSTFIT ? "postfit" : "prefit";
 }
 
-int hfs_asimov_generate(hfs_infer *I, double mu, hfs_asimov_nuis nuis, double *main,
-                        double *aux, double *theta, hfs_fit_summary *gen) {
+int hfs_asimov_generate(hfs_infer *I, double mu, hfs_asimov_nuis nuis, double *main, double *aux,
+                        double *theta, hfs_fit_summary *gen) {
   int rc = HFS_OK;
   hfs_model *m = hfs_infer_model(I);
   int n = hfs_model_npar(m), poi = hfs_model_poi(m);
@@ -26,8 +26,8 @@ int hfs_asimov_generate(hfs_infer *I, double mu, hfs_asimov_nuis nuis, double *m
     memcpy(r.theta, hfs_infer_init(I), sizeof(double) * (size_t)n);
     r.theta[poi] = mu;
     r.status = HFS_FIT_CONVERGED;
-    r.twice_nll = hfs_model_twice_nll(m, hfs_model_observed(m), hfs_model_auxdata(m), r.theta,
-                                      NULL);
+    r.twice_nll =
+        hfs_model_twice_nll(m, hfs_model_observed(m), hfs_model_auxdata(m), r.theta, NULL);
   } else {
     HFS_CHECK(hfs_fit_result_init(&r, n, 0));
     HFS_CHECK(hfs_infer_fit_fixed_poi(I, mu, NULL, NULL, NULL, &r));

@@ -7,8 +7,8 @@
 #include <math.h>
 #include <string.h>
 
-int hfs__infer_q_pair(hfs_infer *I, hfs_teststat ts, double mu, double *q,
-                      double *qa, hfs_fit_summary *fits);
+int hfs__infer_q_pair(hfs_infer *I, hfs_teststat ts, double mu, double *q, double *qa,
+                      hfs_fit_summary *fits);
 double hfs__infer_mu_hat(hfs_infer *I);
 
 static double Phi(double x) { return gsl_cdf_ugaussian_P(x); }
@@ -27,8 +27,8 @@ static void two_sided(int tilde, double t, double qa, double *psb, double *pb) {
   }
 }
 
-void hfs_asymptotic_pvalues(hfs_teststat ts, double q, double qa, double *clsb,
-                            double *clb, double *cls) {
+void hfs_asymptotic_pvalues(hfs_teststat ts, double q, double qa, double *clsb, double *clb,
+                            double *cls) {
   double sq = sqrt(q > 0 ? q : 0), sqa = sqrt(qa > 0 ? qa : 0);
   double psb, pb;
   if (ts == HFS_TS_TMU || ts == HFS_TS_TMUTILDE) {
@@ -67,16 +67,15 @@ void hfs_asymptotic_expected(hfs_teststat ts, double qa, double cls_exp[5]) {
   }
 }
 
-int hfs_infer_hypotest(hfs_infer *I, hfs_teststat ts, double mu,
-                       hfs_hypotest *out) {
+int hfs_infer_hypotest(hfs_infer *I, hfs_teststat ts, double mu, hfs_hypotest *out) {
   int rc = HFS_OK;
   memset(out, 0, sizeof *out);
   out->mu = mu;
   out->ts = ts;
   HFS_CHECK(hfs__infer_q_pair(I, ts, mu, &out->q_obs, &out->q_asimov, out->fits));
   out->mu_hat = hfs__infer_mu_hat(I);
-  hfs_asymptotic_pvalues(ts, out->q_obs, out->q_asimov, &out->clsb_obs,
-                         &out->clb_obs, &out->cls_obs);
+  hfs_asymptotic_pvalues(ts, out->q_obs, out->q_asimov, &out->clsb_obs, &out->clb_obs,
+                         &out->cls_obs);
   hfs_asymptotic_expected(ts, out->q_asimov, out->cls_exp);
 cleanup:
   return rc;
@@ -86,8 +85,7 @@ int hfs_infer_significance(hfs_infer *I, hfs_significance *out) {
   static const double nsig[5] = {2, 1, 0, -1, -2};
   int rc = HFS_OK;
   memset(out, 0, sizeof *out);
-  HFS_CHECK(hfs__infer_q_pair(I, HFS_TS_Q0, 0.0, &out->q0, &out->q0_asimov,
-                              out->fits));
+  HFS_CHECK(hfs__infer_q_pair(I, HFS_TS_Q0, 0.0, &out->q0, &out->q0_asimov, out->fits));
   out->mu_hat = hfs__infer_mu_hat(I);
   out->z = sqrt(out->q0);
   out->p0 = gsl_cdf_ugaussian_Q(out->z);

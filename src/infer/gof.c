@@ -62,10 +62,10 @@ struct hfs_gof_toys {
   hfs_model *m;
   uint64_t seed;
   int npar, nbins, naux;
-  double *theta;          /* generating parameters: best fit to the data */
-  double *expect_main;    /* nbins */
-  double *expect_aux;     /* naux: constraint means at theta */
-  double *main, *aux;     /* scratch toy data */
+  double *theta;       /* generating parameters: best fit to the data */
+  double *expect_main; /* nbins */
+  double *expect_aux;  /* naux: constraint means at theta */
+  double *main, *aux;  /* scratch toy data */
   hfs_fit_result r;
   gsl_rng *rng;
 };
@@ -118,8 +118,8 @@ void hfs_gof_toys_destroy(hfs_gof_toys **Gp) {
 const double *hfs_gof_toys_theta(const hfs_gof_toys *G) { return G->theta; }
 
 int hfs_gof_toys_generate(hfs_gof_toys *G, int64_t toy, double *main, double *aux) {
-  if (toy < 0) return hfs_error_set(HFS_ERR_ARG, "goodness-of-fit toy %lld out of range",
-                                    (long long)toy);
+  if (toy < 0)
+    return hfs_error_set(HFS_ERR_ARG, "goodness-of-fit toy %lld out of range", (long long)toy);
   philox4x64_ctr_t c = {{(uint64_t)toy, 0, 0, 0}};
   philox4x64_key_t k = {{G->seed, 0x6866732d676f66ULL /* "hfs-gof" */}};
   hfs_gof_philox_reset(G->rng, c, k);

@@ -26,8 +26,8 @@ const char *hfs_asimov_nuis_name(hfs_asimov_nuis n); /* "prefit", "postfit" */
  * observed data, recorded in gen (may be NULL).  HFS_ERR_ARG when mu is
  * outside the POI's bounds.  A post-fit generation whose fit did not converge
  * returns HFS_OK with the status in gen: the caller decides. */
-int hfs_asimov_generate(hfs_infer *I, double mu, hfs_asimov_nuis nuis, double *main,
-                        double *aux, double *theta, hfs_fit_summary *gen);
+int hfs_asimov_generate(hfs_infer *I, double mu, hfs_asimov_nuis nuis, double *main, double *aux,
+                        double *theta, hfs_fit_summary *gen);
 
 /* ---- Goodness of fit: saturated model ----
  *
@@ -42,10 +42,10 @@ int hfs_asimov_generate(hfs_infer *I, double mu, hfs_asimov_nuis nuis, double *m
  * constraint term, per-bin ones counted bin by bin), as constrained
  * parameters bring their own auxiliary measurement. */
 typedef struct {
-  double t;                    /* statistic, >= 0 */
-  int ndof;                    /* may be <= 0: then p_asymptotic is NaN */
-  double p_asymptotic;         /* P(chi2_ndof >= t) */
-  double twice_nll;            /* best fit */
+  double t;            /* statistic, >= 0 */
+  int ndof;            /* may be <= 0: then p_asymptotic is NaN */
+  double p_asymptotic; /* P(chi2_ndof >= t) */
+  double twice_nll;    /* best fit */
   double twice_nll_saturated;
   hfs_fit_summary fit;
 } hfs_gof;
@@ -61,9 +61,9 @@ int hfs_gof_statistic(hfs_infer *I, const double *main, const double *aux, const
  * fitted parameters), each refitted freely.  Toy i under a seed is the same
  * pseudo-data on any process, so the toys are work units. */
 typedef struct {
-  double t;                    /* NaN when the toy's fit was not finite */
+  double t; /* NaN when the toy's fit was not finite */
   double twice_nll;
-  int32_t status;              /* hfs_fit_status of the toy's fit */
+  int32_t status; /* hfs_fit_status of the toy's fit */
   int32_t pad;
 } hfs_gof_toy;
 
@@ -95,14 +95,14 @@ void hfs_gof_toys_pvalue(const hfs_gof_toy *toys, int64_t n, double t_obs, hfs_g
  * the sums over bins (a sample's and the channel's integral), so
  * correlations between samples and bins are kept. */
 typedef struct {
-  const char *name;            /* owned by the model */
+  const char *name; /* owned by the model */
   int nbins, nsamples;
-  const char **sample_names;   /* nsamples, owned by the model */
-  double *yields, *unc;        /* nsamples x nbins, row-major */
-  double *total, *total_unc;   /* nbins: sum over samples */
+  const char **sample_names;       /* nsamples, owned by the model */
+  double *yields, *unc;            /* nsamples x nbins, row-major */
+  double *total, *total_unc;       /* nbins: sum over samples */
   double *integral, *integral_unc; /* nsamples: sum over bins */
-  double sum, sum_unc;         /* the channel's total */
-  double *data;                /* nbins: the model's observed counts */
+  double sum, sum_unc;             /* the channel's total */
+  double *data;                    /* nbins: the model's observed counts */
 } hfs_yields_channel;
 
 typedef struct {
@@ -129,10 +129,10 @@ void hfs_yields_free(hfs_yields *y);
  * from the free fit, so results do not depend on which process ran it.
  * 2 delta NLL of a point is its twice_nll minus the free fit's. */
 typedef struct {
-  int32_t status;      /* hfs_fit_status */
+  int32_t status; /* hfs_fit_status */
   int32_t n_iter, n_eval, pad;
-  double x, y;         /* the scanned parameters' values (y: NaN in 1D) */
-  double poi;          /* POI at the minimum */
+  double x, y; /* the scanned parameters' values (y: NaN in 1D) */
+  double poi;  /* POI at the minimum */
   double twice_nll;
   double time_s;
 } hfs_pscan_point;

@@ -29,7 +29,7 @@
 /* Result of one unit: one fit with one or more parameters held.  Fixed
  * size and plain data, so it can travel between processes as bytes. */
 typedef struct {
-  int32_t status;     /* hfs_fit_status */
+  int32_t status; /* hfs_fit_status */
   int32_t n_iter;
   int32_t n_eval;
   int32_t cov_status; /* hfs_cov_status of a fit with errors (group
@@ -40,17 +40,17 @@ typedef struct {
   double poi_error;   /* group units: Hessian uncertainty of the POI
                          (error_hessian) with the group held; NaN otherwise */
   double twice_nll;
-  double time_s;      /* wall time of the fit (informational) */
+  double time_s; /* wall time of the fit (informational) */
 } hfs_impact_fit;
 
 /* ---- Ranking: pulls, constraints, impacts, grouped impacts ---- */
 
 /* The four fits of one nuisance parameter, in unit order. */
 enum {
-  HFS_IMPACT_PREFIT_UP = 0,  /* held at theta-hat + prefit width */
-  HFS_IMPACT_PREFIT_DOWN,    /* theta-hat - prefit width */
-  HFS_IMPACT_POSTFIT_UP,     /* theta-hat + sigma-hat */
-  HFS_IMPACT_POSTFIT_DOWN,   /* theta-hat - sigma-hat */
+  HFS_IMPACT_PREFIT_UP = 0, /* held at theta-hat + prefit width */
+  HFS_IMPACT_PREFIT_DOWN,   /* theta-hat - prefit width */
+  HFS_IMPACT_POSTFIT_UP,    /* theta-hat + sigma-hat */
+  HFS_IMPACT_POSTFIT_DOWN,  /* theta-hat - sigma-hat */
   HFS_IMPACT_NFITS
 };
 extern const char *const hfs_impact_fit_names[HFS_IMPACT_NFITS];
@@ -59,19 +59,19 @@ typedef struct hfs_ranking hfs_ranking;
 
 /* One ranked nuisance parameter after hfs_ranking_finish(). */
 typedef struct {
-  int par;                   /* index in the model */
-  const char *name;          /* owned by the model */
-  double theta0;             /* initial value: pulls are measured from it */
-  double prefit_width;       /* in the parameter's own convention */
-  double value, error;       /* free fit: theta-hat and sigma-hat (MINUIT's
-                                convention, as pyhf reports it; hfs_fit.h) */
-  double pull;               /* (theta-hat - theta0) / prefit width */
-  double constraint;         /* sigma-hat / prefit width */
+  int par;                          /* index in the model */
+  const char *name;                 /* owned by the model */
+  double theta0;                    /* initial value: pulls are measured from it */
+  double prefit_width;              /* in the parameter's own convention */
+  double value, error;              /* free fit: theta-hat and sigma-hat (MINUIT's
+                                       convention, as pyhf reports it; hfs_fit.h) */
+  double pull;                      /* (theta-hat - theta0) / prefit width */
+  double constraint;                /* sigma-hat / prefit width */
   double held_at[HFS_IMPACT_NFITS]; /* shifted values, clipped to bounds */
   double impact[HFS_IMPACT_NFITS];  /* mu-hat(held) - mu-hat */
   int status[HFS_IMPACT_NFITS];     /* hfs_fit_status of each fit */
-  double rank_key;           /* max(|postfit up|, |postfit down|) */
-  int nfailed;               /* fits of this parameter not converged */
+  double rank_key;                  /* max(|postfit up|, |postfit down|) */
+  int nfailed;                      /* fits of this parameter not converged */
 } hfs_ranking_entry;
 
 /* One group after hfs_ranking_finish(). */
@@ -79,11 +79,11 @@ typedef struct {
   const char *name;
   const char *pattern;
   int nmembers;
-  double poi_error;          /* sigma_mu (Hessian) with the group held at
-                                its best-fit values */
-  double impact;             /* sqrt(sigma_mu^2 - poi_error^2) with the free
-                                fit's Hessian sigma_mu, >= 0 */
-  int status;                /* hfs_fit_status of the group's fit */
+  double poi_error; /* sigma_mu (Hessian) with the group held at
+                       its best-fit values */
+  double impact;    /* sqrt(sigma_mu^2 - poi_error^2) with the free
+                       fit's Hessian sigma_mu, >= 0 */
+  int status;       /* hfs_fit_status of the group's fit */
 } hfs_ranking_group;
 
 /* Collective in the sense of "every process calls it the same way": fits
@@ -123,8 +123,7 @@ const int *hfs_ranking_group_members(const hfs_ranking *r, int g);
 int64_t hfs_ranking_nunits(const hfs_ranking *r);
 /* Describe unit u: ranked parameter k and fit kind, or group g (the other
  * set to -1). */
-void hfs_ranking_unit_info(const hfs_ranking *r, int64_t u, int *k, int *kind,
-                           int *g);
+void hfs_ranking_unit_info(const hfs_ranking *r, int64_t u, int *k, int *kind, int *g);
 /* Run unit u: one fit, warm-started from the free fit.  Depends on u only. */
 int hfs_ranking_run(hfs_ranking *r, int64_t u, hfs_impact_fit *out);
 /* Keep a unit's result (the collecting process). */
@@ -177,19 +176,19 @@ int64_t hfs_scan_ndone(const hfs_scan *s);
 
 /* Crossings of one level by one curve. */
 typedef struct {
-  double lo, hi;        /* where 2 delta NLL = level; NaN when the curve
-                           stays below it up to the POI's bound */
-  double dn, up;        /* mu-hat - lo, hi - mu-hat (>= 0; NaN as above) */
-  int lo_at_bound, hi_at_bound;  /* 1 when that crossing does not exist */
-  int nfits;            /* extra fits of the root searches */
-  int nfailed;          /* of those, and of the grid points used, not
-                           converged */
+  double lo, hi;                /* where 2 delta NLL = level; NaN when the curve
+                                   stays below it up to the POI's bound */
+  double dn, up;                /* mu-hat - lo, hi - mu-hat (>= 0; NaN as above) */
+  int lo_at_bound, hi_at_bound; /* 1 when that crossing does not exist */
+  int nfits;                    /* extra fits of the root searches */
+  int nfailed;                  /* of those, and of the grid points used, not
+                                   converged */
 } hfs_scan_crossing;
 
 typedef struct {
   double level;
   hfs_scan_crossing curve[HFS_SCAN_NCURVES];
-  double syst_dn, syst_up;  /* sqrt(total^2 - stat^2) per side, >= 0 */
+  double syst_dn, syst_up; /* sqrt(total^2 - stat^2) per side, >= 0 */
 } hfs_scan_interval;
 
 /* Find the crossings of each level (2 delta NLL, e.g. 1 and 3.84) by both
@@ -201,8 +200,7 @@ int hfs_scan_nintervals(const hfs_scan *s);
 const hfs_scan_interval *hfs_scan_interval_at(const hfs_scan *s, int i);
 /* The extra fits of the root searches (curve and fit), in the order made. */
 int hfs_scan_nextra(const hfs_scan *s);
-void hfs_scan_extra_at(const hfs_scan *s, int i, int *curve,
-                       const hfs_impact_fit **fit);
+void hfs_scan_extra_at(const hfs_scan *s, int i, int *curve, const hfs_impact_fit **fit);
 /* 2 delta NLL of a stored or extra fit: twice_nll - twice_nll(free fit). */
 double hfs_scan_dnll(const hfs_scan *s, const hfs_impact_fit *f);
 /* Fits that did not converge: free fit, grid, extra fits. */

@@ -27,9 +27,9 @@ int hfs_teststat_from_name(const char *name, hfs_teststat *out);
 
 /* Compact record of one fit, kept in results and output files. */
 typedef struct {
-  int status;          /* hfs_fit_status */
+  int status; /* hfs_fit_status */
   double twice_nll;
-  double poi;          /* POI value at the minimum (or where it was fixed) */
+  double poi; /* POI value at the minimum (or where it was fixed) */
   int n_iter, n_eval;
   double time_s;
   /* Global-minimum search (hfs_fit.h, hfs_multistart_minimize): fits run,
@@ -47,8 +47,8 @@ typedef struct hfs_infer hfs_infer;
 /* fixed/init: NULL means the model's suggested ones (the --fix options of
  * the command line arrive here).  The context keeps pointers to the model
  * only. */
-int hfs_infer_create(hfs_model *m, const hfs_fit_options *fo, const int *fixed,
-                     const double *init, hfs_infer **out);
+int hfs_infer_create(hfs_model *m, const hfs_fit_options *fo, const int *fixed, const double *init,
+                     hfs_infer **out);
 void hfs_infer_destroy(hfs_infer **I);
 
 /* Which fits search for the global minimum (hfs_multistart_minimize):
@@ -59,9 +59,9 @@ void hfs_infer_set_robust(hfs_infer *I, int observed, int toys);
  * global-minimum search when it is on for these data (main NULL: the
  * observed data): used by rankings and scans.  extra: further start points
  * (NULL entries skipped), e.g. a neighbouring scan point's solution. */
-int hfs_infer_minimize(hfs_infer *I, const double *main, const double *aux,
-                       const double *init, const int *fixed, const double *const *extra,
-                       int nextra, int with_errors, hfs_fit_result *r);
+int hfs_infer_minimize(hfs_infer *I, const double *main, const double *aux, const double *init,
+                       const int *fixed, const double *const *extra, int nextra, int with_errors,
+                       hfs_fit_result *r);
 /* Free fits redone from a conditional fit's solution since the context was
  * created (the test statistic's repairs). */
 int hfs_infer_nrepairs(const hfs_infer *I);
@@ -72,23 +72,21 @@ const int *hfs_infer_fixed(const hfs_infer *I);
 const double *hfs_infer_init(const hfs_infer *I);
 
 /* Fits on arbitrary data (main, aux; NULL = observed).  start NULL = init. */
-int hfs_infer_fit_free(hfs_infer *I, const double *main, const double *aux,
-                       const double *start, hfs_fit_result *r);
-int hfs_infer_fit_fixed_poi(hfs_infer *I, double mu, const double *main,
-                            const double *aux, const double *start,
-                            hfs_fit_result *r);
+int hfs_infer_fit_free(hfs_infer *I, const double *main, const double *aux, const double *start,
+                       hfs_fit_result *r);
+int hfs_infer_fit_fixed_poi(hfs_infer *I, double mu, const double *main, const double *aux,
+                            const double *start, hfs_fit_result *r);
 
 /* Value of a test statistic on the given data from its two fits (both
  * results are returned; either pointer may be NULL). */
-int hfs_infer_teststat(hfs_infer *I, hfs_teststat ts, double mu,
-                       const double *main, const double *aux, double *t,
-                       hfs_fit_summary *free_fit, hfs_fit_summary *cond_fit);
+int hfs_infer_teststat(hfs_infer *I, hfs_teststat ts, double mu, const double *main,
+                       const double *aux, double *t, hfs_fit_summary *free_fit,
+                       hfs_fit_summary *cond_fit);
 /* The same with the free fit started from `start` (NULL = init): toys start
  * from their generating parameters, which saves iterations and is the same
  * for every toy of a hypothesis. */
-int hfs_infer_teststat_from(hfs_infer *I, hfs_teststat ts, double mu,
-                            const double *main, const double *aux,
-                            const double *start, double *t,
+int hfs_infer_teststat_from(hfs_infer *I, hfs_teststat ts, double mu, const double *main,
+                            const double *aux, const double *start, double *t,
                             hfs_fit_summary *free_fit, hfs_fit_summary *cond_fit);
 
 /* Asimov data set at POI value mu_a: main and aux data expected at the
@@ -112,17 +110,16 @@ typedef struct hfs_hypotest_s {
   double mu;
   hfs_teststat ts;
   double cls_obs, clsb_obs, clb_obs;
-  double cls_exp[5];   /* -2, -1, 0, +1, +2 sigma (pyhf order, ascending) */
+  double cls_exp[5]; /* -2, -1, 0, +1, +2 sigma (pyhf order, ascending) */
   double q_obs, q_asimov, mu_hat;
   hfs_fit_summary fits[HFS_HT_NFITS];
 } hfs_hypotest;
 
 /* Asymptotic hypothesis test at mu (arXiv:1007.1727 in pyhf's form). */
-int hfs_infer_hypotest(hfs_infer *I, hfs_teststat ts, double mu,
-                       hfs_hypotest *out);
+int hfs_infer_hypotest(hfs_infer *I, hfs_teststat ts, double mu, hfs_hypotest *out);
 
 typedef struct {
-  double q0, p0, z;           /* observed */
+  double q0, p0, z; /* observed */
   double q0_asimov;
   double p0_exp[5], z_exp[5]; /* pyhf order; index 2 = median */
   double mu_hat;
@@ -134,9 +131,9 @@ int hfs_infer_significance(hfs_infer *I, hfs_significance *out);
 /* Upper limit on the POI at confidence level cl (0.95 default). */
 typedef struct {
   double cl;
-  double rtol;            /* relative tolerance on the limits (1e-5) */
-  hfs_teststat ts;        /* QTILDE or Q */
-  int nscan;              /* optional grid kept in the result */
+  double rtol;     /* relative tolerance on the limits (1e-5) */
+  hfs_teststat ts; /* QTILDE or Q */
+  int nscan;       /* optional grid kept in the result */
   double scan_lo, scan_hi;
   /* HFS_LIMIT_BRENT (0): every point a full hypothesis test, Brent's
    * method per curve, the points kept in the result.  HFS_LIMIT_SECANT:
@@ -152,19 +149,20 @@ typedef struct {
 
 enum { HFS_LIMIT_BRENT = 0, HFS_LIMIT_SECANT = 1 };
 
-#define HFS_LIMIT_OPTIONS_DEFAULT {0.95, 1e-5, HFS_TS_QTILDE, 0, 0, 0, HFS_LIMIT_BRENT, NULL}
+#define HFS_LIMIT_OPTIONS_DEFAULT                                                                  \
+  { 0.95, 1e-5, HFS_TS_QTILDE, 0, 0, 0, HFS_LIMIT_BRENT, NULL }
 
 typedef struct {
   double cl;
   double obs;
-  double exp[5];          /* -2 ... +2 sigma */
-  int npoints;            /* hypotests computed (root finding + grid) */
-  hfs_hypotest *points;   /* all of them, sorted by mu (owned) */
+  double exp[5];        /* -2 ... +2 sigma */
+  int npoints;          /* hypotests computed (root finding + grid) */
+  hfs_hypotest *points; /* all of them, sorted by mu (owned) */
   int nscan;
-  int *scan_index;        /* indices into points of the grid (owned) */
-  int nfailed_fits;       /* fits that did not converge, over all points */
-  int nkept_restart;      /* fits whose first try stopped in a local minimum */
-  int nrepairs;           /* free fits redone from a conditional solution */
+  int *scan_index;   /* indices into points of the grid (owned) */
+  int nfailed_fits;  /* fits that did not converge, over all points */
+  int nkept_restart; /* fits whose first try stopped in a local minimum */
+  int nrepairs;      /* free fits redone from a conditional solution */
   /* HFS_LIMIT_SECANT: a curve whose root cannot be found (outside the
    * POI's bounds, a fit that cannot start) does not stop the others: its
    * value is NaN, its code (HFS_ERR_*) in curve_rc ([0] observed, [1..5]
@@ -182,59 +180,58 @@ void hfs_limit_free(hfs_limit *l);
 
 /* Helpers shared with the toy calculator: the asymptotic p-values from the
  * observed and Asimov test statistics. */
-void hfs_asymptotic_pvalues(hfs_teststat ts, double q, double qa, double *clsb,
-                            double *clb, double *cls);
+void hfs_asymptotic_pvalues(hfs_teststat ts, double q, double qa, double *clsb, double *clb,
+                            double *cls);
 void hfs_asymptotic_expected(hfs_teststat ts, double qa, double cls_exp[5]);
 
 /* One point of a signal grid (docs/grid.md): CLs at one POI value, with the
  * expected band, optionally the upper limit with its bands, from asymptotics
  * or from toys with an adaptive toy count. */
 typedef struct {
-  double mu;              /* tested POI value (1: the signal as published) */
-  hfs_teststat ts;        /* QTILDE (pyhf's default) or Q */
-  int limit;              /* also the upper limit */
+  double mu;       /* tested POI value (1: the signal as published) */
+  hfs_teststat ts; /* QTILDE (pyhf's default) or Q */
+  int limit;       /* also the upper limit */
   hfs_limit_options lim;
-  int toys;               /* toy CLs instead of asymptotic */
-  uint64_t seed;          /* toys: this point's seed */
+  int toys;                   /* toy CLs instead of asymptotic */
+  uint64_t seed;              /* toys: this point's seed */
   int64_t toys_min, toys_max; /* per hypothesis */
-  int64_t toys_batch;     /* toys per hypothesis between two accuracy checks */
-  double cls_accuracy;    /* stop once the binomial error on CLs is below */
+  int64_t toys_batch;         /* toys per hypothesis between two accuracy checks */
+  double cls_accuracy;        /* stop once the binomial error on CLs is below */
 } hfs_point_options;
 
-#define HFS_POINT_OPTIONS_DEFAULT \
-  {1.0, HFS_TS_QTILDE, 0, HFS_LIMIT_OPTIONS_DEFAULT, 0, 1, 500, 20000, 250, 0.005}
+#define HFS_POINT_OPTIONS_DEFAULT                                                                  \
+  { 1.0, HFS_TS_QTILDE, 0, HFS_LIMIT_OPTIONS_DEFAULT, 0, 1, 500, 20000, 250, 0.005 }
 
 /* Status of a point's part (CLs, limit). */
 enum {
-  HFS_POINT_OK = 0,        /* every fit converged */
-  HFS_POINT_FIT_FAILED = 1,/* values computed, but a fit did not converge */
-  HFS_POINT_ERROR = 2,     /* no value (message says why) */
-  HFS_POINT_NOT_RUN = 3    /* not asked for (limit without --limit) */
+  HFS_POINT_OK = 0,         /* every fit converged */
+  HFS_POINT_FIT_FAILED = 1, /* values computed, but a fit did not converge */
+  HFS_POINT_ERROR = 2,      /* no value (message says why) */
+  HFS_POINT_NOT_RUN = 3     /* not asked for (limit without --limit) */
 };
 
 typedef struct {
-  int status, limit_status;     /* HFS_POINT_* */
-  double cls_obs, cls_exp[5];   /* -2 ... +2 sigma; NaN when not computed */
+  int status, limit_status;   /* HFS_POINT_* */
+  double cls_obs, cls_exp[5]; /* -2 ... +2 sigma; NaN when not computed */
   double clsb_obs, clb_obs;
-  double cls_err;               /* toys: binomial error on CLs_obs; else 0 */
-  int64_t ntoys_sb, ntoys_b;    /* toys used (0 for asymptotics) */
-  int64_t nfail_toys;           /* toys left out (fits not converged) */
+  double cls_err;            /* toys: binomial error on CLs_obs; else 0 */
+  int64_t ntoys_sb, ntoys_b; /* toys used (0 for asymptotics) */
+  int64_t nfail_toys;        /* toys left out (fits not converged) */
   double q_obs, mu_hat;
   double limit_obs, limit_exp[5];
   /* HFS_POINT_* of each limit: [0] observed, [1..5] expected -2 ... +2
    * sigma (limit_status is the worst of them) */
   int limit_part_status[6];
   hfs_fit_summary fits[HFS_HT_NFITS]; /* of the test at mu */
-  int nfailed_fits;             /* fits that did not converge, limit included */
-  char message[240];            /* why status or limit_status is ERROR */
+  int nfailed_fits;                   /* fits that did not converge, limit included */
+  char message[240];                  /* why status or limit_status is ERROR */
 } hfs_point_result;
 
 /* Compute one grid point.  Errors of the computation (a fit that cannot
  * start, a limit that cannot be bracketed) are recorded in r, never
  * returned: the return value is HFS_OK unless memory ran out or the options
  * are invalid. */
-int hfs_infer_point(hfs_infer *I, const hfs_point_options *o,
-                    hfs_point_result *r);
+int hfs_infer_point(hfs_infer *I, const hfs_point_options *o, hfs_point_result *r);
 
 /* The module's other parts: toys (hfs_toys.h), impacts and likelihood
  * scans (hfs_impacts.h), Asimov data and goodness of fit (hfs_diag.h).

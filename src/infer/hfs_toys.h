@@ -18,7 +18,7 @@
 
 /* Result of one toy: 40 bytes, sent between ranks as raw bytes. */
 typedef struct {
-  double t;            /* test statistic (NaN if a fit failed badly) */
+  double t; /* test statistic (NaN if a fit failed badly) */
   double mu_hat;
   double nll_free, nll_cond;
   int32_t status_free, status_cond;
@@ -31,14 +31,13 @@ typedef struct hfs_toys hfs_toys;
 /* A toy context for npoints tested POI values mu[].  It owns copies of the
  * generating parameters, prepared lazily per point (two fits each) and
  * identical on every rank. */
-int hfs_toys_create(hfs_infer *I, hfs_teststat ts, uint64_t seed, int npoints,
-                    const double *mu, hfs_toys **out);
+int hfs_toys_create(hfs_infer *I, hfs_teststat ts, uint64_t seed, int npoints, const double *mu,
+                    hfs_toys **out);
 void hfs_toys_destroy(hfs_toys **T);
 
 /* Generate toy `toy` of hypothesis hyp at point p into main (nbins) and aux
  * (naux). */
-int hfs_toys_generate(hfs_toys *T, int point, int hyp, int64_t toy, double *main,
-                      double *aux);
+int hfs_toys_generate(hfs_toys *T, int point, int hyp, int64_t toy, double *main, double *aux);
 /* Generate and evaluate one toy.  Fit failures are recorded in the result,
  * not returned as errors. */
 int hfs_toys_run(hfs_toys *T, int point, int hyp, int64_t toy, hfs_toy_result *out);
@@ -58,13 +57,13 @@ typedef struct {
   double clsb, clb, cls;
   double clsb_err, clb_err, cls_err;
   double cls_exp[5];
-  double clsb_exp[5];           /* the same percentiles of CLs+b (for q0: p0) */
-  int64_t n_sb, n_b;            /* toys used */
-  int64_t nfail_sb, nfail_b;    /* toys left out (fits not converged) */
+  double clsb_exp[5];        /* the same percentiles of CLs+b (for q0: p0) */
+  int64_t n_sb, n_b;         /* toys used */
+  int64_t nfail_sb, nfail_b; /* toys left out (fits not converged) */
 } hfs_toy_cls;
 
-int hfs_toys_cls(const hfs_toy_result *sb, int64_t nsb, const hfs_toy_result *b,
-                 int64_t nb, double t_obs, hfs_toy_cls *out);
+int hfs_toys_cls(const hfs_toy_result *sb, int64_t nsb, const hfs_toy_result *b, int64_t nb,
+                 double t_obs, hfs_toy_cls *out);
 
 /* The discovery significance of a p-value, Z = Phi^-1(1 - p), as pyhf's
  * p-value-to-Z; +inf for p = 0 (no toy beyond the observed statistic),
@@ -73,14 +72,13 @@ double hfs_toys_z_from_p(double p);
 
 /* Linear interpolation of the crossing of CLs(mu) = alpha on a grid (the
  * usual toy-based limit); returns NaN if the curve does not cross. */
-double hfs_toys_interpolate_limit(const double *mu, const double *cls, int n,
-                                  double alpha);
+double hfs_toys_interpolate_limit(const double *mu, const double *cls, int n, double alpha);
 
 /* CLs of every point of a toy run from its unit table, unit u = (p * 2 + h)
  * * ntoys + toy holding toy `toy` of hypothesis h at point p; units whose
  * done[u] is 0 are left out.  cls has npoints entries. */
-int hfs_toys_run_cls(int npoints, int64_t ntoys, const hfs_toy_result *units,
-                     const int64_t *done, const double *t_obs, hfs_toy_cls *cls);
+int hfs_toys_run_cls(int npoints, int64_t ntoys, const hfs_toy_result *units, const int64_t *done,
+                     const double *t_obs, hfs_toy_cls *cls);
 /* The observed and expected (-2, -1, 0, +1, +2 sigma) CLs upper limits at
  * confidence level cl, interpolated on the grid mu from per-point CLs. */
 int hfs_toys_run_limit(int npoints, const double *mu, const hfs_toy_cls *cls, double cl,

@@ -6,19 +6,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const hfs__ts_names[] = {"qtilde", "q", "tmu", "tmutilde", "q0"};
+static const char *const ts_names[] = {"qtilde", "q", "tmu", "tmutilde", "q0"};
 
 const char *const hfs_hypotest_fit_names[HFS_HT_NFITS] = {
-    "free_fit_to_data", "fixed_poi_fit_to_data", "asimov_generation_fit",
-    "free_fit_to_asimov", "fixed_poi_fit_to_asimov"};
+    "free_fit_to_data", "fixed_poi_fit_to_data", "asimov_generation_fit", "free_fit_to_asimov",
+    "fixed_poi_fit_to_asimov"};
 
 const char *hfs_teststat_name(hfs_teststat ts) {
-  return (unsigned)ts < 5 ? hfs__ts_names[ts] : "unknown";
+  return (unsigned)ts < 5 ? ts_names[ts] : "unknown";
 }
 
 int hfs_teststat_from_name(const char *name, hfs_teststat *out) {
   for (int i = 0; i < 5; ++i)
-    if (strcmp(name, hfs__ts_names[i]) == 0) {
+    if (strcmp(name, ts_names[i]) == 0) {
       *out = (hfs_teststat)i;
       return HFS_OK;
     }
@@ -41,8 +41,8 @@ void hfs_fit_summarize(const hfs_fit_result *r, int poi, hfs_fit_summary *s) {
   s->repaired = 0;
 }
 
-int hfs_infer_create(hfs_model *m, const hfs_fit_options *fo, const int *fixed,
-                     const double *init, hfs_infer **out) {
+int hfs_infer_create(hfs_model *m, const hfs_fit_options *fo, const int *fixed, const double *init,
+                     hfs_infer **out) {
   int rc = HFS_OK;
   hfs_infer *I = NULL;
   *out = NULL;
@@ -118,25 +118,24 @@ static int robust_for(const hfs_infer *I, const double *main) {
   return toy ? I->robust_toys : I->robust_observed;
 }
 
-int hfs_infer_minimize(hfs_infer *I, const double *main, const double *aux,
-                       const double *init, const int *fixed, const double *const *extra,
-                       int nextra, int with_errors, hfs_fit_result *r) {
+int hfs_infer_minimize(hfs_infer *I, const double *main, const double *aux, const double *init,
+                       const int *fixed, const double *const *extra, int nextra, int with_errors,
+                       hfs_fit_result *r) {
   if (robust_for(I, main))
     return hfs_multistart_minimize(I->ms, main, aux, init, fixed, extra, nextra, with_errors, r);
   return hfs_fitter_minimize(I->fitter, main, aux, init, fixed, with_errors, r);
 }
 
 /* A warm-started fit also tries the initial values. */
-int hfs_infer_fit_free(hfs_infer *I, const double *main, const double *aux,
-                       const double *start, hfs_fit_result *r) {
+int hfs_infer_fit_free(hfs_infer *I, const double *main, const double *aux, const double *start,
+                       hfs_fit_result *r) {
   const double *extra[1] = {I->init};
   return hfs_infer_minimize(I, main, aux, start ? start : I->init, I->fixed, extra,
                             start && start != I->init, 0, r);
 }
 
-int hfs_infer_fit_fixed_poi(hfs_infer *I, double mu, const double *main,
-                            const double *aux, const double *start,
-                            hfs_fit_result *r) {
+int hfs_infer_fit_fixed_poi(hfs_infer *I, double mu, const double *main, const double *aux,
+                            const double *start, hfs_fit_result *r) {
   memcpy(I->start, start ? start : I->init, sizeof(double) * (size_t)I->npar);
   I->start[I->poi] = mu;
   /* keep the other parameters inside their bounds when warm-starting */
@@ -177,10 +176,9 @@ cleanup:
 
 /* Free fit and conditional fit on the same data, warm-starting the
  * conditional fit from the free one (deterministic for given data). */
-static int two_fits(hfs_infer *I, double mu, const double *main,
-                    const double *aux, const double *start, hfs_fit_result *free_r,
-                    double *mu_hat, double *nll_free, double *nll_cond,
-                    hfs_fit_summary *fs, hfs_fit_summary *cs) {
+static int two_fits(hfs_infer *I, double mu, const double *main, const double *aux,
+                    const double *start, hfs_fit_result *free_r, double *mu_hat, double *nll_free,
+                    double *nll_cond, hfs_fit_summary *fs, hfs_fit_summary *cs) {
   int rc = HFS_OK;
   int repaired;
   HFS_CHECK(hfs_infer_fit_free(I, main, aux, start, free_r));
@@ -198,37 +196,32 @@ cleanup:
   return rc;
 }
 
-static double ts_from_fits(hfs_teststat ts, double mu, double mu_hat,
-                           double nll_free, double nll_cond) {
+static double ts_from_fits(hfs_teststat ts, double mu, double mu_hat, double nll_free,
+                           double nll_cond) {
   double t = nll_cond - nll_free;
   if (!(t > 0)) t = 0;
   switch (ts) {
-  case HFS_TS_Q:
-  case HFS_TS_QTILDE:
-    return mu_hat > mu ? 0 : t;
-  case HFS_TS_Q0:
-    return mu_hat < mu ? 0 : t;
-  default:
-    return t;
+    case HFS_TS_Q:
+    case HFS_TS_QTILDE: return mu_hat > mu ? 0 : t;
+    case HFS_TS_Q0: return mu_hat < mu ? 0 : t;
+    default: return t;
   }
 }
 
-int hfs_infer_teststat_from(hfs_infer *I, hfs_teststat ts, double mu,
-                            const double *main, const double *aux,
-                            const double *start, double *t,
+int hfs_infer_teststat_from(hfs_infer *I, hfs_teststat ts, double mu, const double *main,
+                            const double *aux, const double *start, double *t,
                             hfs_fit_summary *free_fit, hfs_fit_summary *cond_fit) {
   int rc = HFS_OK;
   double mu_hat, nf, nc;
-  HFS_CHECK(two_fits(I, mu, main, aux, start, &I->r2, &mu_hat, &nf, &nc, free_fit,
-                     cond_fit));
+  HFS_CHECK(two_fits(I, mu, main, aux, start, &I->r2, &mu_hat, &nf, &nc, free_fit, cond_fit));
   *t = ts_from_fits(ts, mu, mu_hat, nf, nc);
 cleanup:
   return rc;
 }
 
-int hfs_infer_teststat(hfs_infer *I, hfs_teststat ts, double mu,
-                       const double *main, const double *aux, double *t,
-                       hfs_fit_summary *free_fit, hfs_fit_summary *cond_fit) {
+int hfs_infer_teststat(hfs_infer *I, hfs_teststat ts, double mu, const double *main,
+                       const double *aux, double *t, hfs_fit_summary *free_fit,
+                       hfs_fit_summary *cond_fit) {
   return hfs_infer_teststat_from(I, ts, mu, main, aux, NULL, t, free_fit, cond_fit);
 }
 
@@ -250,12 +243,10 @@ int hfs__infer_prepare(hfs_infer *I, double asimov_mu) {
     I->have_free_data = 1;
   }
   if (!I->have_asimov || I->asimov_mu != asimov_mu) {
-    HFS_CHECK(hfs_infer_asimov(I, asimov_mu, I->asimov_main, I->asimov_aux,
-                               &I->asimov_gen));
+    HFS_CHECK(hfs_infer_asimov(I, asimov_mu, I->asimov_main, I->asimov_aux, &I->asimov_gen));
     I->have_asimov = 1;
     I->asimov_mu = asimov_mu;
-    HFS_CHECK(hfs_infer_fit_free(I, I->asimov_main, I->asimov_aux, NULL,
-                                 &I->free_asimov));
+    HFS_CHECK(hfs_infer_fit_free(I, I->asimov_main, I->asimov_aux, NULL, &I->free_asimov));
     I->have_free_asimov = 1;
   }
 cleanup:
@@ -282,8 +273,8 @@ cleanup:
 }
 
 /* The same on the cached Asimov set (q_A). */
-int hfs__infer_q_asimov(hfs_infer *I, hfs_teststat ts, double mu, const double *start,
-                        double *qa, hfs_fit_summary *free_fit, hfs_fit_summary *cond_fit) {
+int hfs__infer_q_asimov(hfs_infer *I, hfs_teststat ts, double mu, const double *start, double *qa,
+                        hfs_fit_summary *free_fit, hfs_fit_summary *cond_fit) {
   int rc = HFS_OK, repaired;
   HFS_CHECK(hfs__infer_prepare(I, ts == HFS_TS_Q0 ? 1.0 : 0.0));
   HFS_CHECK(hfs_infer_fit_fixed_poi(I, mu, I->asimov_main, I->asimov_aux,
@@ -302,11 +293,11 @@ const double *hfs__infer_last_theta(const hfs_infer *I) { return I->r.theta; }
 
 /* q on the observed data and on the Asimov set at mu, reusing the cached
  * free fits. */
-int hfs__infer_q_pair(hfs_infer *I, hfs_teststat ts, double mu, double *q,
-                      double *qa, hfs_fit_summary *fits) {
+int hfs__infer_q_pair(hfs_infer *I, hfs_teststat ts, double mu, double *q, double *qa,
+                      hfs_fit_summary *fits) {
   int rc = HFS_OK;
-  HFS_CHECK(hfs__infer_q_data(I, ts, mu, NULL, q, &fits[HFS_HT_FREE_DATA],
-                              &fits[HFS_HT_COND_DATA]));
+  HFS_CHECK(
+      hfs__infer_q_data(I, ts, mu, NULL, q, &fits[HFS_HT_FREE_DATA], &fits[HFS_HT_COND_DATA]));
   HFS_CHECK(hfs__infer_q_asimov(I, ts, mu, NULL, qa, &fits[HFS_HT_FREE_ASIMOV],
                                 &fits[HFS_HT_COND_ASIMOV]));
   fits[HFS_HT_ASIMOV_GEN] = I->asimov_gen;

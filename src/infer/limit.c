@@ -21,10 +21,10 @@ typedef struct {
   const hfs_limit_options *o;
   hfs_limit *L;
   int cap;
-  int curve;           /* -1 observed, 0..4 expected */
+  int curve; /* -1 observed, 0..4 expected */
   double alpha;
-  double s_k[5];       /* targets for sqrt(q_A) */
-  int rc;              /* first error inside a GSL callback */
+  double s_k[5]; /* targets for sqrt(q_A) */
+  int rc;        /* first error inside a GSL callback */
 } search;
 
 static int point_at(search *S, double mu, const hfs_hypotest **out) {
@@ -32,7 +32,10 @@ static int point_at(search *S, double mu, const hfs_hypotest **out) {
   int lo = 0, hi = L->npoints;
   while (lo < hi) {
     int mid = (lo + hi) / 2;
-    if (L->points[mid].mu < mu) lo = mid + 1; else hi = mid;
+    if (L->points[mid].mu < mu)
+      lo = mid + 1;
+    else
+      hi = mid;
   }
   if (lo < L->npoints && L->points[lo].mu == mu) {
     *out = &L->points[lo];
@@ -53,8 +56,7 @@ static int point_at(search *S, double mu, const hfs_hypotest **out) {
     L->nkept_restart += h.fits[k].kept_start != 0;
     L->nrepairs += h.fits[k].repaired != 0;
   }
-  memmove(&L->points[lo + 1], &L->points[lo],
-          sizeof(hfs_hypotest) * (size_t)(L->npoints - lo));
+  memmove(&L->points[lo + 1], &L->points[lo], sizeof(hfs_hypotest) * (size_t)(L->npoints - lo));
   L->points[lo] = h;
   L->npoints++;
   *out = &L->points[lo];
@@ -77,16 +79,14 @@ static double curve_value(search *S, double mu) {
 static double gsl_curve(double mu, void *p) { return curve_value(p, mu); }
 
 static const char *curve_name(int k) {
-  static const char *n[6] = {"observed", "expected -2 sigma", "expected -1 sigma",
-                             "expected median", "expected +1 sigma",
-                             "expected +2 sigma"};
+  static const char *n[6] = {"observed",        "expected -2 sigma", "expected -1 sigma",
+                             "expected median", "expected +1 sigma", "expected +2 sigma"};
   return n[k + 1];
 }
 
 /* Find [a, b] inside [lo, hi] with value(a) > 0 >= value(b), starting from
  * guess and walking geometrically, never past the POI bounds. */
-static int bracket(search *S, double lo, double hi, double guess, double *a,
-                   double *b) {
+static int bracket(search *S, double lo, double hi, double guess, double *a, double *b) {
   int rc = HFS_OK;
   double fa = curve_value(S, lo);
   if (S->rc) return S->rc;
@@ -120,8 +120,7 @@ static int bracket(search *S, double lo, double hi, double guess, double *a,
   return hfs_error_set(HFS_ERR_BRACKET,
                        "%s limit is above the POI's upper bound %g (CLs there "
                        "is still above %g); raise the bound, e.g. --bounds %s=%g:%g",
-                       curve_name(S->curve), hi, S->alpha,
-                       hfs_model_par_name(S->I->m, S->I->poi),
+                       curve_name(S->curve), hi, S->alpha, hfs_model_par_name(S->I->m, S->I->poi),
                        hfs_model_par_lo(S->I->m, S->I->poi), 2 * hi);
 }
 
@@ -139,7 +138,10 @@ static int solve(search *S, double a, double b, double *root) {
   }
   for (int it = 0; it < 100; ++it) {
     gsl_root_fsolver_iterate(fs);
-    if (S->rc) { rc = S->rc; goto cleanup; }
+    if (S->rc) {
+      rc = S->rc;
+      goto cleanup;
+    }
     double lo = gsl_root_fsolver_x_lower(fs), hi = gsl_root_fsolver_x_upper(fs);
     if (gsl_root_test_interval(lo, hi, 1e-12, S->o->rtol) == GSL_SUCCESS) break;
   }
@@ -177,15 +179,14 @@ int hfs_infer_limit(hfs_infer *I, const hfs_limit_options *o, hfs_limit *L) {
   if (lo < 0) lo = 0; /* CLs limits on a non-negative signal strength */
 
   if (o->nscan > 0) {
-    if (!(o->scan_lo >= hfs_model_par_lo(m, I->poi) &&
-          o->scan_hi <= hfs_model_par_hi(m, I->poi) && o->scan_lo <= o->scan_hi))
+    if (!(o->scan_lo >= hfs_model_par_lo(m, I->poi) && o->scan_hi <= hfs_model_par_hi(m, I->poi) &&
+          o->scan_lo <= o->scan_hi))
       HFS_FAIL(HFS_ERR_ARG, "scan range [%g, %g] must lie inside the POI bounds [%g, %g]",
-               o->scan_lo, o->scan_hi, hfs_model_par_lo(m, I->poi),
-               hfs_model_par_hi(m, I->poi));
+               o->scan_lo, o->scan_hi, hfs_model_par_lo(m, I->poi), hfs_model_par_hi(m, I->poi));
     HFS_ALLOC(L->scan_index, o->nscan);
     for (int i = 0; i < o->nscan; ++i) {
-      double mu = o->nscan == 1 ? o->scan_lo
-                                : o->scan_lo + (o->scan_hi - o->scan_lo) * i / (o->nscan - 1);
+      double mu =
+          o->nscan == 1 ? o->scan_lo : o->scan_lo + (o->scan_hi - o->scan_lo) * i / (o->nscan - 1);
       const hfs_hypotest *h;
       HFS_CHECK(point_at(&S, mu, &h));
     }
@@ -201,21 +202,26 @@ int hfs_infer_limit(hfs_infer *I, const hfs_limit_options *o, hfs_limit *L) {
 
   for (int k = 4; k >= -1; --k) {
     S.curve = k;
-    double guess = k >= 0 ? S.s_k[k] * sigma_a
-                          : (mu_hat > 0 ? mu_hat : 0) + S.s_k[2] * sigma_a;
+    double guess = k >= 0 ? S.s_k[k] * sigma_a : (mu_hat > 0 ? mu_hat : 0) + S.s_k[2] * sigma_a;
     double a = lo, b = hi, root = NAN;
     HFS_CHECK(bracket(&S, lo, hi, guess, &a, &b));
     HFS_CHECK(solve(&S, a, b, &root));
-    if (k < 0) L->obs = root; else L->exp[k] = root;
+    if (k < 0)
+      L->obs = root;
+    else
+      L->exp[k] = root;
   }
 
   if (o->nscan > 0) {
     L->nscan = o->nscan;
     for (int i = 0; i < o->nscan; ++i) {
-      double mu = o->nscan == 1 ? o->scan_lo
-                                : o->scan_lo + (o->scan_hi - o->scan_lo) * i / (o->nscan - 1);
+      double mu =
+          o->nscan == 1 ? o->scan_lo : o->scan_lo + (o->scan_hi - o->scan_lo) * i / (o->nscan - 1);
       for (int j = 0; j < L->npoints; ++j)
-        if (L->points[j].mu == mu) { L->scan_index[i] = j; break; }
+        if (L->points[j].mu == mu) {
+          L->scan_index[i] = j;
+          break;
+        }
     }
   }
 cleanup:

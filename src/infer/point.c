@@ -37,8 +37,7 @@ static int64_t toys_needed(const hfs_point_result *r, double acc) {
   return n > 1e12 ? (int64_t)1e12 : (int64_t)ceil(n);
 }
 
-static int run_toys(hfs_infer *I, const hfs_point_options *o,
-                    hfs_point_result *r) {
+static int run_toys(hfs_infer *I, const hfs_point_options *o, hfs_point_result *r) {
   hfs_toys *T = NULL;
   hfs_toy_result *sb = NULL, *b = NULL;
   int rc = HFS_OK;
@@ -60,8 +59,7 @@ static int run_toys(hfs_infer *I, const hfs_point_options *o,
       HFS_CHECK(hfs_toys_run(T, 0, HFS_TOY_B, n, &b[n]));
     }
     HFS_CHECK(hfs_toys_cls(sb, n, b, n, r->q_obs, &c));
-    if (n >= o->toys_max || (n >= o->toys_min && c.cls_err <= o->cls_accuracy))
-      break;
+    if (n >= o->toys_max || (n >= o->toys_min && c.cls_err <= o->cls_accuracy)) break;
     target = n + batch > o->toys_max ? o->toys_max : n + batch;
   }
   r->cls_obs = c.cls;
@@ -79,8 +77,7 @@ cleanup:
   return rc;
 }
 
-int hfs_infer_point(hfs_infer *I, const hfs_point_options *o,
-                    hfs_point_result *r) {
+int hfs_infer_point(hfs_infer *I, const hfs_point_options *o, hfs_point_result *r) {
   hfs_hypotest h;
   hfs_limit L;
   int rc;
@@ -92,9 +89,10 @@ int hfs_infer_point(hfs_infer *I, const hfs_point_options *o,
   r->clsb_obs = r->clb_obs = r->q_obs = r->mu_hat = NAN;
   r->limit_status = HFS_POINT_NOT_RUN;
   for (int k = 0; k < 6; k++) r->limit_part_status[k] = HFS_POINT_NOT_RUN;
-  if (o->toys && (o->toys_min < 1 || o->toys_max < o->toys_min ||
-                  o->toys_batch < 1 || !(o->cls_accuracy > 0)))
-    return hfs_error_set(HFS_ERR_ARG, "toys: need 1 <= min <= max, batch >= 1 "
+  if (o->toys &&
+      (o->toys_min < 1 || o->toys_max < o->toys_min || o->toys_batch < 1 || !(o->cls_accuracy > 0)))
+    return hfs_error_set(HFS_ERR_ARG,
+                         "toys: need 1 <= min <= max, batch >= 1 "
                          "and an accuracy > 0");
 
   rc = hfs_infer_hypotest(I, o->ts, o->mu, &h);
@@ -139,8 +137,7 @@ int hfs_infer_point(hfs_infer *I, const hfs_point_options *o,
     if (rc) {
       r->limit_status = HFS_POINT_ERROR;
       for (int k = 0; k < 6; k++) r->limit_part_status[k] = HFS_POINT_ERROR;
-      if (!r->message[0])
-        snprintf(r->message, sizeof r->message, "limit: %s", hfs_error_message());
+      if (!r->message[0]) snprintf(r->message, sizeof r->message, "limit: %s", hfs_error_message());
     } else {
       /* Each limit has its own status: one outside the POI's bounds leaves
        * the others (and the CLs values) as computed. */

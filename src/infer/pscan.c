@@ -13,8 +13,8 @@ struct hfs_pscan {
   int par[2], n[2];
   double *axis[2];
   hfs_fit_result free_fit;
-  hfs_fit_result r;        /* scratch */
-  int *fixed;              /* user's fixed set + frozen + scanned */
+  hfs_fit_result r; /* scratch */
+  int *fixed;       /* user's fixed set + frozen + scanned */
   double *start;
 };
 
@@ -23,7 +23,8 @@ int hfs_pscan_create(hfs_infer *I, int ndim, const int *par, const double *lo, c
   int rc = HFS_OK;
   hfs_pscan *s = NULL;
   *out = NULL;
-  if (ndim < 1 || ndim > 2) return hfs_error_set(HFS_ERR_ARG, "scan: 1 or 2 parameters, not %d", ndim);
+  if (ndim < 1 || ndim > 2)
+    return hfs_error_set(HFS_ERR_ARG, "scan: 1 or 2 parameters, not %d", ndim);
   HFS_ALLOC(s, 1);
   s->I = I;
   s->m = hfs_infer_model(I);
@@ -35,7 +36,8 @@ int hfs_pscan_create(hfs_infer *I, int ndim, const int *par, const double *lo, c
     if (p < 0 || p >= s->npar) HFS_FAIL(HFS_ERR_ARG, "scan: parameter index %d out of range", p);
     const char *name = hfs_model_par_name(s->m, p);
     double plo = hfs_model_par_lo(s->m, p), phi = hfs_model_par_hi(s->m, p);
-    if (uf[p]) HFS_FAIL(HFS_ERR_ARG, "--par %s: the parameter is held fixed; a scan needs it free", name);
+    if (uf[p])
+      HFS_FAIL(HFS_ERR_ARG, "--par %s: the parameter is held fixed; a scan needs it free", name);
     if (d == 1 && par[1] == par[0]) HFS_FAIL(HFS_ERR_ARG, "--par %s: given twice", name);
     if (n[d] < 1) HFS_FAIL(HFS_ERR_ARG, "--par %s: at least one point", name);
     if (!(lo[d] <= hi[d]) || !(lo[d] >= plo && hi[d] <= phi))
@@ -54,8 +56,8 @@ int hfs_pscan_create(hfs_infer *I, int ndim, const int *par, const double *lo, c
   for (int d = 0; d < ndim; ++d) s->fixed[s->par[d]] = 1;
   HFS_CHECK(hfs_fit_result_init(&s->free_fit, s->npar, 1));
   HFS_CHECK(hfs_fit_result_init(&s->r, s->npar, 0));
-  HFS_CHECK(hfs_fitter_minimize(hfs_infer_fitter(I), NULL, NULL, hfs_infer_init(I), uf, 1,
-                                &s->free_fit));
+  HFS_CHECK(
+      hfs_fitter_minimize(hfs_infer_fitter(I), NULL, NULL, hfs_infer_init(I), uf, 1, &s->free_fit));
   *out = s;
   s = NULL;
 cleanup:

@@ -18,13 +18,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-const char *const hfs_impact_fit_names[HFS_IMPACT_NFITS] = {
-    "prefit_up", "prefit_down", "postfit_up", "postfit_down"};
+const char *const hfs_impact_fit_names[HFS_IMPACT_NFITS] = {"prefit_up", "prefit_down",
+                                                            "postfit_up", "postfit_down"};
 
 typedef struct {
   char *name;
   char *pattern;
-  int *members;           /* npar flags */
+  int *members; /* npar flags */
   int nmembers;
 } group_def;
 
@@ -34,19 +34,19 @@ struct hfs_ranking {
   hfs_fitter *fitter;
   int npar, poi;
   const int *user_fixed;
-  hfs_fit_result free_fit;  /* with uncertainties */
-  hfs_fit_result scratch;   /* with covariance storage for group units */
-  int *fixed;               /* scratch mask */
-  double *start;            /* scratch start point */
+  hfs_fit_result free_fit; /* with uncertainties */
+  hfs_fit_result scratch;  /* with covariance storage for group units */
+  int *fixed;              /* scratch mask */
+  double *start;           /* scratch start point */
   int nranked;
-  int *ranked;              /* model indices of the ranked parameters */
+  int *ranked; /* model indices of the ranked parameters */
   int ngroups;
   group_def *groups;
   int64_t nunits;
   hfs_impact_fit *units;
   unsigned char *done;
   int64_t ndone;
-  int started;              /* a unit was run or stored: groups are frozen */
+  int started; /* a unit was run or stored: groups are frozen */
   int finished;
   hfs_ranking_entry *entries;
   int *order;
@@ -71,8 +71,7 @@ int hfs_ranking_create(hfs_infer *I, hfs_ranking **out) {
   HFS_ALLOC(r->start, r->npar);
   HFS_ALLOC(r->ranked, r->npar);
   for (int i = 0; i < r->npar; ++i)
-    if (i != r->poi && !r->user_fixed[i] &&
-        hfs_model_par_constraint(r->m, i) != HFS_CONSTR_NONE)
+    if (i != r->poi && !r->user_fixed[i] && hfs_model_par_constraint(r->m, i) != HFS_CONSTR_NONE)
       r->ranked[r->nranked++] = i;
   r->nunits = 4 * (int64_t)r->nranked;
   HFS_ALLOC(r->units, r->nunits);
@@ -125,18 +124,24 @@ static size_t item_length(const char *p) {
   int depth = 0;
   size_t i = 0;
   for (; p[i]; ++i) {
-    if (p[i] == '\\' && p[i + 1]) { ++i; continue; }
-    if (p[i] == '[' || p[i] == '{' || p[i] == '(') depth++;
-    else if ((p[i] == ']' || p[i] == '}' || p[i] == ')') && depth > 0) depth--;
-    else if (p[i] == ',' && depth == 0) break;
+    if (p[i] == '\\' && p[i + 1]) {
+      ++i;
+      continue;
+    }
+    if (p[i] == '[' || p[i] == '{' || p[i] == '(')
+      depth++;
+    else if ((p[i] == ']' || p[i] == '}' || p[i] == ')') && depth > 0)
+      depth--;
+    else if (p[i] == ',' && depth == 0)
+      break;
   }
   return i;
 }
 
 /* Mark the parameters an item selects; returns how many it selects (some
  * may have been selected by earlier items already), -1 without memory. */
-static int match_item(hfs_ranking *r, const char *item, int *members, int *bad_regex,
-                      char *err, size_t nerr) {
+static int match_item(hfs_ranking *r, const char *item, int *members, int *bad_regex, char *err,
+                      size_t nerr) {
   regex_t re;
   int count = 0;
   /* grep -E semantics: the expression may match anywhere ("^norm_" for a
@@ -233,9 +238,12 @@ int hfs_ranking_add_group(hfs_ranking *r, const char *name, const char *pattern)
     int c = match_item(r, item, members, &bad, err, sizeof err);
     if (c < 0) HFS_FAIL(HFS_ERR_NOMEM, "out of memory");
     if (c == 0 && bad)
-      HFS_FAIL(HFS_ERR_ARG, "group '%s': '%s' is neither a parameter name nor a valid regular "
-                            "expression (%s)", name, item, err);
-    if (c == 0) HFS_FAIL(HFS_ERR_ARG, "group '%s': '%s' matches no free nuisance parameter", name, item);
+      HFS_FAIL(HFS_ERR_ARG,
+               "group '%s': '%s' is neither a parameter name nor a valid regular "
+               "expression (%s)",
+               name, item, err);
+    if (c == 0)
+      HFS_FAIL(HFS_ERR_ARG, "group '%s': '%s' matches no free nuisance parameter", name, item);
     p += n;
     if (*p == ',') ++p;
   }
@@ -462,7 +470,8 @@ const hfs_ranking_group *hfs_ranking_group_at(const hfs_ranking *r, int g) {
 
 int hfs_ranking_nfailed(const hfs_ranking *r) {
   int n = r->free_fit.status != HFS_FIT_CONVERGED;
-  for (int64_t u = 0; u < r->nunits; ++u) n += r->done[u] && r->units[u].status != HFS_FIT_CONVERGED;
+  for (int64_t u = 0; u < r->nunits; ++u)
+    n += r->done[u] && r->units[u].status != HFS_FIT_CONVERGED;
   return n;
 }
 

@@ -12,7 +12,6 @@
 
 const char *const hfs_scan_curve_names[HFS_SCAN_NCURVES] = {"total", "stat"};
 
-
 #define HFS_SCAN_MAX_LEVELS 8
 
 typedef struct {
@@ -58,8 +57,8 @@ int hfs_scan_create(hfs_infer *I, double lo, double hi, int n, hfs_scan **out) {
     HFS_FAIL(HFS_ERR_ARG, "scan: the POI %s is held fixed; a scan needs it free",
              hfs_model_par_name(s->m, s->poi));
   if (n > 0 && !(lo >= plo && hi <= phi && lo <= hi))
-    HFS_FAIL(HFS_ERR_ARG, "scan: grid [%g, %g] must lie inside the POI bounds [%g, %g]", lo,
-             hi, plo, phi);
+    HFS_FAIL(HFS_ERR_ARG, "scan: grid [%g, %g] must lie inside the POI bounds [%g, %g]", lo, hi,
+             plo, phi);
   HFS_CHECK(hfs_fit_result_init(&s->free_fit, s->npar, 1));
   HFS_CHECK(hfs_fit_result_init(&s->scratch, s->npar, 0));
   for (int c = 0; c < HFS_SCAN_NCURVES; ++c) HFS_ALLOC(s->fixed[c], s->npar);
@@ -73,8 +72,9 @@ int hfs_scan_create(hfs_infer *I, double lo, double hi, int n, hfs_scan **out) {
     double mh = s->free_fit.theta[s->poi];
     double sg = s->free_fit.has_errors ? s->free_fit.error_hessian[s->poi] : NAN;
     if (!(sg > 0) || !isfinite(sg))
-      HFS_FAIL(HFS_ERR_NUMERIC, "scan: the free fit gave no uncertainty for %s (%s); give "
-                                "the grid with --poi LO:HI:N",
+      HFS_FAIL(HFS_ERR_NUMERIC,
+               "scan: the free fit gave no uncertainty for %s (%s); give "
+               "the grid with --poi LO:HI:N",
                hfs_model_par_name(s->m, s->poi), hfs_fit_status_name(s->free_fit.status));
     n = 31;
     lo = mh - 3 * sg;
@@ -337,6 +337,4 @@ int hfs_scan_nfailed(const hfs_scan *s) {
   return n;
 }
 
-int hfs_scan_nposdef(const hfs_scan *s) {
-  return s->free_fit.cov_status == HFS_COV_MADE_POSDEF;
-}
+int hfs_scan_nposdef(const hfs_scan *s) { return s->free_fit.cov_status == HFS_COV_MADE_POSDEF; }

@@ -23,19 +23,19 @@ struct hfs_toys {
   hfs_teststat ts;
   uint64_t seed;
   int npoints, npar, nbins, naux, poi;
-  double *mu;            /* npoints */
-  int *ready;            /* npoints */
-  double *theta;         /* npoints x 2 x npar */
-  double *expect_main;   /* npoints x 2 x nbins */
-  double *expect_aux;    /* npoints x 2 x naux: constraint means */
-  hfs_fit_summary *gen;  /* npoints x 2 */
-  double *main, *aux;    /* scratch toy data */
+  double *mu;           /* npoints */
+  int *ready;           /* npoints */
+  double *theta;        /* npoints x 2 x npar */
+  double *expect_main;  /* npoints x 2 x nbins */
+  double *expect_aux;   /* npoints x 2 x naux: constraint means */
+  hfs_fit_summary *gen; /* npoints x 2 */
+  double *main, *aux;   /* scratch toy data */
   hfs_fit_result fr;
   gsl_rng *rng;
 };
 
-int hfs_toys_create(hfs_infer *I, hfs_teststat ts, uint64_t seed, int npoints,
-                    const double *mu, hfs_toys **out) {
+int hfs_toys_create(hfs_infer *I, hfs_teststat ts, uint64_t seed, int npoints, const double *mu,
+                    hfs_toys **out) {
   int rc = HFS_OK;
   hfs_toys *T = NULL;
   *out = NULL;
@@ -103,8 +103,7 @@ cleanup:
   return rc;
 }
 
-int hfs_toys_point_pars(hfs_toys *T, int p, int h, const double **theta,
-                        hfs_fit_summary *fit) {
+int hfs_toys_point_pars(hfs_toys *T, int p, int h, const double **theta, hfs_fit_summary *fit) {
   int rc = prepare(T, p);
   if (rc) return rc;
   size_t k = (size_t)p * 2 + h;
@@ -169,7 +168,10 @@ static double tail(const double *sorted, int64_t n, double x) {
   int64_t lo = 0, hi = n;
   while (lo < hi) {
     int64_t mid = (lo + hi) / 2;
-    if (sorted[mid] < x) lo = mid + 1; else hi = mid;
+    if (sorted[mid] < x)
+      lo = mid + 1;
+    else
+      hi = mid;
   }
   return n ? (double)(n - lo) / (double)n : NAN;
 }
@@ -195,9 +197,15 @@ int hfs_toys_cls(const hfs_toy_result *sb, int64_t nsb, const hfs_toy_result *b,
   HFS_ALLOC(tb, nb);
   HFS_ALLOC(cls, nb);
   for (int64_t i = 0; i < nsb; ++i)
-    if (usable(&sb[i])) tsb[out->n_sb++] = sb[i].t; else out->nfail_sb++;
+    if (usable(&sb[i]))
+      tsb[out->n_sb++] = sb[i].t;
+    else
+      out->nfail_sb++;
   for (int64_t i = 0; i < nb; ++i)
-    if (usable(&b[i])) tb[out->n_b++] = b[i].t; else out->nfail_b++;
+    if (usable(&b[i]))
+      tb[out->n_b++] = b[i].t;
+    else
+      out->nfail_b++;
   qsort(tsb, (size_t)out->n_sb, sizeof(double), cmp_double);
   qsort(tb, (size_t)out->n_b, sizeof(double), cmp_double);
   out->clsb = tail(tsb, out->n_sb, t_obs);
@@ -206,8 +214,8 @@ int hfs_toys_cls(const hfs_toy_result *sb, int64_t nsb, const hfs_toy_result *b,
   out->clsb_err = out->n_sb ? sqrt(out->clsb * (1 - out->clsb) / out->n_sb) : NAN;
   out->clb_err = out->n_b ? sqrt(out->clb * (1 - out->clb) / out->n_b) : NAN;
   if (out->clsb > 0 && out->clb > 0)
-    out->cls_err = out->cls * sqrt(pow(out->clsb_err / out->clsb, 2) +
-                                   pow(out->clb_err / out->clb, 2));
+    out->cls_err =
+        out->cls * sqrt(pow(out->clsb_err / out->clsb, 2) + pow(out->clb_err / out->clb, 2));
   else
     out->cls_err = out->clb > 0 ? out->clsb_err / out->clb : NAN;
   for (int64_t i = 0; i < out->n_b; ++i) {
@@ -242,8 +250,8 @@ double hfs_toys_interpolate_limit(const double *mu, const double *cls, int n, do
   return NAN;
 }
 
-int hfs_toys_run_cls(int npoints, int64_t ntoys, const hfs_toy_result *units,
-                     const int64_t *done, const double *t_obs, hfs_toy_cls *cls) {
+int hfs_toys_run_cls(int npoints, int64_t ntoys, const hfs_toy_result *units, const int64_t *done,
+                     const double *t_obs, hfs_toy_cls *cls) {
   int rc = HFS_OK;
   hfs_toy_result *sb = NULL, *b = NULL;
   HFS_ALLOC(sb, ntoys);

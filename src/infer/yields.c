@@ -33,8 +33,8 @@ static double propagate(const double *g, const double *cov, int n) {
 
 /* Values and uncertainties of nb rates and of their sum, from their
  * Jacobian jac (nb x n); gsum is scratch (n). */
-static void rows(const double *nu, const double *jac, int nb, int n, const double *cov,
-                 double *val, double *unc, double *sum, double *sum_unc, double *gsum) {
+static void rows(const double *nu, const double *jac, int nb, int n, const double *cov, double *val,
+                 double *unc, double *sum, double *sum_unc, double *gsum) {
   memset(gsum, 0, sizeof(double) * (size_t)n);
   *sum = 0;
   for (int b = 0; b < nb; ++b) {

@@ -122,8 +122,8 @@ typedef struct {
     uint64_t seed;
   } gof;
   struct {
-    int ndim;            /* 1 or 2 scanned parameters */
-    const char *par[2];  /* their names */
+    int ndim;           /* 1 or 2 scanned parameters */
+    const char *par[2]; /* their names */
     double lo[2], hi[2];
     int n[2];
     /* held at their best-fit values: "all", a modifier kind or the name of
@@ -140,13 +140,13 @@ typedef struct {
   } data;
   struct {
     const hfs_patchset *ps;
-    const char *patchset;     /* path as given, for the file */
-    const char *measurement;  /* as given (NULL: the workspace's first) */
-    const int *points;        /* patchset index of each unit, in order */
+    const char *patchset;    /* path as given, for the file */
+    const char *measurement; /* as given (NULL: the workspace's first) */
+    const int *points;       /* patchset index of each unit, in order */
     int npoints;
-    hfs_point_options point;  /* .seed: the run's; each point's comes from its name */
-    const char *settings;     /* canonical text of the options that change a
-                                 point's model (--fix, --bounds, ...) */
+    hfs_point_options point; /* .seed: the run's; each point's comes from its name */
+    const char *settings;    /* canonical text of the options that change a
+                                point's model (--fix, --bounds, ...) */
     /* Build point k's model (any rank, any order); a point that cannot be
      * built is recorded with the message, the others go on. */
     int (*build)(void *ctx, int k, hfs_job_grid_model *out);
@@ -229,8 +229,8 @@ extern const hfs_job_kind hfs_job_toys;    /* toy hypotest / limit (docs/inferen
 extern const hfs_job_kind hfs_job_ranking; /* pulls and impacts (docs/ranking.md) */
 extern const hfs_job_kind hfs_job_scan;    /* profile-likelihood scan (docs/ranking.md) */
 extern const hfs_job_kind hfs_job_gof;     /* goodness-of-fit toys (docs/diagnostics.md) */
-extern const hfs_job_kind hfs_job_pscan;   /* scans of any 1 or 2 parameters (docs/diagnostics.md) */
-extern const hfs_job_kind hfs_job_grid;    /* signal grid (docs/grid.md) */
+extern const hfs_job_kind hfs_job_pscan; /* scans of any 1 or 2 parameters (docs/diagnostics.md) */
+extern const hfs_job_kind hfs_job_grid;  /* signal grid (docs/grid.md) */
 
 /* Collective over MPI_COMM_WORLD: runs `kind` with cfg (copied; the
  * pointers in it are borrowed) and returns an HFS_JOB_EXIT_* status, the
@@ -260,8 +260,8 @@ void hfs_job_request_stop(void);
 /* Merge the parts of a job array into out with the kind that wrote them
  * (read from the first part's /job record; a file without one is read as a
  * toy file), which *kind receives.  HFS_ERR_ARG for a kind without parts. */
-int hfs_job_merge(const char *out, const char *const *parts, int nparts,
-                  const hfs_job_kind **kind, int64_t *done, int64_t *total);
+int hfs_job_merge(const char *out, const char *const *parts, int nparts, const hfs_job_kind **kind,
+                  int64_t *done, int64_t *total);
 
 /* Atomic replace: write(ctx, tmp) makes the complete file under a temporary
  * name next to path, which is synced, renamed over path and whose folder is

@@ -15,11 +15,11 @@
 typedef struct {
   const char *name;
   hfs_modtype type;
-  const char *path;          /* first modifier that defines it */
-  int n;                     /* parameters in the set */
-  int first;                 /* index of its first parameter */
+  const char *path; /* first modifier that defines it */
+  int n;            /* parameters in the set */
+  int first;        /* index of its first parameter */
   int nuses;
-  int *bin_index;            /* staterror: global bin -> set index, or -1 */
+  int *bin_index; /* staterror: global bin -> set index, or -1 */
   double *init, *lo, *hi, *aux, *sigma, *tau;
   int *fixed;
 } pset;
@@ -27,8 +27,8 @@ typedef struct {
 typedef struct {
   const hfs_spec *spec;
   const hfs_spec_measurement *meas;
-  int *chan_order;           /* sorted channel indices */
-  int **samp_order;          /* per sorted channel: sorted sample indices */
+  int *chan_order;  /* sorted channel indices */
+  int **samp_order; /* per sorted channel: sorted sample indices */
   int nps;
   pset *ps;
 } builder;
@@ -64,8 +64,8 @@ cleanup:
 }
 
 static int is_scalar_type(hfs_modtype t) {
-  return t == HFS_MOD_NORMFACTOR || t == HFS_MOD_NORMSYS ||
-         t == HFS_MOD_HISTOSYS || t == HFS_MOD_LUMI;
+  return t == HFS_MOD_NORMFACTOR || t == HFS_MOD_NORMSYS || t == HFS_MOD_HISTOSYS ||
+         t == HFS_MOD_LUMI;
 }
 
 static pset *find_pset(builder *b, const char *name) {
@@ -86,12 +86,11 @@ static int add_pset(builder *b, const hfs_spec_modifier *m) {
   pset *p = find_pset(b, m->name);
   if (p) {
     if (!compatible(p->type, m->type))
-      return hfs_error_set(
-          HFS_ERR_MODEL,
-          "%s: %s: modifier name '%s' is used with incompatible types %s and "
-          "%s (first at %s)",
-          b->spec->file, m->path, m->name, hfs_modtype_name(m->type),
-          hfs_modtype_name(p->type), p->path);
+      return hfs_error_set(HFS_ERR_MODEL,
+                           "%s: %s: modifier name '%s' is used with incompatible types %s and "
+                           "%s (first at %s)",
+                           b->spec->file, m->path, m->name, hfs_modtype_name(m->type),
+                           hfs_modtype_name(p->type), p->path);
     return HFS_OK;
   }
   p = &b->ps[b->nps++];
@@ -128,8 +127,7 @@ static int discover(builder *b) {
         }
       /* sort by name (stable enough: equal names are the same set) */
       for (int i = 1; i < n; ++i)
-        for (int j = i; j > 0 && strcmp(tmp[j - 1]->name, tmp[j]->name) > 0;
-             --j) {
+        for (int j = i; j > 0 && strcmp(tmp[j - 1]->name, tmp[j]->name) > 0; --j) {
           const hfs_spec_modifier *x = tmp[j];
           tmp[j] = tmp[j - 1];
           tmp[j - 1] = x;
@@ -146,8 +144,7 @@ static int discover(builder *b) {
         for (int m = 0; m < sa->nmods; ++m)
           if ((int)sa->mods[m].type == t) tmp[n++] = &sa->mods[m];
         for (int i = 1; i < n; ++i)
-          for (int j = i; j > 0 && strcmp(tmp[j - 1]->name, tmp[j]->name) > 0;
-               --j) {
+          for (int j = i; j > 0 && strcmp(tmp[j - 1]->name, tmp[j]->name) > 0; --j) {
             const hfs_spec_modifier *x = tmp[j];
             tmp[j] = tmp[j - 1];
             tmp[j - 1] = x;
@@ -175,8 +172,7 @@ cleanup:
   return rc;
 }
 
-static void pset_fill(pset *p, double init, double lo, double hi, double aux,
-                      double sigma) {
+static void pset_fill(pset *p, double init, double lo, double hi, double aux, double sigma) {
   for (int i = 0; i < p->n; ++i) {
     p->init[i] = init;
     p->lo[i] = lo;
@@ -235,13 +231,10 @@ static int size_psets(builder *b, const int *offs, int nbins_total) {
                      "shapesys modifier needs its own name",
                      s->file, md->path, md->name, usepath);
           }
-          if (p->type == HFS_MOD_SHAPEFACTOR && n >= 0 &&
-              n != s->channels[c].nbins) {
+          if (p->type == HFS_MOD_SHAPEFACTOR && n >= 0 && n != s->channels[c].nbins) {
             free(chan_used);
-            HFS_FAIL(HFS_ERR_MODEL,
-                     "%s: %s: shapefactor '%s' has %d bins here but %d at %s",
-                     s->file, md->path, md->name, s->channels[c].nbins, n,
-                     usepath);
+            HFS_FAIL(HFS_ERR_MODEL, "%s: %s: shapefactor '%s' has %d bins here but %d at %s",
+                     s->file, md->path, md->name, s->channels[c].nbins, n, usepath);
           }
           if (n < 0) {
             n = s->channels[c].nbins;
@@ -261,8 +254,7 @@ static int size_psets(builder *b, const int *offs, int nbins_total) {
       for (int ci = 0; ci < s->nchannels; ++ci) {
         int c = b->chan_order[ci];
         if (!chan_used[c]) continue;
-        for (int j = 0; j < s->channels[c].nbins; ++j)
-          p->bin_index[offs[ci] + j] = cnt++;
+        for (int j = 0; j < s->channels[c].nbins; ++j) p->bin_index[offs[ci] + j] = cnt++;
       }
       free(chan_used);
       chan_used = NULL;
@@ -280,8 +272,7 @@ static int size_psets(builder *b, const int *offs, int nbins_total) {
               const hfs_spec_sample *sb = &s->channels[c2].samples[k2];
               if (strcmp(sb->name, sa->name) != 0) continue;
               for (int m = 0; m < sb->nmods; ++m)
-                if (sb->mods[m].type == HFS_MOD_STATERROR &&
-                    strcmp(sb->mods[m].name, p->name) == 0)
+                if (sb->mods[m].type == HFS_MOD_STATERROR && strcmp(sb->mods[m].name, p->name) == 0)
                   carries = 1;
             }
           if (!carries) continue;
@@ -294,8 +285,7 @@ static int size_psets(builder *b, const int *offs, int nbins_total) {
           const hfs_spec_sample *sa = &s->channels[c].samples[k];
           for (int m = 0; m < sa->nmods; ++m) {
             const hfs_spec_modifier *md = &sa->mods[m];
-            if (md->type != HFS_MOD_STATERROR || strcmp(md->name, p->name))
-              continue;
+            if (md->type != HFS_MOD_STATERROR || strcmp(md->name, p->name)) continue;
             for (int j = 0; j < sa->nbins; ++j) {
               int g = off + j, q = p->bin_index[g];
               if (nomsum[g] > 0) {
@@ -342,22 +332,18 @@ cleanup:
 }
 
 static int uses_attr(hfs_modtype t, const char *attr) {
-  if (!strcmp(attr, "sigmas"))
-    return t == HFS_MOD_LUMI || t == HFS_MOD_STATERROR;
+  if (!strcmp(attr, "sigmas")) return t == HFS_MOD_LUMI || t == HFS_MOD_STATERROR;
   if (!strcmp(attr, "factors")) return t == HFS_MOD_SHAPESYS;
-  if (!strcmp(attr, "auxdata"))
-    return t != HFS_MOD_NORMFACTOR && t != HFS_MOD_SHAPEFACTOR;
+  if (!strcmp(attr, "auxdata")) return t != HFS_MOD_NORMFACTOR && t != HFS_MOD_SHAPEFACTOR;
   return 1;
 }
 
-static int check_count(const hfs_spec *s, const hfs_spec_param *e,
-                       const pset *p, const char *attr, int count) {
+static int check_count(const hfs_spec *s, const hfs_spec_param *e, const pset *p, const char *attr,
+                       int count) {
   if (count == 0) return HFS_OK;
   if (!uses_attr(p->type, attr))
-    return hfs_error_set(HFS_ERR_MODEL,
-                         "%s: %s.%s: parameter '%s' (%s) does not use %s",
-                         s->file, e->path, attr, p->name,
-                         hfs_modtype_name(p->type), attr);
+    return hfs_error_set(HFS_ERR_MODEL, "%s: %s.%s: parameter '%s' (%s) does not use %s", s->file,
+                         e->path, attr, p->name, hfs_modtype_name(p->type), attr);
   if (count != p->n)
     return hfs_error_set(HFS_ERR_MODEL,
                          "%s: %s.%s: %d value(s) given but parameter '%s' has "
@@ -375,9 +361,10 @@ static int apply_config(builder *b) {
     pset *p = find_pset(b, e->name);
     if (!p) {
       /* pyhf ignores such entries and published workspaces rely on it */
-      hfs_warn("%s: %s: parameter '%s' is not defined by any modifier; "
-               "entry ignored",
-               s->file, e->path, e->name);
+      hfs_warn(
+          "%s: %s: parameter '%s' is not defined by any modifier; "
+          "entry ignored",
+          s->file, e->path, e->name);
       continue;
     }
     HFS_CHECK(check_count(s, e, p, "inits", e->ninits));
@@ -394,8 +381,7 @@ static int apply_config(builder *b) {
       if (e->nauxdata) p->aux[i] = e->auxdata[i];
       if (e->nsigmas) {
         if (!(e->sigmas[i] > 0))
-          HFS_FAIL(HFS_ERR_MODEL, "%s: %s.sigmas[%d]: width must be > 0",
-                   s->file, e->path, i);
+          HFS_FAIL(HFS_ERR_MODEL, "%s: %s.sigmas[%d]: width must be > 0", s->file, e->path, i);
         p->sigma[i] = e->sigmas[i];
       }
       if (e->nfactors) p->tau[i] = e->factors[i];
@@ -441,12 +427,10 @@ static int flatten_params(builder *b, hfs_model *m) {
   for (int i = 0; i < b->nps; ++i) {
     b->ps[i].first = npar;
     npar += b->ps[i].n;
-    if (b->ps[i].type != HFS_MOD_NORMFACTOR &&
-        b->ps[i].type != HFS_MOD_SHAPEFACTOR)
+    if (b->ps[i].type != HFS_MOD_NORMFACTOR && b->ps[i].type != HFS_MOD_SHAPEFACTOR)
       naux += b->ps[i].n;
   }
-  if (npar == 0)
-    HFS_FAIL(HFS_ERR_MODEL, "%s: the model has no parameters", s->file);
+  if (npar == 0) HFS_FAIL(HFS_ERR_MODEL, "%s: the model has no parameters", s->file);
   m->npar = npar;
   m->naux = naux;
   HFS_ALLOC(m->par_name, npar);
@@ -483,9 +467,8 @@ static int flatten_params(builder *b, hfs_model *m) {
       m->fixed[q] = p->fixed[j];
       m->ptype[q] = p->type;
       if (!(m->lo[q] <= m->hi[q]))
-        HFS_FAIL(HFS_ERR_MODEL,
-                 "%s: %s: parameter '%s' has inverted bounds [%g, %g]",
-                 s->file, where, buf, m->lo[q], m->hi[q]);
+        HFS_FAIL(HFS_ERR_MODEL, "%s: %s: parameter '%s' has inverted bounds [%g, %g]", s->file,
+                 where, buf, m->lo[q], m->hi[q]);
       if (!(m->init[q] >= m->lo[q] && m->init[q] <= m->hi[q]))
         HFS_FAIL(HFS_ERR_MODEL,
                  "%s: %s: initial value %g of parameter '%s' is outside its "
@@ -493,23 +476,21 @@ static int flatten_params(builder *b, hfs_model *m) {
                  s->file, where, m->init[q], buf, m->lo[q], m->hi[q]);
       m->aux_index[q] = -1;
       switch (p->type) {
-      case HFS_MOD_NORMFACTOR:
-      case HFS_MOD_SHAPEFACTOR:
-        m->constr[q] = HFS_CONSTR_NONE;
-        break;
-      case HFS_MOD_SHAPESYS:
-        m->constr[q] = HFS_CONSTR_POISSON;
-        m->tau[q] = p->tau[j];
-        if (!(m->tau[q] > 0))
-          HFS_FAIL(HFS_ERR_MODEL, "%s: %s: Poisson factor of '%s' must be > 0",
-                   s->file, where, buf);
-        m->prefit[q] = 1 / sqrt(m->tau[q]);
-        break;
-      default:
-        m->constr[q] = HFS_CONSTR_GAUSS;
-        m->sigma[q] = p->sigma[j];
-        m->prefit[q] = m->sigma[q];
-        break;
+        case HFS_MOD_NORMFACTOR:
+        case HFS_MOD_SHAPEFACTOR: m->constr[q] = HFS_CONSTR_NONE; break;
+        case HFS_MOD_SHAPESYS:
+          m->constr[q] = HFS_CONSTR_POISSON;
+          m->tau[q] = p->tau[j];
+          if (!(m->tau[q] > 0))
+            HFS_FAIL(HFS_ERR_MODEL, "%s: %s: Poisson factor of '%s' must be > 0", s->file, where,
+                     buf);
+          m->prefit[q] = 1 / sqrt(m->tau[q]);
+          break;
+        default:
+          m->constr[q] = HFS_CONSTR_GAUSS;
+          m->sigma[q] = p->sigma[j];
+          m->prefit[q] = m->sigma[q];
+          break;
       }
       if (m->constr[q] != HFS_CONSTR_NONE) {
         m->aux_index[q] = a;
@@ -518,8 +499,7 @@ static int flatten_params(builder *b, hfs_model *m) {
         if (m->constr[q] == HFS_CONSTR_GAUSS)
           m->aux_lognorm[a] = 2 * log(m->sigma[q] * sqrt(2 * M_PI));
         else if (!(m->auxdata[a] >= 0))
-          HFS_FAIL(HFS_ERR_MODEL, "%s: %s: auxdata of '%s' must be >= 0",
-                   s->file, where, buf);
+          HFS_FAIL(HFS_ERR_MODEL, "%s: %s: auxdata of '%s' must be >= 0", s->file, where, buf);
         ++a;
       }
     }
@@ -540,34 +520,36 @@ static int set_poi(builder *b, hfs_model *m) {
     return hfs_error_set(HFS_ERR_MODEL,
                          "%s: %s.config.poi: POI '%s' is a per-bin %s "
                          "parameter; the POI must be a single parameter",
-                         s->file, b->meas->path, b->meas->poi,
-                         hfs_modtype_name(p->type));
+                         s->file, b->meas->path, b->meas->poi, hfs_modtype_name(p->type));
   m->poi = p->first;
   if (m->fixed[m->poi])
-    return hfs_error_set(HFS_ERR_MODEL,
-                         "%s: %s.config.poi: POI '%s' is fixed; it must float",
+    return hfs_error_set(HFS_ERR_MODEL, "%s: %s.config.poi: POI '%s' is fixed; it must float",
                          s->file, b->meas->path, b->meas->poi);
   return HFS_OK;
 }
 
 /* Lay out sample blocks and the modifier tables of the hot loop. */
-static int build_blocks(builder *b, hfs_model *m, const int *offs,
-                        const hfs_model_options *o) {
+static int build_blocks(builder *b, hfs_model *m, const int *offs, const hfs_model_options *o) {
   const hfs_spec *s = b->spec;
   int rc = HFS_OK;
-  int nblocks = 0, nsb = 0, nscal = 0, nnormsys = 0, nhist = 0, nhbins = 0,
-      nbm = 0, npb = 0;
+  int nblocks = 0, nsb = 0, nscal = 0, nnormsys = 0, nhist = 0, nhbins = 0, nbm = 0, npb = 0;
   for (int c = 0; c < s->nchannels; ++c)
     for (int k = 0; k < s->channels[c].nsamples; ++k) {
       const hfs_spec_sample *sa = &s->channels[c].samples[k];
       nblocks++;
       nsb += sa->nbins;
       for (int i = 0; i < sa->nmods; ++i) switch (sa->mods[i].type) {
-        case HFS_MOD_NORMSYS: nnormsys++; /* fall through */
-        case HFS_MOD_NORMFACTOR:
-        case HFS_MOD_LUMI: nscal++; break;
-        case HFS_MOD_HISTOSYS: nhist++; nhbins += sa->nbins; break;
-        default: nbm++; npb += sa->nbins; break;
+          case HFS_MOD_NORMSYS: nnormsys++; /* fall through */
+          case HFS_MOD_NORMFACTOR:
+          case HFS_MOD_LUMI: nscal++; break;
+          case HFS_MOD_HISTOSYS:
+            nhist++;
+            nhbins += sa->nbins;
+            break;
+          default:
+            nbm++;
+            npb += sa->nbins;
+            break;
         }
     }
   m->nblocks = nblocks;
@@ -612,8 +594,7 @@ static int build_blocks(builder *b, hfs_model *m, const int *offs,
         m->scal[is].par = find_pset(b, md->name)->first;
         m->scal[is].normsys = -1;
         if (md->type == HFS_MOD_NORMSYS) {
-          if (hfs_normsys_prepare(&m->normsys[ins], o->normsys_code, md->lo,
-                                  md->hi) != 0)
+          if (hfs_normsys_prepare(&m->normsys[ins], o->normsys_code, md->lo, md->hi) != 0)
             HFS_FAIL(HFS_ERR_MODEL,
                      "%s: %s.data: normsys factors hi=%g, lo=%g must be > 0 "
                      "for interpolation code %d",
@@ -647,9 +628,7 @@ static int build_blocks(builder *b, hfs_model *m, const int *offs,
         const pset *p = find_pset(b, md->name);
         m->binmod[ibm].off = ipb;
         for (int j = 0; j < sa->nbins; ++j) {
-          int local = md->type == HFS_MOD_STATERROR
-                          ? p->bin_index[offs[ci] + j]
-                          : j;
+          int local = md->type == HFS_MOD_STATERROR ? p->bin_index[offs[ci] + j] : j;
           m->pb_par[ipb + j] = p->first + local;
         }
         ipb += sa->nbins;
@@ -675,9 +654,8 @@ static int check_totals(builder *b, hfs_model *m, const int *offs) {
     const hfs_spec_channel *ch = &s->channels[b->chan_order[ci]];
     for (int j = 0; j < ch->nbins; ++j)
       if (tot[offs[ci] + j] < 0)
-        HFS_FAIL(HFS_ERR_MODEL,
-                 "%s: %s: bin %d: total nominal expectation %g is negative",
-                 s->file, ch->path, j, tot[offs[ci] + j]);
+        HFS_FAIL(HFS_ERR_MODEL, "%s: %s: bin %d: total nominal expectation %g is negative", s->file,
+                 ch->path, j, tot[offs[ci] + j]);
   }
 cleanup:
   free(tot);
@@ -704,8 +682,10 @@ static int build_structure(hfs_model *m) {
     for (int k = bl->b0; k < bl->b1; ++k)
       for (int j = 0; j < bl->nbins; ++j) {
         int q = m->pb_par[m->binmod[k].off + j], g = bl->bin0 + j;
-        if (touch[q] == -1) touch[q] = g;
-        else if (touch[q] != g) touch[q] = -2;
+        if (touch[q] == -1)
+          touch[q] = g;
+        else if (touch[q] != g)
+          touch[q] = -2;
       }
   }
   int nsh = 0, nloc = 0, nbl = 0;
@@ -742,8 +722,8 @@ cleanup:
   return rc;
 }
 
-int hfs_model_create(const hfs_spec *s, const char *measurement,
-                     const hfs_model_options *opts, hfs_model **out) {
+int hfs_model_create(const hfs_spec *s, const char *measurement, const hfs_model_options *opts,
+                     hfs_model **out) {
   int rc = HFS_OK;
   builder b;
   hfs_model *m = NULL;
@@ -752,28 +732,22 @@ int hfs_model_create(const hfs_spec *s, const char *measurement,
   memset(&b, 0, sizeof b);
   *out = NULL;
   if (opts) o = *opts;
-  if (o.normsys_code != 0 && o.normsys_code != 1 && o.normsys_code != 2 &&
-      o.normsys_code != 4)
-    HFS_FAIL(HFS_ERR_ARG, "normsys interpolation code %d: use 0, 1, 2 or 4",
-             o.normsys_code);
+  if (o.normsys_code != 0 && o.normsys_code != 1 && o.normsys_code != 2 && o.normsys_code != 4)
+    HFS_FAIL(HFS_ERR_ARG, "normsys interpolation code %d: use 0, 1, 2 or 4", o.normsys_code);
   if (o.histosys_code != 0 && o.histosys_code != 2 && o.histosys_code != 4)
-    HFS_FAIL(HFS_ERR_ARG,
-             "histosys interpolation code %d: use 0, 2 or 4 (= code4p)",
+    HFS_FAIL(HFS_ERR_ARG, "histosys interpolation code %d: use 0, 2 or 4 (= code4p)",
              o.histosys_code);
   b.spec = s;
-  if (s->nmeas == 0)
-    HFS_FAIL(HFS_ERR_MODEL, "%s: measurements: no measurement", s->file);
+  if (s->nmeas == 0) HFS_FAIL(HFS_ERR_MODEL, "%s: measurements: no measurement", s->file);
   if (measurement) {
     b.meas = hfs_spec_measurement_find(s, measurement);
     if (!b.meas) {
       char names[512] = "";
       for (int k = 0; k < s->nmeas; ++k) {
         size_t l = strlen(names);
-        snprintf(names + l, sizeof names - l, "%s'%s'", k ? ", " : "",
-                 s->meas[k].name);
+        snprintf(names + l, sizeof names - l, "%s'%s'", k ? ", " : "", s->meas[k].name);
       }
-      HFS_FAIL(HFS_ERR_NOT_FOUND,
-               "%s: measurements: no measurement named '%s' (available: %s)",
+      HFS_FAIL(HFS_ERR_NOT_FOUND, "%s: measurements: no measurement named '%s' (available: %s)",
                s->file, measurement, names);
     }
   } else {
@@ -814,12 +788,10 @@ int hfs_model_create(const hfs_spec *s, const char *measurement,
     const hfs_spec_channel *ch = &s->channels[b.chan_order[ci]];
     const hfs_spec_observation *ob = hfs_spec_observation_find(s, ch->name);
     if (!ob)
-      HFS_FAIL(HFS_ERR_MODEL, "%s: %s: no observation named '%s'", s->file,
-               ch->path, ch->name);
+      HFS_FAIL(HFS_ERR_MODEL, "%s: %s: no observation named '%s'", s->file, ch->path, ch->name);
     if (ob->nbins != ch->nbins)
-      HFS_FAIL(HFS_ERR_MODEL,
-               "%s: %s.data: %d observed bins but channel '%s' has %d",
-               s->file, ob->path, ob->nbins, ch->name, ch->nbins);
+      HFS_FAIL(HFS_ERR_MODEL, "%s: %s.data: %d observed bins but channel '%s' has %d", s->file,
+               ob->path, ob->nbins, ch->name, ch->nbins);
     for (int j = 0; j < ch->nbins; ++j) m->observed[offs[ci] + j] = ob->data[j];
   }
 
@@ -847,8 +819,13 @@ cleanup:
     for (int i = 0; i < b.nps; ++i) {
       pset *p = &b.ps[i];
       free(p->bin_index);
-      free(p->init); free(p->lo); free(p->hi); free(p->aux);
-      free(p->sigma); free(p->tau); free(p->fixed);
+      free(p->init);
+      free(p->lo);
+      free(p->hi);
+      free(p->aux);
+      free(p->sigma);
+      free(p->tau);
+      free(p->fixed);
     }
   free(b.ps);
   if (b.samp_order)
@@ -869,20 +846,45 @@ void hfs_model_destroy(hfs_model **mp) {
     for (int i = 0; i < m->nchan; ++i) free(m->chan_name[i]);
   if (m->samp_name)
     for (int i = 0; i < m->nblocks; ++i) free(m->samp_name[i]);
-  free(m->samp_name); free(m->chan_blk0);
-  free(m->st_shared); free(m->st_block_off); free(m->st_block_par);
+  free(m->samp_name);
+  free(m->chan_blk0);
+  free(m->st_shared);
+  free(m->st_block_off);
+  free(m->st_block_par);
   free(m->st_block_bin);
   hfs__model_compiled_free(m);
   free(m->measurement);
-  free(m->par_name); free(m->init); free(m->lo); free(m->hi);
-  free(m->sigma); free(m->tau); free(m->prefit); free(m->fixed);
-  free(m->aux_index); free(m->constr); free(m->ptype);
-  free(m->chan_name); free(m->chan_off); free(m->chan_nbins);
-  free(m->observed); free(m->auxdata); free(m->aux_par); free(m->aux_lognorm);
-  free(m->blocks); free(m->nominal); free(m->scal); free(m->normsys);
-  free(m->hist); free(m->d_up); free(m->d_dn); free(m->binmod);
+  free(m->par_name);
+  free(m->init);
+  free(m->lo);
+  free(m->hi);
+  free(m->sigma);
+  free(m->tau);
+  free(m->prefit);
+  free(m->fixed);
+  free(m->aux_index);
+  free(m->constr);
+  free(m->ptype);
+  free(m->chan_name);
+  free(m->chan_off);
+  free(m->chan_nbins);
+  free(m->observed);
+  free(m->auxdata);
+  free(m->aux_par);
+  free(m->aux_lognorm);
+  free(m->blocks);
+  free(m->nominal);
+  free(m->scal);
+  free(m->normsys);
+  free(m->hist);
+  free(m->d_up);
+  free(m->d_dn);
+  free(m->binmod);
   free(m->pb_par);
-  free(m->nu); free(m->wbin); free(m->sb_A); free(m->sb_G);
+  free(m->nu);
+  free(m->wbin);
+  free(m->sb_A);
+  free(m->sb_G);
   free(m->tmp);
   free(m->cache_data);
   free(m);

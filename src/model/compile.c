@@ -44,8 +44,10 @@ static int fuse(hfs_model *m) {
       t->n0 = nn;
       for (int k2 = k; k2 < bl->s1; ++k2) {
         if (m->scal[k2].par != p) continue;
-        if (m->scal[k2].normsys < 0) t->nlin++;
-        else m->cns[nn++] = m->normsys[m->scal[k2].normsys];
+        if (m->scal[k2].normsys < 0)
+          t->nlin++;
+        else
+          m->cns[nn++] = m->normsys[m->scal[k2].normsys];
       }
       t->n1 = nn;
     }
@@ -185,12 +187,40 @@ cleanup:
 }
 
 void hfs__model_compiled_free(hfs_model *m) {
-  free(m->cs); free(m->mterm); free(m->aterm); free(m->cns);
-  free(m->fd_up); free(m->fd_dn); free(m->hpar);
-  free(m->simple_t); free(m->simple_par); free(m->simple_c); free(m->complex_t);
-  free(m->sh_idx); free(m->loc_blk); free(m->loc_pos); free(m->bin_blk);
-  free(m->mk); free(m->pw); free(m->gw); free(m->asum); free(m->csF); free(m->hX); free(m->hY);
-  free(m->hJ); free(m->hsym); free(m->jloc); free(m->uvec); free(m->uidx);
-  free(m->umark); free(m->hss); free(m->hbb); free(m->hbs);
-  free(m->is_perbin); free(m->bb_off); free(m->bs_off); free(m->sv); free(m->sp);
+  free(m->cs);
+  free(m->mterm);
+  free(m->aterm);
+  free(m->cns);
+  free(m->fd_up);
+  free(m->fd_dn);
+  free(m->hpar);
+  free(m->simple_t);
+  free(m->simple_par);
+  free(m->simple_c);
+  free(m->complex_t);
+  free(m->sh_idx);
+  free(m->loc_blk);
+  free(m->loc_pos);
+  free(m->bin_blk);
+  free(m->mk);
+  free(m->pw);
+  free(m->gw);
+  free(m->asum);
+  free(m->csF);
+  free(m->hX);
+  free(m->hY);
+  free(m->hJ);
+  free(m->hsym);
+  free(m->jloc);
+  free(m->uvec);
+  free(m->uidx);
+  free(m->umark);
+  free(m->hss);
+  free(m->hbb);
+  free(m->hbs);
+  free(m->is_perbin);
+  free(m->bb_off);
+  free(m->bs_off);
+  free(m->sv);
+  free(m->sp);
 }

@@ -25,8 +25,8 @@
 /* H[p][q] += v for one ordered pair of parameters.  (shared, local) pairs
  * are skipped: they are the transposes of hbs entries, which come from the
  * (local, shared) pair. */
-static inline void add_pair(hfs_model *m, double *hss, double *hbb, double *hbs, int p,
-                            int q, double v) {
+static inline void add_pair(hfs_model *m, double *hss, double *hbb, double *hbs, int p, int q,
+                            double v) {
   int ns = m->st_nshared, sp = m->sh_idx[p], sq = m->sh_idx[q];
   if (sp >= 0) {
     if (sq >= 0) hss[(size_t)sp * ns + sq] += v;
@@ -58,16 +58,18 @@ static void u_flush(hfs_model *m, int n, int g) {
   int ns = m->st_nshared;
   for (int e = 0; e < n; ++e) {
     int p = m->uidx[e], sp = m->sh_idx[p];
-    if (sp >= 0) m->hJ[(size_t)g * ns + sp] += m->uvec[e];
-    else m->jloc[m->st_block_off[m->loc_blk[p]] + m->loc_pos[p]] += m->uvec[e];
+    if (sp >= 0)
+      m->hJ[(size_t)g * ns + sp] += m->uvec[e];
+    else
+      m->jloc[m->st_block_off[m->loc_blk[p]] + m->loc_pos[p]] += m->uvec[e];
     m->umark[p] = 0;
   }
 }
 
 /* Sample-bin without zero factors, any gammas (the general form). */
 static void bin_fast_general(hfs_model *m, const hfs_csample *c, int j, const double *theta,
-                     double w, double *Y, double *c1, double *hss, double *hbb,
-                     double *hbs) {
+                             double w, double *Y, double *c1, double *hss, double *hbb,
+                             double *hbs) {
   int ns = m->st_nshared, n = 0, g = c->bin0 + j;
   double P = m->csF[c - m->cs] * m->sb_G[c->nom + j], nu = P * m->sb_A[c->nom + j];
   *c1 += w * nu;
@@ -109,9 +111,8 @@ static void bin_fast_general(hfs_model *m, const hfs_csample *c, int j, const do
 /* Sample-bin without zero factors whose gammas are all local (the common
  * case): each term's gradient entry goes straight into the data-term
  * column and into the rows of the bin's gammas. */
-static void bin_fast(hfs_model *m, const hfs_csample *c, int j, const double *theta,
-                     double w, double *Y, double *c1, double *hss, double *hbb,
-                     double *hbs) {
+static void bin_fast(hfs_model *m, const hfs_csample *c, int j, const double *theta, double w,
+                     double *Y, double *c1, double *hss, double *hbb, double *hbs) {
   enum { MAXR = 8 };
   int ns = m->st_nshared, g = c->bin0 + j, nr = c->b1 - c->b0;
   if (nr > MAXR) {
@@ -169,8 +170,7 @@ static void bin_fast(hfs_model *m, const hfs_csample *c, int j, const double *th
 /* Sample-bin whose sample-wide term z is zero (and no gamma is): nu =
  * kappa_z R, so d2 nu = kappa_z' (e_z dR^T + dR e_z^T) + kappa_z'' R e_z e_z^T. */
 static void bin_zrow(hfs_model *m, const hfs_csample *c, int j, int z, double Fz,
-                     const double *theta, double w, double *hss, double *hbb,
-                     double *hbs) {
+                     const double *theta, double w, double *hss, double *hbb, double *hbs) {
   int n = 0, g = c->bin0 + j;
   double P = Fz * m->sb_G[c->nom + j], R = P * m->sb_A[c->nom + j];
   for (int t = c->m0; t < c->m1; ++t)
@@ -204,7 +204,7 @@ static void bin_zrow(hfs_model *m, const hfs_csample *c, int j, int z, double Fz
  * exact with any number of zero factors. */
 typedef struct {
   int nzero, z1, z2;
-  double K, Knz;     /* product of all, of the nonzero ones */
+  double K, Knz; /* product of all, of the nonzero ones */
 } excl;
 
 static double excl1(const excl *x, const double *v, int i) {
@@ -215,16 +215,14 @@ static double excl1(const excl *x, const double *v, int i) {
 
 static double excl2(const excl *x, const double *v, int i, int k) {
   if (x->nzero == 0) return x->K / (v[i] * v[k]);
-  if (x->nzero == 1)
-    return i == x->z1 ? x->Knz / v[k] : k == x->z1 ? x->Knz / v[i] : 0;
-  if (x->nzero == 2)
-    return ((i == x->z1 && k == x->z2) || (i == x->z2 && k == x->z1)) ? x->Knz : 0;
+  if (x->nzero == 1) return i == x->z1 ? x->Knz / v[k] : k == x->z1 ? x->Knz / v[i] : 0;
+  if (x->nzero == 2) return ((i == x->z1 && k == x->z2) || (i == x->z2 && k == x->z1)) ? x->Knz : 0;
   return 0;
 }
 
 /* Any sample-bin, from the product form term by term (pairs of terms). */
-static void bin_exact(hfs_model *m, const hfs_csample *c, int j, const double *theta,
-                      double w, double *hss, double *hbb, double *hbs) {
+static void bin_exact(hfs_model *m, const hfs_csample *c, int j, const double *theta, double w,
+                      double *hss, double *hbb, double *hbs) {
   int nt = 0, g = c->bin0 + j;
   double *v = m->sv, *d1 = m->sv + m->max_bin_terms, *d2 = m->sv + 2 * m->max_bin_terms;
   int *par = m->sp;
@@ -253,8 +251,10 @@ static void bin_exact(hfs_model *m, const hfs_csample *c, int j, const double *t
   for (int i = 0; i < nmul; ++i) {
     x.K *= v[i];
     if (v[i] == 0) {
-      if (x.nzero == 0) x.z1 = i;
-      else if (x.nzero == 1) x.z2 = i;
+      if (x.nzero == 0)
+        x.z1 = i;
+      else if (x.nzero == 1)
+        x.z2 = i;
       x.nzero++;
     } else {
       x.Knz *= v[i];
@@ -271,9 +271,12 @@ static void bin_exact(hfs_model *m, const hfs_csample *c, int j, const double *t
       if (k == i) continue;
       int mk = k < nmul;
       double cc;
-      if (mi && mk) cc = excl2(&x, v, i, k) * d1[i] * d1[k] * A;
-      else if (!mi && !mk) cc = 0;
-      else cc = excl1(&x, v, mi ? i : k) * d1[i] * d1[k];
+      if (mi && mk)
+        cc = excl2(&x, v, i, k) * d1[i] * d1[k] * A;
+      else if (!mi && !mk)
+        cc = 0;
+      else
+        cc = excl1(&x, v, mi ? i : k) * d1[i] * d1[k];
       if (cc != 0) add_pair(m, hss, hbb, hbs, par[i], par[k], w * cc);
     }
   }
@@ -281,14 +284,12 @@ static void bin_exact(hfs_model *m, const hfs_csample *c, int j, const double *t
 }
 
 int hfs_model_hessian_blocks(hfs_model *m, const double *main, const double *aux,
-                             const double *theta, double *hss, double *hbb,
-                             double *hbs) {
+                             const double *theta, double *hss, double *hbb, double *hbs) {
   int ns = m->st_nshared, nbl = m->st_nblocks;
   hfs__model_eval_rates(m, theta, 2);
   double f = hfs__model_main_term(m, main);
   if (!isfinite(f))
-    return hfs_error_set(HFS_ERR_NUMERIC,
-                         "Hessian requested where the likelihood is not finite");
+    return hfs_error_set(HFS_ERR_NUMERIC, "Hessian requested where the likelihood is not finite");
   size_t nbb = nbl ? m->bb_off[nbl - 1] : 0, nbs = nbl ? m->bs_off[nbl - 1] : 0;
   if (nbl) {
     size_t k = (size_t)(m->st_block_off[nbl] - m->st_block_off[nbl - 1]);
@@ -321,9 +322,12 @@ int hfs_model_hessian_blocks(hfs_model *m, const double *main, const double *aux
       double w = m->wbin[c->bin0 + j];
       int gz = 0;
       for (int k = c->b0; k < c->b1; ++k) gz += theta[m->pb_par[m->binmod[k].off + j]] == 0;
-      if (nz + gz == 0) bin_fast(m, c, j, theta, w, Y, &c1, hss, hbb, hbs);
-      else if (nz == 1 && gz == 0) bin_zrow(m, c, j, z, Fz, theta, w, hss, hbb, hbs);
-      else bin_exact(m, c, j, theta, w, hss, hbb, hbs);
+      if (nz + gz == 0)
+        bin_fast(m, c, j, theta, w, Y, &c1, hss, hbb, hbs);
+      else if (nz == 1 && gz == 0)
+        bin_zrow(m, c, j, z, Fz, theta, w, hss, hbb, hbs);
+      else
+        bin_exact(m, c, j, theta, w, hss, hbb, hbs);
     }
     if (nz) continue;
     for (int k = 0; k < nm; ++k) {
@@ -355,10 +359,10 @@ int hfs_model_hessian_blocks(hfs_model *m, const double *main, const double *aux
     for (int a = 0; a < ns; ++a) Jg[a] *= sg;
   }
   if (ns > 0) {
-    cblas_dsyr2k(CblasColMajor, CblasUpper, CblasNoTrans, ns, m->nblocks, 1.0, m->hX, ns,
-                 m->hY, ns, 0.0, m->hsym, ns);
-    cblas_dsyrk(CblasColMajor, CblasUpper, CblasNoTrans, ns, m->nbins, 1.0, m->hJ, ns, 1.0,
-                m->hsym, ns);
+    cblas_dsyr2k(CblasColMajor, CblasUpper, CblasNoTrans, ns, m->nblocks, 1.0, m->hX, ns, m->hY, ns,
+                 0.0, m->hsym, ns);
+    cblas_dsyrk(CblasColMajor, CblasUpper, CblasNoTrans, ns, m->nbins, 1.0, m->hJ, ns, 1.0, m->hsym,
+                ns);
     for (int jj = 0; jj < ns; ++jj)
       for (int ii = 0; ii <= jj; ++ii) {
         double v = m->hsym[(size_t)jj * ns + ii];
@@ -376,8 +380,8 @@ int hfs_model_hessian_blocks(hfs_model *m, const double *main, const double *aux
   return HFS_OK;
 }
 
-int hfs_model_hessian(hfs_model *m, const double *main, const double *aux,
-                      const double *theta, double *H) {
+int hfs_model_hessian(hfs_model *m, const double *main, const double *aux, const double *theta,
+                      double *H) {
   int np = m->npar, ns = m->st_nshared;
   int rc = hfs_model_hessian_blocks(m, main, aux, theta, m->hss, m->hbb, m->hbs);
   if (rc) return rc;

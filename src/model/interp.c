@@ -16,44 +16,71 @@ static const double code4_ainv[6][6] = {
 
 void hfs_interp_additive(int code, double x, double w[6]) {
   switch (code) {
-  case 0: /* piecewise linear */
-    if (x > 0) {
-      w[0] = x; w[1] = 0; w[2] = 1; w[3] = 0;
-    } else {
-      w[0] = 0; w[1] = x; w[2] = 0; w[3] = 1;
-    }
-    w[4] = w[5] = 0;
-    break;
-  case 2: /* quadratic inside, linear outside; pyhf's form is
-             discontinuous at |alpha| = 1 and we reproduce it on purpose */
-    if (x > 1) {
-      w[0] = 1.5 * (x - 1); w[1] = -0.5 * (x - 1);
-      w[2] = 1.5; w[3] = -0.5; w[4] = w[5] = 0;
-    } else if (x < -1) {
-      w[0] = -0.5 * (x + 1); w[1] = 1.5 * (x + 1);
-      w[2] = -0.5; w[3] = 1.5; w[4] = w[5] = 0;
-    } else {
-      w[0] = 0.5 * x * x + 0.5 * x; w[1] = -0.5 * x * x + 0.5 * x;
-      w[2] = x + 0.5; w[3] = -x + 0.5; w[4] = 1; w[5] = -1;
-    }
-    break;
-  default: /* 4 = pyhf code4p: 6th-order polynomial inside, linear outside */
-    if (x > 1) {
-      w[0] = x; w[1] = 0; w[2] = 1; w[3] = 0; w[4] = w[5] = 0;
-    } else if (x < -1) {
-      w[0] = 0; w[1] = x; w[2] = 0; w[3] = 1; w[4] = w[5] = 0;
-    } else {
-      /* Delta = x S + c(x) A with S = (d_up + d_dn)/2, A = (d_up - d_dn)/16
-       * and c = 15x^2 - 10x^4 + 3x^6. */
-      double x2 = x * x;
-      double c = x2 * (15 + x2 * (-10 + 3 * x2));
-      double c1 = x * (30 + x2 * (-40 + 18 * x2));
-      double c2 = 30 + x2 * (-120 + 90 * x2);
-      w[0] = 0.5 * x + c / 16; w[1] = 0.5 * x - c / 16;
-      w[2] = 0.5 + c1 / 16; w[3] = 0.5 - c1 / 16;
-      w[4] = c2 / 16; w[5] = -c2 / 16;
-    }
-    break;
+    case 0: /* piecewise linear */
+      if (x > 0) {
+        w[0] = x;
+        w[1] = 0;
+        w[2] = 1;
+        w[3] = 0;
+      } else {
+        w[0] = 0;
+        w[1] = x;
+        w[2] = 0;
+        w[3] = 1;
+      }
+      w[4] = w[5] = 0;
+      break;
+    case 2: /* quadratic inside, linear outside; pyhf's form is
+               discontinuous at |alpha| = 1 and we reproduce it on purpose */
+      if (x > 1) {
+        w[0] = 1.5 * (x - 1);
+        w[1] = -0.5 * (x - 1);
+        w[2] = 1.5;
+        w[3] = -0.5;
+        w[4] = w[5] = 0;
+      } else if (x < -1) {
+        w[0] = -0.5 * (x + 1);
+        w[1] = 1.5 * (x + 1);
+        w[2] = -0.5;
+        w[3] = 1.5;
+        w[4] = w[5] = 0;
+      } else {
+        w[0] = 0.5 * x * x + 0.5 * x;
+        w[1] = -0.5 * x * x + 0.5 * x;
+        w[2] = x + 0.5;
+        w[3] = -x + 0.5;
+        w[4] = 1;
+        w[5] = -1;
+      }
+      break;
+    default: /* 4 = pyhf code4p: 6th-order polynomial inside, linear outside */
+      if (x > 1) {
+        w[0] = x;
+        w[1] = 0;
+        w[2] = 1;
+        w[3] = 0;
+        w[4] = w[5] = 0;
+      } else if (x < -1) {
+        w[0] = 0;
+        w[1] = x;
+        w[2] = 0;
+        w[3] = 1;
+        w[4] = w[5] = 0;
+      } else {
+        /* Delta = x S + c(x) A with S = (d_up + d_dn)/2, A = (d_up - d_dn)/16
+         * and c = 15x^2 - 10x^4 + 3x^6. */
+        double x2 = x * x;
+        double c = x2 * (15 + x2 * (-10 + 3 * x2));
+        double c1 = x * (30 + x2 * (-40 + 18 * x2));
+        double c2 = 30 + x2 * (-120 + 90 * x2);
+        w[0] = 0.5 * x + c / 16;
+        w[1] = 0.5 * x - c / 16;
+        w[2] = 0.5 + c1 / 16;
+        w[3] = 0.5 - c1 / 16;
+        w[4] = c2 / 16;
+        w[5] = -c2 / 16;
+      }
+      break;
   }
 }
 

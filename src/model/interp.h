@@ -13,10 +13,10 @@ void hfs_interp_additive(int code, double alpha, double w[6]);
 /* Per-instance constants of a multiplicative code (normsys with factors
  * lo, hi relative to nominal 1). */
 typedef struct {
-  int code;         /* 0, 1, 2, 4 */
+  int code; /* 0, 1, 2, 4 */
   double lo, hi;
   double lnlo, lnhi;
-  double a[6];      /* code4 polynomial coefficients a1..a6 */
+  double a[6]; /* code4 polynomial coefficients a1..a6 */
 } hfs_normsys_coef;
 
 /* Prepare constants; returns 0, or -1 if the code needs logarithms of a

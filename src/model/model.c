@@ -55,15 +55,13 @@ void hfs_model_init(const hfs_model *m, double *theta) {
  * derivative.  Inside |alpha| < 1 code 4 is a polynomial, evaluated here
  * with only the orders asked for: the likelihood without gradient, the
  * hottest call, needs the value alone. */
-static inline void normsys_factor(const hfs_normsys_coef *c, double x, int order,
-                                  double k[3]) {
+static inline void normsys_factor(const hfs_normsys_coef *c, double x, int order, double k[3]) {
   if (c->code == 4 && x < 1 && x > -1) {
     const double *a = c->a;
     double p = ((((a[5] * x + a[4]) * x + a[3]) * x + a[2]) * x + a[1]) * x + a[0];
     k[0] = 1 + p * x;
     if (order == 0) return;
-    k[1] = ((((6 * a[5] * x + 5 * a[4]) * x + 4 * a[3]) * x + 3 * a[2]) * x + 2 * a[1]) * x +
-           a[0];
+    k[1] = ((((6 * a[5] * x + 5 * a[4]) * x + 4 * a[3]) * x + 3 * a[2]) * x + 2 * a[1]) * x + a[0];
     if (order == 1) return;
     k[2] = (((30 * a[5] * x + 20 * a[4]) * x + 12 * a[3]) * x + 6 * a[2]) * x + 2 * a[1];
     return;
@@ -178,15 +176,13 @@ void hfs__model_eval_rates(hfs_model *m, const double *theta, int order) {
   eval_rates(m, theta, order);
 }
 
-void hfs_model_expected(hfs_model *m, const double *theta, double *main_out,
-                        double *aux_out) {
+void hfs_model_expected(hfs_model *m, const double *theta, double *main_out, double *aux_out) {
   eval_rates(m, theta, 0);
   if (main_out) memcpy(main_out, m->nu, sizeof(double) * (size_t)m->nbins);
   if (aux_out)
     for (int a = 0; a < m->naux; ++a) {
       int q = m->aux_par[a];
-      aux_out[a] = m->constr[q] == HFS_CONSTR_POISSON ? m->tau[q] * theta[q]
-                                                      : theta[q];
+      aux_out[a] = m->constr[q] == HFS_CONSTR_POISSON ? m->tau[q] * theta[q] : theta[q];
     }
 }
 
@@ -211,8 +207,7 @@ static double poisson_var(double n, double lambda) {
   return 2 * n * (d - log1p(d));
 }
 
-double hfs_model_twice_nll_constant(const hfs_model *m, const double *main,
-                                    const double *aux) {
+double hfs_model_twice_nll_constant(const hfs_model *m, const double *main, const double *aux) {
   double c = 0;
   for (int b = 0; b < m->nbins; ++b) c += poisson_const(main[b]);
   for (int a = 0; a < m->naux; ++a) {
@@ -256,8 +251,8 @@ double hfs__model_main_term(hfs_model *m, const double *main) {
   return f;
 }
 
-static double constraint_term(const hfs_model *m, const double *aux,
-                              const double *theta, double *grad) {
+static double constraint_term(const hfs_model *m, const double *aux, const double *theta,
+                              double *grad) {
   double f = 0;
   for (int a = 0; a < m->naux; ++a) {
     int q = m->aux_par[a];
@@ -276,8 +271,8 @@ static double constraint_term(const hfs_model *m, const double *aux,
   return f;
 }
 
-double hfs_model_twice_nll(hfs_model *m, const double *main, const double *aux,
-                           const double *theta, double *grad) {
+double hfs_model_twice_nll(hfs_model *m, const double *main, const double *aux, const double *theta,
+                           double *grad) {
   eval_rates(m, theta, grad ? 1 : 0);
   double f = hfs__model_main_term(m, main);
   if (!isfinite(f)) return INFINITY;
@@ -364,8 +359,8 @@ const char *hfs_model_sample_name(const hfs_model *m, int c, int s) {
  * derivatives added into jrow (npar).  Needs eval_rates() at theta with
  * order >= 1.  The products leaving one factor out are formed without
  * division, so a zero factor (mu = 0) keeps exact derivatives. */
-static double sample_bin_rate(hfs_model *m, const hfs_csample *c, int j,
-                              const double *theta, double *jrow) {
+static double sample_bin_rate(hfs_model *m, const hfs_csample *c, int j, const double *theta,
+                              double *jrow) {
   int nm = c->m1 - c->m0;
   const double *mk = &m->mk[3 * c->m0];
   double *pre = m->tmp, *suf = m->tmp + m->max_scal + 1;
@@ -392,14 +387,13 @@ static double sample_bin_rate(hfs_model *m, const hfs_csample *c, int j,
   return F * G * A;
 }
 
-int hfs_model_rates(hfs_model *m, const double *theta, int c, int s, double *nu,
-                    double *jac) {
+int hfs_model_rates(hfs_model *m, const double *theta, int c, int s, double *nu, double *jac) {
   if (c < 0 || c >= m->nchan)
     return hfs_error_set(HFS_ERR_ARG, "channel %d out of range [0, %d)", c, m->nchan);
   int nsamp = m->chan_blk0[c + 1] - m->chan_blk0[c];
   if (s < -1 || s >= nsamp)
-    return hfs_error_set(HFS_ERR_ARG, "sample %d of channel '%s' out of range [-1, %d)",
-                         s, m->chan_name[c], nsamp);
+    return hfs_error_set(HFS_ERR_ARG, "sample %d of channel '%s' out of range [-1, %d)", s,
+                         m->chan_name[c], nsamp);
   eval_rates(m, theta, jac ? 1 : 0);
   int nb = m->chan_nbins[c], np = m->npar;
   int b0 = s < 0 ? m->chan_blk0[c] : m->chan_blk0[c] + s;
@@ -408,13 +402,12 @@ int hfs_model_rates(hfs_model *m, const double *theta, int c, int s, double *nu,
   if (jac) memset(jac, 0, sizeof(double) * (size_t)nb * (size_t)np);
   for (int ib = b0; ib < b1; ++ib)
     for (int j = 0; j < nb; ++j)
-      nu[j] += sample_bin_rate(m, &m->cs[ib], j, theta,
-                               jac ? jac + (size_t)j * (size_t)np : NULL);
+      nu[j] += sample_bin_rate(m, &m->cs[ib], j, theta, jac ? jac + (size_t)j * (size_t)np : NULL);
   return HFS_OK;
 }
 
-int hfs_model_first_nonfinite(hfs_model *m, const double *main, const double *theta,
-                              char *buf, size_t len) {
+int hfs_model_first_nonfinite(hfs_model *m, const double *main, const double *theta, char *buf,
+                              size_t len) {
   for (int q = 0; q < m->npar; ++q)
     if (!isfinite(theta[q])) {
       snprintf(buf, len, "parameter %s = %g", m->par_name[q], theta[q]);
@@ -426,8 +419,8 @@ int hfs_model_first_nonfinite(hfs_model *m, const double *main, const double *th
       for (int j = 0; j < m->blocks[ib].nbins; ++j) {
         double r = sample_bin_rate(m, &m->cs[ib], j, theta, NULL);
         if (!isfinite(r)) {
-          snprintf(buf, len, "expected rate %g of sample '%s' in channel '%s', bin %d",
-                   r, m->samp_name[ib], m->chan_name[c], j);
+          snprintf(buf, len, "expected rate %g of sample '%s' in channel '%s', bin %d", r,
+                   m->samp_name[ib], m->chan_name[c], j);
           return 1;
         }
       }
@@ -436,8 +429,8 @@ int hfs_model_first_nonfinite(hfs_model *m, const double *main, const double *th
       int g = m->chan_off[c] + j;
       double nu = m->nu[g], n = main ? main[g] : 0;
       if (nu < 0 || (n > 0 && !(nu > 0))) {
-        snprintf(buf, len, "total expected rate %g in channel '%s', bin %d (observed %g)",
-                 nu, m->chan_name[c], j, n);
+        snprintf(buf, len, "total expected rate %g in channel '%s', bin %d (observed %g)", nu,
+                 m->chan_name[c], j, n);
         return 1;
       }
     }

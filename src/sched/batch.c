@@ -5,9 +5,7 @@
 
 #include <time.h>
 
-
-double hfs__sched_batch_target(double target_option, double cost_per_batch,
-                               int ncompute) {
+double hfs__sched_batch_target(double target_option, double cost_per_batch, int ncompute) {
   /* Against the work of one batch of duration T, the master's cost c per
    * batch (a result in, a batch out) is c / T: under 1% when T >= 100 c.
    * The master serves ncompute ranks that each return every T seconds, so
@@ -21,9 +19,8 @@ double hfs__sched_batch_target(double target_option, double cost_per_batch,
   return lower > target_option ? lower : target_option;
 }
 
-int64_t hfs__sched_batch_size(double mean_unit_seconds, double target_seconds,
-                              int64_t remaining, int ncompute,
-                              int64_t max_units) {
+int64_t hfs__sched_batch_size(double mean_unit_seconds, double target_seconds, int64_t remaining,
+                              int ncompute, int64_t max_units) {
   if (remaining <= 0) return 0;
   if (max_units < 1) max_units = 1;
   if (ncompute < 1) ncompute = 1;

@@ -81,14 +81,14 @@ typedef struct hfs_sched hfs_sched;
  * meaningful on a communicator whose error handler returns (the
  * scheduler's does; MPI_COMM_WORLD's aborts by default). */
 int hfs_sched_mpi_error(int err, const char *call);
-#define HFS_MPI_CHECK(call)                                                \
-  do {                                                                     \
-    int hfs__mpi_e = (call);                                               \
-    if (hfs__mpi_e != MPI_SUCCESS) {                                       \
-      rc = hfs_sched_mpi_error(hfs__mpi_e, #call);                         \
-      hfs_error_trace_push(__FILE__, __LINE__);                            \
-      goto cleanup;                                                        \
-    }                                                                      \
+#define HFS_MPI_CHECK(call)                                                                        \
+  do {                                                                                             \
+    int hfs__mpi_e = (call);                                                                       \
+    if (hfs__mpi_e != MPI_SUCCESS) {                                                               \
+      rc = hfs_sched_mpi_error(hfs__mpi_e, #call);                                                 \
+      hfs_error_trace_push(__FILE__, __LINE__);                                                    \
+      goto cleanup;                                                                                \
+    }                                                                                              \
   } while (0)
 
 /* Options.  Only the master's options matter; workers follow its messages.
@@ -130,8 +130,7 @@ void hfs_sched_options_default(hfs_sched_options *opts);
  * "hfscan-sched" and makes MPI errors on it return instead of aborting.  opts
  * may be NULL (defaults); it is copied.  MPI must be initialised.  On success
  * *out owns the duplicate; free it with hfs_sched_destroy(). */
-int hfs_sched_create(MPI_Comm comm, const hfs_sched_options *opts,
-                     hfs_sched **out);
+int hfs_sched_create(MPI_Comm comm, const hfs_sched_options *opts, hfs_sched **out);
 
 /* Collective: frees the duplicated communicator and the handle, and sets *s to
  * NULL.  NULL-safe.  After MPI_Finalize it only frees memory. */
@@ -164,20 +163,20 @@ typedef struct {
  * they cover that rank only (units it ran, its own run() time and messages).
  * failed_unit and status agree on all ranks. */
 typedef struct {
-  int64_t units;            /* master: collected; worker: run by this rank */
-  int64_t units_by_master;  /* units the master ran itself */
-  int64_t batches;          /* batches dispatched (master) / received */
-  double wall_seconds;      /* time inside hfs_sched_run */
-  double run_seconds;       /* time inside run(), summed over all ranks */
-  double master_run_seconds;/* the master's own run() time */
-  double collect_seconds;   /* time inside collect() */
-  double wait_seconds;      /* idle: master waiting for a message, worker
-                             * waiting for a batch */
+  int64_t units;             /* master: collected; worker: run by this rank */
+  int64_t units_by_master;   /* units the master ran itself */
+  int64_t batches;           /* batches dispatched (master) / received */
+  double wall_seconds;       /* time inside hfs_sched_run */
+  double run_seconds;        /* time inside run(), summed over all ranks */
+  double master_run_seconds; /* the master's own run() time */
+  double collect_seconds;    /* time inside collect() */
+  double wait_seconds;       /* idle: master waiting for a message, worker
+                              * waiting for a batch */
   /* Master time spent scheduling: wall - master_run - collect - wait. */
   double overhead_seconds;
   int64_t messages_sent, messages_received;
   int64_t bytes_sent, bytes_received;
-  int64_t failed_unit;      /* unit whose run() or collect() failed, or -1 */
+  int64_t failed_unit; /* unit whose run() or collect() failed, or -1 */
 } hfs_sched_stats;
 
 /* Collective: runs the listed units (indices >= 0, each listed once; the list
@@ -189,8 +188,7 @@ typedef struct {
  * master saw it, every unit already dispatched was collected, and the stop
  * request is cleared so the next run proceeds); or the error of a failed unit
  * (see above).  stats may be NULL. */
-int hfs_sched_run(hfs_sched *s, const hfs_sched_task *task,
-                  const int64_t *units, int64_t nunits,
+int hfs_sched_run(hfs_sched *s, const hfs_sched_task *task, const int64_t *units, int64_t nunits,
                   hfs_sched_stats *stats);
 
 /* Collective on the scheduler's communicator: every rank passes its own

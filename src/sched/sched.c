@@ -45,14 +45,11 @@ static char peer_lost_msg[HFS__SCHED_MSG_MAX];
  * own units, unless a single unit takes longer. */
 #define HFS__MASTER_POLL_SECONDS 2e-4
 
-
 void hfs_sched_request_stop(void) { stop_flag = 1; }
 
 int hfs_sched_stop_requested(void) { return stop_flag != 0; }
 
-const char *hfs_sched_peer_lost(void) {
-  return peer_lost ? peer_lost_msg : NULL;
-}
+const char *hfs_sched_peer_lost(void) { return peer_lost ? peer_lost_msg : NULL; }
 
 void hfs_sched_options_default(hfs_sched_options *opts) {
   memset(opts, 0, sizeof *opts);
@@ -69,33 +66,27 @@ void hfs_sched_options_default(hfs_sched_options *opts) {
 
 static int check_options(const hfs_sched_options *o) {
   if (!(o->target_batch_seconds > 0))
-    return hfs_error_set(HFS_ERR_ARG,
-                         "scheduler: target_batch_seconds must be > 0");
+    return hfs_error_set(HFS_ERR_ARG, "scheduler: target_batch_seconds must be > 0");
   if (o->max_batch_units < 1)
     return hfs_error_set(HFS_ERR_ARG, "scheduler: max_batch_units must be >= 1");
   if (o->max_message_bytes > (size_t)INT_MAX)
-    return hfs_error_set(HFS_ERR_ARG,
-                         "scheduler: max_message_bytes must fit in an int");
-  if (o->prefetch < 1)
-    return hfs_error_set(HFS_ERR_ARG, "scheduler: prefetch must be >= 1");
+    return hfs_error_set(HFS_ERR_ARG, "scheduler: max_message_bytes must fit in an int");
+  if (o->prefetch < 1) return hfs_error_set(HFS_ERR_ARG, "scheduler: prefetch must be >= 1");
   if (!(o->progress_interval > 0))
-    return hfs_error_set(HFS_ERR_ARG,
-                         "scheduler: progress_interval must be > 0");
+    return hfs_error_set(HFS_ERR_ARG, "scheduler: progress_interval must be > 0");
   if (!(o->worker_timeout > 0))
     return hfs_error_set(HFS_ERR_ARG, "scheduler: worker_timeout must be > 0");
   return HFS_OK;
 }
 
-int hfs_sched_create(MPI_Comm comm, const hfs_sched_options *opts,
-                     hfs_sched **out) {
+int hfs_sched_create(MPI_Comm comm, const hfs_sched_options *opts, hfs_sched **out) {
   int rc = HFS_OK;
   hfs_sched *s = NULL;
   int initialized = 0;
   if (!out) return hfs_error_set(HFS_ERR_ARG, "scheduler: out is NULL");
   *out = NULL;
   MPI_Initialized(&initialized);
-  if (!initialized)
-    return hfs_error_set(HFS_ERR_MPI, "scheduler: MPI is not initialised");
+  if (!initialized) return hfs_error_set(HFS_ERR_MPI, "scheduler: MPI is not initialised");
   HFS_ALLOC(s, 1);
   s->comm = MPI_COMM_NULL;
   if (opts)
@@ -111,8 +102,7 @@ int hfs_sched_create(MPI_Comm comm, const hfs_sched_options *opts,
     rc = lrc;
     goto cleanup;
   }
-  if (anybad)
-    HFS_FAIL(HFS_ERR_ARG, "scheduler: invalid options on another rank");
+  if (anybad) HFS_FAIL(HFS_ERR_ARG, "scheduler: invalid options on another rank");
   HFS_MPI_CHECK(MPI_Comm_dup(comm, &s->comm));
   HFS_MPI_CHECK(MPI_Comm_set_name(s->comm, "hfscan-sched"));
   /* Errors on the private communicator come back as codes; the command line
@@ -127,7 +117,7 @@ int hfs_sched_create(MPI_Comm comm, const hfs_sched_options *opts,
     if (MPI_Get_processor_name(name, &len) != MPI_SUCCESS) snprintf(name, sizeof name, "?");
     if (s->rank == 0) HFS_ALLOC(s->hosts, (size_t)s->size * MPI_MAX_PROCESSOR_NAME);
     HFS_MPI_CHECK(MPI_Gather(name, MPI_MAX_PROCESSOR_NAME, MPI_CHAR, s->hosts,
-                              MPI_MAX_PROCESSOR_NAME, MPI_CHAR, 0, s->comm));
+                             MPI_MAX_PROCESSOR_NAME, MPI_CHAR, 0, s->comm));
   }
   *out = s;
   s = NULL;
@@ -141,8 +131,7 @@ void hfs_sched_destroy(hfs_sched **s) {
   int finalized = 0;
   MPI_Finalized(&finalized);
   /* Freeing a communicator is collective: not with a rank gone. */
-  if (!finalized && !peer_lost && (*s)->comm != MPI_COMM_NULL)
-    MPI_Comm_free(&(*s)->comm);
+  if (!finalized && !peer_lost && (*s)->comm != MPI_COMM_NULL) MPI_Comm_free(&(*s)->comm);
   free((*s)->hosts);
   free(*s);
   *s = NULL;
@@ -179,13 +168,11 @@ static const char *task_name(const hfs_sched_task *task) {
 }
 
 /* A unit's failure text: run()'s own message when it set one. */
-static void failure_text(char *buf, size_t len, const char *name,
-                              const char *what, int64_t unit, int rank,
-                              int code) {
-  const char *m =
-      hfs_error_code() == code ? hfs_error_message() : hfs_strerror(code);
-  snprintf(buf, len, "task '%s': %s %lld failed on rank %d: %s", name, what,
-           (long long)unit, rank, m);
+static void failure_text(char *buf, size_t len, const char *name, const char *what, int64_t unit,
+                         int rank, int code) {
+  const char *m = hfs_error_code() == code ? hfs_error_message() : hfs_strerror(code);
+  snprintf(buf, len, "task '%s': %s %lld failed on rank %d: %s", name, what, (long long)unit, rank,
+           m);
 }
 
 /* Outcome of a run, broadcast from the master so every rank returns it. */
@@ -204,21 +191,20 @@ typedef struct {
   int64_t nunits;
   hfs_sched_stats *st;
   hfs__sched_progress prog;
-  int64_t next;      /* position of the next unit to hand out */
-  int halting;       /* no new unit will be handed out */
+  int64_t next; /* position of the next unit to hand out */
+  int halting;  /* no new unit will be handed out */
   int collect_failed;
   run_outcome out;
   double timed_seconds; /* run() time and units behind the mean unit time */
   int64_t timed_units;
-  double t_loop; /* start of the master loop, after the checks */
+  double t_loop;  /* start of the master loop, after the checks */
   int stop_rank;  /* worker whose signal stopped the run, or -1 */
   double longest; /* longest batch of a worker or unit of the master so far */
   int lost;       /* the final collective cannot take place */
 } run_state;
 
 /* Record the first hard failure; it outranks an interruption. */
-static void record_failure(run_state *r, int code, int64_t unit,
-                      const char *msg) {
+static void record_failure(run_state *r, int code, int64_t unit, const char *msg) {
   r->halting = 1;
   if (r->out.status != HFS_OK && r->out.status != HFS_ERR_INTERRUPTED) return;
   r->out.status = code;
@@ -241,8 +227,7 @@ static void master_collect(run_state *r, int64_t unit, const void *res) {
     int rc = r->task->collect(r->task->ctx, unit, res);
     if (rc != HFS_OK) {
       char text[HFS__SCHED_MSG_MAX];
-      failure_text(text, sizeof text, task_name(r->task),
-                        "collecting unit", unit, r->s->rank, rc);
+      failure_text(text, sizeof text, task_name(r->task), "collecting unit", unit, r->s->rank, rc);
       r->collect_failed = 1;
       record_failure(r, rc, unit, text);
       return;
@@ -269,8 +254,7 @@ static void master_compute(run_state *r, void *res) {
     if (t1 - t0 > r->longest) r->longest = t1 - t0;
     if (rc != HFS_OK) {
       char text[HFS__SCHED_MSG_MAX];
-      failure_text(text, sizeof text, task_name(r->task), "unit", unit,
-                        r->s->rank, rc);
+      failure_text(text, sizeof text, task_name(r->task), "unit", unit, r->s->rank, rc);
       record_failure(r, rc, unit, text);
       return;
     }
@@ -312,8 +296,8 @@ typedef struct {
   unsigned char *buf;
   size_t cap;
   int64_t max_batch;
-  double target; /* batch duration aimed at, >= the option */
-  double next_watch;    /* when to look for silent workers again */
+  double target;     /* batch duration aimed at, >= the option */
+  double next_watch; /* when to look for silent workers again */
 } hfs__master;
 
 /* Hand out batches to worker `rank` until it holds `prefetch` of them, and
@@ -323,27 +307,22 @@ static int fill(hfs__master *m, int rank) {
   run_state *r = m->r;
   hfs__worker_state *w = &m->w[rank];
   MPI_Comm comm = r->s->comm;
-  if (!r->halting && w->outstanding < r->s->opts.prefetch &&
-      r->next < r->nunits) {
+  if (!r->halting && w->outstanding < r->s->opts.prefetch && r->next < r->nunits) {
     /* The master's own cost per batch so far: everything but waiting,
      * computing and collecting, per message received (one per batch). */
     const hfs_sched_stats *st = r->st;
-    double busy = hfs_now() - r->t_loop - st->wait_seconds -
-                  st->master_run_seconds - st->collect_seconds;
+    double busy =
+        hfs_now() - r->t_loop - st->wait_seconds - st->master_run_seconds - st->collect_seconds;
     m->target = hfs__sched_batch_target(
         r->s->opts.target_batch_seconds,
-        st->messages_received > 0 ? busy / (double)st->messages_received : 0,
-        m->ncompute);
+        st->messages_received > 0 ? busy / (double)st->messages_received : 0, m->ncompute);
   }
-  while (!r->halting && w->outstanding < r->s->opts.prefetch &&
-         r->next < r->nunits) {
-    double mean =
-        r->timed_units > 0 ? r->timed_seconds / (double)r->timed_units : -1.0;
-    int64_t count = hfs__sched_batch_size(mean, m->target, r->nunits - r->next,
-                                          m->ncompute, m->max_batch);
+  while (!r->halting && w->outstanding < r->s->opts.prefetch && r->next < r->nunits) {
+    double mean = r->timed_units > 0 ? r->timed_seconds / (double)r->timed_units : -1.0;
+    int64_t count =
+        hfs__sched_batch_size(mean, m->target, r->nunits - r->next, m->ncompute, m->max_batch);
     int64_t msg[2] = {r->next, count};
-    HFS_MPI_CHECK(
-        MPI_Send(msg, 2, MPI_INT64_T, rank, HFS__SCHED_TAG_WORK, comm));
+    HFS_MPI_CHECK(MPI_Send(msg, 2, MPI_INT64_T, rank, HFS__SCHED_TAG_WORK, comm));
     if (w->outstanding == 0) w->heard = hfs_now();
     r->next += count;
     w->outstanding++;
@@ -352,8 +331,7 @@ static int fill(hfs__master *m, int rank) {
     r->st->bytes_sent += (int64_t)sizeof msg;
   }
   if (w->outstanding == 0 && !w->stopped) {
-    HFS_MPI_CHECK(MPI_Send(NULL, 0, MPI_INT64_T, rank, HFS__SCHED_TAG_WORK,
-                            comm));
+    HFS_MPI_CHECK(MPI_Send(NULL, 0, MPI_INT64_T, rank, HFS__SCHED_TAG_WORK, comm));
     w->stopped = 1;
     m->nstopped++;
     r->st->messages_sent++;
@@ -374,8 +352,7 @@ static int master_handle(hfs__master *m, const MPI_Status *probe) {
     m->buf = bigger;
     m->cap = (size_t)nbytes;
   }
-  HFS_MPI_CHECK(MPI_Recv(m->buf, nbytes, MPI_BYTE, src, tag, comm,
-                          MPI_STATUS_IGNORE));
+  HFS_MPI_CHECK(MPI_Recv(m->buf, nbytes, MPI_BYTE, src, tag, comm, MPI_STATUS_IGNORE));
   r->st->messages_received++;
   r->st->bytes_received += nbytes;
   hfs__worker_state *w = &m->w[src];
@@ -390,8 +367,7 @@ static int master_handle(hfs__master *m, const MPI_Status *probe) {
     if ((size_t)nbytes < sizeof h) goto bad;
     memcpy(&h, m->buf, sizeof h);
     if (h.pos < 0 || h.done < 0 || h.done > h.count || h.pos > r->nunits ||
-        h.done > r->nunits - h.pos || h.msg_len < 0 ||
-        h.msg_len > HFS__SCHED_MSG_MAX ||
+        h.done > r->nunits - h.pos || h.msg_len < 0 || h.msg_len > HFS__SCHED_MSG_MAX ||
         (size_t)nbytes != sizeof h + (size_t)h.done * rs + (size_t)h.msg_len)
       goto bad;
     w->outstanding--;
@@ -434,8 +410,7 @@ bad:
   /* Cannot happen between ranks of one build; stop cleanly if it does. */
   {
     char text[HFS__SCHED_MSG_MAX];
-    snprintf(text, sizeof text,
-             "scheduler: unexpected message (tag %d, %d bytes) from rank %d",
+    snprintf(text, sizeof text, "scheduler: unexpected message (tag %d, %d bytes) from rank %d",
              tag, nbytes, src);
     record_failure(r, HFS_ERR_INTERNAL, -1, text);
   }
@@ -472,9 +447,8 @@ static void watch(hfs__master *m, double now) {
       snprintf(text, sizeof text,
                "task '%s': rank %d on %s has sent nothing for %.0f s (limit %.0f s, "
                "--worker-timeout); stopping with what was collected",
-               task_name(r->task), k, s->hosts ? s->hosts + (size_t)k * MPI_MAX_PROCESSOR_NAME
-                                                : "?",
-               now - since, limit);
+               task_name(r->task), k,
+               s->hosts ? s->hosts + (size_t)k * MPI_MAX_PROCESSOR_NAME : "?", now - since, limit);
       /* Reported as an interruption: the run resumes from its checkpoint. */
       r->halting = 1;
       if (r->out.status == HFS_OK || r->out.status == HFS_ERR_INTERRUPTED) {
@@ -499,12 +473,10 @@ static int run_master(run_state *r) {
   m.ncompute = m.nworkers + (s->opts.master_computes ? 1 : 0);
   size_t rs = r->task->result_size;
   size_t room = s->opts.max_message_bytes > sizeof(hfs__sched_result_head)
-                    ? s->opts.max_message_bytes -
-                          sizeof(hfs__sched_result_head)
+                    ? s->opts.max_message_bytes - sizeof(hfs__sched_result_head)
                     : 0;
   m.max_batch = s->opts.max_batch_units;
-  if (rs > 0 && (int64_t)(room / rs) < m.max_batch)
-    m.max_batch = (int64_t)(room / rs);
+  if (rs > 0 && (int64_t)(room / rs) < m.max_batch) m.max_batch = (int64_t)(room / rs);
   if (m.max_batch < 1) m.max_batch = 1;
   HFS_ALLOC(m.w, s->size);
   HFS_ALLOC(res, rs);
@@ -516,13 +488,12 @@ static int run_master(run_state *r) {
     check_stop(r);
     int flag = 0;
     MPI_Status probe;
-    HFS_MPI_CHECK(
-        MPI_Iprobe(MPI_ANY_SOURCE, MPI_ANY_TAG, s->comm, &flag, &probe));
+    HFS_MPI_CHECK(MPI_Iprobe(MPI_ANY_SOURCE, MPI_ANY_TAG, s->comm, &flag, &probe));
     /* The master computes only when every worker has asked and been
      * served, so none waits on it; before all have asked, a long unit here
      * would delay their first batch. */
-    int compute = !flag && s->opts.master_computes && !r->halting &&
-                  r->next < r->nunits && m.nrequested == m.nworkers;
+    int compute = !flag && s->opts.master_computes && !r->halting && r->next < r->nunits &&
+                  m.nrequested == m.nworkers;
     double now = hfs_now();
     if (flag || compute) {
       if (idle) r->st->wait_seconds += now - idle_since;
@@ -546,9 +517,8 @@ cleanup:
   return rc;
 }
 
-static int run_worker(const hfs_sched *s, const hfs_sched_task *task,
-                           const int64_t *units, int64_t nunits,
-                           hfs_sched_stats *st) {
+static int run_worker(const hfs_sched *s, const hfs_sched_task *task, const int64_t *units,
+                      int64_t nunits, hfs_sched_stats *st) {
   int rc = HFS_OK;
   MPI_Comm comm = s->comm;
   size_t rs = task->result_size;
@@ -560,8 +530,7 @@ static int run_worker(const hfs_sched *s, const hfs_sched_task *task,
   int slot = 0, b = 0, failed = 0;
   /* A receive for the next batch is always posted, so the master's sends
    * complete whatever the MPI's eager limit. */
-  HFS_MPI_CHECK(MPI_Irecv(work[slot], 2, MPI_INT64_T, 0, HFS__SCHED_TAG_WORK,
-                           comm, &wreq));
+  HFS_MPI_CHECK(MPI_Irecv(work[slot], 2, MPI_INT64_T, 0, HFS__SCHED_TAG_WORK, comm, &wreq));
   HFS_MPI_CHECK(MPI_Send(NULL, 0, MPI_BYTE, 0, HFS__SCHED_TAG_REQUEST, comm));
   st->messages_sent++;
   for (;;) {
@@ -575,8 +544,7 @@ static int run_worker(const hfs_sched *s, const hfs_sched_task *task,
       if ((idle & 255) == 0 && hfs_launcher_gone()) {
         peer_lost = 1;
         snprintf(peer_lost_msg, sizeof peer_lost_msg,
-                 "scheduler: rank %d: the launcher (pid %ld) is gone", s->rank,
-                 hfs_launcher_pid());
+                 "scheduler: rank %d: the launcher (pid %ld) is gone", s->rank, hfs_launcher_pid());
         HFS_FAIL(HFS_ERR_INTERRUPTED, "%s", peer_lost_msg);
       }
     }
@@ -588,14 +556,11 @@ static int run_worker(const hfs_sched *s, const hfs_sched_task *task,
     st->batches++;
     int64_t pos = work[slot][0], count = work[slot][1];
     slot ^= 1;
-    HFS_MPI_CHECK(MPI_Irecv(work[slot], 2, MPI_INT64_T, 0,
-                             HFS__SCHED_TAG_WORK, comm, &wreq));
+    HFS_MPI_CHECK(MPI_Irecv(work[slot], 2, MPI_INT64_T, 0, HFS__SCHED_TAG_WORK, comm, &wreq));
     hfs__sched_result_head h = {pos, count, 0, -1, 0.0, HFS_OK, 0, 0, {0, 0, 0}};
     char text[HFS__SCHED_MSG_MAX] = "";
-    if (n != 2 || pos < 0 || count < 1 || pos > nunits ||
-        count > nunits - pos) {
-      snprintf(text, sizeof text, "scheduler: bad work message on rank %d",
-               s->rank);
+    if (n != 2 || pos < 0 || count < 1 || pos > nunits || count > nunits - pos) {
+      snprintf(text, sizeof text, "scheduler: bad work message on rank %d", s->rank);
       h.status = HFS_ERR_INTERNAL;
       h.count = h.pos = 0;
       failed = 1;
@@ -620,8 +585,7 @@ static int run_worker(const hfs_sched *s, const hfs_sched_task *task,
         hfs_error_clear();
         int urc = task->run(task->ctx, unit, res + (size_t)k * rs);
         if (urc != HFS_OK) {
-          failure_text(text, sizeof text, task_name(task), "unit", unit,
-                            s->rank, urc);
+          failure_text(text, sizeof text, task_name(task), "unit", unit, s->rank, urc);
           h.status = urc;
           h.failed_unit = unit;
           failed = 1; /* later batches are answered without running them */
@@ -640,8 +604,8 @@ static int run_worker(const hfs_sched *s, const hfs_sched_task *task,
     }
     memcpy(buf[b], &h, sizeof h);
     size_t bytes = sizeof h + (size_t)h.done * rs + (size_t)h.msg_len;
-    HFS_MPI_CHECK(MPI_Isend(buf[b], (int)bytes, MPI_BYTE, 0,
-                             HFS__SCHED_TAG_RESULT, comm, &sreq[b]));
+    HFS_MPI_CHECK(
+        MPI_Isend(buf[b], (int)bytes, MPI_BYTE, 0, HFS__SCHED_TAG_RESULT, comm, &sreq[b]));
     st->messages_sent++;
     st->bytes_sent += (int64_t)bytes;
     b ^= 1;
@@ -671,27 +635,20 @@ static uint64_t units_digest(const int64_t *units, int64_t n, size_t rs) {
   return h;
 }
 
-static int check_task(const hfs_sched_task *task, const int64_t *units,
-                           int64_t nunits) {
-  if (!task || !task->run)
-    return hfs_error_set(HFS_ERR_ARG, "scheduler: task without run()");
-  if (nunits < 0)
-    return hfs_error_set(HFS_ERR_ARG, "scheduler: negative unit count");
-  if (task->result_size >
-      (size_t)INT_MAX - sizeof(hfs__sched_result_head) - HFS__SCHED_MSG_MAX)
-    return hfs_error_set(HFS_ERR_ARG,
-                         "scheduler: task '%s': result_size %zu is too large",
+static int check_task(const hfs_sched_task *task, const int64_t *units, int64_t nunits) {
+  if (!task || !task->run) return hfs_error_set(HFS_ERR_ARG, "scheduler: task without run()");
+  if (nunits < 0) return hfs_error_set(HFS_ERR_ARG, "scheduler: negative unit count");
+  if (task->result_size > (size_t)INT_MAX - sizeof(hfs__sched_result_head) - HFS__SCHED_MSG_MAX)
+    return hfs_error_set(HFS_ERR_ARG, "scheduler: task '%s': result_size %zu is too large",
                          task_name(task), task->result_size);
   for (int64_t i = 0; units && i < nunits; i++)
     if (units[i] < 0)
-      return hfs_error_set(HFS_ERR_ARG,
-                           "scheduler: units[%lld] = %lld is negative",
-                           (long long)i, (long long)units[i]);
+      return hfs_error_set(HFS_ERR_ARG, "scheduler: units[%lld] = %lld is negative", (long long)i,
+                           (long long)units[i]);
   return HFS_OK;
 }
 
-int hfs_sched_run(hfs_sched *s, const hfs_sched_task *task,
-                  const int64_t *units, int64_t nunits,
+int hfs_sched_run(hfs_sched *s, const hfs_sched_task *task, const int64_t *units, int64_t nunits,
                   hfs_sched_stats *stats) {
   int rc = HFS_OK;
   hfs_sched_stats local;
@@ -716,14 +673,12 @@ int hfs_sched_run(hfs_sched *s, const hfs_sched_task *task,
      * digests give equal max(h) and min(h) = ~max(~h). */
     uint64_t h = bad ? 0 : units_digest(units, nunits, task->result_size);
     uint64_t v[3] = {(uint64_t)bad, h, ~h}, all[3];
-    HFS_MPI_CHECK(
-        MPI_Allreduce(v, all, 3, MPI_UINT64_T, MPI_MAX, s->comm));
+    HFS_MPI_CHECK(MPI_Allreduce(v, all, 3, MPI_UINT64_T, MPI_MAX, s->comm));
     if (bad) {
       rc = lrc;
       goto cleanup;
     }
-    if (all[0])
-      HFS_FAIL(HFS_ERR_ARG, "scheduler: invalid task or units on another rank");
+    if (all[0]) HFS_FAIL(HFS_ERR_ARG, "scheduler: invalid task or units on another rank");
     if (all[1] != ~all[2])
       HFS_FAIL(HFS_ERR_ARG,
                "scheduler: task '%s': ranks passed different unit lists or "
@@ -736,17 +691,15 @@ int hfs_sched_run(hfs_sched *s, const hfs_sched_task *task,
 
   if (s->rank == 0) {
     FILE *stream = NULL;
-    if (s->opts.progress)
-      stream = s->opts.progress_stream ? s->opts.progress_stream : stderr;
-    hfs__sched_progress_begin(&r.prog, stream, s->opts.progress_interval,
-                              task_name(task), nunits, s->size, t_start);
+    if (s->opts.progress) stream = s->opts.progress_stream ? s->opts.progress_stream : stderr;
+    hfs__sched_progress_begin(&r.prog, stream, s->opts.progress_interval, task_name(task), nunits,
+                              s->size, t_start);
     if (s->size == 1)
       rc = run_serial(&r);
     else
       rc = run_master(&r);
     /* Interruption is only reported when it left units undone. */
-    if (r.out.status == HFS_ERR_INTERRUPTED && r.next >= nunits &&
-        local.units == nunits)
+    if (r.out.status == HFS_ERR_INTERRUPTED && r.next >= nunits && local.units == nunits)
       r.out.status = HFS_OK;
     if (r.out.status == HFS_ERR_INTERRUPTED && !r.lost) {
       char who[64] = "";
@@ -758,9 +711,7 @@ int hfs_sched_run(hfs_sched *s, const hfs_sched_task *task,
                "requested%s)",
                task_name(task), (long long)local.units, (long long)nunits, who);
     }
-    hfs__sched_progress_end(&r.prog, local.units,
-                            rc != HFS_OK ? rc : r.out.status,
-                            hfs_now());
+    hfs__sched_progress_end(&r.prog, local.units, rc != HFS_OK ? rc : r.out.status, hfs_now());
   } else {
     rc = run_worker(s, task, units, nunits, &local);
   }
@@ -770,8 +721,7 @@ int hfs_sched_run(hfs_sched *s, const hfs_sched_task *task,
   if (r.lost) { /* no rank to agree with: the caller ends the job */
     peer_lost = 1;
     snprintf(peer_lost_msg, sizeof peer_lost_msg, "%s", r.out.msg);
-  }
-  else if (s->size > 1)
+  } else if (s->size > 1)
     HFS_MPI_CHECK(MPI_Bcast(&r.out, (int)sizeof r.out, MPI_BYTE, 0, s->comm));
   r.out.msg[sizeof r.out.msg - 1] = '\0';
   local.failed_unit = r.out.failed_unit;
@@ -784,8 +734,8 @@ int hfs_sched_run(hfs_sched *s, const hfs_sched_task *task,
 cleanup:
   local.wall_seconds = hfs_now() - t_start;
   if (s->rank == 0)
-    local.overhead_seconds = local.wall_seconds - local.master_run_seconds -
-                             local.collect_seconds - local.wait_seconds;
+    local.overhead_seconds =
+        local.wall_seconds - local.master_run_seconds - local.collect_seconds - local.wait_seconds;
   if (stats) *stats = local;
   return rc;
 }

@@ -18,13 +18,13 @@ enum hfs__sched_tag {
  * sent as bytes.  Its size is a multiple of 16 so that the results that follow
  * it keep the alignment of a malloc'd buffer. */
 typedef struct {
-  int64_t pos;            /* position of the batch's first unit in the list */
-  int64_t count;          /* units in the batch */
-  int64_t done;           /* units computed; results of units [pos, pos+done) follow */
-  int64_t failed_unit;    /* unit whose run() failed, or -1 */
-  double run_seconds;     /* time spent in run() for this batch */
-  int32_t status;         /* HFS_OK or the code run() returned */
-  int32_t msg_len;        /* bytes of error text after the results (with NUL) */
+  int64_t pos;         /* position of the batch's first unit in the list */
+  int64_t count;       /* units in the batch */
+  int64_t done;        /* units computed; results of units [pos, pos+done) follow */
+  int64_t failed_unit; /* unit whose run() failed, or -1 */
+  double run_seconds;  /* time spent in run() for this batch */
+  int32_t status;      /* HFS_OK or the code run() returned */
+  int32_t msg_len;     /* bytes of error text after the results (with NUL) */
   /* 1: a stop was requested on this worker (a signal reached it); the batch
    * may then be cut short (done < count) */
   int32_t stop;
@@ -38,37 +38,31 @@ typedef struct {
  * yet.  remaining is the number of units not yet dispatched, ncompute the
  * number of ranks that compute.  Returns a value in [1, remaining] (0 when
  * remaining is 0). */
-int64_t hfs__sched_batch_size(double mean_unit_seconds, double target_seconds,
-                              int64_t remaining, int ncompute,
-                              int64_t max_units);
+int64_t hfs__sched_batch_size(double mean_unit_seconds, double target_seconds, int64_t remaining,
+                              int ncompute, int64_t max_units);
 
 /* Duration a batch should last: the option, raised when the master's own
  * cost per batch (measured) is so high that it would exceed 1% of the work
  * or keep the master more than 25% busy. */
-double hfs__sched_batch_target(double target_option, double cost_per_batch,
-                               int ncompute);
+double hfs__sched_batch_target(double target_option, double cost_per_batch, int ncompute);
 
 /* Progress reporting on the master. */
 typedef struct {
-  FILE *stream;          /* NULL: silent */
+  FILE *stream; /* NULL: silent */
   int tty;
   const char *name;
   int64_t total;
-  double interval;       /* seconds between plain lines */
+  double interval; /* seconds between plain lines */
   double t_start, t_last;
   int nranks;
-  int drawn;             /* a '\r' line is on screen */
+  int drawn; /* a '\r' line is on screen */
 } hfs__sched_progress;
 
-void hfs__sched_progress_begin(hfs__sched_progress *p, FILE *stream,
-                               double interval, const char *name,
-                               int64_t total, int nranks, double now);
+void hfs__sched_progress_begin(hfs__sched_progress *p, FILE *stream, double interval,
+                               const char *name, int64_t total, int nranks, double now);
 /* Cheap when nothing is due: compares two doubles. */
-void hfs__sched_progress_tick(hfs__sched_progress *p, int64_t done,
-                              double now);
+void hfs__sched_progress_tick(hfs__sched_progress *p, int64_t done, double now);
 /* Final line; status is the run's return code. */
-void hfs__sched_progress_end(hfs__sched_progress *p, int64_t done, int status,
-                             double now);
-
+void hfs__sched_progress_end(hfs__sched_progress *p, int64_t done, int status, double now);
 
 #endif

@@ -72,8 +72,7 @@ cleanup:
   return rc;
 }
 
-int hfs_store_read_gof_toys(hfs_h5 *f, const char *g, int64_t n, hfs_gof_toy *toys,
-                            uint8_t *done) {
+int hfs_store_read_gof_toys(hfs_h5 *f, const char *g, int64_t n, hfs_gof_toy *toys, uint8_t *done) {
   int rc = HFS_OK;
   char path[512];
   double *t = NULL, *nll = NULL;
@@ -168,8 +167,8 @@ cleanup:
 }
 
 int hfs_store_write_pscan(hfs_h5 *f, const char *g, const hfs_pscan *s, const char *options,
-                          const char *const *names, const hfs_pscan_point *res,
-                          const uint8_t *done, const char *const *frozen, int nfrozen) {
+                          const char *const *names, const hfs_pscan_point *res, const uint8_t *done,
+                          const char *const *frozen, int nfrozen) {
   int rc = HFS_OK;
   char path[512], fz[2048];
   int nd = hfs_pscan_ndim(s), n0, n1 = 1;
@@ -237,8 +236,8 @@ cleanup:
   return rc;
 }
 
-int hfs_store_read_pscan_points(hfs_h5 *f, const char *g, const hfs_pscan *s,
-                                hfs_pscan_point *res, uint8_t *done) {
+int hfs_store_read_pscan_points(hfs_h5 *f, const char *g, const hfs_pscan *s, hfs_pscan_point *res,
+                                uint8_t *done) {
   int rc = HFS_OK;
   char path[512];
   int n0, n1 = 1, nd = hfs_pscan_ndim(s);

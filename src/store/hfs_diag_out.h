@@ -19,8 +19,8 @@ int hfs_store_write_data_kind(hfs_h5 *f, const char *group, int asimov, double m
  * not done hold NaN and status -1); with the p-value (p not NULL): p_toys,
  * p_toys_err, ntoys_used, ntoys_failed. */
 int hfs_store_write_gof(hfs_h5 *f, const char *group, const hfs_gof *g, const char *options,
-                        uint64_t seed, const hfs_gof_toy *toys, const uint8_t *done,
-                        int64_t ntoys, const hfs_gof_pvalue *p);
+                        uint64_t seed, const hfs_gof_toy *toys, const uint8_t *done, int64_t ntoys,
+                        const hfs_gof_pvalue *p);
 /* Resume: the toy table of a file written by hfs_store_write_gof
  * (HFS_ERR_MISMATCH when it holds no table of ntoys toys). */
 int hfs_store_read_gof_toys(hfs_h5 *f, const char *group, int64_t ntoys, hfs_gof_toy *toys,
@@ -43,9 +43,8 @@ int hfs_store_write_prefit_widths(hfs_h5 *f, const char *group, hfs_model *m, co
  * or n0 x n1): twice_nll, dnll2 (2 delta NLL), poi, status, n_eval, done
  * (done: NULL = every point; points not done hold NaN and status -1). */
 int hfs_store_write_pscan(hfs_h5 *f, const char *group, const hfs_pscan *s, const char *options,
-                          const char *const *names, const hfs_pscan_point *res,
-                          const uint8_t *done, const char *const *frozen_groups,
-                          int nfrozen_groups);
+                          const char *const *names, const hfs_pscan_point *res, const uint8_t *done,
+                          const char *const *frozen_groups, int nfrozen_groups);
 /* Resume: the points of a file written by hfs_store_write_pscan for the
  * same grid (HFS_ERR_MISMATCH when the grid's size differs). */
 int hfs_store_read_pscan_points(hfs_h5 *f, const char *group, const hfs_pscan *s,

@@ -37,19 +37,17 @@ typedef struct {
   const char *patchset;        /* file as given */
   const char *patchset_digest; /* the background workspace's, as recorded */
   double mu, cl;
-  const char *calc;            /* "asymptotic" or "toys" */
+  const char *calc; /* "asymptotic" or "toys" */
   const char *test_stat;
 } hfs_grid_meta;
 
 /* Write the n points (names[i], values[i * nlabels + k], results[i],
  * done[i] or NULL for all done, time_s[i] or NULL) into f. */
-int hfs_store_write_grid(hfs_h5 *f, const hfs_grid_meta *meta, int n,
-                         const char *const *names, const double *values,
-                         const hfs_point_result *results, const int64_t *done,
+int hfs_store_write_grid(hfs_h5 *f, const hfs_grid_meta *meta, int n, const char *const *names,
+                         const double *values, const hfs_point_result *results, const int64_t *done,
                          const double *time_s);
 /* The identity attributes of /grid (after hfs_store_write_grid). */
-int hfs_store_write_grid_identity(hfs_h5 *f, const char *options, int array_index,
-                                  int array_count);
+int hfs_store_write_grid_identity(hfs_h5 *f, const char *options, int array_index, int array_count);
 
 /* A grid file read back whole (resume, merge): everything
  * hfs_store_write_grid wrote, the identity and the root attributes.  Only

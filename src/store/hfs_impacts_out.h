@@ -23,10 +23,10 @@ int hfs_store_write_run_identity(hfs_h5 *f, const hfs_run_info *info, int sessio
  * NULL = the model's), unit table; with
  * `options`, the canonical string a resumed run must match.  The parameter,
  * order and group tables are written when hfs_ranking_finish() has run. */
-int hfs_store_write_ranking(hfs_h5 *f, const char *group, hfs_ranking *r,
-                            hfs_model *m, const int *fixed, const char *options);
-int hfs_store_write_scan(hfs_h5 *f, const char *group, hfs_scan *s,
-                         hfs_model *m, const int *fixed, const char *options);
+int hfs_store_write_ranking(hfs_h5 *f, const char *group, hfs_ranking *r, hfs_model *m,
+                            const int *fixed, const char *options);
+int hfs_store_write_scan(hfs_h5 *f, const char *group, hfs_scan *s, hfs_model *m, const int *fixed,
+                         const char *options);
 
 /* The identity a resumed run must match (checked by the job layer): the
  * root's workspace_sha256 and /GROUP's canonical options (malloc'd into

@@ -37,23 +37,25 @@ int hfs_store_write_impacts_json(const char *path, const hfs_ranking *r, hfs_mod
     const hfs_ranking_entry *e = hfs_ranking_entry_at(r, order[k]);
     json_t *q = json_object(), *groups = json_array();
     json_object_set_new(q, "name", json_string(e->name));
-    json_object_set_new(q, "fit", triple(e->held_at[HFS_IMPACT_POSTFIT_DOWN], e->value,
-                                         e->held_at[HFS_IMPACT_POSTFIT_UP]));
-    json_object_set_new(q, "prefit", triple(e->theta0 - e->prefit_width, e->theta0,
-                                            e->theta0 + e->prefit_width));
+    json_object_set_new(
+        q, "fit",
+        triple(e->held_at[HFS_IMPACT_POSTFIT_DOWN], e->value, e->held_at[HFS_IMPACT_POSTFIT_UP]));
+    json_object_set_new(
+        q, "prefit", triple(e->theta0 - e->prefit_width, e->theta0, e->theta0 + e->prefit_width));
     double dn = e->impact[HFS_IMPACT_POSTFIT_DOWN], up = e->impact[HFS_IMPACT_POSTFIT_UP];
     json_object_set_new(q, poi_name, triple(mu_hat + dn, mu_hat, mu_hat + up));
     snprintf(key, sizeof key, "impact_%s", poi_name);
     json_object_set_new(q, key, num(fmax(fabs(dn), fabs(up))));
-    json_object_set_new(q, "type", json_string(hfs_model_par_constraint(m, e->par) ==
-                                                       HFS_CONSTR_POISSON
-                                                   ? "Poisson"
-                                                   : "Gaussian"));
+    json_object_set_new(
+        q, "type",
+        json_string(hfs_model_par_constraint(m, e->par) == HFS_CONSTR_POISSON ? "Poisson"
+                                                                              : "Gaussian"));
     for (int g = 0; g < hfs_ranking_ngroups(r); ++g) {
       const hfs_ranking_group *G = hfs_ranking_group_at(r, g);
       /* "all" is hfscan's statistical-only fit, not a group of the analysis */
       if (!strcmp(G->name, "all")) continue;
-      if (hfs_ranking_group_members(r, g)[e->par]) json_array_append_new(groups, json_string(G->name));
+      if (hfs_ranking_group_members(r, g)[e->par])
+        json_array_append_new(groups, json_string(G->name));
     }
     json_object_set_new(q, "groups", groups);
     json_array_append_new(params, q);

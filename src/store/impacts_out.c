@@ -47,8 +47,10 @@ static const unit_column unit_columns[] = {
 
 static void column_path(char *buf, size_t n, const unit_column *c, const char *g,
                         const char *prov) {
-  if (c->provenance) snprintf(buf, n, "%s/%s", prov, c->name);
-  else snprintf(buf, n, "%s/units/%s", g, c->name);
+  if (c->provenance)
+    snprintf(buf, n, "%s/%s", prov, c->name);
+  else
+    snprintf(buf, n, "%s/units/%s", g, c->name);
 }
 
 static int write_units(hfs_h5 *f, const char *g, const char *prov, int64_t n,
@@ -106,7 +108,7 @@ static int write_ranking_results(hfs_h5 *f, const char *g, hfs_ranking *r, hfs_m
   double *cols[8] = {0};
   double *held = NULL, *imp = NULL, *gerr = NULL, *gimp = NULL;
   enum { C_THETA0, C_WIDTH, C_VALUE, C_ERROR, C_PULL, C_CONSTR, C_KEY, NCOL };
-  static const char *const cname[NCOL] = {"theta0", "prefit_width", "value", "error",
+  static const char *const cname[NCOL] = {"theta0", "prefit_width", "value",   "error",
                                           "pull",   "constraint",   "rank_key"};
   HFS_ALLOC(names, n);
   HFS_ALLOC(types, n);
@@ -236,8 +238,8 @@ int hfs_store_write_ranking(hfs_h5 *f, const char *g, hfs_ranking *r, hfs_model 
   HFS_CHECK(hfs_h5_attr_str(f, g, "poi", hfs_model_par_name(m, poi)));
   HFS_CHECK(hfs_h5_attr_double(f, g, "poi_hat", ff->theta[poi]));
   HFS_CHECK(hfs_h5_attr_double(f, g, "poi_error", ff->has_errors ? ff->error[poi] : NAN));
-  HFS_CHECK(hfs_h5_attr_double(f, g, "poi_error_hessian",
-                               ff->has_errors ? ff->error_hessian[poi] : NAN));
+  HFS_CHECK(
+      hfs_h5_attr_double(f, g, "poi_error_hessian", ff->has_errors ? ff->error_hessian[poi] : NAN));
   HFS_CHECK(hfs_h5_attr_int(f, g, "n_ranked", n));
   HFS_CHECK(hfs_h5_attr_int(f, g, "n_groups", hfs_ranking_ngroups(r)));
   HFS_CHECK(hfs_h5_attr_int(f, g, "n_units", nu));
@@ -264,8 +266,9 @@ int hfs_store_write_ranking(hfs_h5 *f, const char *g, hfs_ranking *r, hfs_model 
   HFS_CHECK(hfs_h5_write_int(f, p, 1, d, par));
   P(p, g, "units/kind");
   HFS_CHECK(hfs_h5_write_int(f, p, 1, d, kind));
-  HFS_CHECK(hfs_h5_attr_str(f, p, "values", "0 prefit_up, 1 prefit_down, 2 postfit_up, "
-                                            "3 postfit_down, -1 group fit"));
+  HFS_CHECK(hfs_h5_attr_str(f, p, "values",
+                            "0 prefit_up, 1 prefit_down, 2 postfit_up, "
+                            "3 postfit_down, -1 group fit"));
   P(p, g, "units/group");
   HFS_CHECK(hfs_h5_write_int(f, p, 1, d, grp));
   if (complete) HFS_CHECK(write_ranking_results(f, g, r, m));
@@ -276,8 +279,8 @@ cleanup:
   return rc;
 }
 
-int hfs_store_write_scan(hfs_h5 *f, const char *g, hfs_scan *s, hfs_model *m,
-                         const int *fixed, const char *options) {
+int hfs_store_write_scan(hfs_h5 *f, const char *g, hfs_scan *s, hfs_model *m, const int *fixed,
+                         const char *options) {
   int rc = HFS_OK;
   char p[512], prov[256];
   int n = hfs_scan_npoints(s), L = hfs_scan_nintervals(s), X = hfs_scan_nextra(s);
@@ -293,8 +296,8 @@ int hfs_store_write_scan(hfs_h5 *f, const char *g, hfs_scan *s, hfs_model *m,
   HFS_CHECK(hfs_h5_attr_str(f, g, "poi", hfs_model_par_name(m, poi)));
   HFS_CHECK(hfs_h5_attr_double(f, g, "poi_hat", ff->theta[poi]));
   HFS_CHECK(hfs_h5_attr_double(f, g, "poi_error", ff->has_errors ? ff->error[poi] : NAN));
-  HFS_CHECK(hfs_h5_attr_double(f, g, "poi_error_hessian",
-                               ff->has_errors ? ff->error_hessian[poi] : NAN));
+  HFS_CHECK(
+      hfs_h5_attr_double(f, g, "poi_error_hessian", ff->has_errors ? ff->error_hessian[poi] : NAN));
   HFS_CHECK(hfs_h5_attr_double(f, g, "twice_nll_hat", ff->twice_nll));
   HFS_CHECK(hfs_h5_attr_double(f, g, "poi_lo", hfs_model_par_lo(m, poi)));
   HFS_CHECK(hfs_h5_attr_double(f, g, "poi_hi", hfs_model_par_hi(m, poi)));
@@ -531,8 +534,7 @@ static int read_sessions(hfs_h5 *f, int *sessions) {
 /* Shared by both kinds of file: the unit count must be this run's, then
  * every stored unit is handed to `store`. */
 static int resume(hfs_h5 *f, const char *g, int64_t nunits,
-                  int (*store)(void *, int64_t, const hfs_impact_fit *), void *ctx,
-                  int *sessions) {
+                  int (*store)(void *, int64_t, const hfs_impact_fit *), void *ctx, int *sessions) {
   int rc = HFS_OK;
   int64_t nu = -1;
   if (hfs_h5_get_attr_int(f, g, "n_units", &nu) != HFS_OK || nu != nunits)

@@ -130,10 +130,9 @@ static int acquire_exclusive(const char *out, hfs_store_lock *l) {
     int fd = open(l->path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (fd >= 0) {
       l->fd = fd;
-      return write_holder(fd) == 0
-                 ? HFS_OK
-                 : hfs_error_set(HFS_ERR_IO, "%s: cannot write %s: %s", out, l->path,
-                                 strerror(errno));
+      return write_holder(fd) == 0 ? HFS_OK
+                                   : hfs_error_set(HFS_ERR_IO, "%s: cannot write %s: %s", out,
+                                                   l->path, strerror(errno));
     }
     if (errno != EEXIST)
       return hfs_error_set(HFS_ERR_IO, "%s: cannot create the lock %s: %s", out, l->path,

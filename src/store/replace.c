@@ -59,14 +59,15 @@ int hfs__store_replace(const char *path, const void *buf, size_t n) {
   sync_folder(path);
   free(tmp);
   return HFS_OK;
-fail:
-  {
-    int e = errno;
-    if (fd >= 0) close(fd);
-    unlink(tmp);
-    rc = hfs_error_set(HFS_ERR_IO, "%s: cannot %s %s: %s (the previous file, if any, is "
-                       "unchanged)", path, what, tmp, strerror(e));
-  }
+fail : {
+  int e = errno;
+  if (fd >= 0) close(fd);
+  unlink(tmp);
+  rc = hfs_error_set(HFS_ERR_IO,
+                     "%s: cannot %s %s: %s (the previous file, if any, is "
+                     "unchanged)",
+                     path, what, tmp, strerror(e));
+}
   free(tmp);
   return rc;
 }

@@ -25,7 +25,9 @@ int hfs_store_write_run_info(hfs_h5 *f, const hfs_run_info *in) {
   if (in->optimizer) HFS_CHECK(hfs_h5_attr_str(f, "/", "optimizer", in->optimizer));
   HFS_CHECK(hfs_h5_attr_int(f, "/", "normsys_code", in->normsys_code));
   HFS_CHECK(hfs_h5_attr_str(f, "/", "histosys_code",
-                            in->histosys_code == 4 ? "4p" : in->histosys_code == 2 ? "2" : "0"));
+                            in->histosys_code == 4   ? "4p"
+                            : in->histosys_code == 2 ? "2"
+                                                     : "0"));
   /* what varies from run to run, apart so that h5diff --exclude-path
    * /provenance compares results only */
   HFS_CHECK(hfs_h5_group(f, "/provenance"));
@@ -42,8 +44,8 @@ int hfs_store_label_bands(hfs_h5 *f, const char *dataset) {
   return hfs_h5_attr_str(f, dataset, "columns", HFS_STORE_BAND_COLUMNS);
 }
 
-int hfs_store_write_fit(hfs_h5 *f, const char *g, hfs_model *m,
-                      const hfs_fit_result *r, const int *fixed) {
+int hfs_store_write_fit(hfs_h5 *f, const char *g, hfs_model *m, const hfs_fit_result *r,
+                        const int *fixed) {
   int rc = HFS_OK;
   int n = hfs_model_npar(m);
   char p[512];
@@ -110,8 +112,7 @@ cleanup:
   return rc;
 }
 
-int hfs_store_write_fit_summaries(hfs_h5 *f, const char *g, int64_t n,
-                                const hfs_fit_summary *s) {
+int hfs_store_write_fit_summaries(hfs_h5 *f, const char *g, int64_t n, const hfs_fit_summary *s) {
   int rc = HFS_OK;
   char p[512];
   int64_t *st = NULL, *it = NULL, *ev = NULL, *gm = NULL;
@@ -157,7 +158,13 @@ int hfs_store_write_fit_summaries(hfs_h5 *f, const char *g, int64_t n,
   snprintf(p, sizeof p, "/provenance%s/time_s", g);
   HFS_CHECK(hfs_h5_write_double(f, p, 1, d, t));
 cleanup:
-  free(st); free(it); free(ev); free(nll); free(poi); free(t); free(gm);
+  free(st);
+  free(it);
+  free(ev);
+  free(nll);
+  free(poi);
+  free(t);
+  free(gm);
   return rc;
 }
 
@@ -242,7 +249,12 @@ int hfs_store_write_limit(hfs_h5 *f, const char *g, const hfs_limit *l) {
     if (rc) goto cleanup;
   }
 cleanup:
-  free(mu); free(obs); free(exp); free(qo); free(qa); free(fits);
+  free(mu);
+  free(obs);
+  free(exp);
+  free(qo);
+  free(qa);
+  free(fits);
   return rc;
 }
 

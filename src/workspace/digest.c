@@ -114,8 +114,7 @@ void hfs__py_float_repr(double x, char *out, size_t n) {
       for (int k = 0; k < -decpt; k++) res[o++] = '0';
       for (size_t k = 0; k < nd; k++) res[o++] = digits[k];
     } else {
-      for (int k = 0; k < decpt; k++)
-        res[o++] = (size_t)k < nd ? digits[k] : '0';
+      for (int k = 0; k < decpt; k++) res[o++] = (size_t)k < nd ? digits[k] : '0';
       res[o++] = '.';
       if ((size_t)decpt < nd)
         for (size_t k = (size_t)decpt; k < nd; k++) res[o++] = digits[k];
@@ -129,8 +128,7 @@ void hfs__py_float_repr(double x, char *out, size_t n) {
       res[o++] = '.';
       for (size_t k = 1; k < nd; k++) res[o++] = digits[k];
     }
-    snprintf(res + o, sizeof res - o, "e%c%02d", exp10 < 0 ? '-' : '+',
-             exp10 < 0 ? -exp10 : exp10);
+    snprintf(res + o, sizeof res - o, "e%c%02d", exp10 < 0 ? '-' : '+', exp10 < 0 ? -exp10 : exp10);
   }
   snprintf(out, n, "%s", res);
 }
@@ -187,9 +185,7 @@ static void put_value(sink *s, const json_t *v, int indent, int level) {
       put(s, "]", 1);
       break;
     }
-    case JSON_STRING:
-      put_string(s, json_string_value(v), json_string_length(v));
-      break;
+    case JSON_STRING: put_string(s, json_string_value(v), json_string_length(v)); break;
     case JSON_INTEGER:
       snprintf(num, sizeof num, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
       puts_(s, num);
@@ -198,15 +194,9 @@ static void put_value(sink *s, const json_t *v, int indent, int level) {
       hfs__py_float_repr(json_real_value(v), num, sizeof num);
       puts_(s, num);
       break;
-    case JSON_TRUE:
-      puts_(s, "true");
-      break;
-    case JSON_FALSE:
-      puts_(s, "false");
-      break;
-    case JSON_NULL:
-      puts_(s, "null");
-      break;
+    case JSON_TRUE: puts_(s, "true"); break;
+    case JSON_FALSE: puts_(s, "false"); break;
+    case JSON_NULL: puts_(s, "null"); break;
   }
 }
 

@@ -31,18 +31,18 @@ const char *hfs_modtype_name(hfs_modtype t);
 typedef struct {
   char *name;
   hfs_modtype type;
-  double hi, lo;           /* normsys factors */
-  double *hi_data;         /* histosys templates, nbins each */
+  double hi, lo;   /* normsys factors */
+  double *hi_data; /* histosys templates, nbins each */
   double *lo_data;
-  double *data;            /* shapesys / staterror absolute uncertainties */
-  int ndata;               /* length of hi_data/lo_data/data as read */
-  char *path;              /* "channels[c].samples[s].modifiers[m]" */
+  double *data; /* shapesys / staterror absolute uncertainties */
+  int ndata;    /* length of hi_data/lo_data/data as read */
+  char *path;   /* "channels[c].samples[s].modifiers[m]" */
 } hfs_spec_modifier;
 
 typedef struct {
   char *name;
   int nbins;
-  double *data;            /* nominal yields */
+  double *data; /* nominal yields */
   int nmods;
   hfs_spec_modifier *mods;
   char *path;
@@ -50,7 +50,7 @@ typedef struct {
 
 typedef struct {
   char *name;
-  int nbins;               /* from the first sample */
+  int nbins; /* from the first sample */
   int nsamples;
   hfs_spec_sample *samples;
   char *path;
@@ -67,11 +67,16 @@ typedef struct {
  * its count at 0 (has_fixed 0). */
 typedef struct {
   char *name;
-  double *inits;   int ninits;
-  double *bounds;  int nbounds;  /* pairs: bounds[2*i], bounds[2*i+1] */
-  double *auxdata; int nauxdata;
-  double *sigmas;  int nsigmas;
-  double *factors; int nfactors;
+  double *inits;
+  int ninits;
+  double *bounds;
+  int nbounds; /* pairs: bounds[2*i], bounds[2*i+1] */
+  double *auxdata;
+  int nauxdata;
+  double *sigmas;
+  int nsigmas;
+  double *factors;
+  int nfactors;
   int has_fixed, fixed;
   char *path;
 } hfs_spec_param;
@@ -85,7 +90,7 @@ typedef struct {
 } hfs_spec_measurement;
 
 typedef struct hfs_spec {
-  char *file;              /* label used in messages (the path as given) */
+  char *file; /* label used in messages (the path as given) */
   char *version;
   int nchannels;
   hfs_spec_channel *channels;
@@ -114,8 +119,7 @@ int hfs_spec_read_file(const char *filename, hfs_spec **out);
  * syntax errors in a patch: HFS_ERR_PARSE).  The result's label (spec->file)
  * is "WORKSPACE+PATCH1+PATCH2...", so that later messages, whose JSON paths
  * refer to the patched document, say so. */
-int hfs_spec_read_file_patched(const char *filename,
-                               const char *const *patches, int npatches,
+int hfs_spec_read_file_patched(const char *filename, const char *const *patches, int npatches,
                                hfs_spec **out);
 
 /* Flags of hfs_spec_read_patched. */
@@ -125,30 +129,26 @@ int hfs_spec_read_file_patched(const char *filename,
  * "PATCHSET.json:NAME" (when no file of that whole name exists) is the patch
  * NAME of a pyhf patchset; the document it is applied to must have the
  * patchset's digest unless HFS_SPEC_NO_DIGEST_CHECK is set. */
-int hfs_spec_read_patched(const char *filename, const char *const *patches,
-                          int npatches, unsigned flags, hfs_spec **out);
+int hfs_spec_read_patched(const char *filename, const char *const *patches, int npatches,
+                          unsigned flags, hfs_spec **out);
 
 /* Same from memory; label names the source in messages. */
-int hfs_spec_read_buffer(const char *text, size_t len, const char *label,
-                         hfs_spec **out);
+int hfs_spec_read_buffer(const char *text, size_t len, const char *label, hfs_spec **out);
 
 /* hfs_spec_read_file_patched() from memory (the command line's "-":
  * standard input); filename labels the document in messages. */
 int hfs_spec_read_buffer_patched(const char *text, size_t len, const char *filename,
-                                 const char *const *patches, int npatches,
-                                 hfs_spec **out);
+                                 const char *const *patches, int npatches, hfs_spec **out);
 /* The same with hfs_spec_read_patched's flags. */
 int hfs_spec_read_buffer_patched_flags(const char *text, size_t len, const char *filename,
-                                       const char *const *patches, int npatches,
-                                       unsigned flags, hfs_spec **out);
+                                       const char *const *patches, int npatches, unsigned flags,
+                                       hfs_spec **out);
 
 void hfs_spec_destroy(hfs_spec **spec);
 
 /* Lookups by name; NULL when absent. */
-const hfs_spec_measurement *hfs_spec_measurement_find(const hfs_spec *s,
-                                                      const char *name);
-const hfs_spec_observation *hfs_spec_observation_find(const hfs_spec *s,
-                                                      const char *name);
+const hfs_spec_measurement *hfs_spec_measurement_find(const hfs_spec *s, const char *name);
+const hfs_spec_observation *hfs_spec_observation_find(const hfs_spec *s, const char *name);
 
 /* pyhf patchsets (schema 1.0.0): a background-only workspace's signal
  * hypotheses as named RFC 6902 patches, each with the values of the
@@ -168,7 +168,7 @@ void hfs_patchset_destroy(hfs_patchset **ps);
 
 const char *hfs_patchset_file(const hfs_patchset *ps);
 const char *hfs_patchset_description(const hfs_patchset *ps);
-int hfs_patchset_size(const hfs_patchset *ps);    /* number of patches */
+int hfs_patchset_size(const hfs_patchset *ps); /* number of patches */
 int hfs_patchset_nlabels(const hfs_patchset *ps);
 const char *hfs_patchset_label(const hfs_patchset *ps, int k);
 /* The digest recorded for algorithm alg ("sha256", "md5"); NULL if none. */
@@ -199,17 +199,15 @@ int hfs_patchset_keep_background(hfs_patchset *ps, const char *workspace_file);
 /* The workspace in file with patch i applied, read as hfs_spec_read_file
  * does (label "WORKSPACE+PATCHSET:NAME").  The digest is checked unless
  * flags has HFS_SPEC_NO_DIGEST_CHECK. */
-int hfs_patchset_workspace(const hfs_patchset *ps, int i,
-                           const char *workspace_file, unsigned flags,
-                           hfs_spec **out);
+int hfs_patchset_workspace(const hfs_patchset *ps, int i, const char *workspace_file,
+                           unsigned flags, hfs_spec **out);
 
 /* Write patch i's operations (as `pyhf patchset extract` does), or the
  * patched workspace (as `pyhf patchset apply` does), as indented JSON with
  * sorted keys. */
 int hfs_patchset_write_patch(const hfs_patchset *ps, int i, FILE *out);
-int hfs_patchset_write_workspace(const hfs_patchset *ps, int i,
-                                 const char *workspace_file, unsigned flags,
-                                 FILE *out);
+int hfs_patchset_write_workspace(const hfs_patchset *ps, int i, const char *workspace_file,
+                                 unsigned flags, FILE *out);
 
 /* Maximum nesting depth accepted before the parser refuses the document. */
 #define HFS_SPEC_MAX_DEPTH 64

@@ -27,8 +27,7 @@
 
 typedef enum { OP_ADD, OP_REMOVE, OP_REPLACE, OP_MOVE, OP_COPY, OP_TEST } op_kind;
 
-static const char *const op_names[] = {"add",  "remove", "replace",
-                                       "move", "copy",   "test"};
+static const char *const op_names[] = {"add", "remove", "replace", "move", "copy", "test"};
 
 /* Where in the patch file an operation is, for messages. */
 typedef struct {
@@ -48,8 +47,7 @@ typedef struct {
   size_t *end;
 } pointer;
 
-static int op_fail(const patch_ctx *c, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+static int op_fail(const patch_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static int op_fail(const patch_ctx *c, const char *fmt, ...) {
   char msg[512], where[2 * PATCH_SHOW_MAX + 64] = "";
   char shown_path[PATCH_SHOW_MAX], shown_from[PATCH_SHOW_MAX];
@@ -66,26 +64,19 @@ static int op_fail(const patch_ctx *c, const char *fmt, ...) {
              hfs__spec_show(c->path, shown_path, sizeof shown_path));
   else if (c->op)
     snprintf(where, sizeof where, " (op %s)", c->op);
-  return hfs_error_set(HFS_ERR_SCHEMA, "%s: [%zu]%s: %s", c->file, c->index,
-                       where, msg);
+  return hfs_error_set(HFS_ERR_SCHEMA, "%s: [%zu]%s: %s", c->file, c->index, where, msg);
 }
 
 static const char *kind_phrase(const json_t *v) {
   switch (json_typeof(v)) {
-    case JSON_OBJECT:
-      return "an object";
-    case JSON_ARRAY:
-      return "an array";
-    case JSON_STRING:
-      return "a string";
+    case JSON_OBJECT: return "an object";
+    case JSON_ARRAY: return "an array";
+    case JSON_STRING: return "a string";
     case JSON_INTEGER:
-    case JSON_REAL:
-      return "a number";
+    case JSON_REAL: return "a number";
     case JSON_TRUE:
-    case JSON_FALSE:
-      return "a boolean";
-    case JSON_NULL:
-      break;
+    case JSON_FALSE: return "a boolean";
+    case JSON_NULL: break;
   }
   return "null";
 }
@@ -111,18 +102,15 @@ static const char *prefix(const pointer *p, size_t i, char *buf, size_t n) {
 
 /* Split and unescape a JSON Pointer (RFC 6901): "" is the whole document,
  * anything else starts with '/'; "~1" stands for '/' and "~0" for '~'. */
-static int pointer_parse(const patch_ctx *c, const char *which,
-                         const json_t *js, pointer *p) {
+static int pointer_parse(const patch_ctx *c, const char *which, const json_t *js, pointer *p) {
   const char *s = json_string_value(js);
   size_t len = json_string_length(js);
   memset(p, 0, sizeof *p);
   p->raw = s;
-  if (strlen(s) != len)
-    return op_fail(c, "'%s' contains a NUL character", which);
+  if (strlen(s) != len) return op_fail(c, "'%s' contains a NUL character", which);
   if (len == 0) return HFS_OK;
   if (s[0] != '/')
-    return op_fail(c, "'%s' must be empty or start with '/' (a JSON Pointer)",
-                   which);
+    return op_fail(c, "'%s' must be empty or start with '/' (a JSON Pointer)", which);
   size_t n = 0;
   for (size_t i = 0; i < len; i++) n += s[i] == '/';
   p->tok = calloc(n, sizeof *p->tok);
@@ -189,8 +177,8 @@ typedef struct {
 
 /* Resolve p in root.  for_add allows a new member, the index one past the
  * end and "-" as the last token; otherwise the target must exist. */
-static int locate(const patch_ctx *c, const char *which, json_t *root,
-                  const pointer *p, int for_add, place *pl) {
+static int locate(const patch_ctx *c, const char *which, json_t *root, const pointer *p,
+                  int for_add, place *pl) {
   char shown[PATCH_SHOW_MAX], tshown[PATCH_SHOW_MAX];
   json_t *cur = root;
   memset(pl, 0, sizeof *pl);
@@ -238,15 +226,13 @@ static int locate(const patch_ctx *c, const char *which, json_t *root,
                        "entries)",
                        which, idx, prefix(p, i, shown, sizeof shown), size);
     } else {
-      return op_fail(c, "%s does not exist (%s is %s, not an object or array)",
-                     which, prefix(p, i, shown, sizeof shown),
-                     kind_phrase(cur));
+      return op_fail(c, "%s does not exist (%s is %s, not an object or array)", which,
+                     prefix(p, i, shown, sizeof shown), kind_phrase(cur));
     }
     if (!next && !(last && for_add)) {
       if (last) return op_fail(c, "%s does not exist", which);
       return op_fail(c, "%s does not exist (%s has no member '%s')", which,
-                     prefix(p, i, shown, sizeof shown),
-                     hfs__spec_show(tok, tshown, sizeof tshown));
+                     prefix(p, i, shown, sizeof shown), hfs__spec_show(tok, tshown, sizeof tshown));
     }
     cur = next;
   }
@@ -284,8 +270,7 @@ static int depth_of(const json_t *v) {
  * 12.0 (integers are kept as integers for digests).  Depth is bounded as
  * for depth_of. */
 static int values_equal(const json_t *a, const json_t *b) {
-  if (json_is_number(a) && json_is_number(b))
-    return json_number_value(a) == json_number_value(b);
+  if (json_is_number(a) && json_is_number(b)) return json_number_value(a) == json_number_value(b);
   if (json_typeof(a) != json_typeof(b)) return 0;
   if (json_is_array(a)) {
     if (json_array_size(a) != json_array_size(b)) return 0;
@@ -309,13 +294,12 @@ static int values_equal(const json_t *a, const json_t *b) {
 /* Put value (a reference the function takes over, also on failure) at p,
  * located with for_add = 1 (add, copy, move: an array entry is inserted) or
  * 0 (replace: the array entry is overwritten). */
-static int put(const patch_ctx *c, json_t **root, const pointer *p,
-               const place *pl, int replace, json_t *value) {
+static int put(const patch_ctx *c, json_t **root, const pointer *p, const place *pl, int replace,
+               json_t *value) {
   int d = depth_of(value);
   if ((size_t)d + p->n > HFS_SPEC_MAX_DEPTH) {
     json_decref(value);
-    return op_fail(c, "the result would nest deeper than %d levels",
-                   HFS_SPEC_MAX_DEPTH);
+    return op_fail(c, "the result would nest deeper than %d levels", HFS_SPEC_MAX_DEPTH);
   }
   int bad = 0;
   if (!pl->parent) {
@@ -353,13 +337,11 @@ static int pointer_is_proper_prefix(const pointer *a, const pointer *b) {
 }
 
 /* Read the string member `key` of an operation, required or not. */
-static int op_string(const patch_ctx *c, json_t *jop, const char *key,
-                     json_t **out) {
+static int op_string(const patch_ctx *c, json_t *jop, const char *key, json_t **out) {
   json_t *v = json_object_get(jop, key);
   *out = v;
   if (!v) return op_fail(c, "missing '%s'", key);
-  if (!json_is_string(v))
-    return op_fail(c, "'%s' must be a string, got %s", key, kind_phrase(v));
+  if (!json_is_string(v)) return op_fail(c, "'%s' must be a string, got %s", key, kind_phrase(v));
   return HFS_OK;
 }
 
@@ -371,14 +353,12 @@ static int apply_op(patch_ctx *c, json_t **root, json_t *jop) {
   int rc = HFS_OK, found = 0;
 
   if (!json_is_object(jop))
-    return op_fail(c, "expected an operation (an object), got %s",
-                   kind_phrase(jop));
+    return op_fail(c, "expected an operation (an object), got %s", kind_phrase(jop));
   /* Members that RFC 6902 does not define for an operation are ignored, as
    * the RFC requires. */
   jv = json_object_get(jop, "op");
   if (!jv) return op_fail(c, "missing 'op'");
-  if (!json_is_string(jv))
-    return op_fail(c, "'op' must be a string, got %s", kind_phrase(jv));
+  if (!json_is_string(jv)) return op_fail(c, "'op' must be a string, got %s", kind_phrase(jv));
   for (int k = 0; k < (int)(sizeof op_names / sizeof op_names[0]); k++)
     if (strcmp(json_string_value(jv), op_names[k]) == 0) {
       kind = (op_kind)k;
@@ -461,8 +441,7 @@ cleanup:
   return rc;
 }
 
-int hfs__spec_patch_apply(json_t **root, const json_t *patch,
-                          const char *label) {
+int hfs__spec_patch_apply(json_t **root, const json_t *patch, const char *label) {
   int rc = HFS_OK;
   for (size_t i = 0; i < json_array_size(patch); i++) {
     patch_ctx c = {.file = label, .index = i};
@@ -474,8 +453,7 @@ cleanup:
 
 /* "PATCHSET.json:NAME": the named patch of a patchset, checked against the
  * document it is applied to. */
-static int patch_from_patchset(json_t **root, const char *arg, const char *colon,
-                               unsigned flags) {
+static int patch_from_patchset(json_t **root, const char *arg, const char *colon, unsigned flags) {
   hfs_patchset *ps = NULL;
   char *file = strndup(arg, (size_t)(colon - arg));
   int rc = HFS_OK;
@@ -483,9 +461,10 @@ static int patch_from_patchset(json_t **root, const char *arg, const char *colon
   HFS_CHECK(hfs_patchset_read(file, &ps));
   int k = hfs_patchset_find(ps, colon + 1);
   if (k < 0)
-    HFS_FAIL(HFS_ERR_NOT_FOUND, "%s: no patch named '%s' (%d patches; 'hfscan "
-             "patchset list %s' lists them)", file, colon + 1,
-             hfs_patchset_size(ps), file);
+    HFS_FAIL(HFS_ERR_NOT_FOUND,
+             "%s: no patch named '%s' (%d patches; 'hfscan "
+             "patchset list %s' lists them)",
+             file, colon + 1, hfs_patchset_size(ps), file);
   if (!(flags & HFS_SPEC_NO_DIGEST_CHECK))
     HFS_CHECK(hfs__patchset_verify_root(ps, *root, "the workspace"));
   HFS_CHECK(hfs__patchset_apply_root(ps, k, root));
@@ -510,8 +489,7 @@ int hfs__spec_patch_file(json_t **root, const char *patchfile, unsigned flags) {
   if (!json_is_array(patch)) {
     /* pyhf's patchsets (an object with "patches") are a common mix-up. */
     int patchset = json_is_object(patch) && json_object_get(patch, "patches");
-    HFS_FAIL(HFS_ERR_SCHEMA,
-             "%s: expected a JSON Patch (an array of operations), got %s%s",
+    HFS_FAIL(HFS_ERR_SCHEMA, "%s: expected a JSON Patch (an array of operations), got %s%s",
              patchfile, kind_phrase(patch),
              patchset ? " (a pyhf patchset: name one patch with "
                         "PATCHSET.json:NAME)"

@@ -36,17 +36,15 @@ struct hfs_patchset {
   json_t *bkg;
 };
 
-static int ps_fail(const hfs_patchset *ps, const char *path, const char *fmt,
-                   ...) __attribute__((format(printf, 3, 4)));
-static int ps_fail(const hfs_patchset *ps, const char *path, const char *fmt,
-                   ...) {
+static int ps_fail(const hfs_patchset *ps, const char *path, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int ps_fail(const hfs_patchset *ps, const char *path, const char *fmt, ...) {
   char msg[512];
   va_list ap;
   va_start(ap, fmt);
   vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
-  return hfs_error_set(HFS_ERR_SCHEMA, "%s: %s%s%s", ps->file, path,
-                       *path ? ": " : "", msg);
+  return hfs_error_set(HFS_ERR_SCHEMA, "%s: %s%s%s", ps->file, path, *path ? ": " : "", msg);
 }
 
 static const char *type_name(const json_t *v) {
@@ -64,9 +62,8 @@ static const char *type_name(const json_t *v) {
 }
 
 /* obj[key] of the given jansson type; NULL with the error set otherwise. */
-static json_t *member(const hfs_patchset *ps, const char *path, json_t *obj,
-                      const char *key, json_type want, const char *wanted,
-                      int *rc) {
+static json_t *member(const hfs_patchset *ps, const char *path, json_t *obj, const char *key,
+                      json_type want, const char *wanted, int *rc) {
   char where[128];
   json_t *v = json_object_get(obj, key);
   snprintf(where, sizeof where, "%s%s%s", path, *path ? "." : "", key);
@@ -94,8 +91,7 @@ static int plain_name(const char *s) {
 static int hex_of_length(const char *s, size_t n) {
   if (strlen(s) != n) return 0;
   for (; *s; s++)
-    if (!((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'f') ||
-          (*s >= 'A' && *s <= 'F')))
+    if (!((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'f') || (*s >= 'A' && *s <= 'F')))
       return 0;
   return 1;
 }
@@ -108,8 +104,10 @@ static int only_keys(const hfs_patchset *ps, const char *path, json_t *obj,
     int ok = 0;
     for (const char *const *q = known; *q; q++) ok |= !strcmp(k, *q);
     if (!ok)
-      return ps_fail(ps, path, "unknown key '%s' (not allowed here by the "
-                     "pyhf 1.0.0 patchset schema)", k);
+      return ps_fail(ps, path,
+                     "unknown key '%s' (not allowed here by the "
+                     "pyhf 1.0.0 patchset schema)",
+                     k);
   }
   return HFS_OK;
 }
@@ -118,22 +116,20 @@ static int read_metadata(hfs_patchset *ps, json_t *meta) {
   int rc = HFS_OK;
   json_t *v, *labels, *digests, *refs;
   static const char *const digest_keys[] = {"md5", "sha256", NULL};
-  if (!(v = member(ps, "metadata", meta, "description", JSON_STRING,
-                   "a string", &rc)))
-    return rc;
+  if (!(v = member(ps, "metadata", meta, "description", JSON_STRING, "a string", &rc))) return rc;
   ps->description = json_string_value(v);
-  if (!(refs = member(ps, "metadata", meta, "references", JSON_OBJECT,
-                      "an object", &rc)))
+  if (!(refs = member(ps, "metadata", meta, "references", JSON_OBJECT, "an object", &rc)))
     return rc;
   if (json_object_size(refs) == 0)
-    return ps_fail(ps, "metadata.references", "empty (the schema requires "
+    return ps_fail(ps, "metadata.references",
+                   "empty (the schema requires "
                    "at least one reference)");
-  if (!(digests = member(ps, "metadata", meta, "digests", JSON_OBJECT,
-                         "an object", &rc)))
+  if (!(digests = member(ps, "metadata", meta, "digests", JSON_OBJECT, "an object", &rc)))
     return rc;
   HFS_CHECK(only_keys(ps, "metadata.digests", digests, digest_keys));
   if (json_object_size(digests) == 0)
-    return ps_fail(ps, "metadata.digests", "empty (the schema requires a "
+    return ps_fail(ps, "metadata.digests",
+                   "empty (the schema requires a "
                    "sha256 or md5 digest)");
   for (int k = 0; digest_keys[k]; k++) {
     char where[64];
@@ -143,14 +139,15 @@ static int read_metadata(hfs_patchset *ps, json_t *meta) {
     size_t n = k == 0 ? 32 : 64;
     if (!json_is_string(d) || !hex_of_length(json_string_value(d), n))
       return ps_fail(ps, where, "expected %zu hexadecimal digits", n);
-    if (k == 0) ps->md5 = json_string_value(d);
-    else ps->sha256 = json_string_value(d);
+    if (k == 0)
+      ps->md5 = json_string_value(d);
+    else
+      ps->sha256 = json_string_value(d);
   }
-  if (!(labels = member(ps, "metadata", meta, "labels", JSON_ARRAY,
-                        "an array", &rc)))
-    return rc;
+  if (!(labels = member(ps, "metadata", meta, "labels", JSON_ARRAY, "an array", &rc))) return rc;
   if (json_array_size(labels) == 0)
-    return ps_fail(ps, "metadata.labels", "empty (the schema requires at "
+    return ps_fail(ps, "metadata.labels",
+                   "empty (the schema requires at "
                    "least one label)");
   ps->nlabels = (int)json_array_size(labels);
   HFS_ALLOC(ps->labels, ps->nlabels);
@@ -159,8 +156,10 @@ static int read_metadata(hfs_patchset *ps, json_t *meta) {
     snprintf(where, sizeof where, "metadata.labels[%d]", k);
     json_t *l = json_array_get(labels, (size_t)k);
     if (!json_is_string(l) || !plain_name(json_string_value(l)))
-      return ps_fail(ps, where, "expected a name of letters, digits and "
-                     "'_', got %s", type_name(l));
+      return ps_fail(ps, where,
+                     "expected a name of letters, digits and "
+                     "'_', got %s",
+                     type_name(l));
     ps->labels[k] = json_string_value(l);
   }
 cleanup:
@@ -185,39 +184,33 @@ static int read_patch(hfs_patchset *ps, int i, json_t *jp) {
   ps_patch *p = &ps->patches[i];
   json_t *meta, *name, *values;
   snprintf(path, sizeof path, "patches[%d]", i);
-  if (!json_is_object(jp))
-    return ps_fail(ps, path, "expected an object, got %s", type_name(jp));
+  if (!json_is_object(jp)) return ps_fail(ps, path, "expected an object, got %s", type_name(jp));
   HFS_CHECK(only_keys(ps, path, jp, keys));
-  if (!(meta = member(ps, path, jp, "metadata", JSON_OBJECT, "an object", &rc)))
-    return rc;
-  if (!(p->ops = member(ps, path, jp, "patch", JSON_ARRAY, "an array (a JSON "
-                        "Patch)", &rc)))
+  if (!(meta = member(ps, path, jp, "metadata", JSON_OBJECT, "an object", &rc))) return rc;
+  if (!(p->ops = member(ps, path, jp, "patch", JSON_ARRAY,
+                        "an array (a JSON "
+                        "Patch)",
+                        &rc)))
     return rc;
   snprintf(where, sizeof where, "%s.metadata", path);
-  if (!(name = member(ps, where, meta, "name", JSON_STRING, "a string", &rc)))
-    return rc;
+  if (!(name = member(ps, where, meta, "name", JSON_STRING, "a string", &rc))) return rc;
   p->name = json_string_value(name);
   if (!plain_name(p->name)) {
     snprintf(where, sizeof where, "%s.metadata.name", path);
-    return ps_fail(ps, where, "'%s' is not a name of letters, digits and '_'",
-                   p->name);
+    return ps_fail(ps, where, "'%s' is not a name of letters, digits and '_'", p->name);
   }
   snprintf(where, sizeof where, "%s.metadata", path);
-  if (!(values = member(ps, where, meta, "values", JSON_ARRAY, "an array",
-                        &rc)))
-    return rc;
+  if (!(values = member(ps, where, meta, "values", JSON_ARRAY, "an array", &rc))) return rc;
   p->values = values;
   snprintf(where, sizeof where, "%s.metadata.values", path);
   if ((int)json_array_size(values) != ps->nlabels)
-    return ps_fail(ps, where, "%zu values for %d labels", json_array_size(values),
-                   ps->nlabels);
+    return ps_fail(ps, where, "%zu values for %d labels", json_array_size(values), ps->nlabels);
   HFS_ALLOC(p->texts, ps->nlabels);
   for (int k = 0; k < ps->nlabels; k++) {
     json_t *v = json_array_get(values, (size_t)k);
     if (!json_is_number(v) && !json_is_string(v)) {
       snprintf(where, sizeof where, "%s.metadata.values[%d]", path, k);
-      return ps_fail(ps, where, "expected a number or a string, got %s",
-                     type_name(v));
+      return ps_fail(ps, where, "expected a number or a string, got %s", type_name(v));
     }
     p->texts[k] = value_text(v);
     if (!p->texts[k]) HFS_FAIL(HFS_ERR_NOMEM, "%s: out of memory", ps->file);
@@ -231,8 +224,7 @@ cleanup:
 
 /* Two patches with the same values are as ambiguous as two with the same
  * name: pyhf refuses both. */
-static int same_values(const hfs_patchset *ps, const ps_patch *a,
-                       const ps_patch *b) {
+static int same_values(const hfs_patchset *ps, const ps_patch *a, const ps_patch *b) {
   for (int k = 0; k < ps->nlabels; k++) {
     const json_t *x = json_array_get(a->values, (size_t)k);
     const json_t *y = json_array_get(b->values, (size_t)k);
@@ -246,34 +238,28 @@ static int same_values(const hfs_patchset *ps, const ps_patch *a,
 }
 
 static int read_patchset(hfs_patchset *ps) {
-  static const char *const top_keys[] = {"metadata", "patches", "version",
-                                         NULL};
+  static const char *const top_keys[] = {"metadata", "patches", "version", NULL};
   int rc = HFS_OK;
   json_t *v, *patches;
   if (!json_is_object(ps->root))
-    return ps_fail(ps, "", "expected a pyhf patchset (an object), got %s%s",
-                   type_name(ps->root),
+    return ps_fail(ps, "", "expected a pyhf patchset (an object), got %s%s", type_name(ps->root),
                    json_is_array(ps->root) ? " (a JSON Patch? give it with "
-                                             "--patch)" : "");
+                                             "--patch)"
+                                           : "");
   HFS_CHECK(only_keys(ps, "", ps->root, top_keys));
-  if (!(v = member(ps, "", ps->root, "version", JSON_STRING, "a string", &rc)))
-    return rc;
+  if (!(v = member(ps, "", ps->root, "version", JSON_STRING, "a string", &rc))) return rc;
   if (strcmp(json_string_value(v), "1.0.0") != 0)
     return ps_fail(ps, "version", "'%s' (hfscan reads patchset schema 1.0.0)",
                    json_string_value(v));
-  if (!(v = member(ps, "", ps->root, "metadata", JSON_OBJECT, "an object",
-                   &rc)))
-    return rc;
+  if (!(v = member(ps, "", ps->root, "metadata", JSON_OBJECT, "an object", &rc))) return rc;
   HFS_CHECK(read_metadata(ps, v));
-  if (!(patches = member(ps, "", ps->root, "patches", JSON_ARRAY, "an array",
-                         &rc)))
-    return rc;
+  if (!(patches = member(ps, "", ps->root, "patches", JSON_ARRAY, "an array", &rc))) return rc;
   if (json_array_size(patches) == 0)
-    return ps_fail(ps, "patches", "empty patchset (no patches; the schema "
+    return ps_fail(ps, "patches",
+                   "empty patchset (no patches; the schema "
                    "requires at least one)");
   if (json_array_size(patches) > 1000000)
-    return ps_fail(ps, "patches", "too many patches (%zu)",
-                   json_array_size(patches));
+    return ps_fail(ps, "patches", "too many patches (%zu)", json_array_size(patches));
   ps->npatches = (int)json_array_size(patches);
   HFS_ALLOC(ps->patches, ps->npatches);
   for (int i = 0; i < ps->npatches; i++)
@@ -285,12 +271,15 @@ static int read_patchset(hfs_patchset *ps) {
       char where[96];
       snprintf(where, sizeof where, "patches[%d].metadata", i);
       if (!strcmp(ps->patches[i].name, ps->patches[j].name))
-        return ps_fail(ps, where, "duplicate patch name '%s' (also "
-                       "patches[%d])", ps->patches[i].name, j);
+        return ps_fail(ps, where,
+                       "duplicate patch name '%s' (also "
+                       "patches[%d])",
+                       ps->patches[i].name, j);
       if (same_values(ps, &ps->patches[i], &ps->patches[j]))
-        return ps_fail(ps, where, "patch '%s' has the same values as "
-                       "patches[%d] ('%s')", ps->patches[i].name, j,
-                       ps->patches[j].name);
+        return ps_fail(ps, where,
+                       "patch '%s' has the same values as "
+                       "patches[%d] ('%s')",
+                       ps->patches[i].name, j, ps->patches[j].name);
     }
 cleanup:
   return rc;
@@ -337,9 +326,7 @@ void hfs_patchset_destroy(hfs_patchset **pps) {
 }
 
 const char *hfs_patchset_file(const hfs_patchset *ps) { return ps->file; }
-const char *hfs_patchset_description(const hfs_patchset *ps) {
-  return ps->description;
-}
+const char *hfs_patchset_description(const hfs_patchset *ps) { return ps->description; }
 int hfs_patchset_size(const hfs_patchset *ps) { return ps->npatches; }
 int hfs_patchset_nlabels(const hfs_patchset *ps) { return ps->nlabels; }
 const char *hfs_patchset_label(const hfs_patchset *ps, int k) {
@@ -366,21 +353,24 @@ const char *hfs_patchset_value_text(const hfs_patchset *ps, int i, int k) {
   return ps->patches[i].texts[k];
 }
 
-int hfs__patchset_verify_root(const hfs_patchset *ps, const json_t *root,
-                              const char *what) {
+int hfs__patchset_verify_root(const hfs_patchset *ps, const json_t *root, const char *what) {
   char hex[65];
   int rc = HFS_OK;
   if (!ps->sha256) {
     /* md5 is the schema's other algorithm; hfscan computes sha256 only. */
-    return hfs_error_set(HFS_ERR_MISMATCH, "%s: has no sha256 digest to "
+    return hfs_error_set(HFS_ERR_MISMATCH,
+                         "%s: has no sha256 digest to "
                          "check %s against (--no-digest-check skips the "
-                         "check)", ps->file, what);
+                         "check)",
+                         ps->file, what);
   }
   HFS_CHECK(hfs__spec_digest(root, hex));
   if (strcasecmp(hex, ps->sha256) != 0)
-    HFS_FAIL(HFS_ERR_MISMATCH, "%s: the patchset was made for a workspace of "
+    HFS_FAIL(HFS_ERR_MISMATCH,
+             "%s: the patchset was made for a workspace of "
              "sha256 digest %s, but %s has %s (--no-digest-check to apply it "
-             "anyway)", ps->file, ps->sha256, what, hex);
+             "anyway)",
+             ps->file, ps->sha256, what, hex);
 cleanup:
   return rc;
 }
@@ -435,26 +425,23 @@ cleanup:
 
 static int check_index(const hfs_patchset *ps, int i) {
   if (i < 0 || i >= ps->npatches)
-    return hfs_error_set(HFS_ERR_ARG, "%s: no patch %d (%d patches)", ps->file,
-                         i, ps->npatches);
+    return hfs_error_set(HFS_ERR_ARG, "%s: no patch %d (%d patches)", ps->file, i, ps->npatches);
   return HFS_OK;
 }
 
-static int patched_root(const hfs_patchset *ps, int i, const char *file,
-                        unsigned flags, json_t **root) {
+static int patched_root(const hfs_patchset *ps, int i, const char *file, unsigned flags,
+                        json_t **root) {
   int rc = HFS_OK;
   HFS_CHECK(check_index(ps, i));
   HFS_CHECK(read_background(ps, file, root));
-  if (!(flags & HFS_SPEC_NO_DIGEST_CHECK))
-    HFS_CHECK(hfs__patchset_verify_root(ps, *root, file));
+  if (!(flags & HFS_SPEC_NO_DIGEST_CHECK)) HFS_CHECK(hfs__patchset_verify_root(ps, *root, file));
   HFS_CHECK(hfs__patchset_apply_root(ps, i, root));
 cleanup:
   return rc;
 }
 
-int hfs_patchset_workspace(const hfs_patchset *ps, int i,
-                           const char *workspace_file, unsigned flags,
-                           hfs_spec **out) {
+int hfs_patchset_workspace(const hfs_patchset *ps, int i, const char *workspace_file,
+                           unsigned flags, hfs_spec **out) {
   json_t *root = NULL;
   char *label = NULL;
   int rc = HFS_OK;
@@ -487,9 +474,8 @@ int hfs_patchset_write_patch(const hfs_patchset *ps, int i, FILE *out) {
   return write_json(ps->patches[i].ops, out);
 }
 
-int hfs_patchset_write_workspace(const hfs_patchset *ps, int i,
-                                 const char *workspace_file, unsigned flags,
-                                 FILE *out) {
+int hfs_patchset_write_workspace(const hfs_patchset *ps, int i, const char *workspace_file,
+                                 unsigned flags, FILE *out) {
   json_t *root = NULL;
   hfs_spec *spec = NULL;
   int rc = HFS_OK;

@@ -35,14 +35,12 @@ typedef struct {
  * both "number" and true/false are "boolean". */
 typedef enum { K_OBJECT, K_ARRAY, K_STRING, K_NUMBER, K_BOOLEAN, K_NULL } kind;
 
-static const char *const kind_names[] = {"object", "array",   "string",
-                                         "number", "boolean", "null"};
+static const char *const kind_names[] = {"object", "array", "string", "number", "boolean", "null"};
 static const char *const kind_wanted[] = {"an object", "an array",  "a string",
                                           "a number",  "a boolean", "null"};
 
 static const char *const modtype_names[HFS_MOD_NTYPES] = {
-    "histosys",    "lumi",     "normfactor", "normsys",
-    "shapefactor", "shapesys", "staterror"};
+    "histosys", "lumi", "normfactor", "normsys", "shapefactor", "shapesys", "staterror"};
 
 const char *hfs_modtype_name(hfs_modtype t) {
   if ((int)t < 0 || t >= HFS_MOD_NTYPES) return "unknown";
@@ -89,16 +87,14 @@ static size_t path_key(spec_reader *r, const char *key) {
   size_t old = r->len;
   show(key, shown, sizeof shown);
   if (old < sizeof r->path)
-    snprintf(r->path + old, sizeof r->path - old, "%s%s", old ? "." : "",
-             shown);
+    snprintf(r->path + old, sizeof r->path - old, "%s%s", old ? "." : "", shown);
   r->len = strlen(r->path);
   return old;
 }
 
 static size_t path_index(spec_reader *r, size_t i) {
   size_t old = r->len;
-  if (old < sizeof r->path)
-    snprintf(r->path + old, sizeof r->path - old, "[%zu]", i);
+  if (old < sizeof r->path) snprintf(r->path + old, sizeof r->path - old, "[%zu]", i);
   r->len = strlen(r->path);
   return old;
 }
@@ -117,30 +113,21 @@ static int rd_fail(spec_reader *r, int code, const char *fmt, ...) {
   va_start(ap, fmt);
   vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
-  return hfs_error_set(code, "%s: %s: %s", r->label,
-                       r->len ? r->path : "(root)", msg);
+  return hfs_error_set(code, "%s: %s: %s", r->label, r->len ? r->path : "(root)", msg);
 }
 
-static int rd_nomem(spec_reader *r) {
-  return rd_fail(r, HFS_ERR_NOMEM, "out of memory");
-}
+static int rd_nomem(spec_reader *r) { return rd_fail(r, HFS_ERR_NOMEM, "out of memory"); }
 
 static kind kind_of(const json_t *v) {
   switch (json_typeof(v)) {
-    case JSON_OBJECT:
-      return K_OBJECT;
-    case JSON_ARRAY:
-      return K_ARRAY;
-    case JSON_STRING:
-      return K_STRING;
+    case JSON_OBJECT: return K_OBJECT;
+    case JSON_ARRAY: return K_ARRAY;
+    case JSON_STRING: return K_STRING;
     case JSON_INTEGER:
-    case JSON_REAL:
-      return K_NUMBER;
+    case JSON_REAL: return K_NUMBER;
     case JSON_TRUE:
-    case JSON_FALSE:
-      return K_BOOLEAN;
-    case JSON_NULL:
-      break;
+    case JSON_FALSE: return K_BOOLEAN;
+    case JSON_NULL: break;
   }
   return K_NULL;
 }
@@ -148,8 +135,7 @@ static kind kind_of(const json_t *v) {
 static int expect(spec_reader *r, const json_t *v, kind want) {
   kind got = kind_of(v);
   if (got == want) return HFS_OK;
-  return rd_fail(r, HFS_ERR_SCHEMA, "expected %s, got %s", kind_wanted[want],
-                 kind_names[got]);
+  return rd_fail(r, HFS_ERR_SCHEMA, "expected %s, got %s", kind_wanted[want], kind_names[got]);
 }
 
 static int in_list(const char *key, const char *const *list) {
@@ -181,8 +167,7 @@ static int check_keys(spec_reader *r, json_t *obj, const char *const *known,
 }
 
 /* Read obj[key] as a string into a fresh copy (*out). */
-static int read_string(spec_reader *r, json_t *obj, const char *key,
-                       char **out) {
+static int read_string(spec_reader *r, json_t *obj, const char *key, char **out) {
   json_t *v = json_object_get(obj, key);
   size_t old = path_key(r, key);
   int rc = expect(r, v, K_STRING);
@@ -196,8 +181,8 @@ static int read_string(spec_reader *r, json_t *obj, const char *key,
 /* Constraints on the entries of a number array. */
 typedef enum { ANY, NONNEG, POSITIVE } sign_rule;
 
-static int check_number(spec_reader *r, const json_t *v, sign_rule rule,
-                        const char *what, double *out) {
+static int check_number(spec_reader *r, const json_t *v, sign_rule rule, const char *what,
+                        double *out) {
   char num[32];
   int rc = expect(r, v, K_NUMBER);
   if (rc) return rc;
@@ -205,30 +190,26 @@ static int check_number(spec_reader *r, const json_t *v, sign_rule rule,
   /* jansson already refuses NaN, Infinity and overflowing literals; this
    * guards against a future parser that does not. */
   if (!isfinite(x))
-    return rd_fail(r, HFS_ERR_SCHEMA, "non-finite number (%s)",
-                   fmtnum(x, num, sizeof num));
+    return rd_fail(r, HFS_ERR_SCHEMA, "non-finite number (%s)", fmtnum(x, num, sizeof num));
   if (rule == NONNEG && x < 0)
     return rd_fail(r, HFS_ERR_SCHEMA, "negative %s %s (must be >= 0)", what,
                    fmtnum(x, num, sizeof num));
   if (rule == POSITIVE && !(x > 0))
-    return rd_fail(r, HFS_ERR_SCHEMA, "%s must be > 0, got %s", what,
-                   fmtnum(x, num, sizeof num));
+    return rd_fail(r, HFS_ERR_SCHEMA, "%s must be > 0, got %s", what, fmtnum(x, num, sizeof num));
   *out = x;
   return HFS_OK;
 }
 
 /* Read an array of at least one number at the reader's current path into a
  * fresh array (*out, *n). */
-static int read_numbers(spec_reader *r, const json_t *arr, sign_rule rule,
-                        const char *what, double **out, int *n) {
+static int read_numbers(spec_reader *r, const json_t *arr, sign_rule rule, const char *what,
+                        double **out, int *n) {
   int rc = expect(r, arr, K_ARRAY);
   if (rc) return rc;
   size_t len = json_array_size(arr);
   if (len == 0)
-    return rd_fail(r, HFS_ERR_SCHEMA,
-                   "expected at least one number, got an empty array");
-  if (len > INT_MAX)
-    return rd_fail(r, HFS_ERR_SCHEMA, "too many entries (%zu)", len);
+    return rd_fail(r, HFS_ERR_SCHEMA, "expected at least one number, got an empty array");
+  if (len > INT_MAX) return rd_fail(r, HFS_ERR_SCHEMA, "too many entries (%zu)", len);
   double *x = calloc(len, sizeof *x);
   if (!x) return rd_nomem(r);
   for (size_t i = 0; i < len; i++) {
@@ -246,9 +227,8 @@ static int read_numbers(spec_reader *r, const json_t *arr, sign_rule rule,
 }
 
 /* Same for obj[key]. */
-static int read_numbers_key(spec_reader *r, json_t *obj, const char *key,
-                            sign_rule rule, const char *what, double **out,
-                            int *n) {
+static int read_numbers_key(spec_reader *r, json_t *obj, const char *key, sign_rule rule,
+                            const char *what, double **out, int *n) {
   size_t old = path_key(r, key);
   int rc = read_numbers(r, json_object_get(obj, key), rule, what, out, n);
   if (rc) return rc;
@@ -258,16 +238,13 @@ static int read_numbers_key(spec_reader *r, json_t *obj, const char *key,
 
 /* An array of `min` or more entries at the current path; its length goes to
  * *n as an int. */
-static int expect_array(spec_reader *r, const json_t *v, size_t min,
-                        const char *entry, int *n) {
+static int expect_array(spec_reader *r, const json_t *v, size_t min, const char *entry, int *n) {
   int rc = expect(r, v, K_ARRAY);
   if (rc) return rc;
   size_t len = json_array_size(v);
   if (len < min)
-    return rd_fail(r, HFS_ERR_SCHEMA, "expected at least %zu %s, got none", min,
-                   entry);
-  if (len > INT_MAX)
-    return rd_fail(r, HFS_ERR_SCHEMA, "too many entries (%zu)", len);
+    return rd_fail(r, HFS_ERR_SCHEMA, "expected at least %zu %s, got none", min, entry);
+  if (len > INT_MAX) return rd_fail(r, HFS_ERR_SCHEMA, "too many entries (%zu)", len);
   *n = (int)len;
   return HFS_OK;
 }
@@ -322,8 +299,8 @@ static int find_duplicate(name_ref *refs, int n, int *first) {
  * reader's path.  Each entry's name is found at name_offset inside items
  * of `stride` bytes, so that one helper serves channels, samples,
  * observations, measurements and parameters. */
-static int check_unique_names(spec_reader *r, const void *items, size_t stride,
-                              size_t name_offset, int n, const char *what) {
+static int check_unique_names(spec_reader *r, const void *items, size_t stride, size_t name_offset,
+                              int n, const char *what) {
   int first = 0, dup;
   name_ref *refs = calloc(alloc_count(n), sizeof *refs);
   if (!refs) return rd_nomem(r);
@@ -342,16 +319,14 @@ static int check_unique_names(spec_reader *r, const void *items, size_t stride,
     snprintf(where, sizeof where, "%s", r->path);
     path_index(r, (size_t)dup);
     path_key(r, "name");
-    return rd_fail(r, HFS_ERR_SCHEMA,
-                   "duplicate %s name '%s' (first at %s[%d])", what,
+    return rd_fail(r, HFS_ERR_SCHEMA, "duplicate %s name '%s' (first at %s[%d])", what,
                    show(name, shown, sizeof shown), where, first);
   }
   free(refs);
   return HFS_OK;
 }
 
-static int read_modifier_data(spec_reader *r, json_t *jm, hfs_spec_modifier *m,
-                              int nbins) {
+static int read_modifier_data(spec_reader *r, json_t *jm, hfs_spec_modifier *m, int nbins) {
   static const char *const hist_keys[] = {"hi_data", "lo_data", NULL};
   static const char *const norm_keys[] = {"hi", "lo", NULL};
   json_t *d = json_object_get(jm, "data");
@@ -363,8 +338,7 @@ static int read_modifier_data(spec_reader *r, json_t *jm, hfs_spec_modifier *m,
       if ((rc = check_keys(r, d, norm_keys, norm_keys))) return rc;
       for (int k = 0; k < 2; k++) {
         size_t o2 = path_key(r, norm_keys[k]);
-        rc = check_number(r, json_object_get(d, norm_keys[k]), ANY, "",
-                          k == 0 ? &m->hi : &m->lo);
+        rc = check_number(r, json_object_get(d, norm_keys[k]), ANY, "", k == 0 ? &m->hi : &m->lo);
         if (rc) return rc;
         path_restore(r, o2);
       }
@@ -376,13 +350,10 @@ static int read_modifier_data(spec_reader *r, json_t *jm, hfs_spec_modifier *m,
         int n = 0;
         double **dst = k == 0 ? &m->hi_data : &m->lo_data;
         size_t o2 = path_key(r, hist_keys[k]);
-        rc =
-            read_numbers(r, json_object_get(d, hist_keys[k]), ANY, "", dst, &n);
+        rc = read_numbers(r, json_object_get(d, hist_keys[k]), ANY, "", dst, &n);
         if (rc) return rc;
         if (n != nbins)
-          return rd_fail(r, HFS_ERR_SCHEMA,
-                         "has %d entries, but the sample has %d bins", n,
-                         nbins);
+          return rd_fail(r, HFS_ERR_SCHEMA, "has %d entries, but the sample has %d bins", n, nbins);
         m->ndata = n;
         path_restore(r, o2);
       }
@@ -392,8 +363,7 @@ static int read_modifier_data(spec_reader *r, json_t *jm, hfs_spec_modifier *m,
       rc = read_numbers(r, d, NONNEG, "uncertainty", &m->data, &m->ndata);
       if (rc) return rc;
       if (m->ndata != nbins)
-        return rd_fail(r, HFS_ERR_SCHEMA,
-                       "has %d entries, but the sample has %d bins", m->ndata,
+        return rd_fail(r, HFS_ERR_SCHEMA, "has %d entries, but the sample has %d bins", m->ndata,
                        nbins);
       break;
     default:
@@ -404,8 +374,7 @@ static int read_modifier_data(spec_reader *r, json_t *jm, hfs_spec_modifier *m,
   return HFS_OK;
 }
 
-static int read_modifier(spec_reader *r, json_t *jm, hfs_spec_modifier *m,
-                         int nbins) {
+static int read_modifier(spec_reader *r, json_t *jm, hfs_spec_modifier *m, int nbins) {
   static const char *const keys[] = {"name", "type", "data", NULL};
   char shown[SPEC_SHOW_MAX];
   int rc;
@@ -466,16 +435,14 @@ static int check_unique_modifiers(spec_reader *r, const hfs_spec_sample *s) {
                    "modifier '%s' of type %s appears twice on this sample "
                    "(first at %s[%d]); pyhf would silently keep only the "
                    "last one",
-                   show(m->name, shown, sizeof shown), modtype_names[m->type],
-                   where, first);
+                   show(m->name, shown, sizeof shown), modtype_names[m->type], where, first);
   }
   return HFS_OK;
 }
 
 /* nbins_channel < 0 for the first sample, which defines the channel's bin
  * count. */
-static int read_sample(spec_reader *r, json_t *js, hfs_spec_sample *s,
-                       int nbins_channel) {
+static int read_sample(spec_reader *r, json_t *js, hfs_spec_sample *s, int nbins_channel) {
   static const char *const keys[] = {"name", "data", "modifiers", NULL};
   int rc;
   if ((rc = expect(r, js, K_OBJECT))) return rc;
@@ -484,8 +451,7 @@ static int read_sample(spec_reader *r, json_t *js, hfs_spec_sample *s,
   if ((rc = read_string(r, js, "name", &s->name))) return rc;
 
   size_t old = path_key(r, "data");
-  rc = read_numbers(r, json_object_get(js, "data"), ANY, "", &s->data,
-                    &s->nbins);
+  rc = read_numbers(r, json_object_get(js, "data"), ANY, "", &s->data, &s->nbins);
   if (rc) return rc;
   if (nbins_channel >= 0 && s->nbins != nbins_channel)
     return rd_fail(r, HFS_ERR_SCHEMA,
@@ -504,8 +470,7 @@ static int read_sample(spec_reader *r, json_t *js, hfs_spec_sample *s,
   }
   for (int m = 0; m < s->nmods; m++) {
     size_t o2 = path_index(r, (size_t)m);
-    rc = read_modifier(r, json_array_get(jmods, (size_t)m), &s->mods[m],
-                       s->nbins);
+    rc = read_modifier(r, json_array_get(jmods, (size_t)m), &s->mods[m], s->nbins);
     if (rc) return rc;
     path_restore(r, o2);
   }
@@ -532,30 +497,26 @@ static int read_channel(spec_reader *r, json_t *jc, hfs_spec_channel *c) {
   }
   for (int s = 0; s < c->nsamples; s++) {
     size_t o2 = path_index(r, (size_t)s);
-    rc = read_sample(r, json_array_get(js, (size_t)s), &c->samples[s],
-                     s == 0 ? -1 : c->nbins);
+    rc = read_sample(r, json_array_get(js, (size_t)s), &c->samples[s], s == 0 ? -1 : c->nbins);
     if (rc) return rc;
     if (s == 0) c->nbins = c->samples[0].nbins;
     path_restore(r, o2);
   }
-  rc = check_unique_names(r, c->samples, sizeof *c->samples,
-                          offsetof(hfs_spec_sample, name), c->nsamples,
-                          "sample");
+  rc = check_unique_names(r, c->samples, sizeof *c->samples, offsetof(hfs_spec_sample, name),
+                          c->nsamples, "sample");
   if (rc) return rc;
   path_restore(r, old);
   return HFS_OK;
 }
 
-static int read_observation(spec_reader *r, json_t *jo,
-                            hfs_spec_observation *o) {
+static int read_observation(spec_reader *r, json_t *jo, hfs_spec_observation *o) {
   static const char *const keys[] = {"name", "data", NULL};
   int rc;
   if ((rc = expect(r, jo, K_OBJECT))) return rc;
   if ((rc = dup_path(r, &o->path))) return rc;
   if ((rc = check_keys(r, jo, keys, keys))) return rc;
   if ((rc = read_string(r, jo, "name", &o->name))) return rc;
-  return read_numbers_key(r, jo, "data", NONNEG, "observed count", &o->data,
-                          &o->nbins);
+  return read_numbers_key(r, jo, "data", NONNEG, "observed count", &o->data, &o->nbins);
 }
 
 static int read_bounds(spec_reader *r, json_t *jb, hfs_spec_param *p) {
@@ -576,8 +537,7 @@ static int read_bounds(spec_reader *r, json_t *jb, hfs_spec_param *p) {
                      json_array_size(pair));
     for (int k = 0; k < 2; k++) {
       size_t o2 = path_index(r, (size_t)k);
-      rc = check_number(r, json_array_get(pair, (size_t)k), ANY, "",
-                        &p->bounds[2 * i + k]);
+      rc = check_number(r, json_array_get(pair, (size_t)k), ANY, "", &p->bounds[2 * i + k]);
       if (rc) return rc;
       path_restore(r, o2);
     }
@@ -610,16 +570,13 @@ static int read_param(spec_reader *r, json_t *jp, hfs_spec_param *p) {
     path_restore(r, old);
   }
   if (json_object_get(jp, "auxdata") &&
-      (rc = read_numbers_key(r, jp, "auxdata", ANY, "", &p->auxdata,
-                             &p->nauxdata)))
+      (rc = read_numbers_key(r, jp, "auxdata", ANY, "", &p->auxdata, &p->nauxdata)))
     return rc;
   if (json_object_get(jp, "sigmas") &&
-      (rc = read_numbers_key(r, jp, "sigmas", POSITIVE, "sigma", &p->sigmas,
-                             &p->nsigmas)))
+      (rc = read_numbers_key(r, jp, "sigmas", POSITIVE, "sigma", &p->sigmas, &p->nsigmas)))
     return rc;
   if (json_object_get(jp, "factors") &&
-      (rc = read_numbers_key(r, jp, "factors", POSITIVE, "factor", &p->factors,
-                             &p->nfactors)))
+      (rc = read_numbers_key(r, jp, "factors", POSITIVE, "factor", &p->factors, &p->nfactors)))
     return rc;
   if ((v = json_object_get(jp, "fixed"))) {
     size_t old = path_key(r, "fixed");
@@ -637,16 +594,15 @@ static int read_param(spec_reader *r, json_t *jp, hfs_spec_param *p) {
         path_key(r, "inits");
         path_index(r, (size_t)i);
         return rd_fail(r, HFS_ERR_SCHEMA, "init %s outside bounds [%s, %s]",
-                       fmtnum(p->inits[i], x, sizeof x),
-                       fmtnum(lo, a, sizeof a), fmtnum(hi, b, sizeof b));
+                       fmtnum(p->inits[i], x, sizeof x), fmtnum(lo, a, sizeof a),
+                       fmtnum(hi, b, sizeof b));
       }
     }
   }
   return HFS_OK;
 }
 
-static int read_measurement(spec_reader *r, json_t *jm,
-                            hfs_spec_measurement *m) {
+static int read_measurement(spec_reader *r, json_t *jm, hfs_spec_measurement *m) {
   static const char *const keys[] = {"name", "config", NULL};
   static const char *const config_keys[] = {"poi", "parameters", NULL};
   int rc;
@@ -671,13 +627,11 @@ static int read_measurement(spec_reader *r, json_t *jm,
   }
   for (int p = 0; p < m->nparams; p++) {
     size_t o3 = path_index(r, (size_t)p);
-    if ((rc = read_param(r, json_array_get(jp, (size_t)p), &m->params[p])))
-      return rc;
+    if ((rc = read_param(r, json_array_get(jp, (size_t)p), &m->params[p]))) return rc;
     path_restore(r, o3);
   }
-  rc = check_unique_names(r, m->params, sizeof *m->params,
-                          offsetof(hfs_spec_param, name), m->nparams,
-                          "parameter");
+  rc = check_unique_names(r, m->params, sizeof *m->params, offsetof(hfs_spec_param, name),
+                          m->nparams, "parameter");
   if (rc) return rc;
   path_restore(r, o2);
   path_restore(r, old);
@@ -689,9 +643,7 @@ static int read_measurement(spec_reader *r, json_t *jm,
  * KEY[i]. */
 typedef int (*item_reader)(spec_reader *, json_t *, void *);
 
-static int rd_channel(spec_reader *r, json_t *j, void *item) {
-  return read_channel(r, j, item);
-}
+static int rd_channel(spec_reader *r, json_t *j, void *item) { return read_channel(r, j, item); }
 static int rd_observation(spec_reader *r, json_t *j, void *item) {
   return read_observation(r, j, item);
 }
@@ -699,9 +651,9 @@ static int rd_measurement(spec_reader *r, json_t *j, void *item) {
   return read_measurement(r, j, item);
 }
 
-static int read_top_array(spec_reader *r, json_t *root, const char *key,
-                          const char *entry, size_t size, item_reader one,
-                          void **items, int *count, size_t name_offset) {
+static int read_top_array(spec_reader *r, json_t *root, const char *key, const char *entry,
+                          size_t size, item_reader one, void **items, int *count,
+                          size_t name_offset) {
   json_t *arr = json_object_get(root, key);
   int n = 0, rc;
   size_t old = path_key(r, key);
@@ -711,13 +663,11 @@ static int read_top_array(spec_reader *r, json_t *root, const char *key,
   *count = n;
   for (int i = 0; i < n; i++) {
     size_t o2 = path_index(r, (size_t)i);
-    rc = one(r, json_array_get(arr, (size_t)i),
-             (char *)*items + (size_t)i * size);
+    rc = one(r, json_array_get(arr, (size_t)i), (char *)*items + (size_t)i * size);
     if (rc) return rc;
     path_restore(r, o2);
   }
-  if ((rc = check_unique_names(r, *items, size, name_offset, n, entry)))
-    return rc;
+  if ((rc = check_unique_names(r, *items, size, name_offset, n, entry))) return rc;
   path_restore(r, old);
   return HFS_OK;
 }
@@ -746,8 +696,7 @@ static int match_observations(spec_reader *r, hfs_spec *s) {
   qsort(refs, (size_t)s->nobs, sizeof *refs, cmp_ref);
   for (int c = 0; c < s->nchannels; c++) {
     const hfs_spec_channel *ch = &s->channels[c];
-    const name_ref *hit =
-        bsearch(ch->name, refs, (size_t)s->nobs, sizeof *refs, cmp_ref_name);
+    const name_ref *hit = bsearch(ch->name, refs, (size_t)s->nobs, sizeof *refs, cmp_ref_name);
     if (!hit) {
       path_key(r, "channels");
       path_index(r, (size_t)c);
@@ -761,10 +710,8 @@ static int match_observations(spec_reader *r, hfs_spec *s) {
       path_key(r, "observations");
       path_index(r, (size_t)hit->idx);
       path_key(r, "data");
-      rc =
-          rd_fail(r, HFS_ERR_SCHEMA,
-                  "has %d bins, but channel '%s' (channels[%d]) has %d",
-                  ob->nbins, show(ch->name, shown, sizeof shown), c, ch->nbins);
+      rc = rd_fail(r, HFS_ERR_SCHEMA, "has %d bins, but channel '%s' (channels[%d]) has %d",
+                   ob->nbins, show(ch->name, shown, sizeof shown), c, ch->nbins);
       goto cleanup;
     }
   }
@@ -781,33 +728,27 @@ cleanup:
 }
 
 static int read_workspace(spec_reader *r, json_t *root, hfs_spec *s) {
-  static const char *const keys[] = {"channels", "measurements", "observations",
-                                     "version", NULL};
+  static const char *const keys[] = {"channels", "measurements", "observations", "version", NULL};
   char shown[SPEC_SHOW_MAX];
   int rc;
   if (!json_is_object(root))
-    return rd_fail(
-        r, HFS_ERR_SCHEMA, "the top level is %s%s, expected an object",
-        kind_of(root) == K_NULL ? "" : "a JSON ", kind_names[kind_of(root)]);
+    return rd_fail(r, HFS_ERR_SCHEMA, "the top level is %s%s, expected an object",
+                   kind_of(root) == K_NULL ? "" : "a JSON ", kind_names[kind_of(root)]);
   if ((rc = check_keys(r, root, keys, keys))) return rc;
   if ((rc = read_string(r, root, "version", &s->version))) return rc;
   if (strcmp(s->version, "1.0.0") != 0) {
     path_key(r, "version");
-    return rd_fail(r, HFS_ERR_SCHEMA,
-                   "unsupported workspace version '%s' (expected '1.0.0')",
+    return rd_fail(r, HFS_ERR_SCHEMA, "unsupported workspace version '%s' (expected '1.0.0')",
                    show(s->version, shown, sizeof shown));
   }
-  rc = read_top_array(r, root, "channels", "channel", sizeof *s->channels,
-                      rd_channel, (void **)&s->channels, &s->nchannels,
-                      offsetof(hfs_spec_channel, name));
+  rc = read_top_array(r, root, "channels", "channel", sizeof *s->channels, rd_channel,
+                      (void **)&s->channels, &s->nchannels, offsetof(hfs_spec_channel, name));
   if (rc) return rc;
-  rc = read_top_array(r, root, "observations", "observation", sizeof *s->obs,
-                      rd_observation, (void **)&s->obs, &s->nobs,
-                      offsetof(hfs_spec_observation, name));
+  rc = read_top_array(r, root, "observations", "observation", sizeof *s->obs, rd_observation,
+                      (void **)&s->obs, &s->nobs, offsetof(hfs_spec_observation, name));
   if (rc) return rc;
-  rc = read_top_array(r, root, "measurements", "measurement", sizeof *s->meas,
-                      rd_measurement, (void **)&s->meas, &s->nmeas,
-                      offsetof(hfs_spec_measurement, name));
+  rc = read_top_array(r, root, "measurements", "measurement", sizeof *s->meas, rd_measurement,
+                      (void **)&s->meas, &s->nmeas, offsetof(hfs_spec_measurement, name));
   if (rc) return rc;
   return match_observations(r, s);
 }
@@ -849,8 +790,7 @@ static int check_depth(const char *text, size_t len, const char *label) {
 }
 
 /* A hint for jansson's wording when the cause is a non-finite number. */
-static const char *nonfinite_hint(const json_error_t *e, const char *text,
-                                  size_t len) {
+static const char *nonfinite_hint(const json_error_t *e, const char *text, size_t len) {
   static const char hint[] =
       " (JSON numbers must be finite: NaN, Infinity and out-of-range values "
       "such as 1e999 are not allowed)";
@@ -860,34 +800,28 @@ static const char *nonfinite_hint(const json_error_t *e, const char *text,
   if (near) {
     near += 6;
     if (*near == '-') near++;
-    if (strncasecmp(near, "nan", 3) == 0 || strncasecmp(near, "inf", 3) == 0)
-      return hint;
+    if (strncasecmp(near, "nan", 3) == 0 || strncasecmp(near, "inf", 3) == 0) return hint;
   }
   /* "-Infinity" is reported as "near '-'"; look at the input itself. */
   if (e->position >= 0 && (size_t)e->position < len) {
     size_t rest = len - (size_t)e->position;
     const char *p = text + e->position;
-    if (rest >= 3 &&
-        (strncasecmp(p, "inf", 3) == 0 || strncasecmp(p, "nan", 3) == 0))
-      return hint;
+    if (rest >= 3 && (strncasecmp(p, "inf", 3) == 0 || strncasecmp(p, "nan", 3) == 0)) return hint;
   }
   return "";
 }
 
-static int spec_parse(const char *text, size_t len, const char *label,
-                      int exact, json_t **root) {
+static int spec_parse(const char *text, size_t len, const char *label, int exact, json_t **root) {
   json_error_t jerr;
   int rc = HFS_OK;
 
   *root = NULL;
-  if (!text && len > 0)
-    HFS_FAIL(HFS_ERR_ARG, "%s: no text (NULL buffer)", label);
+  if (!text && len > 0) HFS_FAIL(HFS_ERR_ARG, "%s: no text (NULL buffer)", label);
   if (len == 0) HFS_FAIL(HFS_ERR_PARSE, "%s: empty file", label);
   {
     size_t i = 0;
     while (i < len && text[i] && strchr(" \t\r\n", text[i])) i++;
-    if (i == len)
-      HFS_FAIL(HFS_ERR_PARSE, "%s: empty file (only white space)", label);
+    if (i == len) HFS_FAIL(HFS_ERR_PARSE, "%s: empty file (only white space)", label);
   }
   HFS_CHECK(check_depth(text, len, label));
 
@@ -899,38 +833,29 @@ static int spec_parse(const char *text, size_t len, const char *label,
    * writing a document back) falls back to reals when an integer literal
    * does not fit. */
   *root = NULL;
-  if (exact)
-    *root = json_loadb(text, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY,
-                       &jerr);
+  if (exact) *root = json_loadb(text, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
   if (!*root)
-    *root = json_loadb(
-        text, len,
-        JSON_REJECT_DUPLICATES | JSON_DECODE_ANY | JSON_DECODE_INT_AS_REAL,
-        &jerr);
+    *root = json_loadb(text, len,
+                       JSON_REJECT_DUPLICATES | JSON_DECODE_ANY | JSON_DECODE_INT_AS_REAL, &jerr);
   if (!*root) {
     char shown[200];
-    HFS_FAIL(HFS_ERR_PARSE, "%s: line %d, column %d: %s%s", label, jerr.line,
-             jerr.column, show(jerr.text, shown, sizeof shown),
-             nonfinite_hint(&jerr, text, len));
+    HFS_FAIL(HFS_ERR_PARSE, "%s: line %d, column %d: %s%s", label, jerr.line, jerr.column,
+             show(jerr.text, shown, sizeof shown), nonfinite_hint(&jerr, text, len));
   }
 
 cleanup:
   return rc;
 }
 
-int hfs__spec_parse(const char *text, size_t len, const char *label,
-                    json_t **root) {
+int hfs__spec_parse(const char *text, size_t len, const char *label, json_t **root) {
   return spec_parse(text, len, label, 0, root);
 }
 
-int hfs__spec_parse_exact(const char *text, size_t len, const char *label,
-                          json_t **root) {
+int hfs__spec_parse_exact(const char *text, size_t len, const char *label, json_t **root) {
   return spec_parse(text, len, label, 1, root);
 }
 
-const char *hfs__spec_show(const char *s, char *buf, size_t n) {
-  return show(s, buf, n);
-}
+const char *hfs__spec_show(const char *s, char *buf, size_t n) { return show(s, buf, n); }
 
 /* The structural reading of a parsed document into a new hfs_spec. */
 int hfs__spec_from_root(json_t *root, const char *label, hfs_spec **out) {
@@ -951,13 +876,11 @@ cleanup:
   return rc;
 }
 
-int hfs_spec_read_buffer(const char *text, size_t len, const char *label,
-                         hfs_spec **out) {
+int hfs_spec_read_buffer(const char *text, size_t len, const char *label, hfs_spec **out) {
   json_t *root = NULL;
   int rc = HFS_OK;
 
-  if (!out)
-    return hfs_error_set(HFS_ERR_ARG, "hfs_spec_read_buffer: out is NULL");
+  if (!out) return hfs_error_set(HFS_ERR_ARG, "hfs_spec_read_buffer: out is NULL");
   *out = NULL;
   if (!label) label = "<buffer>";
   HFS_CHECK(hfs__spec_parse(text, len, label, &root));
@@ -970,8 +893,8 @@ cleanup:
 
 /* Inflate gzip data (one or more members, as gzip -c and cat produce) into
  * a fresh buffer. */
-static int gunzip(const char *filename, const unsigned char *in, size_t inlen,
-                  char **out, size_t *outlen) {
+static int gunzip(const char *filename, const unsigned char *in, size_t inlen, char **out,
+                  size_t *outlen) {
   z_stream z;
   char *buf = NULL;
   size_t len = 0, cap = 0;
@@ -1008,17 +931,15 @@ static int gunzip(const char *filename, const unsigned char *in, size_t inlen,
        * last one is ignored, as gzip does. */
       while (z.avail_in > 0 && *z.next_in == 0) z.next_in++, z.avail_in--;
       if (z.avail_in == 0 && inlen == 0) break;
-      if (inflateReset(&z) != Z_OK)
-        HFS_FAIL(HFS_ERR_IO, "%s: corrupt gzip data", filename);
+      if (inflateReset(&z) != Z_OK) HFS_FAIL(HFS_ERR_IO, "%s: corrupt gzip data", filename);
     } else if (zrc == Z_OK || zrc == Z_BUF_ERROR) {
       /* Input used up before the end of the stream, with room left for
        * output: the file was cut short. */
       if (z.avail_in == 0 && inlen == 0 && z.avail_out > 0)
         HFS_FAIL(HFS_ERR_IO, "%s: truncated gzip data", filename);
     } else {
-      HFS_FAIL(zrc == Z_MEM_ERROR ? HFS_ERR_NOMEM : HFS_ERR_IO,
-               "%s: corrupt gzip data (zlib: %s)", filename,
-               z.msg ? z.msg : "error");
+      HFS_FAIL(zrc == Z_MEM_ERROR ? HFS_ERR_NOMEM : HFS_ERR_IO, "%s: corrupt gzip data (zlib: %s)",
+               filename, z.msg ? z.msg : "error");
     }
   }
   *out = buf;
@@ -1040,8 +961,7 @@ int hfs__spec_slurp(const char *filename, char **out, size_t *outlen) {
   *out = NULL;
   *outlen = 0;
   f = fopen(filename, "rb");
-  if (!f)
-    HFS_FAIL(HFS_ERR_IO, "%s: cannot open: %s", filename, strerror(errno));
+  if (!f) HFS_FAIL(HFS_ERR_IO, "%s: cannot open: %s", filename, strerror(errno));
   /* Read in growing chunks rather than trusting the size from stat, so that
    * pipes and /dev/stdin work too. */
   for (;;) {
@@ -1056,13 +976,11 @@ int hfs__spec_slurp(const char *filename, char **out, size_t *outlen) {
     size_t got = fread(buf + len, 1, cap - len, f);
     len += got;
     if (got == 0) {
-      if (ferror(f))
-        HFS_FAIL(HFS_ERR_IO, "%s: read error: %s", filename, strerror(errno));
+      if (ferror(f)) HFS_FAIL(HFS_ERR_IO, "%s: read error: %s", filename, strerror(errno));
       break;
     }
   }
-  if (len >= 2 && (unsigned char)buf[0] == 0x1f &&
-      (unsigned char)buf[1] == 0x8b) {
+  if (len >= 2 && (unsigned char)buf[0] == 0x1f && (unsigned char)buf[1] == 0x8b) {
     char *plain = NULL;
     size_t plen = 0;
     HFS_CHECK(gunzip(filename, (const unsigned char *)buf, len, &plain, &plen));
@@ -1084,23 +1002,20 @@ int hfs_spec_read_file(const char *filename, hfs_spec **out) {
   return hfs_spec_read_file_patched(filename, NULL, 0, out);
 }
 
-int hfs_spec_read_file_patched(const char *filename,
-                               const char *const *patches, int npatches,
+int hfs_spec_read_file_patched(const char *filename, const char *const *patches, int npatches,
                                hfs_spec **out) {
   return hfs_spec_read_patched(filename, patches, npatches, 0, out);
 }
 
-int hfs_spec_read_patched(const char *filename, const char *const *patches,
-                          int npatches, unsigned flags, hfs_spec **out) {
+int hfs_spec_read_patched(const char *filename, const char *const *patches, int npatches,
+                          unsigned flags, hfs_spec **out) {
   char *buf = NULL;
   size_t len = 0;
   int rc = HFS_OK;
 
-  if (!out)
-    return hfs_error_set(HFS_ERR_ARG, "hfs_spec_read_file: out is NULL");
+  if (!out) return hfs_error_set(HFS_ERR_ARG, "hfs_spec_read_file: out is NULL");
   *out = NULL;
-  if (!filename)
-    HFS_FAIL(HFS_ERR_ARG, "hfs_spec_read_file: no file name given");
+  if (!filename) HFS_FAIL(HFS_ERR_ARG, "hfs_spec_read_file: no file name given");
   HFS_CHECK(hfs__spec_slurp(filename, &buf, &len));
   HFS_CHECK(hfs_spec_read_buffer_patched_flags(buf, len, filename, patches, npatches, flags, out));
 cleanup:
@@ -1109,26 +1024,23 @@ cleanup:
 }
 
 int hfs_spec_read_buffer_patched(const char *text, size_t len, const char *filename,
-                                 const char *const *patches, int npatches,
-                                 hfs_spec **out) {
+                                 const char *const *patches, int npatches, hfs_spec **out) {
   return hfs_spec_read_buffer_patched_flags(text, len, filename, patches, npatches, 0, out);
 }
 
 int hfs_spec_read_buffer_patched_flags(const char *text, size_t len, const char *filename,
-                                       const char *const *patches, int npatches,
-                                       unsigned flags, hfs_spec **out) {
+                                       const char *const *patches, int npatches, unsigned flags,
+                                       hfs_spec **out) {
   char *label = NULL;
   json_t *root = NULL;
   int rc = HFS_OK;
 
-  if (!out)
-    return hfs_error_set(HFS_ERR_ARG, "hfs_spec_read_buffer_patched: out is NULL");
+  if (!out) return hfs_error_set(HFS_ERR_ARG, "hfs_spec_read_buffer_patched: out is NULL");
   *out = NULL;
   if (npatches < 0 || (npatches > 0 && !patches))
     HFS_FAIL(HFS_ERR_ARG, "hfs_spec_read_file_patched: bad patch list");
   for (int i = 0; i < npatches; i++)
-    if (!patches[i])
-      HFS_FAIL(HFS_ERR_ARG, "hfs_spec_read_file_patched: patch %d is NULL", i);
+    if (!patches[i]) HFS_FAIL(HFS_ERR_ARG, "hfs_spec_read_file_patched: patch %d is NULL", i);
   if (npatches == 0) {
     HFS_CHECK(hfs_spec_read_buffer(text, len, filename, out));
     goto cleanup;
@@ -1147,8 +1059,7 @@ int hfs_spec_read_buffer_patched_flags(const char *text, size_t len, const char 
     strcat(label, "+");
     strcat(label, patches[i]);
   }
-  for (int i = 0; i < npatches; i++)
-    HFS_CHECK(hfs__spec_patch_file(&root, patches[i], flags));
+  for (int i = 0; i < npatches; i++) HFS_CHECK(hfs__spec_patch_file(&root, patches[i], flags));
   HFS_CHECK(hfs__spec_from_root(root, label, out));
 
 cleanup:
@@ -1213,16 +1124,14 @@ void hfs_spec_destroy(hfs_spec **spec) {
   *spec = NULL;
 }
 
-const hfs_spec_measurement *hfs_spec_measurement_find(const hfs_spec *s,
-                                                      const char *name) {
+const hfs_spec_measurement *hfs_spec_measurement_find(const hfs_spec *s, const char *name) {
   if (!s || !name) return NULL;
   for (int k = 0; k < s->nmeas; k++)
     if (strcmp(s->meas[k].name, name) == 0) return &s->meas[k];
   return NULL;
 }
 
-const hfs_spec_observation *hfs_spec_observation_find(const hfs_spec *s,
-                                                      const char *name) {
+const hfs_spec_observation *hfs_spec_observation_find(const hfs_spec *s, const char *name) {
   if (!s || !name) return NULL;
   for (int o = 0; o < s->nobs; o++)
     if (strcmp(s->obs[o].name, name) == 0) return &s->obs[o];

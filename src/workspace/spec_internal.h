@@ -18,14 +18,12 @@ int hfs__spec_slurp(const char *filename, char **buf, size_t *len);
  * and nesting deeper than HFS_SPEC_MAX_DEPTH refused, duplicate keys
  * refused, any top-level value accepted, integers read as reals.  Messages
  * start with label. */
-int hfs__spec_parse(const char *text, size_t len, const char *label,
-                    json_t **root);
+int hfs__spec_parse(const char *text, size_t len, const char *label, json_t **root);
 
 /* The same, keeping integer literals as integers (falling back to reals for
  * one that does not fit): for digests and for writing a document back as
  * pyhf would. */
-int hfs__spec_parse_exact(const char *text, size_t len, const char *label,
-                          json_t **root);
+int hfs__spec_parse_exact(const char *text, size_t len, const char *label, json_t **root);
 
 /* The structural reading of a parsed document into a new hfs_spec whose
  * messages start with label. */
@@ -44,13 +42,11 @@ int hfs__spec_digest(const json_t *root, char hex[65]);
 
 /* Apply the operations of a JSON Patch (an array) to *root; label names the
  * patch in messages ("P.json", "PS.json:NAME"). */
-int hfs__spec_patch_apply(json_t **root, const json_t *patch,
-                          const char *label);
+int hfs__spec_patch_apply(json_t **root, const json_t *patch, const char *label);
 
 /* Check a parsed document against the patchset's digests (what names the
  * document in the message); apply patch k of the patchset to *root. */
-int hfs__patchset_verify_root(const hfs_patchset *ps, const json_t *root,
-                              const char *what);
+int hfs__patchset_verify_root(const hfs_patchset *ps, const json_t *root, const char *what);
 int hfs__patchset_apply_root(const hfs_patchset *ps, int k, json_t **root);
 
 /* Render a user-supplied string for a one-line message (control characters
@@ -63,7 +59,6 @@ const char *hfs__spec_show(const char *s, char *buf, size_t n);
  * patch of a pyhf patchset; *root is then checked against the patchset's
  * digest unless flags has HFS_SPEC_NO_DIGEST_CHECK.  On failure
  * *root is left in a valid but partly patched state. */
-int hfs__spec_patch_file(json_t **root, const char *patchfile,
-                         unsigned flags);
+int hfs__spec_patch_file(json_t **root, const char *patchfile, unsigned flags);
 
 #endif

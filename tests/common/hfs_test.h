@@ -19,14 +19,14 @@ int hfs_test_skip(const char *why);
 char *hfs_test_read_file(const char *path, size_t *len);
 
 /* |a - b| <= tol, failing with both values printed. */
-#define assert_close(a, b, tol)                                             \
-  do {                                                                      \
-    double hfs__a = (a), hfs__b = (b), hfs__t = (tol);                      \
-    if (!(fabs(hfs__a - hfs__b) <= hfs__t)) {                               \
-      print_error("%s = %.12g, %s = %.12g, |diff| = %.3g > %.3g\n", #a,     \
-                  hfs__a, #b, hfs__b, fabs(hfs__a - hfs__b), hfs__t);       \
-      fail();                                                               \
-    }                                                                       \
+#define assert_close(a, b, tol)                                                                    \
+  do {                                                                                             \
+    double hfs__a = (a), hfs__b = (b), hfs__t = (tol);                                             \
+    if (!(fabs(hfs__a - hfs__b) <= hfs__t)) {                                                      \
+      print_error("%s = %.12g, %s = %.12g, |diff| = %.3g > %.3g\n", #a, hfs__a, #b, hfs__b,        \
+                  fabs(hfs__a - hfs__b), hfs__t);                                                  \
+      fail();                                                                                      \
+    }                                                                                              \
   } while (0)
 
 #endif

@@ -16,8 +16,7 @@ const char *hfs_test_shared_dir(void) {
 }
 
 int hfs_test_skip(const char *why) {
-  printf("SKIP: %s (reference data ../shared not found at %s)\n", why,
-         HFS_SHARED_DIR);
+  printf("SKIP: %s (reference data ../shared not found at %s)\n", why, HFS_SHARED_DIR);
   return 77;
 }
 

@@ -1,7 +1,7 @@
 /* The error trace: the origin of a failure and every HFS_CHECK it passed,
  * with the message left as the one line a user reads. */
-#include "hfs_test.h"
 #include "hfs_error.h"
+#include "hfs_test.h"
 
 #include <stdio.h>
 #include <string.h>

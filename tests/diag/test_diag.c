@@ -236,9 +236,10 @@ static void test_gof_pvalues_uniform(void **state) {
   }
   double crit = 1.63 / sqrt((double)M); /* KS critical value, 1% level */
   double da = ks_uniform(pa, M), dt = ks_uniform(pt, M);
-  print_message("KS distance from uniform over %d data sets: asymptotic %.4f, toys %.4f "
-                "(critical %.4f); %lld toy fits not converged\n",
-                M, da, dt, crit, (long long)failed);
+  print_message(
+      "KS distance from uniform over %d data sets: asymptotic %.4f, toys %.4f "
+      "(critical %.4f); %lld toy fits not converged\n",
+      M, da, dt, crit, (long long)failed);
   assert_true(failed == 0);
   assert_true(da < crit);
   /* toy p-values are multiples of 1/K: allow that step */
@@ -274,7 +275,6 @@ static void test_gof_belle2_like(void **state) {
   close_ws(&t);
 }
 
-
 /* Two normalisations with overlapping templates and a million events: the
  * likelihood is Gaussian to a part in a thousand. */
 static const char *GAUSS =
@@ -308,7 +308,8 @@ static void test_scan2d_gaussian(void **state) {
   memset(&r, 0, sizeof r);
   assert_int_equal(hfs_fit_result_init(&r, n, 1), HFS_OK);
   assert_int_equal(hfs_fitter_minimize(hfs_infer_fitter(t.I), NULL, NULL, hfs_infer_init(t.I),
-                                       hfs_infer_fixed(t.I), 1, &r), HFS_OK);
+                                       hfs_infer_fixed(t.I), 1, &r),
+                   HFS_OK);
   double ca = r.cov[ia * n + ia], cb = r.cov[ib * n + ib], cab = r.cov[ia * n + ib];
   double sa = sqrt(ca), sb = sqrt(cb), det = ca * cb - cab * cab;
   assert_true(fabs(cab) / (sa * sb) > 0.3); /* a tilted ellipse */
@@ -338,7 +339,8 @@ static void test_scan2d_gaussian(void **state) {
       double da = res[(int64_t)i * N].x - r.theta[ia];
       /* the ellipse: (cb da^2 - 2 cab da db + ca db^2) / det = level */
       for (int j = 0; j + 1 < N; ++j) {
-        double d0 = res[(int64_t)i * N + j].twice_nll - f0, d1 = res[(int64_t)i * N + j + 1].twice_nll - f0;
+        double d0 = res[(int64_t)i * N + j].twice_nll - f0,
+               d1 = res[(int64_t)i * N + j + 1].twice_nll - f0;
         if ((d0 - levels[l]) * (d1 - levels[l]) > 0) continue;
         double y0 = res[(int64_t)i * N + j].y, y1 = res[(int64_t)i * N + j + 1].y;
         double y = y0 + (levels[l] - d0) / (d1 - d0) * (y1 - y0) - r.theta[ib];
@@ -376,7 +378,8 @@ static void test_scan_any_parameter(void **state) {
   double lo[2] = {0, -1}, hi[2] = {10, 1};
   assert_int_equal(hfs_pscan_create(t.I, 2, par, lo, hi, npts, NULL, &s), HFS_OK);
   const hfs_fit_result *ff = hfs_pscan_free_fit(s);
-  double m0 = ff->theta[poi], t0 = ff->theta[np], sm = ff->error_hessian[poi], st = ff->error_hessian[np];
+  double m0 = ff->theta[poi], t0 = ff->theta[np], sm = ff->error_hessian[poi],
+         st = ff->error_hessian[np];
   hfs_pscan_destroy(&s);
   lo[0] = m0 - sm;
   hi[0] = m0 + sm;
@@ -421,14 +424,10 @@ static void test_scan_any_parameter(void **state) {
 
 int main(int argc, char **argv) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_asimov_fits),
-      cmocka_unit_test(test_asimov_bounds),
-      cmocka_unit_test(test_gof_statistic),
-      cmocka_unit_test(test_gof_toys_reproducible),
-      cmocka_unit_test(test_gof_pvalues_uniform),
-      cmocka_unit_test(test_gof_belle2_like),
-      cmocka_unit_test(test_scan2d_gaussian),
-      cmocka_unit_test(test_scan_any_parameter),
+      cmocka_unit_test(test_asimov_fits),         cmocka_unit_test(test_asimov_bounds),
+      cmocka_unit_test(test_gof_statistic),       cmocka_unit_test(test_gof_toys_reproducible),
+      cmocka_unit_test(test_gof_pvalues_uniform), cmocka_unit_test(test_gof_belle2_like),
+      cmocka_unit_test(test_scan2d_gaussian),     cmocka_unit_test(test_scan_any_parameter),
   };
   if (hfs_fit_library_init(&argc, &argv)) return 1;
   int failed = cmocka_run_group_tests(tests, NULL, NULL);

@@ -22,7 +22,8 @@ static double sigma(const double *g, const double *cov, int n) {
  * sample s (s = -1: bin totals from hfs_model_expected). */
 static void fd_jacobian(hfs_model *m, const double *theta, int c, int s, const int *fixed,
                         double *jac) {
-  int n = hfs_model_npar(m), nb = hfs_model_channel_nbins(m, c), off = hfs_model_channel_offset(m, c);
+  int n = hfs_model_npar(m), nb = hfs_model_channel_nbins(m, c),
+      off = hfs_model_channel_offset(m, c);
   double *t = malloc(sizeof(double) * (size_t)n), *up = malloc(sizeof(double) * hfs_model_nbins(m)),
          *dn = malloc(sizeof(double) * hfs_model_nbins(m));
   memcpy(t, theta, sizeof(double) * (size_t)n);
@@ -33,11 +34,15 @@ static void fd_jacobian(hfs_model *m, const double *theta, int c, int s, const i
     }
     double h = 1e-5 * (fabs(theta[j]) > 1 ? fabs(theta[j]) : 1);
     t[j] = theta[j] + h;
-    if (s < 0) hfs_model_expected(m, t, up, NULL);
-    else assert_int_equal(hfs_model_rates(m, t, c, s, up + off, NULL), HFS_OK);
+    if (s < 0)
+      hfs_model_expected(m, t, up, NULL);
+    else
+      assert_int_equal(hfs_model_rates(m, t, c, s, up + off, NULL), HFS_OK);
     t[j] = theta[j] - h;
-    if (s < 0) hfs_model_expected(m, t, dn, NULL);
-    else assert_int_equal(hfs_model_rates(m, t, c, s, dn + off, NULL), HFS_OK);
+    if (s < 0)
+      hfs_model_expected(m, t, dn, NULL);
+    else
+      assert_int_equal(hfs_model_rates(m, t, c, s, dn + off, NULL), HFS_OK);
     t[j] = theta[j];
     for (int b = 0; b < nb; ++b) jac[(size_t)b * n + j] = (up[off + b] - dn[off + b]) / (2 * h);
   }

@@ -19,15 +19,14 @@ typedef struct {
   hfs_fit_objective_fn f;
   hfs_fit_hessian_fn h;
   double lo[4], hi[4];
-  int calls;              /* objective calls, to check n_eval */
+  int calls; /* objective calls, to check n_eval */
 } problem;
 
 static const hfs_fit_backend *const backends[] = {
-    &hfs__fit_backend_tao_bntl,    &hfs__fit_backend_tao_bntr,
-    &hfs__fit_backend_tao_bnls,    &hfs__fit_backend_tao_bnls_chol,
-    &hfs__fit_backend_tao_bqnls,   &hfs__fit_backend_tao_blmvm,
-    &hfs__fit_backend_nlopt_lbfgs, &hfs__fit_backend_nlopt_slsqp,
-    &hfs__fit_backend_nlopt_tnewton, &hfs__fit_backend_newton,
+    &hfs__fit_backend_tao_bntl,      &hfs__fit_backend_tao_bntr,    &hfs__fit_backend_tao_bnls,
+    &hfs__fit_backend_tao_bnls_chol, &hfs__fit_backend_tao_bqnls,   &hfs__fit_backend_tao_blmvm,
+    &hfs__fit_backend_nlopt_lbfgs,   &hfs__fit_backend_nlopt_slsqp, &hfs__fit_backend_nlopt_tnewton,
+    &hfs__fit_backend_newton,
 };
 #define NBACKENDS ((int)(sizeof backends / sizeof backends[0]))
 
@@ -132,8 +131,10 @@ static double inf_f(void *ctx, const double *t, double *g) {
 }
 
 static problem rosen = {"rosenbrock", 2, rosen_f, rosen_h, {-1.5, -1.5}, {2.0, 2.0}, 0};
-static problem rosen_bounded = {"rosenbrock x<=0.8", 2, rosen_f, rosen_h, {-1.5, -1.5}, {0.8, 2.0}, 0};
-static problem quad_bounded = {"quadratic y>=-1", 3, quad_f, quad_h, {-10, -1, -10}, {10, 10, 10}, 0};
+static problem rosen_bounded = {"rosenbrock x<=0.8", 2,          rosen_f, rosen_h,
+                                {-1.5, -1.5},        {0.8, 2.0}, 0};
+static problem quad_bounded = {"quadratic y>=-1", 3, quad_f, quad_h, {-10, -1, -10},
+                               {10, 10, 10},      0};
 static problem quad_free = {"quadratic", 3, quad_f, quad_h, {-10, -10, -10}, {10, 10, 10}, 0};
 static problem pois = {"poisson", 2, pois_f, pois_h, {0.0, 0.5}, {10.0, 2.0}, 0};
 static problem logp = {"log", 2, log_f, log_h, {-50.0, -50.0}, {50.0, 50.0}, 0};
@@ -148,12 +149,10 @@ static hfs_fit_options default_opts(void) {
 
 /* Fit pr with backend b; returns the engine's status code and fills res
  * (initialised here with covariance storage). */
-static void fit(problem *pr, const hfs_fit_backend *b, const hfs_fit_options *o,
-                const double *init, const int *fixed, int with_errors,
-                hfs_fit_result *res) {
+static void fit(problem *pr, const hfs_fit_backend *b, const hfs_fit_options *o, const double *init,
+                const int *fixed, int with_errors, hfs_fit_result *res) {
   hfs_fit_engine *e = NULL;
-  int rc = hfs__fit_engine_create(pr->npar, pr->lo, pr->hi, pr->f, pr->h, pr, b,
-                                  o, &e);
+  int rc = hfs__fit_engine_create(pr->npar, pr->lo, pr->hi, pr->f, pr->h, pr, b, o, &e);
   if (rc != HFS_OK) print_error("engine_create: %s\n", hfs_error_message());
   assert_int_equal(rc, HFS_OK);
   assert_int_equal(hfs_fit_result_init(res, pr->npar, 1), HFS_OK);
@@ -167,15 +166,14 @@ static void fit(problem *pr, const hfs_fit_backend *b, const hfs_fit_options *o,
   assert_null(e);
 }
 
-static void expect_converged(const hfs_fit_backend *b, problem *pr,
-                             const hfs_fit_result *res, const double *want,
-                             double tol) {
-  printf("  %-14s %-18s status=%-10s f=%.10g |pg|=%.2e iter=%d eval=%d  %s\n",
-         b->name, pr->name, hfs_fit_status_name(res->status), res->twice_nll,
-         res->grad_norm, res->n_iter, res->n_eval, res->reason);
+static void expect_converged(const hfs_fit_backend *b, problem *pr, const hfs_fit_result *res,
+                             const double *want, double tol) {
+  printf("  %-14s %-18s status=%-10s f=%.10g |pg|=%.2e iter=%d eval=%d  %s\n", b->name, pr->name,
+         hfs_fit_status_name(res->status), res->twice_nll, res->grad_norm, res->n_iter, res->n_eval,
+         res->reason);
   if (res->status != HFS_FIT_CONVERGED) {
-    print_error("%s on %s: status %s (%s)\n", b->name, pr->name,
-                hfs_fit_status_name(res->status), res->reason);
+    print_error("%s on %s: status %s (%s)\n", b->name, pr->name, hfs_fit_status_name(res->status),
+                res->reason);
     fail();
   }
   assert_true(res->grad_norm < 1e-7);
@@ -386,8 +384,7 @@ static void test_covariance_quadratic(void **state) {
   (void)state;
   hfs_fit_options o = default_opts();
   hfs_fit_engine *e = NULL;
-  assert_int_equal(hfs__fit_engine_create(3, quad_free.lo, quad_free.hi, quad_f,
-                                          quad_h, &quad_free,
+  assert_int_equal(hfs__fit_engine_create(3, quad_free.lo, quad_free.hi, quad_f, quad_h, &quad_free,
                                           &hfs__fit_backend_nlopt_lbfgs, &o, &e),
                    HFS_OK);
   const double *A = QA;
@@ -436,11 +433,9 @@ static void test_hesse_failed(void **state) {
   assert_close(res.theta[0], 1.0, 1e-6);
   hfs_fit_result_free(&res);
   hfs_fit_engine *e = NULL;
-  assert_int_equal(hfs__fit_engine_create(2, pr.lo, pr.hi, pr.f, pr.h, &pr, NULL,
-                                          &o, &e), HFS_OK);
+  assert_int_equal(hfs__fit_engine_create(2, pr.lo, pr.hi, pr.f, pr.h, &pr, NULL, &o, &e), HFS_OK);
   double err[2];
-  assert_int_equal(hfs__fit_engine_covariance(e, init, NULL, NULL, err, NULL),
-                   HFS_ERR_NUMERIC);
+  assert_int_equal(hfs__fit_engine_covariance(e, init, NULL, NULL, err, NULL), HFS_ERR_NUMERIC);
   assert_true(isnan(err[0]));
   hfs__fit_engine_destroy(&e);
 }
@@ -454,8 +449,8 @@ static void test_reuse(void **state) {
   const int fix_z[3] = {0, 0, 1}, fix_none[3] = {0, 0, 0};
   for (int k = 0; k < NBACKENDS; k++) {
     hfs_fit_engine *e = NULL;
-    assert_int_equal(hfs__fit_engine_create(3, quad_free.lo, quad_free.hi, quad_f,
-                                            quad_h, &quad_free, backends[k], &o, &e),
+    assert_int_equal(hfs__fit_engine_create(3, quad_free.lo, quad_free.hi, quad_f, quad_h,
+                                            &quad_free, backends[k], &o, &e),
                      HFS_OK);
     assert_int_equal(hfs__fit_engine_prepare(e, 2), HFS_OK);
     hfs_fit_result first[2], again;
@@ -466,8 +461,8 @@ static void test_reuse(void **state) {
     assert_int_equal(hfs__fit_engine_minimize(e, init, fix_none, 0, &first[1]), HFS_OK);
     for (int rep = 0; rep < 3; rep++) {
       for (int w = 0; w < 2; w++) {
-        assert_int_equal(hfs__fit_engine_minimize(e, init, w ? fix_none : fix_z, 0,
-                                                  &again), HFS_OK);
+        assert_int_equal(hfs__fit_engine_minimize(e, init, w ? fix_none : fix_z, 0, &again),
+                         HFS_OK);
         assert_int_equal(again.status, HFS_FIT_CONVERGED);
         assert_int_equal(again.n_eval, first[w].n_eval);
         for (int i = 0; i < 3; i++) assert_true(again.theta[i] == first[w].theta[i]);
@@ -523,11 +518,12 @@ static void test_bad_arguments(void **state) {
                    HFS_ERR_ARG);
   assert_null(e);
   o.gtol = 0.0;
-  assert_int_equal(hfs__fit_engine_create(2, rosen.lo, rosen.hi, rosen_f, NULL,
-                                          &rosen, NULL, &o, &e), HFS_ERR_ARG);
+  assert_int_equal(
+      hfs__fit_engine_create(2, rosen.lo, rosen.hi, rosen_f, NULL, &rosen, NULL, &o, &e),
+      HFS_ERR_ARG);
   o = default_opts();
-  assert_int_equal(hfs__fit_engine_create(2, rosen.lo, rosen.hi, rosen_f, NULL,
-                                          &rosen, NULL, &o, &e), HFS_OK);
+  assert_int_equal(
+      hfs__fit_engine_create(2, rosen.lo, rosen.hi, rosen_f, NULL, &rosen, NULL, &o, &e), HFS_OK);
   hfs_fit_result res;
   const double init[2] = {0.0, 0.0};
   assert_int_equal(hfs_fit_result_init(&res, 2, 0), HFS_OK);

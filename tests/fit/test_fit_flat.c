@@ -106,8 +106,7 @@ static void test_flat_tao(void **state) {
 
 static void test_flat_nlopt(void **state) {
   (void)state;
-  for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++)
-    check_case(&cases[k], HFS_OPT_NLOPT);
+  for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) check_case(&cases[k], HFS_OPT_NLOPT);
 }
 
 int main(void) {

@@ -21,25 +21,23 @@
 
 static int n_failures;
 
-#define CHECK(cond, ...)                     \
-  do {                                       \
-    if (!(cond)) {                           \
-      printf("    FAIL: " __VA_ARGS__);      \
-      printf("\n");                          \
-      n_failures++;                          \
-    }                                        \
+#define CHECK(cond, ...)                                                                           \
+  do {                                                                                             \
+    if (!(cond)) {                                                                                 \
+      printf("    FAIL: " __VA_ARGS__);                                                            \
+      printf("\n");                                                                                \
+      n_failures++;                                                                                \
+    }                                                                                              \
   } while (0)
 
-static double num(const json_t *j) {
-  return json_is_number(j) ? json_number_value(j) : NAN;
-}
+static double num(const json_t *j) { return json_is_number(j) ? json_number_value(j) : NAN; }
 
 typedef struct {
   hfs_spec *spec;
   hfs_model *model;
   json_t *ref;
   int npar;
-  int *ref_index;           /* model parameter -> index in the reference */
+  int *ref_index; /* model parameter -> index in the reference */
 } case_data;
 
 static void case_free(case_data *c) {
@@ -73,15 +71,13 @@ static int case_load(const char *dir, const char *name, case_data *c) {
   for (int i = 0; i < c->npar; i++) {
     c->ref_index[i] = -1;
     for (size_t k = 0; k < json_array_size(names); k++)
-      if (strcmp(json_string_value(json_array_get(names, k)),
-                 hfs_model_par_name(c->model, i)) == 0)
+      if (strcmp(json_string_value(json_array_get(names, k)), hfs_model_par_name(c->model, i)) == 0)
         c->ref_index[i] = (int)k;
   }
   return 0;
 }
 
-static double ref_value(const case_data *c, const char *block, const char *field,
-                        int i) {
+static double ref_value(const case_data *c, const char *block, const char *field, int i) {
   json_t *a = json_object_get(json_object_get(c->ref, block), field);
   return c->ref_index[i] < 0 ? NAN : num(json_array_get(a, (size_t)c->ref_index[i]));
 }
@@ -97,8 +93,8 @@ static double ref_value(const case_data *c, const char *block, const char *field
  * there (the Schur complement of the covariance): in MINUIT's coordinates
  * such a parameter decouples from the others when the gradient pushes it
  * outwards. */
-static void minuit_style_errors(const hfs_model *m, const hfs_fit_result *r,
-                                int condition, double *out) {
+static void minuit_style_errors(const hfs_model *m, const hfs_fit_result *r, int condition,
+                                double *out) {
   int n = r->npar;
   for (int i = 0; i < n; i++) {
     double lo = hfs_model_par_lo(m, i), hi = hfs_model_par_hi(m, i), x = r->theta[i];
@@ -150,24 +146,21 @@ static void check_optimizer(const char *name, case_data *c, hfs_optimizer opt,
   hfs_fitter_destroy(&f);
   if (rc != HFS_OK) return;
 
-  double ref_f = num(json_object_get(json_object_get(c->ref, "mle_minuit_precise"),
-                                     "twice_nll"));
-  printf("  %-36s %-5s %-10s 2nll=%.9f (ref %+.2e) |pg|=%.1e iter=%d eval=%d %s\n",
-         name, hfs_optimizer_name(opt), hfs_fit_status_name(res->status),
-         res->twice_nll, res->twice_nll - ref_f, res->grad_norm, res->n_iter,
-         res->n_eval, res->reason);
-  CHECK(res->status == HFS_FIT_CONVERGED, "%s: status %s", name,
-        hfs_fit_status_name(res->status));
+  double ref_f = num(json_object_get(json_object_get(c->ref, "mle_minuit_precise"), "twice_nll"));
+  printf("  %-36s %-5s %-10s 2nll=%.9f (ref %+.2e) |pg|=%.1e iter=%d eval=%d %s\n", name,
+         hfs_optimizer_name(opt), hfs_fit_status_name(res->status), res->twice_nll,
+         res->twice_nll - ref_f, res->grad_norm, res->n_iter, res->n_eval, res->reason);
+  CHECK(res->status == HFS_FIT_CONVERGED, "%s: status %s", name, hfs_fit_status_name(res->status));
   CHECK(res->has_errors, "%s: no errors", name);
-  CHECK(res->twice_nll - ref_f < 1e-6, "%s: twice_nll %.9f above minuit's %.9f",
-        name, res->twice_nll, ref_f);
+  CHECK(res->twice_nll - ref_f < 1e-6, "%s: twice_nll %.9f above minuit's %.9f", name,
+        res->twice_nll, ref_f);
   if (two_minima(name) && res->twice_nll < ref_f - 1e-4) {
     CHECK(fabs(res->twice_nll - 29.3311315) < 1e-6, "%s: neither minimum", name);
     printf("  %-36s %-5s the global minimum, below pyhf's local one\n", "", "");
     return;
   }
-  CHECK(fabs(res->twice_nll - ref_f) < 1e-4, "%s: twice_nll %.9f vs %.9f", name,
-        res->twice_nll, ref_f);
+  CHECK(fabs(res->twice_nll - ref_f) < 1e-4, "%s: twice_nll %.9f vs %.9f", name, res->twice_nll,
+        ref_f);
 
   double *merr = calloc((size_t)c->npar, sizeof *merr);
   double *merr_cond = calloc((size_t)c->npar, sizeof *merr_cond);
@@ -185,8 +178,8 @@ static void check_optimizer(const char *name, case_data *c, hfs_optimizer opt,
     double tol = fmax(1e-3, 0.01 * unc);
     double dx = fabs(res->theta[i] - x_ref);
     worst_x = fmax(worst_x, dx / tol);
-    CHECK(dx <= tol, "%s: %s = %.8g, minuit %.8g (tolerance %.2g)", name, pn,
-          res->theta[i], x_ref, tol);
+    CHECK(dx <= tol, "%s: %s = %.8g, minuit %.8g (tolerance %.2g)", name, pn, res->theta[i], x_ref,
+          tol);
     if (hfs_model_par_fixed(c->model, i)) {
       CHECK(res->error[i] == 0.0, "%s: fixed %s has error %g", name, pn, res->error[i]);
       continue;
@@ -203,14 +196,15 @@ static void check_optimizer(const char *name, case_data *c, hfs_optimizer opt,
     double rel = fmin(fabs(merr[i] - unc_p), fabs(merr_cond[i] - unc_p)) / unc_p;
     worst_err = fmax(worst_err, rel);
     worst_raw = fmax(worst_raw, fabs(res->error[i] - unc_p) / unc_p);
-    CHECK(rel < 0.01, "%s: error of %s = %.6g (MINUIT-style %.6g or %.6g), minuit %.6g",
-          name, pn, res->error[i], merr[i], merr_cond[i], unc_p);
+    CHECK(rel < 0.01, "%s: error of %s = %.6g (MINUIT-style %.6g or %.6g), minuit %.6g", name, pn,
+          res->error[i], merr[i], merr_cond[i], unc_p);
   }
   free(merr);
   free(merr_cond);
-  printf("  %-36s %-5s worst |dx|/tol %.3f; errors vs MINUIT %.3f%% "
-         "(%.3f%% before its limit mapping)\n",
-         "", "", worst_x, 100 * worst_err, 100 * worst_raw);
+  printf(
+      "  %-36s %-5s worst |dx|/tol %.3f; errors vs MINUIT %.3f%% "
+      "(%.3f%% before its limit mapping)\n",
+      "", "", worst_x, 100 * worst_err, 100 * worst_raw);
 }
 
 /* Fits with the POI fixed at 0 and 1 (pyhf's "conditional" block, SLSQP)
@@ -245,16 +239,15 @@ static void check_conditional(const char *name, case_data *c, hfs_optimizer opt)
           hfs_optimizer_name(opt), hfs_fit_status_name(res.status), res.reason);
     CHECK(res.theta[poi] == (double)v, "%s %s: POI moved to %g", name, key, res.theta[poi]);
     CHECK(res.twice_nll - ref_f < 1e-6 && fabs(res.twice_nll - ref_f) < 1e-4,
-          "%s %s %s: twice_nll %.9f, pyhf %.9f", name, key, hfs_optimizer_name(opt),
-          res.twice_nll, ref_f);
+          "%s %s %s: twice_nll %.9f, pyhf %.9f", name, key, hfs_optimizer_name(opt), res.twice_nll,
+          ref_f);
     json_t *bf = json_object_get(blk, "bestfit");
     for (int i = 0; i < n; i++) {
       if (c->ref_index[i] < 0) continue;
       double x_ref = num(json_array_get(bf, (size_t)c->ref_index[i]));
       double tol = fmax(2e-3, 0.02 * ref_value(c, "mle_minuit", "uncertainties", i));
-      CHECK(fabs(res.theta[i] - x_ref) <= tol, "%s %s %s: %s = %.8g, pyhf %.8g", name,
-            key, hfs_optimizer_name(opt), hfs_model_par_name(c->model, i), res.theta[i],
-            x_ref);
+      CHECK(fabs(res.theta[i] - x_ref) <= tol, "%s %s %s: %s = %.8g, pyhf %.8g", name, key,
+            hfs_optimizer_name(opt), hfs_model_par_name(c->model, i), res.theta[i], x_ref);
     }
   }
   hfs_fit_result_free(&res);
@@ -278,8 +271,7 @@ static void test_reference_fits(void **state) {
   n_failures = 0;
   for (int k = 0; k < n; k++) {
     char name[256];
-    snprintf(name, sizeof name, "%.*s", (int)(strlen(list[k]->d_name) - 9),
-             list[k]->d_name);
+    snprintf(name, sizeof name, "%.*s", (int)(strlen(list[k]->d_name) - 9), list[k]->d_name);
     free(list[k]);
     case_data c;
     if (case_load(dir, name, &c) != 0) {
@@ -301,17 +293,15 @@ static void test_reference_fits(void **state) {
     }
     /* The Newton method ends at least as low as TAO, at the same point. */
     CHECK(r_newton.twice_nll <= r_tao.twice_nll + 1e-8,
-          "%s: twice_nll Newton %.10f above TAO %.10f", name, r_newton.twice_nll,
-          r_tao.twice_nll);
+          "%s: twice_nll Newton %.10f above TAO %.10f", name, r_newton.twice_nll, r_tao.twice_nll);
     if (!two_minima(name) || fabs(r_tao.twice_nll - r_newton.twice_nll) < 1.0)
       for (int i = 0; i < c.npar; i++) {
         double tol = fmax(1e-5, 1e-4 * fabs(r_tao.error[i]));
-        CHECK(fabs(r_tao.theta[i] - r_newton.theta[i]) <= tol,
-              "%s: %s TAO %.9g, Newton %.9g", name, hfs_model_par_name(c.model, i),
-              r_tao.theta[i], r_newton.theta[i]);
+        CHECK(fabs(r_tao.theta[i] - r_newton.theta[i]) <= tol, "%s: %s TAO %.9g, Newton %.9g", name,
+              hfs_model_par_name(c.model, i), r_tao.theta[i], r_newton.theta[i]);
         CHECK(fabs(r_tao.error[i] - r_newton.error[i]) <= 1e-4 * r_tao.error[i] + 1e-12,
-              "%s: error of %s TAO %.9g, Newton %.9g", name,
-              hfs_model_par_name(c.model, i), r_tao.error[i], r_newton.error[i]);
+              "%s: error of %s TAO %.9g, Newton %.9g", name, hfs_model_par_name(c.model, i),
+              r_tao.error[i], r_newton.error[i]);
       }
     hfs_fit_result_free(&r_newton);
     /* Both optimizers find the same minimum, far closer than either is to
@@ -322,17 +312,15 @@ static void test_reference_fits(void **state) {
       case_free(&c);
       continue;
     }
-    CHECK(fabs(r_tao.twice_nll - r_nlopt.twice_nll) < 1e-8,
-          "%s: twice_nll TAO %.10f, NLopt %.10f", name, r_tao.twice_nll,
-          r_nlopt.twice_nll);
+    CHECK(fabs(r_tao.twice_nll - r_nlopt.twice_nll) < 1e-8, "%s: twice_nll TAO %.10f, NLopt %.10f",
+          name, r_tao.twice_nll, r_nlopt.twice_nll);
     for (int i = 0; i < c.npar; i++) {
       double tol = fmax(1e-5, 1e-4 * fabs(r_tao.error[i]));
-      CHECK(fabs(r_tao.theta[i] - r_nlopt.theta[i]) <= tol,
-            "%s: %s TAO %.9g, NLopt %.9g", name, hfs_model_par_name(c.model, i),
-            r_tao.theta[i], r_nlopt.theta[i]);
+      CHECK(fabs(r_tao.theta[i] - r_nlopt.theta[i]) <= tol, "%s: %s TAO %.9g, NLopt %.9g", name,
+            hfs_model_par_name(c.model, i), r_tao.theta[i], r_nlopt.theta[i]);
       CHECK(fabs(r_tao.error[i] - r_nlopt.error[i]) <= 1e-4 * r_tao.error[i] + 1e-12,
-            "%s: error of %s TAO %.9g, NLopt %.9g", name,
-            hfs_model_par_name(c.model, i), r_tao.error[i], r_nlopt.error[i]);
+            "%s: error of %s TAO %.9g, NLopt %.9g", name, hfs_model_par_name(c.model, i),
+            r_tao.error[i], r_nlopt.error[i]);
     }
     hfs_fit_result_free(&r_tao);
     hfs_fit_result_free(&r_nlopt);
@@ -348,8 +336,7 @@ static void test_reference_fits(void **state) {
 static void test_belle2(void **state) {
   (void)state;
   char path[1200];
-  snprintf(path, sizeof path,
-           "%s/workspaces/belle2_knunu_2023/combined_likelihood.json",
+  snprintf(path, sizeof path, "%s/workspaces/belle2_knunu_2023/combined_likelihood.json",
            hfs_test_shared_dir());
   hfs_spec *spec = NULL;
   hfs_model *m = NULL;
@@ -370,9 +357,8 @@ static void test_belle2(void **state) {
     assert_int_equal(hfs_fit_result_init(&res[k], npar, 1), HFS_OK);
     assert_int_equal(hfs_fitter_minimize(f, NULL, NULL, NULL, NULL, 1, &res[k]), HFS_OK);
     printf("  belle2 %-5s %-10s 2nll=%.8f mu=%.6f +- %.6f iter=%d eval=%d %s\n",
-           hfs_optimizer_name(o.optimizer), hfs_fit_status_name(res[k].status),
-           res[k].twice_nll, res[k].theta[poi], res[k].error[poi], res[k].n_iter,
-           res[k].n_eval, res[k].reason);
+           hfs_optimizer_name(o.optimizer), hfs_fit_status_name(res[k].status), res[k].twice_nll,
+           res[k].theta[poi], res[k].error[poi], res[k].n_iter, res[k].n_eval, res[k].reason);
     assert_int_equal(res[k].status, HFS_FIT_CONVERGED);
     assert_close(res[k].twice_nll, -23.33428, 1e-5);
     assert_close(res[k].theta[poi], 4.59905, 1e-5);
@@ -417,7 +403,8 @@ static void test_fitter_api(void **state) {
   int n = c.npar, poi = hfs_model_poi(c.model);
   int nb = hfs_model_nbins(c.model), na = hfs_model_naux(c.model);
   double *theta0 = calloc((size_t)n, sizeof *theta0);
-  double *main_d = calloc((size_t)nb, sizeof *main_d), *aux_d = calloc((size_t)na + 1, sizeof *aux_d);
+  double *main_d = calloc((size_t)nb, sizeof *main_d),
+         *aux_d = calloc((size_t)na + 1, sizeof *aux_d);
   double *cov = calloc((size_t)n * n, sizeof *cov), *err = calloc((size_t)n, sizeof *err);
   int *fixed = calloc((size_t)n, sizeof *fixed);
   assert_true(theta0 && main_d && aux_d && cov && err && fixed);
@@ -497,7 +484,8 @@ static void test_nonfinite_start(void **state) {
   assert_int_equal(hfs_fitter_minimize(f, NULL, NULL, NULL, NULL, 0, &res), HFS_OK);
   printf("  %s\n", res.reason);
   assert_int_equal(res.status, HFS_FIT_NONFINITE);
-  assert_non_null(strstr(res.reason, "start point: total expected rate -15 in channel 'SR', bin 0"));
+  assert_non_null(
+      strstr(res.reason, "start point: total expected rate -15 in channel 'SR', bin 0"));
   hfs_fit_result_free(&res);
   hfs_fitter_destroy(&f);
   hfs_model_destroy(&m);

@@ -67,8 +67,7 @@ static void run(const char *label, hfs_spec *spec) {
     for (int with_errors = 0; with_errors < 2; with_errors++) {
       for (int d = 0; d < 2; d++) {
         const double *main = d ? toy : NULL;
-        assert_int_equal(hfs_fitter_minimize(f, main, NULL, NULL, NULL, with_errors, &res),
-                         HFS_OK);
+        assert_int_equal(hfs_fitter_minimize(f, main, NULL, NULL, NULL, with_errors, &res), HFS_OK);
         assert_int_equal(res.status, HFS_FIT_CONVERGED);
         fixed[poi] = 1;
         init[poi] = 1.0;

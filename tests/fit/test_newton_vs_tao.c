@@ -35,9 +35,9 @@ static void quiet(const char *line, void *ctx) {
 }
 
 /* Fit with both backends and compare. */
-static void compare(const char *label, hfs_fitter *fn, hfs_fitter *ft, int poi,
-                    const double *main, const double *aux, const double *init,
-                    const int *fixed, hfs_fit_result *rn, hfs_fit_result *rt, tally *t) {
+static void compare(const char *label, hfs_fitter *fn, hfs_fitter *ft, int poi, const double *main,
+                    const double *aux, const double *init, const int *fixed, hfs_fit_result *rn,
+                    hfs_fit_result *rt, tally *t) {
   assert_int_equal(hfs_fitter_minimize(fn, main, aux, init, fixed, 0, rn), HFS_OK);
   assert_int_equal(hfs_fitter_minimize(ft, main, aux, init, fixed, 0, rt), HFS_OK);
   t->cases++;
@@ -54,8 +54,7 @@ static void compare(const char *label, hfs_fitter *fn, hfs_fitter *ft, int poi,
   if (!(fixed && fixed[poi]) && dmu > t->max_dmu) t->max_dmu = dmu;
   if (!(dnll <= 1e-8)) {
     t->worse++;
-    printf("  %s: twice_nll newton %.10f above tao %.10f\n", label, rn->twice_nll,
-           rt->twice_nll);
+    printf("  %s: twice_nll newton %.10f above tao %.10f\n", label, rn->twice_nll, rt->twice_nll);
   }
   if (!(fixed && fixed[poi]) && !(dmu <= 1e-6)) {
     t->mu_off++;
@@ -64,11 +63,11 @@ static void compare(const char *label, hfs_fitter *fn, hfs_fitter *ft, int poi,
 }
 
 static void report(const char *what, const tally *t) {
-  printf("  %s: %d fits; not converged: newton %d, tao %d; newton above tao %d, "
-         "mu-hat apart %d; largest twice_nll(newton) - twice_nll(tao) %.1e, "
-         "largest |mu-hat difference| %.1e\n",
-         what, t->cases, t->fail[0], t->fail[1], t->worse, t->mu_off, t->max_dnll,
-         t->max_dmu);
+  printf(
+      "  %s: %d fits; not converged: newton %d, tao %d; newton above tao %d, "
+      "mu-hat apart %d; largest twice_nll(newton) - twice_nll(tao) %.1e, "
+      "largest |mu-hat difference| %.1e\n",
+      what, t->cases, t->fail[0], t->fail[1], t->worse, t->mu_off, t->max_dnll, t->max_dmu);
   assert_true(t->cases > 0);
   assert_int_equal(t->fail[0], 0);
   assert_int_equal(t->worse, 0);

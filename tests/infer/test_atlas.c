@@ -36,25 +36,35 @@ typedef struct {
 /* ../shared/workspaces/README.md, from pyhf's tests/test_regression.py
  * (normsys code4, histosys code4p, q~, asymptotics, mu = 1). */
 static const sbottom_ref sbottom[] = {
-    {"A", "sbottom_1300_205_60", 0.24443627759085326,
-     {0.09022509053507759, 0.1937839194960632, 0.38432344933992,
-      0.6557757334303531, 0.8910420971601081},
+    {"A",
+     "sbottom_1300_205_60",
+     0.24443627759085326,
+     {0.09022509053507759, 0.1937839194960632, 0.38432344933992, 0.6557757334303531,
+      0.8910420971601081},
      1e-5},
-    {"A", "sbottom_1400_950_60", 0.021373283911064852,
-     {0.0026445531093281147, 0.013976126501170727, 0.06497105816950004,
-      0.23644030478043676, 0.5744785776763938},
+    {"A",
+     "sbottom_1400_950_60",
+     0.021373283911064852,
+     {0.0026445531093281147, 0.013976126501170727, 0.06497105816950004, 0.23644030478043676,
+      0.5744785776763938},
      1.5e-5},
-    {"A", "sbottom_1500_850_60", 0.045367205665400624,
-     {0.00598431785676406, 0.026102240062850574, 0.10093641492218848,
-      0.31019245951964736, 0.6553623337518385},
+    {"A",
+     "sbottom_1500_850_60",
+     0.045367205665400624,
+     {0.00598431785676406, 0.026102240062850574, 0.10093641492218848, 0.31019245951964736,
+      0.6553623337518385},
      1e-5},
-    {"B", "sbottom_1400_550_60", 0.9744675266677597,
-     {0.9338879894557114, 0.9569045303300702, 0.9771296335437559,
-      0.9916370124133669, 0.9983701133999316},
+    {"B",
+     "sbottom_1400_550_60",
+     0.9744675266677597,
+     {0.9338879894557114, 0.9569045303300702, 0.9771296335437559, 0.9916370124133669,
+      0.9983701133999316},
      1e-5},
-    {"C", "sbottom_1600_850_60", 0.711023707425625,
-     {0.2955492909588046, 0.4446885457298284, 0.6371473864200973,
-      0.8336149623750603, 0.9585901381554178},
+    {"C",
+     "sbottom_1600_850_60",
+     0.711023707425625,
+     {0.2955492909588046, 0.4446885457298284, 0.6371473864200973, 0.8336149623750603,
+      0.9585901381554178},
      1e-5},
 };
 
@@ -86,12 +96,11 @@ static void sbottom_run(hfs_optimizer opt) {
   for (size_t i = 0; i < sizeof sbottom / sizeof sbottom[0]; i++) {
     const sbottom_ref *r = &sbottom[i];
     char ws[4200], patch[4200];
-    snprintf(ws, sizeof ws,
-             "%s/workspaces/atlas_sbottom_multib_ins1748602/Region%s/BkgOnly.json",
+    snprintf(ws, sizeof ws, "%s/workspaces/atlas_sbottom_multib_ins1748602/Region%s/BkgOnly.json",
              shared, r->region);
     snprintf(patch, sizeof patch,
-             "%s/workspaces/atlas_sbottom_multib_ins1748602/Region%s/patch.%s.json.gz",
-             shared, r->region, r->point);
+             "%s/workspaces/atlas_sbottom_multib_ins1748602/Region%s/patch.%s.json.gz", shared,
+             r->region, r->point);
     loaded l;
     load(ws, patch, &l);
     hfs_fit_options fo = HFS_FIT_OPTIONS_DEFAULT;
@@ -104,8 +113,8 @@ static void sbottom_run(hfs_optimizer opt) {
     assert_int_equal(rc, HFS_OK);
     double rel = fabs(h.cls_obs - r->cls_obs) / r->cls_obs;
     printf("  %-5s %s/%s: CLs_obs %.10f (pyhf %.10f, relative diff %.1e%s)\n",
-           hfs_optimizer_name(opt), r->region, r->point, h.cls_obs, r->cls_obs,
-           rel, rel <= r->rtol_obs ? "" : ", above pyhf's own tolerance");
+           hfs_optimizer_name(opt), r->region, r->point, h.cls_obs, r->cls_obs, rel,
+           rel <= r->rtol_obs ? "" : ", above pyhf's own tolerance");
     double dexp = 0;
     for (int e = 0; e < 5; e++) dexp = fmax(dexp, fabs(h.cls_exp[e] - r->cls_exp[e]));
     printf("        CLs_exp");
@@ -127,9 +136,10 @@ static void sbottom_run(hfs_optimizer opt) {
     hfs_infer_destroy(&I);
     unload(&l);
   }
-  printf("  %s: largest relative CLs_obs difference %.1e, largest absolute "
-         "CLs_exp difference %.1e\n",
-         hfs_optimizer_name(opt), worst_obs, worst_exp);
+  printf(
+      "  %s: largest relative CLs_obs difference %.1e, largest absolute "
+      "CLs_exp difference %.1e\n",
+      hfs_optimizer_name(opt), worst_obs, worst_exp);
 }
 
 static void test_sbottom_tao(void **state) {
@@ -205,9 +215,8 @@ static void test_ewk3l_fits(void **state) {
         converged[k]++;
       } else {
         ok = 0;
-        printf("  %s %s: status %s (%s), twice_nll %.6f, grad %.2e\n", point,
-               k ? "nlopt" : "tao", hfs_fit_status_name(r[k].status),
-               r[k].reason, r[k].twice_nll, r[k].grad_norm);
+        printf("  %s %s: status %s (%s), twice_nll %.6f, grad %.2e\n", point, k ? "nlopt" : "tao",
+               hfs_fit_status_name(r[k].status), r[k].reason, r[k].twice_nll, r[k].grad_norm);
       }
     }
     double dnll = fabs(r[0].twice_nll - r[1].twice_nll);
@@ -219,21 +228,22 @@ static void test_ewk3l_fits(void **state) {
     if (dmu / err > max_dmu_rel) max_dmu_rel = dmu / err;
     if (!ok || dnll > 1e-4 || dmu > tol_mu) {
       failed++;
-      printf("  %s: tao twice_nll %.8f mu_SIG %.6f +- %.6f; nlopt %.8f mu_SIG "
-             "%.6f\n",
-             point, r[0].twice_nll, r[0].theta[poi], err, r[1].twice_nll,
-             r[1].theta[poi]);
+      printf(
+          "  %s: tao twice_nll %.8f mu_SIG %.6f +- %.6f; nlopt %.8f mu_SIG "
+          "%.6f\n",
+          point, r[0].twice_nll, r[0].theta[poi], err, r[1].twice_nll, r[1].theta[poi]);
     }
     hfs_fit_result_free(&r[0]);
     hfs_fit_result_free(&r[1]);
     unload(&l);
   }
-  printf("  ATLAS 3L eRJR: %d signal points; converged: TAO %d, NLopt %d; "
-         "largest |twice_nll(TAO) - twice_nll(NLopt)| %.1e, largest "
-         "|mu_SIG difference| %.1e (%.1e of its error); fit time TAO %.2f s "
-         "(%d iterations), NLopt %.2f s (%d iterations)\n",
-         n, converged[0], converged[1], max_dnll, max_dmu, max_dmu_rel, tsum[0],
-         iters[0], tsum[1], iters[1]);
+  printf(
+      "  ATLAS 3L eRJR: %d signal points; converged: TAO %d, NLopt %d; "
+      "largest |twice_nll(TAO) - twice_nll(NLopt)| %.1e, largest "
+      "|mu_SIG difference| %.1e (%.1e of its error); fit time TAO %.2f s "
+      "(%d iterations), NLopt %.2f s (%d iterations)\n",
+      n, converged[0], converged[1], max_dnll, max_dmu, max_dmu_rel, tsum[0], iters[0], tsum[1],
+      iters[1]);
   for (int i = 0; i < n; i++) free(names[i]);
   assert_int_equal(n, 66);
   assert_int_equal(converged[0], n);

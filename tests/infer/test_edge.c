@@ -23,10 +23,14 @@ static hfs_infer *make(const char *ws, double poi_hi, hfs_spec **sp, hfs_model *
 /* signal 5, background 20 with 10% normsys; observed as given */
 static const char *WS1 =
     "{\"version\":\"1.0.0\",\"channels\":[{\"name\":\"SR\",\"samples\":["
-    "{\"name\":\"s\",\"data\":[5.0, 2.0],\"modifiers\":[{\"name\":\"mu\",\"type\":\"normfactor\",\"data\":null}]},"
-    "{\"name\":\"b\",\"data\":[20.0, 3.0],\"modifiers\":[{\"name\":\"bn\",\"type\":\"normsys\",\"data\":{\"hi\":1.1,\"lo\":0.9}}]}]}],"
+    "{\"name\":\"s\",\"data\":[5.0, "
+    "2.0],\"modifiers\":[{\"name\":\"mu\",\"type\":\"normfactor\",\"data\":null}]},"
+    "{\"name\":\"b\",\"data\":[20.0, "
+    "3.0],\"modifiers\":[{\"name\":\"bn\",\"type\":\"normsys\",\"data\":{\"hi\":1.1,\"lo\":0.9}}]}]"
+    "}],"
     "\"observations\":[{\"name\":\"SR\",\"data\":[%s]}],"
-    "\"measurements\":[{\"name\":\"m\",\"config\":{\"poi\":\"mu\",\"parameters\":[{\"name\":\"mu\",\"bounds\":[[0,%%g]]}]}}]}";
+    "\"measurements\":[{\"name\":\"m\",\"config\":{\"poi\":\"mu\",\"parameters\":[{\"name\":\"mu\","
+    "\"bounds\":[[0,%%g]]}]}}]}";
 
 static hfs_infer *make_obs(const char *obs, double hi, hfs_spec **sp, hfs_model **mp) {
   char fmt[4096];
@@ -42,7 +46,8 @@ static void teardown(hfs_infer **I, hfs_spec **s, hfs_model **m) {
 
 static void test_muhat_at_lower_bound(void **state) {
   (void)state;
-  hfs_spec *s; hfs_model *m;
+  hfs_spec *s;
+  hfs_model *m;
   hfs_infer *I = make_obs("12, 1", 10, &s, &m); /* deficit */
   hfs_hypotest h;
   assert_int_equal(hfs_infer_hypotest(I, HFS_TS_QTILDE, 1.0, &h), HFS_OK);
@@ -56,19 +61,21 @@ static void test_muhat_at_lower_bound(void **state) {
 
 static void test_muhat_above_tested(void **state) {
   (void)state;
-  hfs_spec *s; hfs_model *m;
+  hfs_spec *s;
+  hfs_model *m;
   hfs_infer *I = make_obs("40, 10", 10, &s, &m); /* excess: mu-hat ~ 3.5 */
   hfs_hypotest h;
   assert_int_equal(hfs_infer_hypotest(I, HFS_TS_QTILDE, 1.0, &h), HFS_OK);
   assert_true(h.mu_hat > 1.0);
-  assert_close(h.q_obs, 0, 0);           /* q = 0 when mu-hat > mu */
-  assert_close(h.clsb_obs, 0.5, 1e-12);  /* Phi(-sqrt(qA)+sqrt(qA)) */
+  assert_close(h.q_obs, 0, 0);          /* q = 0 when mu-hat > mu */
+  assert_close(h.clsb_obs, 0.5, 1e-12); /* Phi(-sqrt(qA)+sqrt(qA)) */
   teardown(&I, &s, &m);
 }
 
 static void test_zero_count_bin(void **state) {
   (void)state;
-  hfs_spec *s; hfs_model *m;
+  hfs_spec *s;
+  hfs_model *m;
   hfs_infer *I = make_obs("22, 0", 10, &s, &m);
   hfs_limit_options lo = HFS_LIMIT_OPTIONS_DEFAULT;
   hfs_limit L;
@@ -81,7 +88,8 @@ static void test_zero_count_bin(void **state) {
 
 static void test_limit_outside_range(void **state) {
   (void)state;
-  hfs_spec *s; hfs_model *m;
+  hfs_spec *s;
+  hfs_model *m;
   /* a big excess and a POI bound of 2: the limit is above the range */
   hfs_infer *I = make_obs("60, 15", 2, &s, &m);
   hfs_limit_options lo = HFS_LIMIT_OPTIONS_DEFAULT;
@@ -95,7 +103,8 @@ static void test_limit_outside_range(void **state) {
 
 static void test_other_cl(void **state) {
   (void)state;
-  hfs_spec *s; hfs_model *m;
+  hfs_spec *s;
+  hfs_model *m;
   hfs_infer *I = make_obs("22, 3", 10, &s, &m);
   double prev = 0;
   const double cls[] = {0.68, 0.90, 0.95, 0.99};

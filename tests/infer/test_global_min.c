@@ -72,11 +72,15 @@ static double global_min(profiler *P, const double *main, const double *aux, dou
   double f1 = profile_at(P, main, aux, x1, mu), f2 = profile_at(P, main, aux, x2, mu);
   while (hi - lo > 1e-9) {
     if (f1 < f2) {
-      hi = x2; x2 = x1; f2 = f1;
+      hi = x2;
+      x2 = x1;
+      f2 = f1;
       x1 = hi - g * (hi - lo);
       f1 = profile_at(P, main, aux, x1, mu);
     } else {
-      lo = x1; x1 = x2; f1 = f2;
+      lo = x1;
+      x1 = x2;
+      f1 = f2;
       x2 = lo + g * (hi - lo);
       f2 = profile_at(P, main, aux, x2, mu);
     }
@@ -92,8 +96,7 @@ static double ts_value(hfs_teststat ts, double mu, double mu_hat, double nf, dou
   return mu_hat > mu && (ts == HFS_TS_Q || ts == HFS_TS_QTILDE) ? 0 : t;
 }
 
-static void check_case(const char *path, int ncode, int hcode, hfs_optimizer opt,
-                       hfs_teststat ts) {
+static void check_case(const char *path, int ncode, int hcode, hfs_optimizer opt, hfs_teststat ts) {
   profiler P;
   memset(&P, 0, sizeof P);
   assert_int_equal(load(path, ncode, hcode, &P.spec, &P.m), HFS_OK);
@@ -129,9 +132,8 @@ static void check_case(const char *path, int ncode, int hcode, hfs_optimizer opt
   assert_int_equal(hfs_infer_create(P.m, &fo, NULL, NULL, &I), HFS_OK);
   hfs_hypotest h;
   assert_int_equal(hfs_infer_hypotest(I, ts, mu, &h), HFS_OK);
-  printf("  codes %d/%d %s %s: scan  nll %.8f %.8f %.8f %.8f %.8f q %.8f qa %.8f CLs %.8f\n",
-         ncode, hcode, hfs_optimizer_name(opt), hfs_teststat_name(ts), nf, nc, ng, nfa, nca, q,
-         qa, cls);
+  printf("  codes %d/%d %s %s: scan  nll %.8f %.8f %.8f %.8f %.8f q %.8f qa %.8f CLs %.8f\n", ncode,
+         hcode, hfs_optimizer_name(opt), hfs_teststat_name(ts), nf, nc, ng, nfa, nca, q, qa, cls);
   printf("  %*s hfscan nll %.8f %.8f %.8f %.8f %.8f q %.8f qa %.8f CLs %.8f (repairs %d)\n",
          (int)strlen(hfs_optimizer_name(opt)) + (int)strlen(hfs_teststat_name(ts)) + 10, "",
          h.fits[0].twice_nll, h.fits[1].twice_nll, h.fits[2].twice_nll, h.fits[3].twice_nll,

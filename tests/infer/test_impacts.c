@@ -73,8 +73,8 @@ static void run_scan(hfs_scan *s, const double *levels, int nlevels) {
 
 /* ---- pyhf reference values ---- */
 
-static const char *const cases[] = {"normsys_code4", "histosys_code4p", "staterror_shared",
-                                    "lumi",          "multichannel_all", "shapesys_poisson",
+static const char *const cases[] = {"normsys_code4", "histosys_code4p",    "staterror_shared",
+                                    "lumi",          "multichannel_all",   "shapesys_poisson",
                                     "fixed_params",  "custom_bounds_inits"};
 
 /* 2e-3 absolute or 2% relative (reference README, "Impacts"). */
@@ -122,8 +122,7 @@ static void check_reference(hfs_optimizer opt) {
       if (!mine) print_error("%s: %s not ranked\n", cases[c], name);
       assert_non_null(mine);
       assert_int_equal(pos, (int)q);
-      assert_ref(mine->pull, json_number_value(json_object_get(e, "pull")), "pull", name,
-                 cases[c]);
+      assert_ref(mine->pull, json_number_value(json_object_get(e, "pull")), "pull", name, cases[c]);
       assert_ref(mine->constraint, json_number_value(json_object_get(e, "constraint")),
                  "constraint", name, cases[c]);
       for (int f = 0; f < HFS_IMPACT_NFITS; ++f) {

@@ -63,8 +63,8 @@ static void check_case(const char *dir, const char *name, hfs_optimizer opt) {
     assert_int_equal(hfs_infer_fit_free(c.I, NULL, NULL, NULL, &fr), HFS_OK);
     double ref_min = num(json_object_get(json_object_get(ref, "mle_minuit_precise"), "twice_nll"));
     assert_true(fr.twice_nll <= ref_min + 1e-6);
-    printf("  %s: free fit %.6f (pyhf %.6f); CLs not compared (pyhf's local minimum)\n",
-           name, fr.twice_nll, ref_min);
+    printf("  %s: free fit %.6f (pyhf %.6f); CLs not compared (pyhf's local minimum)\n", name,
+           fr.twice_nll, ref_min);
     hfs_fit_result_free(&fr);
     close_case(&c);
     json_decref(ref);

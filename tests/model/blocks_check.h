@@ -18,7 +18,8 @@ static int check_blocks(hfs_model *m, const double *th) {
   int ns = st.nshared;
   assert_int_equal(ns + st.block_off[st.nblocks], n);
   double *H = calloc((size_t)n * n, sizeof *H), *hss = calloc((size_t)ns * ns + 1, sizeof *hss);
-  double *hbb = calloc((size_t)n * n + 1, sizeof *hbb), *hbs = calloc((size_t)n * ns + 1, sizeof *hbs);
+  double *hbb = calloc((size_t)n * n + 1, sizeof *hbb),
+         *hbs = calloc((size_t)n * ns + 1, sizeof *hbs);
   int *blk = calloc(n, sizeof *blk);
   for (int q = 0; q < n; ++q) blk[q] = -1;
   for (int b = 0; b < st.nblocks; ++b)
@@ -44,7 +45,11 @@ static int check_blocks(hfs_model *m, const double *th) {
       for (int q = 0; q < n; ++q)
         if (blk[p] >= 0 && blk[q] >= 0 && blk[p] != blk[q]) assert_close(H[p * n + q], 0, 0);
   }
-  free(H); free(hss); free(hbb); free(hbs); free(blk);
+  free(H);
+  free(hss);
+  free(hbb);
+  free(hbs);
+  free(blk);
   return rc;
 }
 

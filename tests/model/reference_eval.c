@@ -32,15 +32,27 @@ static int build_binpars(const hfs_model *m) {
         int j = g - bl->bin0;
         for (int k = bl->s0; k < bl->s1; ++k) {
           int q = m->scal[k].par;
-          if (!mark[q]) { mark[q] = 1; if (pass) R.binpar[total + n] = q; ++n; }
+          if (!mark[q]) {
+            mark[q] = 1;
+            if (pass) R.binpar[total + n] = q;
+            ++n;
+          }
         }
         for (int k = bl->h0; k < bl->h1; ++k) {
           int q = m->hist[k].par;
-          if (!mark[q]) { mark[q] = 1; if (pass) R.binpar[total + n] = q; ++n; }
+          if (!mark[q]) {
+            mark[q] = 1;
+            if (pass) R.binpar[total + n] = q;
+            ++n;
+          }
         }
         for (int k = bl->b0; k < bl->b1; ++k) {
           int q = m->pb_par[m->binmod[k].off + j];
-          if (!mark[q]) { mark[q] = 1; if (pass) R.binpar[total + n] = q; ++n; }
+          if (!mark[q]) {
+            mark[q] = 1;
+            if (pass) R.binpar[total + n] = q;
+            ++n;
+          }
         }
       }
       if (!pass) R.binpar_off[g] = total;
@@ -57,7 +69,6 @@ cleanup:
   return rc;
 }
 
-
 void ref_init(const hfs_model *m) {
   ref_free();
   R.scal_k = calloc(3 * (size_t)m->nscal + 1, sizeof(double));
@@ -72,9 +83,16 @@ void ref_init(const hfs_model *m) {
 }
 
 void ref_free(void) {
-  free(R.scal_k); free(R.hist_w); free(R.tmp); free(R.jrow);
-  free(R.nu); free(R.wbin); free(R.sb_A); free(R.sb_G);
-  free(R.binpar_off); free(R.binpar);
+  free(R.scal_k);
+  free(R.hist_w);
+  free(R.tmp);
+  free(R.jrow);
+  free(R.nu);
+  free(R.wbin);
+  free(R.sb_A);
+  free(R.sb_G);
+  free(R.binpar_off);
+  free(R.binpar);
   memset(&R, 0, sizeof R);
 }
 
@@ -100,8 +118,8 @@ static double main_term(const hfs_model *m, const double *main) {
   return f;
 }
 
-static double constraint_term(const hfs_model *m, const double *aux,
-                              const double *theta, double *grad) {
+static double constraint_term(const hfs_model *m, const double *aux, const double *theta,
+                              double *grad) {
   double f = 0;
   for (int a = 0; a < m->naux; ++a) {
     int q = m->aux_par[a];
@@ -134,8 +152,7 @@ static void eval_modifiers(const hfs_model *m, const double *theta) {
     }
   }
   for (int i = 0; i < m->nhist; ++i)
-    hfs_interp_additive(m->histosys_code, theta[m->hist[i].par],
-                        &R.hist_w[6 * i]);
+    hfs_interp_additive(m->histosys_code, theta[m->hist[i].par], &R.hist_w[6 * i]);
 }
 
 /* nu(theta) into R.nu, keeping the per-sample-bin pieces A (nominal plus
@@ -165,8 +182,8 @@ static void eval_rates(const hfs_model *m, const double *theta) {
   }
 }
 
-double ref_twice_nll(const hfs_model *m, const double *main, const double *aux,
-                           const double *theta, double *grad) {
+double ref_twice_nll(const hfs_model *m, const double *main, const double *aux, const double *theta,
+                     double *grad) {
   eval_rates(m, theta);
   double f = main_term(m, main);
   if (!isfinite(f)) return INFINITY;
@@ -220,18 +237,17 @@ double ref_twice_nll(const hfs_model *m, const double *main, const double *aux,
  * Hessian's per-sample-bin pair sums. */
 typedef struct {
   int par;
-  int add;          /* 0: multiplicative factor, 1: additive shift */
+  int add; /* 0: multiplicative factor, 1: additive shift */
   double v, d1, d2;
 } term;
 
-int ref_hessian(const hfs_model *m, const double *main, const double *aux,
-                      const double *theta, double *H) {
+int ref_hessian(const hfs_model *m, const double *main, const double *aux, const double *theta,
+                double *H) {
   int np = m->npar;
   eval_rates(m, theta);
   double f = main_term(m, main);
   if (!isfinite(f))
-    return hfs_error_set(HFS_ERR_NUMERIC,
-                         "Hessian requested where the likelihood is not finite");
+    return hfs_error_set(HFS_ERR_NUMERIC, "Hessian requested where the likelihood is not finite");
   memset(H, 0, sizeof(double) * (size_t)np * (size_t)np);
   double *J = R.jrow;
   memset(J, 0, sizeof(double) * (size_t)np);
@@ -271,8 +287,7 @@ int ref_hessian(const hfs_model *m, const double *main, const double *aux,
         t[nt].d2 = w[4] * du + w[5] * dd;
       }
       if (nt >= MAXT)
-        return hfs_error_set(HFS_ERR_INTERNAL,
-                             "a sample-bin has more than %d modifiers", MAXT);
+        return hfs_error_set(HFS_ERR_INTERNAL, "a sample-bin has more than %d modifiers", MAXT);
       double A = R.sb_A[bl->nom + j];
       /* K_excl(i) and K_excl(i,k): products of the factors leaving out one
        * or two of them; by division when no factor is zero, directly
@@ -286,10 +301,12 @@ int ref_hessian(const hfs_model *m, const double *main, const double *aux,
       for (int i = 0; i < nt; ++i) {
         double Ki = 0;
         if (!t[i].add) {
-          if (nzero == 0) Ki = K / t[i].v;
+          if (nzero == 0)
+            Ki = K / t[i].v;
           else {
             Ki = 1;
-            for (int k = 0; k < nmul; ++k) if (k != i) Ki *= t[k].v;
+            for (int k = 0; k < nmul; ++k)
+              if (k != i) Ki *= t[k].v;
           }
           J[t[i].par] += Ki * t[i].d1 * A;
           /* diagonal second derivative of this term */
@@ -303,10 +320,12 @@ int ref_hessian(const hfs_model *m, const double *main, const double *aux,
           double c;
           if (!t[i].add && !t[k].add) {
             double Kik;
-            if (nzero == 0) Kik = K / (t[i].v * t[k].v);
+            if (nzero == 0)
+              Kik = K / (t[i].v * t[k].v);
             else {
               Kik = 1;
-              for (int l = 0; l < nmul; ++l) if (l != i && l != k) Kik *= t[l].v;
+              for (int l = 0; l < nmul; ++l)
+                if (l != i && l != k) Kik *= t[l].v;
             }
             c = Kik * t[i].d1 * t[k].d1 * A;
           } else if (t[i].add && t[k].add) {
@@ -316,10 +335,12 @@ int ref_hessian(const hfs_model *m, const double *main, const double *aux,
             const term *ad = t[i].add ? &t[i] : &t[k];
             int im = t[i].add ? k : i;
             double Km;
-            if (nzero == 0) Km = K / mu->v;
+            if (nzero == 0)
+              Km = K / mu->v;
             else {
               Km = 1;
-              for (int l = 0; l < nmul; ++l) if (l != im) Km *= t[l].v;
+              for (int l = 0; l < nmul; ++l)
+                if (l != im) Km *= t[l].v;
             }
             c = Km * mu->d1 * ad->d1;
           }
@@ -348,4 +369,3 @@ int ref_hessian(const hfs_model *m, const double *main, const double *aux,
   }
   return HFS_OK;
 }
-

@@ -7,9 +7,9 @@
 
 void ref_init(const hfs_model *m);
 void ref_free(void);
-double ref_twice_nll(const hfs_model *m, const double *main, const double *aux,
-                     const double *theta, double *grad);
-int ref_hessian(const hfs_model *m, const double *main, const double *aux,
-                const double *theta, double *hess);
+double ref_twice_nll(const hfs_model *m, const double *main, const double *aux, const double *theta,
+                     double *grad);
+int ref_hessian(const hfs_model *m, const double *main, const double *aux, const double *theta,
+                double *hess);
 
 #endif

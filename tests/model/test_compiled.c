@@ -81,7 +81,11 @@ static void compare(hfs_model *m, const char *label) {
     }
   }
   ref_free();
-  free(th); free(g); free(gr); free(H); free(Hr);
+  free(th);
+  free(g);
+  free(gr);
+  free(H);
+  free(Hr);
 }
 
 static void compare_file(const char *ws, const char *const *patches, int np,
@@ -156,8 +160,8 @@ static void test_published(void **state) {
                          {"RegionB", "sbottom_1400_550_60"},
                          {"RegionC", "sbottom_1600_850_60"}};
   for (int k = 0; k < 3; ++k) {
-    snprintf(ws, sizeof ws, "%s/workspaces/atlas_sbottom_multib_ins1748602/%s/BkgOnly.json",
-             shared, sb[k][0]);
+    snprintf(ws, sizeof ws, "%s/workspaces/atlas_sbottom_multib_ins1748602/%s/BkgOnly.json", shared,
+             sb[k][0]);
     snprintf(pa, sizeof pa, "%s/workspaces/atlas_sbottom_multib_ins1748602/%s/patch.%s.json.gz",
              shared, sb[k][0], sb[k][1]);
     compare_file(ws, pp, 1, NULL, sb[k][1]);

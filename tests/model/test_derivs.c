@@ -19,7 +19,8 @@ static const char *WS =
     "     {\"name\": \"lumi\", \"type\": \"lumi\", \"data\": null},"
     "     {\"name\": \"sig_th\", \"type\": \"normsys\", \"data\": {\"hi\": 1.1, \"lo\": 0.85}}]},"
     "   {\"name\": \"bkg\", \"data\": [50.0, 40.0, 20.0], \"modifiers\": ["
-    "     {\"name\": \"jes\", \"type\": \"histosys\", \"data\": {\"hi_data\": [55.0, 41.0, 19.0], \"lo_data\": [46.0, 38.5, 21.5]}},"
+    "     {\"name\": \"jes\", \"type\": \"histosys\", \"data\": {\"hi_data\": [55.0, 41.0, 19.0], "
+    "\"lo_data\": [46.0, 38.5, 21.5]}},"
     "     {\"name\": \"jes\", \"type\": \"normsys\", \"data\": {\"hi\": 1.05, \"lo\": 0.97}},"
     "     {\"name\": \"bkg_norm\", \"type\": \"normsys\", \"data\": {\"hi\": 1.2, \"lo\": 0.75}},"
     "     {\"name\": \"stat_SR\", \"type\": \"staterror\", \"data\": [3.0, 2.5, 2.0]},"
@@ -27,7 +28,8 @@ static const char *WS =
     "     {\"name\": \"lumi\", \"type\": \"lumi\", \"data\": null}]},"
     "   {\"name\": \"other\", \"data\": [10.0, 12.0, 6.0], \"modifiers\": ["
     "     {\"name\": \"stat_SR\", \"type\": \"staterror\", \"data\": [1.0, 1.5, 1.0]},"
-    "     {\"name\": \"res\", \"type\": \"histosys\", \"data\": {\"hi_data\": [11.0, 12.5, 6.1], \"lo_data\": [9.5, 11.0, 6.0]}}]}]},"
+    "     {\"name\": \"res\", \"type\": \"histosys\", \"data\": {\"hi_data\": [11.0, 12.5, 6.1], "
+    "\"lo_data\": [9.5, 11.0, 6.0]}}]}]},"
     "  {\"name\": \"CR\", \"samples\": ["
     "   {\"name\": \"bkg\", \"data\": [200.0, 150.0, 90.0], \"modifiers\": ["
     "     {\"name\": \"bkg_norm\", \"type\": \"normsys\", \"data\": {\"hi\": 1.2, \"lo\": 0.75}},"
@@ -36,7 +38,8 @@ static const char *WS =
     " \"observations\": [{\"name\": \"SR\", \"data\": [70, 55, 33]},"
     "                  {\"name\": \"CR\", \"data\": [190, 160, 85]}],"
     " \"measurements\": [{\"name\": \"m\", \"config\": {\"poi\": \"mu\", \"parameters\": ["
-    "   {\"name\": \"lumi\", \"auxdata\": [1.0], \"sigmas\": [0.03], \"bounds\": [[0.8, 1.2]], \"inits\": [1.0]}]}}]}";
+    "   {\"name\": \"lumi\", \"auxdata\": [1.0], \"sigmas\": [0.03], \"bounds\": [[0.8, 1.2]], "
+    "\"inits\": [1.0]}]}}]}";
 
 static hfs_model *build(int ncode, int hcode) {
   hfs_spec *spec = NULL;
@@ -60,13 +63,9 @@ static void point(const hfs_model *m, double *th, int variant) {
     double x = hfs_model_par_init(m, i);
     double shift = 0.13 * ((i * 7 + variant * 3) % 5 - 2) + 0.05 * variant;
     switch (hfs_model_par_type(m, i)) {
-    case HFS_MOD_NORMSYS:
-    case HFS_MOD_HISTOSYS:
-      x = (variant == 2) ? 1.7 * (i % 2 ? 1 : -1) : shift * 3 + 0.07;
-      break;
-    default:
-      x = x * (1 + 0.5 * shift);
-      break;
+      case HFS_MOD_NORMSYS:
+      case HFS_MOD_HISTOSYS: x = (variant == 2) ? 1.7 * (i % 2 ? 1 : -1) : shift * 3 + 0.07; break;
+      default: x = x * (1 + 0.5 * shift); break;
     }
     th[i] = x;
   }
@@ -76,9 +75,8 @@ static void point(const hfs_model *m, double *th, int variant) {
 static void check(hfs_model *m) {
   int n = hfs_model_npar(m);
   const double *obs = hfs_model_observed(m), *aux = hfs_model_auxdata(m);
-  double *th = calloc(n, sizeof *th), *g = calloc(n, sizeof *g),
-         *gp = calloc(n, sizeof *gp), *gm = calloc(n, sizeof *gm),
-         *H = calloc((size_t)n * n, sizeof *H);
+  double *th = calloc(n, sizeof *th), *g = calloc(n, sizeof *g), *gp = calloc(n, sizeof *gp),
+         *gm = calloc(n, sizeof *gm), *H = calloc((size_t)n * n, sizeof *H);
   for (int variant = 0; variant < 3; ++variant) {
     point(m, th, variant);
     double f = hfs_model_twice_nll(m, obs, aux, th, g);
@@ -105,7 +103,11 @@ static void check(hfs_model *m) {
       }
     }
   }
-  free(th); free(g); free(gp); free(gm); free(H);
+  free(th);
+  free(g);
+  free(gp);
+  free(gm);
+  free(H);
 }
 
 static void test_all_codes(void **state) {
@@ -127,10 +129,10 @@ static void test_structure(void **state) {
   hfs_model *m = build(4, 4);
   /* pyhf order: histosys (jes, res), lumi, normfactor (mu), normsys
    * (bkg_norm, sig_th), shapefactor, shapesys, staterror */
-  const char *expect[] = {"jes", "res", "lumi", "k_cr", "mu", "bkg_norm", "sig_th",
-                          "cr_sf[0]", "cr_sf[1]", "cr_sf[2]", "bkg_shape[0]",
-                          "bkg_shape[1]", "bkg_shape[2]", "stat_SR[0]",
-                          "stat_SR[1]", "stat_SR[2]"};
+  const char *expect[] = {"jes",          "res",        "lumi",         "k_cr",
+                          "mu",           "bkg_norm",   "sig_th",       "cr_sf[0]",
+                          "cr_sf[1]",     "cr_sf[2]",   "bkg_shape[0]", "bkg_shape[1]",
+                          "bkg_shape[2]", "stat_SR[0]", "stat_SR[1]",   "stat_SR[2]"};
   assert_int_equal(hfs_model_npar(m), 16);
   for (int i = 0; i < 16; ++i) assert_string_equal(hfs_model_par_name(m, i), expect[i]);
   assert_int_equal(hfs_model_poi(m), 4);
@@ -192,8 +194,10 @@ static void test_rates(void **state) {
           if (s >= 0) assert_string_equal(hfs_model_sample_name(m, c, s), names[c][s]);
           assert_int_equal(hfs_model_rates(m, th, c, s, nu, J), HFS_OK);
           for (int j = 0; j < ncb; ++j) {
-            if (s < 0) assert_close(nu[j], nuall[off + j], 1e-12 * nuall[off + j]);
-            else sum[j] += nu[j];
+            if (s < 0)
+              assert_close(nu[j], nuall[off + j], 1e-12 * nuall[off + j]);
+            else
+              sum[j] += nu[j];
             for (int q = 0; q < n && s >= 0; ++q) Js[j * n + q] += J[j * n + q];
           }
           for (int q = 0; q < n; ++q) {
@@ -206,8 +210,8 @@ static void test_rates(void **state) {
             for (int j = 0; j < ncb; ++j) {
               double fd = (nup[j] - num[j]) / (2 * h);
               if (fabs(fd - J[j * n + q]) > 1e-6 * (1 + fabs(fd)))
-                print_error("d nu[%d]/d %s (channel %d sample %d)\n", j,
-                            hfs_model_par_name(m, q), c, s);
+                print_error("d nu[%d]/d %s (channel %d sample %d)\n", j, hfs_model_par_name(m, q),
+                            c, s);
               assert_close(J[j * n + q], fd, 1e-6 * (1 + fabs(fd)));
             }
           }
@@ -222,7 +226,10 @@ static void test_rates(void **state) {
     }
     assert_int_not_equal(hfs_model_rates(m, th, 2, -1, nu, NULL), HFS_OK);
     assert_int_not_equal(hfs_model_rates(m, th, 0, 1, nu, NULL), HFS_OK);
-    free(th); free(nuall); free(J); free(Js);
+    free(th);
+    free(nuall);
+    free(J);
+    free(Js);
     hfs_model_destroy(&m);
   }
 }
@@ -256,10 +263,8 @@ static void test_first_nonfinite(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_structure),
-      cmocka_unit_test(test_all_codes),
-      cmocka_unit_test(test_blocks),
-      cmocka_unit_test(test_rates),
+      cmocka_unit_test(test_structure),       cmocka_unit_test(test_all_codes),
+      cmocka_unit_test(test_blocks),          cmocka_unit_test(test_rates),
       cmocka_unit_test(test_first_nonfinite),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -27,7 +27,8 @@ static void check_blocks_rates(hfs_model *m, const double *th) {
     assert_int_equal(hfs_model_rates(m, th, c, -1, nuc + off, NULL), HFS_OK);
     for (int j = 0; j < k; ++j) assert_close(nuc[off + j], nu[off + j], 1e-12 * fabs(nu[off + j]));
   }
-  free(nu); free(nuc);
+  free(nu);
+  free(nuc);
 }
 
 static void check_case(const char *dir, const char *name) {
@@ -50,10 +51,8 @@ static void check_case(const char *dir, const char *name) {
   int n = hfs_model_npar(m);
   assert_int_equal(n, (int)json_array_size(names));
   for (int i = 0; i < n; ++i)
-    assert_string_equal(hfs_model_par_name(m, i),
-                        json_string_value(json_array_get(names, i)));
-  assert_int_equal(hfs_model_poi(m),
-                   (int)json_integer_value(json_object_get(model, "poi_index")));
+    assert_string_equal(hfs_model_par_name(m, i), json_string_value(json_array_get(names, i)));
+  assert_int_equal(hfs_model_poi(m), (int)json_integer_value(json_object_get(model, "poi_index")));
   json_t *init = json_object_get(model, "suggested_init");
   json_t *bounds = json_object_get(model, "suggested_bounds");
   json_t *fixed = json_object_get(model, "suggested_fixed");
@@ -62,8 +61,7 @@ static void check_case(const char *dir, const char *name) {
     json_t *b = json_array_get(bounds, i);
     assert_close(hfs_model_par_lo(m, i), num(json_array_get(b, 0)), 1e-12);
     assert_close(hfs_model_par_hi(m, i), num(json_array_get(b, 1)), 1e-12);
-    assert_int_equal(hfs_model_par_fixed(m, i) != 0,
-                     json_is_true(json_array_get(fixed, i)));
+    assert_int_equal(hfs_model_par_fixed(m, i) != 0, json_is_true(json_array_get(fixed, i)));
   }
   json_t *aux = json_object_get(model, "auxdata");
   assert_int_equal(hfs_model_naux(m), (int)json_array_size(aux));

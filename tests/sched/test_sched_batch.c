@@ -21,10 +21,8 @@ static void test_batch_target(void **state) {
   /* Units longer than the target still go one at a time. */
   assert_int_equal(hfs__sched_batch_size(2.0, 0.05, 1000000, 4, 65536), 1);
   /* Units too short to measure: the cap decides. */
-  assert_int_equal(hfs__sched_batch_size(0.0, 0.05, 1000000000, 4, 65536),
-                   65536);
-  assert_int_equal(hfs__sched_batch_size(1e-9, 0.05, 1000000000, 4, 1000),
-                   1000);
+  assert_int_equal(hfs__sched_batch_size(0.0, 0.05, 1000000000, 4, 65536), 65536);
+  assert_int_equal(hfs__sched_batch_size(1e-9, 0.05, 1000000000, 4, 1000), 1000);
 }
 
 static void test_batch_tail(void **state) {
@@ -78,10 +76,8 @@ static void test_progress_log(void **state) {
   assert_non_null(strstr(buf, "hfscan: toys mu=1.2: 1000 units on 4 ranks\n"));
   assert_null(strstr(buf, "10/1000"));
   /* 250 units in 10 s: 25 units/s, 750 left: 30 s. */
-  assert_non_null(strstr(
-      buf, "toys mu=1.2: 250/1000 units (25.0%), 25 units/s, ETA 0:00:30\n"));
-  assert_non_null(
-      strstr(buf, "toys mu=1.2: done, 1000/1000 units in 40 s (25 units/s)"));
+  assert_non_null(strstr(buf, "toys mu=1.2: 250/1000 units (25.0%), 25 units/s, ETA 0:00:30\n"));
+  assert_non_null(strstr(buf, "toys mu=1.2: done, 1000/1000 units in 40 s (25 units/s)"));
   fclose(f);
 }
 
@@ -108,12 +104,9 @@ static void test_progress_end_states(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_batch_unknown_time),
-      cmocka_unit_test(test_batch_target),
-      cmocka_unit_test(test_batch_tail),
-      cmocka_unit_test(test_batch_target_floor),
-      cmocka_unit_test(test_progress_log),
-      cmocka_unit_test(test_progress_end_states),
+      cmocka_unit_test(test_batch_unknown_time), cmocka_unit_test(test_batch_target),
+      cmocka_unit_test(test_batch_tail),         cmocka_unit_test(test_batch_target_floor),
+      cmocka_unit_test(test_progress_log),       cmocka_unit_test(test_progress_end_states),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -53,16 +53,16 @@ static result_t expected(int64_t unit) {
 }
 
 typedef struct {
-  int64_t n;           /* indices are < n */
-  result_t *got;       /* master: result by index */
-  int *count;          /* master: collects by index */
-  int64_t ran;         /* units run on this rank */
-  int64_t ncollected;  /* master */
-  int sleep;           /* random-ish sleeps of up to 300 us */
-  int64_t fail_unit;   /* run() fails on this unit; -1: never */
+  int64_t n;          /* indices are < n */
+  result_t *got;      /* master: result by index */
+  int *count;         /* master: collects by index */
+  int64_t ran;        /* units run on this rank */
+  int64_t ncollected; /* master */
+  int sleep;          /* random-ish sleeps of up to 300 us */
+  int64_t fail_unit;  /* run() fails on this unit; -1: never */
   int64_t collect_fail_unit;
-  int64_t stop_after;  /* collect asks to stop after this many; -1: never */
-  int by_signal;       /* ... by raising SIGUSR1, as the command line would */
+  int64_t stop_after; /* collect asks to stop after this many; -1: never */
+  int by_signal;      /* ... by raising SIGUSR1, as the command line would */
 } ctx_t;
 
 static void ctx_init(ctx_t *c, int64_t n) {
@@ -89,8 +89,7 @@ static int run_unit(void *vctx, int64_t unit, void *out) {
     nanosleep(&ts, NULL);
   }
   if (unit == c->fail_unit)
-    return hfs_error_set(HFS_ERR_NUMERIC, "synthetic failure of unit %lld",
-                         (long long)unit);
+    return hfs_error_set(HFS_ERR_NUMERIC, "synthetic failure of unit %lld", (long long)unit);
   /* Written through a typed pointer so that UBSan checks the alignment the
    * header promises. */
   *(result_t *)out = expected(unit);
@@ -100,13 +99,11 @@ static int run_unit(void *vctx, int64_t unit, void *out) {
 static int collect_unit(void *vctx, int64_t unit, const void *res) {
   ctx_t *c = vctx;
   if (unit < 0 || unit >= c->n)
-    return hfs_error_set(HFS_ERR_INTERNAL, "unit %lld out of range",
-                         (long long)unit);
+    return hfs_error_set(HFS_ERR_INTERNAL, "unit %lld out of range", (long long)unit);
   c->got[unit] = *(const result_t *)res;
   c->count[unit]++;
   c->ncollected++;
-  if (unit == c->collect_fail_unit)
-    return hfs_error_set(HFS_ERR_IO, "synthetic collect failure");
+  if (unit == c->collect_fail_unit) return hfs_error_set(HFS_ERR_IO, "synthetic collect failure");
   if (c->stop_after >= 0 && c->ncollected == c->stop_after) {
     if (c->by_signal)
       raise(SIGUSR1);
@@ -117,8 +114,7 @@ static int collect_unit(void *vctx, int64_t unit, const void *res) {
 }
 
 static hfs_sched_task make_task(ctx_t *c) {
-  hfs_sched_task t = {"test units", sizeof(result_t), run_unit, collect_unit,
-                      c};
+  hfs_sched_task t = {"test units", sizeof(result_t), run_unit, collect_unit, c};
   return t;
 }
 
@@ -141,21 +137,19 @@ static hfs_sched *make_sched(const hfs_sched_options *o) {
 
 /* On the master: every listed unit collected once with the right result,
  * nothing else collected.  Returns 1 if so. */
-static int check_collected(const ctx_t *c, const int64_t *units,
-                           int64_t nunits) {
+static int check_collected(const ctx_t *c, const int64_t *units, int64_t nunits) {
   if (g_rank != 0) return 1;
   int *listed = calloc((size_t)c->n + 1, sizeof *listed);
   int ok = listed != NULL;
   for (int64_t i = 0; ok && i < nunits; i++) listed[units[i]] = 1;
   for (int64_t u = 0; ok && u < c->n; u++) {
     if (c->count[u] != listed[u]) {
-      print_error("unit %lld collected %d times, listed %d\n", (long long)u,
-                  c->count[u], listed[u]);
+      print_error("unit %lld collected %d times, listed %d\n", (long long)u, c->count[u],
+                  listed[u]);
       ok = 0;
     } else if (listed[u]) {
       result_t e = expected(u);
-      if (c->got[u].hash != e.hash || c->got[u].unit != u ||
-          c->got[u].value != e.value) {
+      if (c->got[u].hash != e.hash || c->got[u].unit != u || c->got[u].value != e.value) {
         print_error("unit %lld: wrong result\n", (long long)u);
         ok = 0;
       }
@@ -170,10 +164,8 @@ static int check_collected(const ctx_t *c, const int64_t *units,
 static void print_digest(const ctx_t *c, const char *label) {
   if (g_rank != 0) return;
   uint64_t d = 0;
-  for (int64_t u = 0; u < c->n; u++)
-    d = mix(d ^ (c->count[u] ? c->got[u].hash : 0));
-  printf("# %s: %d ranks, digest %016llx\n", label, g_size,
-         (unsigned long long)d);
+  for (int64_t u = 0; u < c->n; u++) d = mix(d ^ (c->count[u] ? c->got[u].hash : 0));
+  printf("# %s: %d ranks, digest %016llx\n", label, g_size, (unsigned long long)d);
 }
 
 static int64_t *iota(int64_t n) {
@@ -229,8 +221,7 @@ static void full_run(int master_computes, int prefetch, int implicit) {
     assert_all(g_rank != 0 || (c.ran == 0 && st.units_by_master == 0));
   assert_all(g_rank == 0 ? st.units_by_master == c.ran : st.units == c.ran);
   char label[64];
-  snprintf(label, sizeof label,
-           "full run, master_computes=%d prefetch=%d implicit=%d",
+  snprintf(label, sizeof label, "full run, master_computes=%d prefetch=%d implicit=%d",
            master_computes, prefetch, implicit);
   print_digest(&c, label);
   free(units);
@@ -393,8 +384,7 @@ static void run_error(int master_computes) {
   assert_all(rc == HFS_ERR_NUMERIC);
   assert_all(st.failed_unit == bad);
   assert_all(strstr(hfs_error_message(), "unit 137 failed on rank") != NULL);
-  assert_all(strstr(hfs_error_message(), "synthetic failure of unit 137") !=
-             NULL);
+  assert_all(strstr(hfs_error_message(), "synthetic failure of unit 137") != NULL);
   int once = 1;
   if (g_rank == 0) {
     once = c.count[bad] == 0;
@@ -433,8 +423,7 @@ static void test_collect_error(void **state) {
   int rc = hfs_sched_run(s, &t, units, n, &st);
   assert_all(rc == HFS_ERR_IO);
   assert_all(st.failed_unit == 50);
-  assert_all(strstr(hfs_error_message(), "collecting unit 50 failed") !=
-             NULL);
+  assert_all(strstr(hfs_error_message(), "collecting unit 50 failed") != NULL);
   free(units);
   ctx_free(&c);
   hfs_sched_destroy(&s);
@@ -459,8 +448,7 @@ static void test_bad_arguments(void **state) {
     int64_t m = g_rank == 0 ? 100 : 99;
     rc = hfs_sched_run(s, &t, units, m, NULL);
     assert_all(rc == HFS_ERR_ARG);
-    assert_all(g_rank != 0 ||
-               strstr(hfs_error_message(), "different unit lists") != NULL);
+    assert_all(g_rank != 0 || strstr(hfs_error_message(), "different unit lists") != NULL);
   }
   rc = hfs_sched_run(s, &t, units, g_rank == 0 ? -1 : 100, NULL);
   assert_all(rc == HFS_ERR_ARG);
@@ -578,10 +566,9 @@ static void test_progress_lines(void **state) {
   text[len] = '\0';
   fclose(log);
   /* One agreed assertion per rank: assert_all is a collective. */
-  int ok = g_rank == 0
-               ? strstr(text, "hfscan: test units: 500 units on") != NULL &&
-                     strstr(text, "test units: done, 500/500 units") != NULL
-               : len == 0; /* workers never print */
+  int ok = g_rank == 0 ? strstr(text, "hfscan: test units: 500 units on") != NULL &&
+                             strstr(text, "test units: done, 500/500 units") != NULL
+                       : len == 0; /* workers never print */
   assert_all(ok);
   free(units);
   ctx_free(&c);

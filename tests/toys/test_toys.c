@@ -42,7 +42,8 @@ static void close_ctx(ctx *c) {
 /* 3 bins, ~1000 background events each, a 10% normsys and a shapesys */
 static const char *HIGH =
     "{\"version\":\"1.0.0\",\"channels\":[{\"name\":\"SR\",\"samples\":["
-    "{\"name\":\"s\",\"data\":[60.0,80.0,40.0],\"modifiers\":[{\"name\":\"mu\",\"type\":\"normfactor\",\"data\":null}]},"
+    "{\"name\":\"s\",\"data\":[60.0,80.0,40.0],\"modifiers\":[{\"name\":\"mu\",\"type\":"
+    "\"normfactor\",\"data\":null}]},"
     "{\"name\":\"b\",\"data\":[1000.0,900.0,1100.0],\"modifiers\":["
     "{\"name\":\"bn\",\"type\":\"normsys\",\"data\":{\"hi\":1.05,\"lo\":0.95}},"
     "{\"name\":\"bs\",\"type\":\"shapesys\",\"data\":[30.0,30.0,30.0]}]}]}],"
@@ -63,7 +64,8 @@ static void test_reproducible_generation(void **state) {
   /* toy 7 of point 1 drawn first in one context and after others in the
    * other: the same numbers (a toy owns its random stream) */
   assert_int_equal(hfs_toys_generate(a, 1, HFS_TOY_B, 7, m1, x1), HFS_OK);
-  for (int t = 0; t < 7; ++t) assert_int_equal(hfs_toys_generate(b, 0, HFS_TOY_SB, t, m2, x2), HFS_OK);
+  for (int t = 0; t < 7; ++t)
+    assert_int_equal(hfs_toys_generate(b, 0, HFS_TOY_SB, t, m2, x2), HFS_OK);
   assert_int_equal(hfs_toys_generate(b, 1, HFS_TOY_B, 7, m2, x2), HFS_OK);
   assert_memory_equal(m1, m2, sizeof(double) * nb);
   assert_memory_equal(x1, x2, sizeof(double) * na);
@@ -125,7 +127,11 @@ static void test_cls_counting(void **state) {
   memcpy(s, v, sizeof s);
   for (int i = 0; i < 10; ++i)
     for (int j = i + 1; j < 10; ++j)
-      if (s[j] < s[i]) { double t = s[i]; s[i] = s[j]; s[j] = t; }
+      if (s[j] < s[i]) {
+        double t = s[i];
+        s[i] = s[j];
+        s[j] = t;
+      }
   assert_close(r.cls_exp[2], 0.5 * (s[4] + s[5]), 1e-12);
   double mu[4] = {0, 1, 2, 3}, cls[4] = {1.0, 0.3, 0.04, 0.01};
   assert_close(hfs_toys_interpolate_limit(mu, cls, 4, 0.05), 1 + 0.25 / 0.26, 1e-12);
@@ -202,9 +208,10 @@ static void test_pyhf_reference_toys(void **state) {
     run_point(&c, HFS_TS_QTILDE, 1.0, ntoys(2000), 20231125, &res);
     double cls_ref = num(json_object_get(t, "CLs_obs"));
     double err_ref = num(json_object_get(t, "CLs_obs_mc_error_approx"));
-    printf("  %s: CLs %.4f +- %.4f, pyhf %.4f +- %.4f\n", cases[k], res.cls, res.cls_err,
-           cls_ref, err_ref);
-    assert_true(fabs(res.cls - cls_ref) <= 3 * sqrt(err_ref * err_ref + res.cls_err * res.cls_err) + 1e-12);
+    printf("  %s: CLs %.4f +- %.4f, pyhf %.4f +- %.4f\n", cases[k], res.cls, res.cls_err, cls_ref,
+           err_ref);
+    assert_true(fabs(res.cls - cls_ref) <=
+                3 * sqrt(err_ref * err_ref + res.cls_err * res.cls_err) + 1e-12);
     close_ctx(&c);
     json_decref(ref);
   }
@@ -233,8 +240,8 @@ static void test_pyhf_q0_toys(void **state) {
   double p0 = num(json_object_get(t, "pyhf_this_run_p0_obs"));
   double err = sqrt(p0 * (1 - p0) / 2000), mine = sqrt(fmax(res.clsb, 1.0 / N) / N);
   printf("  q0 toys: p0 %.4f +- %.4f, pyhf %.4f +- %.4f; expected median %.4f, pyhf %.4f\n",
-         res.clsb, res.clsb_err, p0, err,
-         res.clsb_exp[2], num(json_array_get(json_object_get(t, "pyhf_this_run_p0_exp"), 2)));
+         res.clsb, res.clsb_err, p0, err, res.clsb_exp[2],
+         num(json_array_get(json_object_get(t, "pyhf_this_run_p0_exp"), 2)));
   assert_true(fabs(res.clsb - p0) <= 3 * sqrt(err * err + mine * mine));
   double m2 = num(json_array_get(json_object_get(t, "pyhf_this_run_p0_exp"), 2));
   assert_close(res.clsb_exp[2], m2, 3 * sqrt(m2 / N) + 0.005);

@@ -25,8 +25,7 @@ static inline int spec_count(const char *s, const char *needle) {
 /* A copy of `text` with the single occurrence of `from` replaced by `to`.
  * Failing when `from` is absent or ambiguous keeps the tests honest when
  * the base workspace changes. */
-static inline char *spec_replace(const char *text, const char *from,
-                                 const char *to) {
+static inline char *spec_replace(const char *text, const char *from, const char *to) {
   int n = spec_count(text, from);
   if (n != 1) {
     print_error("edit target occurs %d times (want 1): %s\n", n, from);
@@ -59,21 +58,19 @@ static inline char *spec_edit_list(const char *const *pairs) {
 
 /* Read `text`; require status `code` and a one-line message that starts
  * with the label and contains every needle. */
-static inline void spec_expect_error_list(const char *text, size_t len,
-                                          int code,
+static inline void spec_expect_error_list(const char *text, size_t len, int code,
                                           const char *const *needles) {
   hfs_spec *s = (hfs_spec *)(uintptr_t)1;
   hfs_error_clear();
   int rc = hfs_spec_read_buffer(text, len, SPEC_LABEL, &s);
   const char *msg = hfs_error_message();
   if (rc != code) {
-    print_error("status %d (%s), wanted %d (%s); message: %s\n", rc,
-                hfs_strerror(rc), code, hfs_strerror(code), msg);
+    print_error("status %d (%s), wanted %d (%s); message: %s\n", rc, hfs_strerror(rc), code,
+                hfs_strerror(code), msg);
     fail();
   }
   assert_null(s);
-  if (strncmp(msg, SPEC_LABEL ": ", strlen(SPEC_LABEL) + 2) != 0 ||
-      strchr(msg, '\n')) {
+  if (strncmp(msg, SPEC_LABEL ": ", strlen(SPEC_LABEL) + 2) != 0 || strchr(msg, '\n')) {
     print_error("message is not one line starting with the label: %s\n", msg);
     fail();
   }
@@ -84,16 +81,15 @@ static inline void spec_expect_error_list(const char *text, size_t len,
     }
   }
 }
-#define spec_expect_error(text, code, ...)             \
-  spec_expect_error_list((text), strlen(text), (code), \
-                         (const char *const[]){__VA_ARGS__, NULL})
+#define spec_expect_error(text, code, ...)                                                         \
+  spec_expect_error_list((text), strlen(text), (code), (const char *const[]){__VA_ARGS__, NULL})
 
 /* Apply one edit to the base workspace and expect a failure. */
-#define spec_bad_edit(from, to, code, ...)           \
-  do {                                               \
-    char *spec__t = spec_edit((from), (to));         \
-    spec_expect_error(spec__t, (code), __VA_ARGS__); \
-    free(spec__t);                                   \
+#define spec_bad_edit(from, to, code, ...)                                                         \
+  do {                                                                                             \
+    char *spec__t = spec_edit((from), (to));                                                       \
+    spec_expect_error(spec__t, (code), __VA_ARGS__);                                               \
+    free(spec__t);                                                                                 \
   } while (0)
 
 /* Read `text` and require success; the caller destroys the result. */

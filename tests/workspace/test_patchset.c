@@ -53,16 +53,16 @@ static char *patchset_text(const char *digest, const char *patches) {
   return t;
 }
 
-#define GOOD_PATCHES                                                      \
-  "{\"metadata\": {\"name\": \"p_100_50\", \"values\": [100, 50]},"      \
-  " \"patch\": [{\"op\": \"add\", \"path\": \"/channels/0/samples/-\","   \
-  " \"value\": " SAMPLE_X "}]},"                                          \
-  "{\"metadata\": {\"name\": \"p_200_12p5\", \"values\": [200, 12.5]},"  \
-  " \"patch\": [{\"op\": \"replace\", \"path\": "                         \
+#define GOOD_PATCHES                                                                               \
+  "{\"metadata\": {\"name\": \"p_100_50\", \"values\": [100, 50]},"                                \
+  " \"patch\": [{\"op\": \"add\", \"path\": \"/channels/0/samples/-\","                            \
+  " \"value\": " SAMPLE_X                                                                          \
+  "}]},"                                                                                           \
+  "{\"metadata\": {\"name\": \"p_200_12p5\", \"values\": [200, 12.5]},"                            \
+  " \"patch\": [{\"op\": \"replace\", \"path\": "                                                  \
   "\"/channels/0/samples/0/data\", \"value\": [2, 3]}]}"
 
-static const char *write_patchset(const char *name, const char *digest,
-                                  const char *patches) {
+static const char *write_patchset(const char *name, const char *digest, const char *patches) {
   char *t = patchset_text(digest, patches);
   const char *p = write_text(name, t);
   free(t);
@@ -72,8 +72,7 @@ static const char *write_patchset(const char *name, const char *digest,
 static void assert_message(int rc, int code, const char *const *needles) {
   const char *msg = hfs_error_message();
   if (rc != code) {
-    print_error("status %d (%s), wanted %d; message: %s\n", rc,
-                hfs_strerror(rc), code, msg);
+    print_error("status %d (%s), wanted %d; message: %s\n", rc, hfs_strerror(rc), code, msg);
     fail();
   }
   if (strchr(msg, '\n')) {
@@ -86,7 +85,7 @@ static void assert_message(int rc, int code, const char *const *needles) {
       fail();
     }
 }
-#define expect_message(rc, code, ...) \
+#define expect_message(rc, code, ...)                                                              \
   assert_message((rc), (code), (const char *const[]){__VA_ARGS__, NULL})
 
 static void test_float_repr(void **state) {
@@ -117,8 +116,7 @@ static void test_float_repr(void **state) {
     char out[64];
     hfs__py_float_repr(cases[i].x, out, sizeof out);
     if (strcmp(out, cases[i].py)) {
-      print_error("repr(%.17g): got %s, Python gives %s\n", cases[i].x, out,
-                  cases[i].py);
+      print_error("repr(%.17g): got %s, Python gives %s\n", cases[i].x, out, cases[i].py);
       fail();
     }
   }
@@ -184,8 +182,8 @@ static void test_read_and_apply(void **state) {
   assert_int_equal(s->channels[0].nsamples, 3);
   hfs_spec_destroy(&s);
   snprintf(arg, sizeof arg, "%s:p_nope", psf);
-  expect_message(hfs_spec_read_patched(ws, patches, 1, 0, &s),
-                 HFS_ERR_NOT_FOUND, "no patch named 'p_nope'");
+  expect_message(hfs_spec_read_patched(ws, patches, 1, 0, &s), HFS_ERR_NOT_FOUND,
+                 "no patch named 'p_nope'");
   assert_null(s);
 
   /* What `hfscan patchset extract` writes is the patch, readable back. */
@@ -218,22 +216,18 @@ static void test_digest_mismatch(void **state) {
   const char *other = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
   const char *psf = write_patchset("ps.json", other, GOOD_PATCHES);
   assert_int_equal(hfs_patchset_read(psf, &ps), HFS_OK);
-  expect_message(hfs_patchset_verify(ps, ws), HFS_ERR_MISMATCH, other,
-                 BASE_DIGEST, "--no-digest-check");
-  expect_message(hfs_patchset_workspace(ps, 0, ws, 0, &s), HFS_ERR_MISMATCH,
-                 other, BASE_DIGEST);
+  expect_message(hfs_patchset_verify(ps, ws), HFS_ERR_MISMATCH, other, BASE_DIGEST,
+                 "--no-digest-check");
+  expect_message(hfs_patchset_workspace(ps, 0, ws, 0, &s), HFS_ERR_MISMATCH, other, BASE_DIGEST);
   assert_null(s);
-  assert_int_equal(
-      hfs_patchset_workspace(ps, 0, ws, HFS_SPEC_NO_DIGEST_CHECK, &s), HFS_OK);
+  assert_int_equal(hfs_patchset_workspace(ps, 0, ws, HFS_SPEC_NO_DIGEST_CHECK, &s), HFS_OK);
   hfs_spec_destroy(&s);
   char arg[300];
   snprintf(arg, sizeof arg, "%s:p_100_50", psf);
   const char *patches[] = {arg};
-  expect_message(hfs_spec_read_patched(ws, patches, 1, 0, &s),
-                 HFS_ERR_MISMATCH, other, BASE_DIGEST);
-  assert_int_equal(
-      hfs_spec_read_patched(ws, patches, 1, HFS_SPEC_NO_DIGEST_CHECK, &s),
-      HFS_OK);
+  expect_message(hfs_spec_read_patched(ws, patches, 1, 0, &s), HFS_ERR_MISMATCH, other,
+                 BASE_DIGEST);
+  assert_int_equal(hfs_spec_read_patched(ws, patches, 1, HFS_SPEC_NO_DIGEST_CHECK, &s), HFS_OK);
   hfs_spec_destroy(&s);
   hfs_patchset_destroy(&ps);
 }
@@ -245,21 +239,20 @@ static void test_bad_patches(void **state) {
   hfs_patchset *ps = NULL;
   hfs_spec *s = NULL;
   const char *ws = write_text("ws.json", spec_base_ws);
-  const char *psf = write_patchset(
-      "ps.json", BASE_DIGEST,
-      "{\"metadata\": {\"name\": \"gone\", \"values\": [1, 2]}, \"patch\": ["
-      "{\"op\": \"test\", \"path\": \"/version\", \"value\": \"1.0.0\"},"
-      "{\"op\": \"remove\", \"path\": \"/channels/7\"}]},"
-      "{\"metadata\": {\"name\": \"three_bins\", \"values\": [1, 3]}, "
-      "\"patch\": [{\"op\": \"add\", \"path\": \"/channels/0/samples/-\", "
-      "\"value\": {\"name\": \"y\", \"data\": [1, 2, 3], \"modifiers\": []}}]}");
+  const char *psf =
+      write_patchset("ps.json", BASE_DIGEST,
+                     "{\"metadata\": {\"name\": \"gone\", \"values\": [1, 2]}, \"patch\": ["
+                     "{\"op\": \"test\", \"path\": \"/version\", \"value\": \"1.0.0\"},"
+                     "{\"op\": \"remove\", \"path\": \"/channels/7\"}]},"
+                     "{\"metadata\": {\"name\": \"three_bins\", \"values\": [1, 3]}, "
+                     "\"patch\": [{\"op\": \"add\", \"path\": \"/channels/0/samples/-\", "
+                     "\"value\": {\"name\": \"y\", \"data\": [1, 2, 3], \"modifiers\": []}}]}");
   assert_int_equal(hfs_patchset_read(psf, &ps), HFS_OK);
   expect_message(hfs_patchset_workspace(ps, 0, ws, 0, &s), HFS_ERR_SCHEMA,
-                 "ps.json:gone: [1] (op remove, path /channels/7)",
-                 "does not exist");
+                 "ps.json:gone: [1] (op remove, path /channels/7)", "does not exist");
   assert_null(s);
-  expect_message(hfs_patchset_workspace(ps, 1, ws, 0, &s), HFS_ERR_SCHEMA,
-                 "ps.json:three_bins", "channels[0].samples[2]");
+  expect_message(hfs_patchset_workspace(ps, 1, ws, 0, &s), HFS_ERR_SCHEMA, "ps.json:three_bins",
+                 "channels[0].samples[2]");
   assert_null(s);
   hfs_patchset_destroy(&ps);
 }
@@ -273,42 +266,50 @@ static void expect_read_error(const char *patches, const char *const *needles) {
   assert_message(rc, HFS_ERR_SCHEMA, needles);
   assert_int_equal(strncmp(hfs_error_message(), psf, strlen(psf)), 0);
 }
-#define expect_read(patches, ...) \
+#define expect_read(patches, ...)                                                                  \
   expect_read_error((patches), (const char *const[]){__VA_ARGS__, NULL})
 
 static void test_bad_patchsets(void **state) {
   (void)state;
   expect_read("", "patches: empty patchset");
-  expect_read(GOOD_PATCHES ", {\"metadata\": {\"name\": \"p_100_50\", "
+  expect_read(GOOD_PATCHES
+              ", {\"metadata\": {\"name\": \"p_100_50\", "
               "\"values\": [1, 1]}, \"patch\": []}",
               "patches[2].metadata: duplicate patch name 'p_100_50' (also "
               "patches[0])");
-  expect_read(GOOD_PATCHES ", {\"metadata\": {\"name\": \"again\", "
+  expect_read(GOOD_PATCHES
+              ", {\"metadata\": {\"name\": \"again\", "
               "\"values\": [100.0, 50]}, \"patch\": []}",
               "patches[2].metadata: patch 'again' has the same values as "
               "patches[0]");
   expect_read("{\"metadata\": {\"name\": \"a\", \"values\": [1]}, \"patch\": []}",
               "patches[0].metadata.values: 1 values for 2 labels");
-  expect_read("{\"metadata\": {\"name\": \"a b\", \"values\": [1, 2]}, "
-              "\"patch\": []}",
-              "patches[0].metadata.name: 'a b' is not a name");
-  expect_read("{\"metadata\": {\"name\": \"a\", \"values\": [1, 2]}, "
-              "\"patch\": {}}",
-              "patches[0].patch: expected an array");
-  expect_read("{\"metadata\": {\"name\": \"a\", \"values\": [1, null]}, "
-              "\"patch\": []}",
-              "patches[0].metadata.values[1]: expected a number or a string");
+  expect_read(
+      "{\"metadata\": {\"name\": \"a b\", \"values\": [1, 2]}, "
+      "\"patch\": []}",
+      "patches[0].metadata.name: 'a b' is not a name");
+  expect_read(
+      "{\"metadata\": {\"name\": \"a\", \"values\": [1, 2]}, "
+      "\"patch\": {}}",
+      "patches[0].patch: expected an array");
+  expect_read(
+      "{\"metadata\": {\"name\": \"a\", \"values\": [1, null]}, "
+      "\"patch\": []}",
+      "patches[0].metadata.values[1]: expected a number or a string");
   expect_read("{\"metadata\": {\"values\": [1, 2]}, \"patch\": []}",
               "patches[0].metadata: missing required key 'name'");
 
   hfs_patchset *ps = NULL;
-  const char *p = write_text("v.json", "{\"version\": \"2.0.0\", \"metadata\": {}, \"patches\": []}");
+  const char *p =
+      write_text("v.json", "{\"version\": \"2.0.0\", \"metadata\": {}, \"patches\": []}");
   expect_message(hfs_patchset_read(p, &ps), HFS_ERR_SCHEMA, "v.json: version: '2.0.0'");
   p = write_text("v.json", "[{\"op\": \"remove\", \"path\": \"/x\"}]");
   expect_message(hfs_patchset_read(p, &ps), HFS_ERR_SCHEMA, "a JSON Patch?");
-  p = write_text("v.json", "{\"version\": \"1.0.0\", \"metadata\": {\"description\": \"\", "
-                 "\"references\": {\"hepdata\": \"ins1234567\"}, \"digests\": {\"sha256\": \"12\"}, "
-                 "\"labels\": [\"x\"]}, \"patches\": []}");
+  p = write_text(
+      "v.json",
+      "{\"version\": \"1.0.0\", \"metadata\": {\"description\": \"\", "
+      "\"references\": {\"hepdata\": \"ins1234567\"}, \"digests\": {\"sha256\": \"12\"}, "
+      "\"labels\": [\"x\"]}, \"patches\": []}");
   expect_message(hfs_patchset_read(p, &ps), HFS_ERR_SCHEMA,
                  "metadata.digests.sha256: expected 64 hexadecimal digits");
   expect_message(hfs_patchset_read(tpath("absent.json"), &ps), HFS_ERR_IO,

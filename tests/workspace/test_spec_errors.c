@@ -6,32 +6,29 @@
 #include "hfs_log.h"
 #include "spec_testutil.h"
 
-#define CH_OK                                                          \
-  "[{\"name\": \"A\", \"samples\": [{\"name\": \"s\", \"data\": [1], " \
+#define CH_OK                                                                                      \
+  "[{\"name\": \"A\", \"samples\": [{\"name\": \"s\", \"data\": [1], "                             \
   "\"modifiers\": []}]}]"
 #define OB_OK "[{\"name\": \"A\", \"data\": [1]}]"
-#define ME_OK \
-  "[{\"name\": \"m\", \"config\": {\"poi\": \"mu\", \"parameters\": []}}]"
+#define ME_OK "[{\"name\": \"m\", \"config\": {\"poi\": \"mu\", \"parameters\": []}}]"
 
 /* A tiny workspace assembled from its three arrays. */
-static char *mini(const char *channels, const char *observations,
-                  const char *measurements) {
+static char *mini(const char *channels, const char *observations, const char *measurements) {
   const char *fmt =
       "{\"channels\": %s, \"observations\": %s, \"measurements\": %s, "
       "\"version\": \"1.0.0\"}";
-  size_t n = strlen(fmt) + strlen(channels) + strlen(observations) +
-             strlen(measurements) + 1;
+  size_t n = strlen(fmt) + strlen(channels) + strlen(observations) + strlen(measurements) + 1;
   char *t = malloc(n);
   assert_non_null(t);
   snprintf(t, n, fmt, channels, observations, measurements);
   return t;
 }
 
-#define bad_mini(ch, ob, me, code, ...)              \
-  do {                                               \
-    char *mini__t = mini((ch), (ob), (me));          \
-    spec_expect_error(mini__t, (code), __VA_ARGS__); \
-    free(mini__t);                                   \
+#define bad_mini(ch, ob, me, code, ...)                                                            \
+  do {                                                                                             \
+    char *mini__t = mini((ch), (ob), (me));                                                        \
+    spec_expect_error(mini__t, (code), __VA_ARGS__);                                               \
+    free(mini__t);                                                                                 \
   } while (0)
 
 static void test_mini_is_valid(void **state) {
@@ -46,8 +43,7 @@ static void test_mini_is_valid(void **state) {
 
 static void test_empty_input(void **state) {
   (void)state;
-  spec_expect_error_list("", 0, HFS_ERR_PARSE,
-                         (const char *const[]){"t.json: empty file", NULL});
+  spec_expect_error_list("", 0, HFS_ERR_PARSE, (const char *const[]){"t.json: empty file", NULL});
   spec_expect_error(" \n\t\r\n", HFS_ERR_PARSE, "t.json: empty file");
 }
 
@@ -57,8 +53,7 @@ static void test_unreadable_file(void **state) {
   int rc = hfs_spec_read_file("/nonexistent/dir/ws.json", &s);
   assert_int_equal(rc, HFS_ERR_IO);
   assert_null(s);
-  assert_non_null(
-      strstr(hfs_error_message(), "/nonexistent/dir/ws.json: cannot open"));
+  assert_non_null(strstr(hfs_error_message(), "/nonexistent/dir/ws.json: cannot open"));
 
   /* A directory opens but cannot be read. */
   rc = hfs_spec_read_file("/", &s);
@@ -107,33 +102,29 @@ static void test_top_level_not_object(void **state) {
 static void test_malformed_json(void **state) {
   (void)state;
   /* An extra comma on line 4 of the base workspace. */
-  spec_bad_edit("{\"name\": \"sig\", \"data\"", "{\"name\": \"sig\",, \"data\"",
-                HFS_ERR_PARSE,
+  spec_bad_edit("{\"name\": \"sig\", \"data\"", "{\"name\": \"sig\",, \"data\"", HFS_ERR_PARSE,
                 "t.json: line 4, column 20: ", "string or '}' expected");
   /* Truncated document. */
   spec_expect_error("{\"channels\": [", HFS_ERR_PARSE,
                     "t.json: line 1, column 14: ", "end of file");
   /* Trailing garbage after the top-level object. */
-  spec_expect_error("{} x", HFS_ERR_PARSE, "line 1, column 4",
-                    "end of file expected");
+  spec_expect_error("{} x", HFS_ERR_PARSE, "line 1, column 4", "end of file expected");
   /* Raw control character in a string. */
   spec_expect_error("{\"a\nb\": 1}", HFS_ERR_PARSE, "line 1");
   /* \u0000 inside a string cannot become a C string. */
-  spec_bad_edit("{\"name\": \"sig\"", "{\"name\": \"s\\u0000ig\"",
-                HFS_ERR_PARSE, "line 4", "\\u0000");
+  spec_bad_edit("{\"name\": \"sig\"", "{\"name\": \"s\\u0000ig\"", HFS_ERR_PARSE, "line 4",
+                "\\u0000");
   /* Invalid UTF-8. */
-  spec_bad_edit("{\"name\": \"sig\"", "{\"name\": \"s\xff\xfeig\"",
-                HFS_ERR_PARSE, "line 4", "unable to decode byte 0xff");
+  spec_bad_edit("{\"name\": \"sig\"", "{\"name\": \"s\xff\xfeig\"", HFS_ERR_PARSE, "line 4",
+                "unable to decode byte 0xff");
 }
 
 static void test_duplicate_keys(void **state) {
   (void)state;
-  spec_bad_edit("{\"name\": \"sig\", \"data\"",
-                "{\"name\": \"sig\", \"name\": \"x\", \"data\"", HFS_ERR_PARSE,
-                "t.json: line 4, column ", "duplicate object key");
-  spec_bad_edit("\"version\": \"1.0.0\"",
-                "\"version\": \"1.0.0\", \"version\": \"1.0.0\"", HFS_ERR_PARSE,
-                "duplicate object key", "line 35");
+  spec_bad_edit("{\"name\": \"sig\", \"data\"", "{\"name\": \"sig\", \"name\": \"x\", \"data\"",
+                HFS_ERR_PARSE, "t.json: line 4, column ", "duplicate object key");
+  spec_bad_edit("\"version\": \"1.0.0\"", "\"version\": \"1.0.0\", \"version\": \"1.0.0\"",
+                HFS_ERR_PARSE, "duplicate object key", "line 35");
 }
 
 static void test_nonfinite_numbers(void **state) {
@@ -143,12 +134,11 @@ static void test_nonfinite_numbers(void **state) {
   for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
     char to[64];
     snprintf(to, sizeof to, "\"data\": [1, %s]", bad[i]);
-    spec_bad_edit("\"data\": [1, 2]", to, HFS_ERR_PARSE,
-                  "t.json: line 4, column ", "numbers must be finite");
+    spec_bad_edit("\"data\": [1, 2]", to, HFS_ERR_PARSE, "t.json: line 4, column ",
+                  "numbers must be finite");
   }
   /* A huge integer literal and an underflowing real are fine (finite). */
-  char *t = spec_edit("\"data\": [1, 2]",
-                      "\"data\": [123456789012345678901234567890, 1e-400]");
+  char *t = spec_edit("\"data\": [1, 2]", "\"data\": [123456789012345678901234567890, 1e-400]");
   hfs_spec *s = spec_expect_ok(t);
   assert_close(s->channels[0].samples[0].data[0], 1.2345678901234568e29, 1e15);
   assert_true(s->channels[0].samples[0].data[1] == 0.0);
@@ -171,8 +161,7 @@ static char *nested(const char *prefix, int n, char open, char close) {
 static void test_nesting_depth(void **state) {
   (void)state;
   char *t = nested("", HFS_SPEC_MAX_DEPTH + 1, '[', ']');
-  spec_expect_error(t, HFS_ERR_PARSE,
-                    "t.json: line 1, column 65: nesting deeper than 64 levels");
+  spec_expect_error(t, HFS_ERR_PARSE, "t.json: line 1, column 65: nesting deeper than 64 levels");
   free(t);
   /* Exactly at the limit the document is parsed (and refused for its
    * type, not its depth). */
@@ -207,8 +196,7 @@ static void test_nesting_depth(void **state) {
   assert_non_null(to2);
   snprintf(to2, 400, "{\"name\": \"sig\", \"%s\": 1, \"data\"", key);
   t = spec_edit("{\"name\": \"sig\", \"data\"", to2);
-  spec_expect_error(t, HFS_ERR_SCHEMA, "channels[0].samples[0].[[[",
-                    "unknown key");
+  spec_expect_error(t, HFS_ERR_SCHEMA, "channels[0].samples[0].[[[", "unknown key");
   free(t);
   free(to2);
 }
@@ -226,8 +214,7 @@ static void test_missing_keys(void **state) {
                 "{\"name\": \"sf\", \"type\": \"shapefactor\"}", HFS_ERR_SCHEMA,
                 "t.json: channels[1].samples[1].modifiers[0]: missing "
                 "required key 'data'");
-  spec_bad_edit("{\"name\": \"norm\", \"factors\": [2]}", "{\"factors\": [2]}",
-                HFS_ERR_SCHEMA,
+  spec_bad_edit("{\"name\": \"norm\", \"factors\": [2]}", "{\"factors\": [2]}", HFS_ERR_SCHEMA,
                 "t.json: measurements[0].config.parameters[2]: missing "
                 "required key 'name'");
   spec_bad_edit("\"poi\": \"norm\", ", "", HFS_ERR_SCHEMA,
@@ -238,8 +225,7 @@ static void test_missing_keys(void **state) {
   spec_bad_edit(", \"lo\": 0.8", "", HFS_ERR_SCHEMA,
                 "channels[1].samples[3].modifiers[1].data: missing required "
                 "key 'lo'");
-  spec_bad_edit("{\"name\": \"SR\", \"data\": [12, 25]}", "{\"name\": \"SR\"}",
-                HFS_ERR_SCHEMA,
+  spec_bad_edit("{\"name\": \"SR\", \"data\": [12, 25]}", "{\"name\": \"SR\"}", HFS_ERR_SCHEMA,
                 "t.json: observations[0]: missing required key 'data'");
   bad_mini(CH_OK, OB_OK, "[{\"name\": \"m\"}]", HFS_ERR_SCHEMA,
            "t.json: measurements[0]: missing required key 'config'");
@@ -249,41 +235,34 @@ static void test_missing_keys(void **state) {
 
 static void test_unknown_keys(void **state) {
   (void)state;
-  spec_bad_edit("\"version\": \"1.0.0\"",
-                "\"version\": \"1.0.0\", \"metadata\": {}", HFS_ERR_SCHEMA,
-                "t.json: metadata: unknown key 'metadata'");
-  spec_bad_edit("{\"name\": \"c\", \"data\"",
-                "{\"name\": \"c\", \"colour\": \"red\", \"data\"",
+  spec_bad_edit("\"version\": \"1.0.0\"", "\"version\": \"1.0.0\", \"metadata\": {}",
+                HFS_ERR_SCHEMA, "t.json: metadata: unknown key 'metadata'");
+  spec_bad_edit("{\"name\": \"c\", \"data\"", "{\"name\": \"c\", \"colour\": \"red\", \"data\"",
+                HFS_ERR_SCHEMA, "t.json: channels[1].samples[2].colour: unknown key 'colour'");
+  spec_bad_edit("{\"hi\": 1.2, \"lo\": 0.8}", "{\"hi\": 1.2, \"lo\": 0.8, \"mid\": 1}",
                 HFS_ERR_SCHEMA,
-                "t.json: channels[1].samples[2].colour: unknown key 'colour'");
-  spec_bad_edit("{\"hi\": 1.2, \"lo\": 0.8}",
-                "{\"hi\": 1.2, \"lo\": 0.8, \"mid\": 1}", HFS_ERR_SCHEMA,
                 "t.json: channels[1].samples[3].modifiers[1].data.mid: "
                 "unknown key 'mid'");
   spec_bad_edit("{\"name\": \"norm\", \"factors\": [2]}",
-                "{\"name\": \"norm\", \"factors\": [2], \"step\": 0.1}",
-                HFS_ERR_SCHEMA,
+                "{\"name\": \"norm\", \"factors\": [2], \"step\": 0.1}", HFS_ERR_SCHEMA,
                 "t.json: measurements[0].config.parameters[2].step: unknown");
-  spec_bad_edit("\"poi\": \"norm\",", "\"poi\": \"norm\", \"pois\": [],",
-                HFS_ERR_SCHEMA, "t.json: measurements[1].config.pois: unknown");
-  spec_bad_edit("{\"name\": \"alt\",", "{\"name\": \"alt\", \"doc\": \"\",",
-                HFS_ERR_SCHEMA, "t.json: measurements[1].doc: unknown");
-  spec_bad_edit("{\"name\": \"CR\", \"data\"",
-                "{\"name\": \"CR\", \"weights\": [1], \"data\"", HFS_ERR_SCHEMA,
-                "t.json: observations[1].weights: unknown");
+  spec_bad_edit("\"poi\": \"norm\",", "\"poi\": \"norm\", \"pois\": [],", HFS_ERR_SCHEMA,
+                "t.json: measurements[1].config.pois: unknown");
+  spec_bad_edit("{\"name\": \"alt\",", "{\"name\": \"alt\", \"doc\": \"\",", HFS_ERR_SCHEMA,
+                "t.json: measurements[1].doc: unknown");
+  spec_bad_edit("{\"name\": \"CR\", \"data\"", "{\"name\": \"CR\", \"weights\": [1], \"data\"",
+                HFS_ERR_SCHEMA, "t.json: observations[1].weights: unknown");
   spec_bad_edit("{\"name\": \"CR\", \"samples\"",
-                "{\"name\": \"CR\", \"type\": \"cr\", \"samples\"",
-                HFS_ERR_SCHEMA, "t.json: channels[1].type: unknown");
+                "{\"name\": \"CR\", \"type\": \"cr\", \"samples\"", HFS_ERR_SCHEMA,
+                "t.json: channels[1].type: unknown");
   spec_bad_edit("{\"name\": \"sf\", \"type\": \"shapefactor\", \"data\": null}",
                 "{\"name\": \"sf\", \"type\": \"shapefactor\", \"data\": null, "
                 "\"interpcode\": 4}",
                 HFS_ERR_SCHEMA,
                 "t.json: channels[1].samples[1].modifiers[0].interpcode: "
                 "unknown");
-  spec_bad_edit("\"hi_data\": [5, 5, 5, 5, 6],",
-                "\"hi_data\": [5, 5, 5, 5, 6], \"mid_data\": [4],",
-                HFS_ERR_SCHEMA,
-                "channels[1].samples[3].modifiers[2].data.mid_data: unknown");
+  spec_bad_edit("\"hi_data\": [5, 5, 5, 5, 6],", "\"hi_data\": [5, 5, 5, 5, 6], \"mid_data\": [4],",
+                HFS_ERR_SCHEMA, "channels[1].samples[3].modifiers[2].data.mid_data: unknown");
 }
 
 static void test_empty_arrays(void **state) {
@@ -322,23 +301,19 @@ static void test_wrong_types(void **state) {
   (void)state;
   /* The whole message, exactly. */
   {
-    char *t = spec_edit("\"hi_data\": [5, 5, 5, 5, 6]",
-                        "\"hi_data\": [5, 5, 5, 5, \"6\"]");
+    char *t = spec_edit("\"hi_data\": [5, 5, 5, 5, 6]", "\"hi_data\": [5, 5, 5, 5, \"6\"]");
     hfs_spec *s = NULL;
-    assert_int_equal(hfs_spec_read_buffer(t, strlen(t), "t.json", &s),
-                     HFS_ERR_SCHEMA);
+    assert_int_equal(hfs_spec_read_buffer(t, strlen(t), "t.json", &s), HFS_ERR_SCHEMA);
     assert_string_equal(hfs_error_message(),
                         "t.json: channels[1].samples[3].modifiers[2].data."
                         "hi_data[4]: expected a number, got string");
     free(t);
   }
-  spec_bad_edit("{\"name\": \"CR\", \"samples\"", "{\"name\": 7, \"samples\"",
-                HFS_ERR_SCHEMA,
+  spec_bad_edit("{\"name\": \"CR\", \"samples\"", "{\"name\": 7, \"samples\"", HFS_ERR_SCHEMA,
                 "t.json: channels[1].name: expected a string, got number");
   bad_mini("[{\"name\": \"A\", \"samples\": {}}]", OB_OK, ME_OK, HFS_ERR_SCHEMA,
            "t.json: channels[0].samples: expected an array, got object");
-  bad_mini("{}", OB_OK, ME_OK, HFS_ERR_SCHEMA,
-           "t.json: channels: expected an array, got object");
+  bad_mini("{}", OB_OK, ME_OK, HFS_ERR_SCHEMA, "t.json: channels: expected an array, got object");
   bad_mini("[[]]", OB_OK, ME_OK, HFS_ERR_SCHEMA,
            "t.json: channels[0]: expected an object, got array");
   bad_mini(CH_OK, "[3]", ME_OK, HFS_ERR_SCHEMA,
@@ -347,19 +322,16 @@ static void test_wrong_types(void **state) {
            "t.json: measurements[0]: expected an object, got null");
   bad_mini(CH_OK, OB_OK, "[{\"name\": \"m\", \"config\": []}]", HFS_ERR_SCHEMA,
            "t.json: measurements[0].config: expected an object, got array");
-  bad_mini("[{\"name\": \"A\", \"samples\": [\"s\"]}]", OB_OK, ME_OK,
-           HFS_ERR_SCHEMA,
+  bad_mini("[{\"name\": \"A\", \"samples\": [\"s\"]}]", OB_OK, ME_OK, HFS_ERR_SCHEMA,
            "t.json: channels[0].samples[0]: expected an object, got string");
-  spec_bad_edit("{\"name\": \"sf\", \"type\": \"shapefactor\", \"data\": null}",
-                "\"sf\"", HFS_ERR_SCHEMA,
+  spec_bad_edit("{\"name\": \"sf\", \"type\": \"shapefactor\", \"data\": null}", "\"sf\"",
+                HFS_ERR_SCHEMA,
                 "t.json: channels[1].samples[1].modifiers[0]: expected an "
                 "object, got string");
-  spec_bad_edit(
-      "\"name\": \"a\", \"data\": [1, 1, 1, 1, 1], \"modifiers\": []",
-      "\"name\": \"a\", \"data\": [1, 1, 1, 1, 1], \"modifiers\": null",
-      HFS_ERR_SCHEMA,
-      "t.json: channels[1].samples[0].modifiers: expected an array, "
-      "got null");
+  spec_bad_edit("\"name\": \"a\", \"data\": [1, 1, 1, 1, 1], \"modifiers\": []",
+                "\"name\": \"a\", \"data\": [1, 1, 1, 1, 1], \"modifiers\": null", HFS_ERR_SCHEMA,
+                "t.json: channels[1].samples[0].modifiers: expected an array, "
+                "got null");
   spec_bad_edit("\"data\": [3, 3, 3, 3, 3]", "\"data\": 3", HFS_ERR_SCHEMA,
                 "t.json: channels[1].samples[2].data: expected an array, got "
                 "number");
@@ -367,8 +339,8 @@ static void test_wrong_types(void **state) {
                 "\"type\": \"shapefactor\", \"data\": {}", HFS_ERR_SCHEMA,
                 "t.json: channels[1].samples[1].modifiers[0].data: expected "
                 "null, got object");
-  spec_bad_edit("\"type\": \"lumi\", \"data\": null",
-                "\"type\": \"lumi\", \"data\": [1]", HFS_ERR_SCHEMA,
+  spec_bad_edit("\"type\": \"lumi\", \"data\": null", "\"type\": \"lumi\", \"data\": [1]",
+                HFS_ERR_SCHEMA,
                 "t.json: channels[0].samples[0].modifiers[1].data: expected "
                 "null, got array");
   spec_bad_edit(
@@ -391,10 +363,8 @@ static void test_wrong_types(void **state) {
   spec_bad_edit("\"data\": [1.5, 2.5]", "\"data\": null", HFS_ERR_SCHEMA,
                 "t.json: channels[0].samples[1].modifiers[1].data: expected "
                 "an array, got null");
-  spec_bad_edit("\"data\": {\"hi_data\"", "\"data\": [{\"hi_data\"",
-                HFS_ERR_PARSE, "line 20");
-  spec_bad_edit("\"lo_data\": [3, 3, 3, 3, 2]", "\"lo_data\": {}",
-                HFS_ERR_SCHEMA,
+  spec_bad_edit("\"data\": {\"hi_data\"", "\"data\": [{\"hi_data\"", HFS_ERR_PARSE, "line 20");
+  spec_bad_edit("\"lo_data\": [3, 3, 3, 3, 2]", "\"lo_data\": {}", HFS_ERR_SCHEMA,
                 "t.json: channels[1].samples[3].modifiers[2].data.lo_data: "
                 "expected an array, got object");
   spec_bad_edit("\"type\": \"shapefactor\"", "\"type\": 5", HFS_ERR_SCHEMA,
@@ -415,8 +385,7 @@ static void test_wrong_types(void **state) {
   spec_bad_edit("\"parameters\": []", "\"parameters\": {}", HFS_ERR_SCHEMA,
                 "t.json: measurements[1].config.parameters: expected an "
                 "array, got object");
-  spec_bad_edit("{\"name\": \"norm\", \"factors\": [2]}", "\"norm\"",
-                HFS_ERR_SCHEMA,
+  spec_bad_edit("{\"name\": \"norm\", \"factors\": [2]}", "\"norm\"", HFS_ERR_SCHEMA,
                 "t.json: measurements[0].config.parameters[2]: expected an "
                 "object, got string");
   spec_bad_edit("\"inits\": [1.5]", "\"inits\": 1.5", HFS_ERR_SCHEMA,
@@ -428,57 +397,49 @@ static void test_wrong_types(void **state) {
   spec_bad_edit("\"data\": [12, 25]", "\"data\": [12, true]", HFS_ERR_SCHEMA,
                 "t.json: observations[0].data[1]: expected a number, got "
                 "boolean");
-  spec_bad_edit("{\"name\": \"SR\", \"data\"", "{\"name\": [\"SR\"], \"data\"",
-                HFS_ERR_SCHEMA,
+  spec_bad_edit("{\"name\": \"SR\", \"data\"", "{\"name\": [\"SR\"], \"data\"", HFS_ERR_SCHEMA,
                 "t.json: observations[0].name: expected a string, got array");
   spec_bad_edit("{\"name\": \"alt\"", "{\"name\": {}", HFS_ERR_SCHEMA,
                 "t.json: measurements[1].name: expected a string, got object");
   spec_bad_edit("\"version\": \"1.0.0\"", "\"version\": 1.0", HFS_ERR_SCHEMA,
                 "t.json: version: expected a string, got number");
-  spec_bad_edit("\"version\": \"1.0.0\"", "\"version\": \"1.1.0\"",
-                HFS_ERR_SCHEMA,
+  spec_bad_edit("\"version\": \"1.0.0\"", "\"version\": \"1.1.0\"", HFS_ERR_SCHEMA,
                 "t.json: version: unsupported workspace version '1.1.0' "
                 "(expected '1.0.0')");
 }
 
 static void test_bin_counts(void **state) {
   (void)state;
-  spec_bad_edit("\"data\": [3, 3, 3, 3, 3]", "\"data\": [3, 3, 3, 3]",
-                HFS_ERR_SCHEMA,
+  spec_bad_edit("\"data\": [3, 3, 3, 3, 3]", "\"data\": [3, 3, 3, 3]", HFS_ERR_SCHEMA,
                 "t.json: channels[1].samples[2].data: has 4 bins, expected 5");
   spec_bad_edit("\"data\": [10, 20]", "\"data\": [10, 20, 30]", HFS_ERR_SCHEMA,
                 "t.json: channels[0].samples[1].data: has 3 bins, expected 2");
-  spec_bad_edit("\"hi_data\": [5, 5, 5, 5, 6]", "\"hi_data\": [5, 5, 5, 5]",
-                HFS_ERR_SCHEMA,
+  spec_bad_edit("\"hi_data\": [5, 5, 5, 5, 6]", "\"hi_data\": [5, 5, 5, 5]", HFS_ERR_SCHEMA,
                 "t.json: channels[1].samples[3].modifiers[2].data.hi_data: "
                 "has 4 entries, but the sample has 5 bins");
-  spec_bad_edit("\"lo_data\": [3, 3, 3, 3, 2]",
-                "\"lo_data\": [3, 3, 3, 3, 2, 1]", HFS_ERR_SCHEMA,
+  spec_bad_edit("\"lo_data\": [3, 3, 3, 3, 2]", "\"lo_data\": [3, 3, 3, 3, 2, 1]", HFS_ERR_SCHEMA,
                 "t.json: channels[1].samples[3].modifiers[2].data.lo_data: "
                 "has 6 entries, but the sample has 5 bins");
   spec_bad_edit("[0.1, 0.2, 0.3, 0.4, 0.5]", "[0.1, 0.2, 0.3]", HFS_ERR_SCHEMA,
                 "t.json: channels[1].samples[2].modifiers[0].data: has 3 "
                 "entries, but the sample has 5 bins");
-  spec_bad_edit("\"data\": [1.5, 2.5]", "\"data\": [1.5, 2.5, 3.5]",
-                HFS_ERR_SCHEMA,
+  spec_bad_edit("\"data\": [1.5, 2.5]", "\"data\": [1.5, 2.5, 3.5]", HFS_ERR_SCHEMA,
                 "t.json: channels[0].samples[1].modifiers[1].data: has 3 "
                 "entries, but the sample has 2 bins");
-  spec_bad_edit("\"data\": [10, 11, 9, 10, 13]", "\"data\": [10, 11, 9, 10]",
-                HFS_ERR_SCHEMA,
+  spec_bad_edit("\"data\": [10, 11, 9, 10, 13]", "\"data\": [10, 11, 9, 10]", HFS_ERR_SCHEMA,
                 "t.json: observations[1].data: has 4 bins, but channel 'CR' "
                 "(channels[1]) has 5");
 }
 
 static void test_unknown_modifier_type(void **state) {
   (void)state;
-  spec_bad_edit("\"type\": \"shapefactor\"", "\"type\": \"shapefactr\"",
-                HFS_ERR_SCHEMA,
+  spec_bad_edit("\"type\": \"shapefactor\"", "\"type\": \"shapefactr\"", HFS_ERR_SCHEMA,
                 "t.json: channels[1].samples[1].modifiers[0].type: unknown "
                 "modifier type 'shapefactr'");
   spec_bad_edit("\"type\": \"shapefactor\"", "\"type\": \"\"", HFS_ERR_SCHEMA,
                 "modifiers[0].type: unknown modifier type ''");
-  spec_bad_edit("\"type\": \"shapefactor\"", "\"type\": \"NormFactor\"",
-                HFS_ERR_SCHEMA, "unknown modifier type 'NormFactor'");
+  spec_bad_edit("\"type\": \"shapefactor\"", "\"type\": \"NormFactor\"", HFS_ERR_SCHEMA,
+                "unknown modifier type 'NormFactor'");
 }
 
 static void test_lumi_name(void **state) {
@@ -495,8 +456,7 @@ static void test_negative_values(void **state) {
   spec_bad_edit("\"data\": [1.5, 2.5]", "\"data\": [1.5, -2.5]", HFS_ERR_SCHEMA,
                 "t.json: channels[0].samples[1].modifiers[1].data[1]: negative "
                 "uncertainty -2.5");
-  spec_bad_edit("[0.1, 0.2, 0.3, 0.4, 0.5]", "[0.1, 0.2, -0.3, 0.4, 0.5]",
-                HFS_ERR_SCHEMA,
+  spec_bad_edit("[0.1, 0.2, 0.3, 0.4, 0.5]", "[0.1, 0.2, -0.3, 0.4, 0.5]", HFS_ERR_SCHEMA,
                 "t.json: channels[1].samples[2].modifiers[0].data[2]: "
                 "negative uncertainty -0.3");
   spec_bad_edit("\"data\": [12, 25]", "\"data\": [12, -1]", HFS_ERR_SCHEMA,
@@ -529,24 +489,20 @@ static void test_negative_values(void **state) {
 
 static void test_duplicate_names(void **state) {
   (void)state;
-  spec_bad_edit(
-      "{\"name\": \"CR\", \"samples\"", "{\"name\": \"SR\", \"samples\"",
-      HFS_ERR_SCHEMA,
-      "t.json: channels[1].name: duplicate channel name 'SR' (first at "
-      "channels[0])");
-  spec_bad_edit("{\"name\": \"c\", \"data\"", "{\"name\": \"a\", \"data\"",
-                HFS_ERR_SCHEMA,
+  spec_bad_edit("{\"name\": \"CR\", \"samples\"", "{\"name\": \"SR\", \"samples\"", HFS_ERR_SCHEMA,
+                "t.json: channels[1].name: duplicate channel name 'SR' (first at "
+                "channels[0])");
+  spec_bad_edit("{\"name\": \"c\", \"data\"", "{\"name\": \"a\", \"data\"", HFS_ERR_SCHEMA,
                 "t.json: channels[1].samples[2].name: duplicate sample name "
                 "'a' (first at channels[1].samples[0])");
-  spec_bad_edit("{\"name\": \"CR\", \"data\"", "{\"name\": \"SR\", \"data\"",
-                HFS_ERR_SCHEMA,
+  spec_bad_edit("{\"name\": \"CR\", \"data\"", "{\"name\": \"SR\", \"data\"", HFS_ERR_SCHEMA,
                 "t.json: observations[1].name: duplicate observation name "
                 "'SR'");
   spec_bad_edit("{\"name\": \"alt\"", "{\"name\": \"meas\"", HFS_ERR_SCHEMA,
                 "t.json: measurements[1].name: duplicate measurement name "
                 "'meas'");
-  spec_bad_edit("{\"name\": \"norm\", \"factors\"",
-                "{\"name\": \"mu\", \"factors\"", HFS_ERR_SCHEMA,
+  spec_bad_edit("{\"name\": \"norm\", \"factors\"", "{\"name\": \"mu\", \"factors\"",
+                HFS_ERR_SCHEMA,
                 "t.json: measurements[0].config.parameters[2].name: duplicate "
                 "parameter name 'mu' (first at "
                 "measurements[0].config.parameters[0])");
@@ -562,8 +518,7 @@ static void test_duplicate_names(void **state) {
       "t.json: channels[2].name: duplicate channel name 'A' (first at "
       "channels[1])");
   /* Samples of the same name in different channels are fine. */
-  char *t =
-      spec_edit("{\"name\": \"a\", \"data\"", "{\"name\": \"sig\", \"data\"");
+  char *t = spec_edit("{\"name\": \"a\", \"data\"", "{\"name\": \"sig\", \"data\"");
   hfs_spec *s = spec_expect_ok(t);
   hfs_spec_destroy(&s);
   free(t);
@@ -574,8 +529,7 @@ static void test_duplicate_modifier(void **state) {
   spec_bad_edit(
       "{\"name\": \"norm\", \"type\": \"normsys\", \"data\": {\"hi\": 1.2, "
       "\"lo\": 0.8}}",
-      "{\"name\": \"mu\", \"type\": \"normfactor\", \"data\": null}",
-      HFS_ERR_SCHEMA,
+      "{\"name\": \"mu\", \"type\": \"normfactor\", \"data\": null}", HFS_ERR_SCHEMA,
       "t.json: channels[1].samples[3].modifiers[1]: modifier 'mu' of type "
       "normfactor appears twice on this sample (first at "
       "channels[1].samples[3].modifiers[0])");
@@ -590,8 +544,7 @@ static void test_duplicate_modifier(void **state) {
 
 static void test_missing_observation(void **state) {
   (void)state;
-  spec_bad_edit("{\"name\": \"CR\", \"data\"", "{\"name\": \"XR\", \"data\"",
-                HFS_ERR_SCHEMA,
+  spec_bad_edit("{\"name\": \"CR\", \"data\"", "{\"name\": \"XR\", \"data\"", HFS_ERR_SCHEMA,
                 "t.json: channels[1]: no observation named 'CR'");
 }
 
@@ -614,8 +567,7 @@ static void test_extra_observation(void **state) {
   hfs_spec *s = spec_expect_ok(t);
   hfs_warn_set_sink(old, NULL);
   assert_int_equal(nwarn, 1);
-  assert_non_null(
-      strstr(last_warning, "t.json: observations[1]: no channel named 'VR'"));
+  assert_non_null(strstr(last_warning, "t.json: observations[1]: no channel named 'VR'"));
   /* The observation stays in the tree, in file order. */
   assert_int_equal(s->nobs, 3);
   assert_string_equal(s->obs[1].name, "VR");
@@ -633,23 +585,19 @@ static void test_extra_observation(void **state) {
 
 static void test_bounds(void **state) {
   (void)state;
-  spec_bad_edit("\"bounds\": [[0, 10]]", "\"bounds\": [[0, 5, 10]]",
-                HFS_ERR_SCHEMA,
+  spec_bad_edit("\"bounds\": [[0, 10]]", "\"bounds\": [[0, 5, 10]]", HFS_ERR_SCHEMA,
                 "t.json: measurements[0].config.parameters[0].bounds[0]: a "
                 "bounds entry must be a pair [lo, hi] of 2 numbers, got 3 "
                 "entries");
   spec_bad_edit("\"bounds\": [[0, 10]]", "\"bounds\": [[0]]", HFS_ERR_SCHEMA,
-                "parameters[0].bounds[0]: a bounds entry must be a pair",
-                "got 1 entries");
+                "parameters[0].bounds[0]: a bounds entry must be a pair", "got 1 entries");
   spec_bad_edit("\"bounds\": [[0, 10]]", "\"bounds\": [0, 10]", HFS_ERR_SCHEMA,
                 "t.json: measurements[0].config.parameters[0].bounds[0]: "
                 "expected an array, got number");
-  spec_bad_edit("\"bounds\": [[0, 10]]", "\"bounds\": [[0, \"10\"]]",
-                HFS_ERR_SCHEMA,
+  spec_bad_edit("\"bounds\": [[0, 10]]", "\"bounds\": [[0, \"10\"]]", HFS_ERR_SCHEMA,
                 "t.json: measurements[0].config.parameters[0].bounds[0][1]: "
                 "expected a number, got string");
-  spec_bad_edit("\"bounds\": [[0.5, 1.5]]", "\"bounds\": [[5, 1]]",
-                HFS_ERR_SCHEMA,
+  spec_bad_edit("\"bounds\": [[0.5, 1.5]]", "\"bounds\": [[5, 1]]", HFS_ERR_SCHEMA,
                 "t.json: measurements[0].config.parameters[1].bounds[0]: "
                 "inverted bounds [5, 1]");
   spec_bad_edit("\"inits\": [1.5]", "\"inits\": [12]", HFS_ERR_SCHEMA,
@@ -659,12 +607,10 @@ static void test_bounds(void **state) {
                 "inits[0]: init -0.1 outside bounds [0, 10]");
   /* Multi-entry: the second pair is inverted, the error names it. */
   spec_bad_edit("\"inits\": [1.5], \"bounds\": [[0, 10]]",
-                "\"inits\": [1.5, 2], \"bounds\": [[0, 10], [3, 2.5]]",
-                HFS_ERR_SCHEMA,
+                "\"inits\": [1.5, 2], \"bounds\": [[0, 10], [3, 2.5]]", HFS_ERR_SCHEMA,
                 "parameters[0].bounds[1]: inverted bounds [3, 2.5]");
   spec_bad_edit("\"inits\": [1.5], \"bounds\": [[0, 10]]",
-                "\"inits\": [1.5, 2], \"bounds\": [[0, 10], [3, 4]]",
-                HFS_ERR_SCHEMA,
+                "\"inits\": [1.5, 2], \"bounds\": [[0, 10], [3, 4]]", HFS_ERR_SCHEMA,
                 "parameters[0].inits[1]: init 2 outside bounds [3, 4]");
 
   /* An init on a bound, equal bounds, and unequal lengths (left to the
@@ -688,8 +634,7 @@ static void test_bounds(void **state) {
 /* Keys and names from the input are shown on one line and cut when long. */
 static void test_message_hygiene(void **state) {
   (void)state;
-  spec_bad_edit("{\"name\": \"c\", \"data\"",
-                "{\"name\": \"c\", \"a\\nb\\u0001\": 1, \"data\"",
+  spec_bad_edit("{\"name\": \"c\", \"data\"", "{\"name\": \"c\", \"a\\nb\\u0001\": 1, \"data\"",
                 HFS_ERR_SCHEMA,
                 "channels[1].samples[2].a\\x0ab\\x01: unknown key "
                 "'a\\x0ab\\x01'");
@@ -701,8 +646,7 @@ static void test_message_hygiene(void **state) {
   for (size_t i = 0; i < n; i++) to[at + i] = (char)('a' + i % 26);
   strcpy(to + at + n, "\": 1, \"data\"");
   char *t = spec_edit("{\"name\": \"c\", \"data\"", to);
-  spec_expect_error(t, HFS_ERR_SCHEMA, "channels[1].samples[2].abcdef", "...",
-                    "unknown key");
+  spec_expect_error(t, HFS_ERR_SCHEMA, "channels[1].samples[2].abcdef", "...", "unknown key");
   assert_true(strlen(hfs_error_message()) < 1000);
   free(t);
   /* Multi-byte UTF-8 names are cut at a character boundary. */
@@ -712,8 +656,7 @@ static void test_message_hygiene(void **state) {
   for (int i = 0; i < 200; i++) strcat(name, "\xc3\xa9"); /* é */
   snprintf(to, n + 64, "\"type\": \"%s\"", name);
   t = spec_edit("\"type\": \"shapefactor\"", to);
-  spec_expect_error(t, HFS_ERR_SCHEMA, "unknown modifier type '\xc3\xa9",
-                    "\xc3\xa9...'");
+  spec_expect_error(t, HFS_ERR_SCHEMA, "unknown modifier type '\xc3\xa9", "\xc3\xa9...'");
   free(t);
   free(name);
   free(to);
@@ -721,28 +664,17 @@ static void test_message_hygiene(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_mini_is_valid),
-      cmocka_unit_test(test_empty_input),
-      cmocka_unit_test(test_unreadable_file),
-      cmocka_unit_test(test_null_arguments),
-      cmocka_unit_test(test_top_level_not_object),
-      cmocka_unit_test(test_malformed_json),
-      cmocka_unit_test(test_duplicate_keys),
-      cmocka_unit_test(test_nonfinite_numbers),
-      cmocka_unit_test(test_nesting_depth),
-      cmocka_unit_test(test_missing_keys),
-      cmocka_unit_test(test_unknown_keys),
-      cmocka_unit_test(test_empty_arrays),
-      cmocka_unit_test(test_wrong_types),
-      cmocka_unit_test(test_bin_counts),
-      cmocka_unit_test(test_unknown_modifier_type),
-      cmocka_unit_test(test_lumi_name),
-      cmocka_unit_test(test_negative_values),
-      cmocka_unit_test(test_duplicate_names),
-      cmocka_unit_test(test_duplicate_modifier),
-      cmocka_unit_test(test_missing_observation),
-      cmocka_unit_test(test_extra_observation),
-      cmocka_unit_test(test_bounds),
+      cmocka_unit_test(test_mini_is_valid),         cmocka_unit_test(test_empty_input),
+      cmocka_unit_test(test_unreadable_file),       cmocka_unit_test(test_null_arguments),
+      cmocka_unit_test(test_top_level_not_object),  cmocka_unit_test(test_malformed_json),
+      cmocka_unit_test(test_duplicate_keys),        cmocka_unit_test(test_nonfinite_numbers),
+      cmocka_unit_test(test_nesting_depth),         cmocka_unit_test(test_missing_keys),
+      cmocka_unit_test(test_unknown_keys),          cmocka_unit_test(test_empty_arrays),
+      cmocka_unit_test(test_wrong_types),           cmocka_unit_test(test_bin_counts),
+      cmocka_unit_test(test_unknown_modifier_type), cmocka_unit_test(test_lumi_name),
+      cmocka_unit_test(test_negative_values),       cmocka_unit_test(test_duplicate_names),
+      cmocka_unit_test(test_duplicate_modifier),    cmocka_unit_test(test_missing_observation),
+      cmocka_unit_test(test_extra_observation),     cmocka_unit_test(test_bounds),
       cmocka_unit_test(test_message_hygiene),
   };
   return cmocka_run_group_tests_name("spec_errors", tests, NULL, NULL);

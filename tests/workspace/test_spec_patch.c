@@ -56,8 +56,7 @@ static const char *write_gz(const char *name, const char *text, int members) {
 
 /* Read the base workspace (or `ws` if not NULL) with the given patch texts
  * written to p0.json, p1.json, ... */
-static int read_patched(const char *ws, const char *const *patches, int n,
-                        hfs_spec **s) {
+static int read_patched(const char *ws, const char *const *patches, int n, hfs_spec **s) {
   const char *wsp = write_text("ws.json", ws ? ws : spec_base_ws);
   const char *files[8];
   char *names[8];
@@ -86,10 +85,9 @@ static hfs_spec *patched_ok_list(const char *const *patches, int n) {
   assert_non_null(s);
   return s;
 }
-#define patched_ok(...)                                             \
-  patched_ok_list((const char *const[]){__VA_ARGS__},               \
-                  (int)(sizeof((const char *const[]){__VA_ARGS__}) / \
-                        sizeof(const char *)))
+#define patched_ok(...)                                                                            \
+  patched_ok_list((const char *const[]){__VA_ARGS__},                                              \
+                  (int)(sizeof((const char *const[]){__VA_ARGS__}) / sizeof(const char *)))
 
 /* Apply one patch to the base workspace; require status `code` and a
  * one-line message starting with `start` (NULL: the patch file's path)
@@ -102,14 +100,12 @@ static void expect_error_list(const char *patch, int code, const char *start,
   char head[300];
   snprintf(head, sizeof head, "%s: ", start ? start : tpath("p0.json"));
   if (rc != code) {
-    print_error("status %d (%s), wanted %d; message: %s\n", rc,
-                hfs_strerror(rc), code, msg);
+    print_error("status %d (%s), wanted %d; message: %s\n", rc, hfs_strerror(rc), code, msg);
     fail();
   }
   assert_null(s);
   if (strncmp(msg, head, strlen(head)) != 0 || strchr(msg, '\n')) {
-    print_error("message is not one line starting with \"%s\": %s\n", head,
-                msg);
+    print_error("message is not one line starting with \"%s\": %s\n", head, msg);
     fail();
   }
   for (; *needles; needles++)
@@ -118,7 +114,7 @@ static void expect_error_list(const char *patch, int code, const char *start,
       fail();
     }
 }
-#define expect_error(patch, code, ...) \
+#define expect_error(patch, code, ...)                                                             \
   expect_error_list((patch), (code), NULL, (const char *const[]){__VA_ARGS__, NULL})
 
 /* The label of the base workspace patched by p0.json. */
@@ -137,8 +133,7 @@ static const hfs_spec_channel *channel(const hfs_spec *s, const char *name) {
 }
 
 /* A sample for channel SR (2 bins). */
-#define SAMPLE_X \
-  "{\"name\": \"x\", \"data\": [7, 8], \"modifiers\": []}"
+#define SAMPLE_X "{\"name\": \"x\", \"data\": [7, 8], \"modifiers\": []}"
 
 static void test_no_patch_is_plain_read(void **state) {
   (void)state;
@@ -158,30 +153,26 @@ static void test_no_patch_is_plain_read(void **state) {
   assert_string_equal(s->file, label);
   hfs_spec_destroy(&s);
   /* Misuse. */
-  assert_int_equal(hfs_spec_read_file_patched(tpath("ws.json"), NULL, 1, &s),
-                   HFS_ERR_ARG);
+  assert_int_equal(hfs_spec_read_file_patched(tpath("ws.json"), NULL, 1, &s), HFS_ERR_ARG);
   const char *nul[] = {NULL};
-  assert_int_equal(hfs_spec_read_file_patched(tpath("ws.json"), nul, 1, &s),
-                   HFS_ERR_ARG);
-  assert_int_equal(hfs_spec_read_file_patched(tpath("ws.json"), NULL, -1, &s),
-                   HFS_ERR_ARG);
-  assert_int_equal(hfs_spec_read_file_patched(tpath("ws.json"), NULL, 0, NULL),
-                   HFS_ERR_ARG);
+  assert_int_equal(hfs_spec_read_file_patched(tpath("ws.json"), nul, 1, &s), HFS_ERR_ARG);
+  assert_int_equal(hfs_spec_read_file_patched(tpath("ws.json"), NULL, -1, &s), HFS_ERR_ARG);
+  assert_int_equal(hfs_spec_read_file_patched(tpath("ws.json"), NULL, 0, NULL), HFS_ERR_ARG);
 }
 
 static void test_add(void **state) {
   (void)state;
   /* Insert at an index, append with "-", and add to an object (a new
    * member, and an existing one, which add replaces). */
-  hfs_spec *s = patched_ok(
-      "[{\"op\": \"add\", \"path\": \"/channels/0/samples/0\", \"value\": " SAMPLE_X
-      "},"
-      " {\"op\": \"add\", \"path\": \"/channels/0/samples/-\", \"value\": "
-      "{\"name\": \"y\", \"data\": [1, 1], \"modifiers\": []}},"
-      " {\"op\": \"add\", \"path\": \"/measurements/0/config/parameters/2/inits\", "
-      "\"value\": [0.5]},"
-      " {\"op\": \"add\", \"path\": \"/measurements/0/config/poi\", \"value\": "
-      "\"norm\"}]");
+  hfs_spec *s =
+      patched_ok("[{\"op\": \"add\", \"path\": \"/channels/0/samples/0\", \"value\": " SAMPLE_X
+                 "},"
+                 " {\"op\": \"add\", \"path\": \"/channels/0/samples/-\", \"value\": "
+                 "{\"name\": \"y\", \"data\": [1, 1], \"modifiers\": []}},"
+                 " {\"op\": \"add\", \"path\": \"/measurements/0/config/parameters/2/inits\", "
+                 "\"value\": [0.5]},"
+                 " {\"op\": \"add\", \"path\": \"/measurements/0/config/poi\", \"value\": "
+                 "\"norm\"}]");
   const hfs_spec_channel *sr = channel(s, "SR");
   assert_int_equal(sr->nsamples, 4);
   assert_string_equal(sr->samples[0].name, "x");
@@ -194,16 +185,16 @@ static void test_add(void **state) {
   hfs_spec_destroy(&s);
 
   /* The index one past the end appends too. */
-  s = patched_ok("[{\"op\": \"add\", \"path\": \"/channels/0/samples/2\", "
-                 "\"value\": " SAMPLE_X "}]");
+  s = patched_ok(
+      "[{\"op\": \"add\", \"path\": \"/channels/0/samples/2\", "
+      "\"value\": " SAMPLE_X "}]");
   assert_string_equal(channel(s, "SR")->samples[2].name, "x");
   hfs_spec_destroy(&s);
 
   /* The path "" replaces the whole document. */
   char *whole = malloc(strlen(spec_base_ws) + 100);
   assert_non_null(whole);
-  sprintf(whole, "[{\"op\": \"add\", \"path\": \"\", \"value\": %s}]",
-          spec_base_ws);
+  sprintf(whole, "[{\"op\": \"add\", \"path\": \"\", \"value\": %s}]", spec_base_ws);
   s = patched_ok("[{\"op\": \"remove\", \"path\": \"/channels/1\"}]", whole);
   assert_int_equal(s->nchannels, 2);
   hfs_spec_destroy(&s);
@@ -234,8 +225,7 @@ static void test_replace(void **state) {
       "\"value\": [11, 21]},"
       " {\"op\": \"replace\", \"path\": \"/observations/0/data/1\", \"value\": "
       "26},"
-      " {\"op\": \"replace\", \"path\": \"/channels/0/samples/0\", \"value\": " SAMPLE_X
-      "}]");
+      " {\"op\": \"replace\", \"path\": \"/channels/0/samples/0\", \"value\": " SAMPLE_X "}]");
   const hfs_spec_channel *sr = channel(s, "SR");
   assert_int_equal(sr->nsamples, 2); /* replaced, not inserted */
   assert_string_equal(sr->samples[0].name, "x");
@@ -252,7 +242,8 @@ static void test_move(void **state) {
    * onto itself (allowed, no change). */
   hfs_spec *s = patched_ok(
       "[{\"op\": \"add\", \"path\": \"/channels/-\", \"value\": {\"name\": "
-      "\"VR\", \"samples\": [" SAMPLE_X "]}},"
+      "\"VR\", \"samples\": [" SAMPLE_X
+      "]}},"
       " {\"op\": \"add\", \"path\": \"/observations/-\", \"value\": "
       "{\"name\": \"VR\", \"data\": [1, 2]}},"
       " {\"op\": \"move\", \"from\": \"/channels/2\", \"path\": \"/channels/0\"},"
@@ -307,16 +298,18 @@ static void test_test_op(void **state) {
       " \"value\": {\"lo\": 0.9, \"hi\": 1.1}},"
       " {\"op\": \"test\", \"path\": \"/version\", \"value\": \"1.0.0\"}]");
   hfs_spec_destroy(&s);
-  expect_error("[{\"op\": \"test\", \"path\": \"\", \"value\": 1}]",
-               HFS_ERR_SCHEMA, "[0] (op test, path ): test failed");
-  expect_error("[{\"op\": \"test\", \"path\": \"/channels/0/name\", \"value\": "
-               "\"CR\"}]",
-               HFS_ERR_SCHEMA,
-               "[0] (op test, path /channels/0/name): test failed: the value "
-               "at the path differs");
-  expect_error("[{\"op\": \"test\", \"path\": \"/observations/0/data\", "
-               "\"value\": [12]}]",
-               HFS_ERR_SCHEMA, "test failed");
+  expect_error("[{\"op\": \"test\", \"path\": \"\", \"value\": 1}]", HFS_ERR_SCHEMA,
+               "[0] (op test, path ): test failed");
+  expect_error(
+      "[{\"op\": \"test\", \"path\": \"/channels/0/name\", \"value\": "
+      "\"CR\"}]",
+      HFS_ERR_SCHEMA,
+      "[0] (op test, path /channels/0/name): test failed: the value "
+      "at the path differs");
+  expect_error(
+      "[{\"op\": \"test\", \"path\": \"/observations/0/data\", "
+      "\"value\": [12]}]",
+      HFS_ERR_SCHEMA, "test failed");
 }
 
 /* "~1" is '/', "~0" is '~': the decoded member name appears in the
@@ -324,90 +317,92 @@ static void test_test_op(void **state) {
  * test, copy and move shows that all agree on the decoding. */
 static void test_escapes(void **state) {
   (void)state;
-  const char *p =
-      "[{\"op\": \"add\", \"path\": \"/a~1b~0c~01\", \"value\": 1}]";
+  const char *p = "[{\"op\": \"add\", \"path\": \"/a~1b~0c~01\", \"value\": 1}]";
   expect_error_list(p, HFS_ERR_SCHEMA, patched_label(),
                     (const char *const[]){"unknown key 'a/b~c~1'", NULL});
-  hfs_spec *s = patched_ok(
-      "[{\"op\": \"add\", \"path\": \"/x~1y~0\", \"value\": " SAMPLE_X "},"
-      " {\"op\": \"test\", \"path\": \"/x~1y~0/name\", \"value\": \"x\"},"
-      " {\"op\": \"copy\", \"from\": \"/x~1y~0\", \"path\": \"/~0~1\"},"
-      " {\"op\": \"move\", \"from\": \"/x~1y~0\", \"path\": "
-      "\"/channels/0/samples/0\"},"
-      " {\"op\": \"replace\", \"path\": \"/~0~1/name\", \"value\": \"z\"},"
-      " {\"op\": \"move\", \"from\": \"/~0~1\", \"path\": "
-      "\"/channels/0/samples/-\"}]");
+  hfs_spec *s = patched_ok("[{\"op\": \"add\", \"path\": \"/x~1y~0\", \"value\": " SAMPLE_X
+                           "},"
+                           " {\"op\": \"test\", \"path\": \"/x~1y~0/name\", \"value\": \"x\"},"
+                           " {\"op\": \"copy\", \"from\": \"/x~1y~0\", \"path\": \"/~0~1\"},"
+                           " {\"op\": \"move\", \"from\": \"/x~1y~0\", \"path\": "
+                           "\"/channels/0/samples/0\"},"
+                           " {\"op\": \"replace\", \"path\": \"/~0~1/name\", \"value\": \"z\"},"
+                           " {\"op\": \"move\", \"from\": \"/~0~1\", \"path\": "
+                           "\"/channels/0/samples/-\"}]");
   const hfs_spec_channel *sr = channel(s, "SR");
   assert_int_equal(sr->nsamples, 4);
   assert_string_equal(sr->samples[0].name, "x");
   assert_string_equal(sr->samples[3].name, "z");
   hfs_spec_destroy(&s);
   /* An object member named "-" is an ordinary name; "" too. */
-  expect_error_list("[{\"op\": \"add\", \"path\": \"/-\", \"value\": 1}]",
-                    HFS_ERR_SCHEMA, patched_label(),
-                    (const char *const[]){"unknown key '-'", NULL});
-  expect_error_list("[{\"op\": \"add\", \"path\": \"/\", \"value\": 1}]",
-                    HFS_ERR_SCHEMA, patched_label(),
-                    (const char *const[]){"unknown key ''", NULL});
+  expect_error_list("[{\"op\": \"add\", \"path\": \"/-\", \"value\": 1}]", HFS_ERR_SCHEMA,
+                    patched_label(), (const char *const[]){"unknown key '-'", NULL});
+  expect_error_list("[{\"op\": \"add\", \"path\": \"/\", \"value\": 1}]", HFS_ERR_SCHEMA,
+                    patched_label(), (const char *const[]){"unknown key ''", NULL});
 }
 
 static void test_missing_paths(void **state) {
   (void)state;
-  expect_error("[{\"op\": \"remove\", \"path\": \"/channels/7\"}]",
-               HFS_ERR_SCHEMA,
+  expect_error("[{\"op\": \"remove\", \"path\": \"/channels/7\"}]", HFS_ERR_SCHEMA,
                "[0] (op remove, path /channels/7): path does not exist");
   expect_error("[{\"op\": \"remove\", \"path\": \"/nothing\"}]", HFS_ERR_SCHEMA,
                "[0] (op remove, path /nothing): path does not exist");
-  expect_error("[{\"op\": \"replace\", \"path\": \"/channels/0/nothing\", "
-               "\"value\": 1}]",
-               HFS_ERR_SCHEMA, "(op replace, path /channels/0/nothing): path "
-               "does not exist");
+  expect_error(
+      "[{\"op\": \"replace\", \"path\": \"/channels/0/nothing\", "
+      "\"value\": 1}]",
+      HFS_ERR_SCHEMA,
+      "(op replace, path /channels/0/nothing): path "
+      "does not exist");
   /* The failing operation's index, after earlier ones succeeded. */
-  expect_error("[{\"op\": \"remove\", \"path\": \"/channels/1\"},"
-               " {\"op\": \"remove\", \"path\": \"/observations/1\"},"
-               " {\"op\": \"remove\", \"path\": \"/channels/1\"}]",
-               HFS_ERR_SCHEMA,
-               "[2] (op remove, path /channels/1): path does not exist "
-               "(index 1, but /channels has 1 entries)");
+  expect_error(
+      "[{\"op\": \"remove\", \"path\": \"/channels/1\"},"
+      " {\"op\": \"remove\", \"path\": \"/observations/1\"},"
+      " {\"op\": \"remove\", \"path\": \"/channels/1\"}]",
+      HFS_ERR_SCHEMA,
+      "[2] (op remove, path /channels/1): path does not exist "
+      "(index 1, but /channels has 1 entries)");
   /* Parents that are missing or not containers. */
-  expect_error("[{\"op\": \"add\", \"path\": \"/channels/9/samples/0\", "
-               "\"value\": 1}]",
-               HFS_ERR_SCHEMA, "path does not exist (index 9, but /channels");
-  expect_error("[{\"op\": \"add\", \"path\": \"/nothing/x\", \"value\": 1}]",
-               HFS_ERR_SCHEMA,
+  expect_error(
+      "[{\"op\": \"add\", \"path\": \"/channels/9/samples/0\", "
+      "\"value\": 1}]",
+      HFS_ERR_SCHEMA, "path does not exist (index 9, but /channels");
+  expect_error("[{\"op\": \"add\", \"path\": \"/nothing/x\", \"value\": 1}]", HFS_ERR_SCHEMA,
                "path does not exist (the document root has no member "
                "'nothing')");
-  expect_error("[{\"op\": \"add\", \"path\": \"/version/x\", \"value\": 1}]",
-               HFS_ERR_SCHEMA, "path does not exist (/version is a string");
+  expect_error("[{\"op\": \"add\", \"path\": \"/version/x\", \"value\": 1}]", HFS_ERR_SCHEMA,
+               "path does not exist (/version is a string");
   /* Array indices: no leading zeros, no signs, "-" only as add's last
    * token, add at most one past the end. */
-  expect_error("[{\"op\": \"add\", \"path\": \"/channels/01\", \"value\": 1}]",
-               HFS_ERR_SCHEMA, "'01' is not an array index");
-  expect_error("[{\"op\": \"remove\", \"path\": \"/channels/-1\"}]",
-               HFS_ERR_SCHEMA, "'-1' is not an array index");
-  expect_error("[{\"op\": \"remove\", \"path\": \"/channels/-\"}]",
-               HFS_ERR_SCHEMA, "'-' is not an array index");
-  expect_error("[{\"op\": \"add\", \"path\": \"/channels/-/name\", \"value\": "
-               "1}]",
-               HFS_ERR_SCHEMA, "'-' is not an array index");
-  expect_error("[{\"op\": \"add\", \"path\": \"/channels/3\", \"value\": 1}]",
-               HFS_ERR_SCHEMA,
+  expect_error("[{\"op\": \"add\", \"path\": \"/channels/01\", \"value\": 1}]", HFS_ERR_SCHEMA,
+               "'01' is not an array index");
+  expect_error("[{\"op\": \"remove\", \"path\": \"/channels/-1\"}]", HFS_ERR_SCHEMA,
+               "'-1' is not an array index");
+  expect_error("[{\"op\": \"remove\", \"path\": \"/channels/-\"}]", HFS_ERR_SCHEMA,
+               "'-' is not an array index");
+  expect_error(
+      "[{\"op\": \"add\", \"path\": \"/channels/-/name\", \"value\": "
+      "1}]",
+      HFS_ERR_SCHEMA, "'-' is not an array index");
+  expect_error("[{\"op\": \"add\", \"path\": \"/channels/3\", \"value\": 1}]", HFS_ERR_SCHEMA,
                "array index 3 is out of range (the array has 2 entries");
-  expect_error("[{\"op\": \"add\", \"path\": "
-               "\"/channels/99999999999999999999999\", \"value\": 1}]",
-               HFS_ERR_SCHEMA, "is not an array index");
+  expect_error(
+      "[{\"op\": \"add\", \"path\": "
+      "\"/channels/99999999999999999999999\", \"value\": 1}]",
+      HFS_ERR_SCHEMA, "is not an array index");
   /* move and copy name their source. */
-  expect_error("[{\"op\": \"copy\", \"from\": \"/channels/5\", \"path\": "
-               "\"/channels/-\"}]",
-               HFS_ERR_SCHEMA,
-               "(op copy, from /channels/5, path /channels/-): from path "
-               "does not exist");
-  expect_error("[{\"op\": \"move\", \"from\": \"/x\", \"path\": \"/y\"}]",
-               HFS_ERR_SCHEMA, "(op move, from /x, path /y): from path does "
+  expect_error(
+      "[{\"op\": \"copy\", \"from\": \"/channels/5\", \"path\": "
+      "\"/channels/-\"}]",
+      HFS_ERR_SCHEMA,
+      "(op copy, from /channels/5, path /channels/-): from path "
+      "does not exist");
+  expect_error("[{\"op\": \"move\", \"from\": \"/x\", \"path\": \"/y\"}]", HFS_ERR_SCHEMA,
+               "(op move, from /x, path /y): from path does "
                "not exist");
-  expect_error("[{\"op\": \"move\", \"from\": \"/channels/0\", \"path\": "
-               "\"/channels/0/samples/0\"}]",
-               HFS_ERR_SCHEMA, "cannot move a value into one of its own members");
+  expect_error(
+      "[{\"op\": \"move\", \"from\": \"/channels/0\", \"path\": "
+      "\"/channels/0/samples/0\"}]",
+      HFS_ERR_SCHEMA, "cannot move a value into one of its own members");
   expect_error("[{\"op\": \"remove\", \"path\": \"\"}]", HFS_ERR_SCHEMA,
                "cannot remove the whole document");
 }
@@ -416,54 +411,47 @@ static void test_malformed(void **state) {
   (void)state;
   expect_error("{\"op\": \"remove\", \"path\": \"/channels/0\"}", HFS_ERR_SCHEMA,
                "expected a JSON Patch (an array of operations), got an object");
-  expect_error("{\"metadata\": {}, \"patches\": []}", HFS_ERR_SCHEMA,
-               "pyhf patchset");
-  expect_error("[1]", HFS_ERR_SCHEMA,
-               "[0]: expected an operation (an object), got a number");
+  expect_error("{\"metadata\": {}, \"patches\": []}", HFS_ERR_SCHEMA, "pyhf patchset");
+  expect_error("[1]", HFS_ERR_SCHEMA, "[0]: expected an operation (an object), got a number");
   expect_error("[{\"path\": \"/x\"}]", HFS_ERR_SCHEMA, "[0]: missing 'op'");
   expect_error("[{\"op\": 3, \"path\": \"/x\"}]", HFS_ERR_SCHEMA,
                "[0]: 'op' must be a string, got a number");
-  expect_error("[{\"op\": \"delete\", \"path\": \"/channels/0\"}]",
-               HFS_ERR_SCHEMA, "[0]: unknown op 'delete' (RFC 6902 defines");
-  expect_error("[{\"op\": \"remove\"}]", HFS_ERR_SCHEMA,
-               "[0] (op remove): missing 'path'");
+  expect_error("[{\"op\": \"delete\", \"path\": \"/channels/0\"}]", HFS_ERR_SCHEMA,
+               "[0]: unknown op 'delete' (RFC 6902 defines");
+  expect_error("[{\"op\": \"remove\"}]", HFS_ERR_SCHEMA, "[0] (op remove): missing 'path'");
   expect_error("[{\"op\": \"remove\", \"path\": 7}]", HFS_ERR_SCHEMA,
                "[0] (op remove): 'path' must be a string, got a number");
   expect_error("[{\"op\": \"add\", \"path\": \"/x\"}]", HFS_ERR_SCHEMA,
                "[0] (op add, path /x): missing 'value'");
-  expect_error("[{\"op\": \"replace\", \"path\": \"/version\"}]",
-               HFS_ERR_SCHEMA, "(op replace, path /version): missing 'value'");
-  expect_error("[{\"op\": \"test\", \"path\": \"/version\"}]", HFS_ERR_SCHEMA,
-               "missing 'value'");
+  expect_error("[{\"op\": \"replace\", \"path\": \"/version\"}]", HFS_ERR_SCHEMA,
+               "(op replace, path /version): missing 'value'");
+  expect_error("[{\"op\": \"test\", \"path\": \"/version\"}]", HFS_ERR_SCHEMA, "missing 'value'");
   expect_error("[{\"op\": \"move\", \"path\": \"/x\"}]", HFS_ERR_SCHEMA,
                "[0] (op move, path /x): missing 'from'");
-  expect_error("[{\"op\": \"copy\", \"path\": \"/x\", \"from\": null}]",
-               HFS_ERR_SCHEMA, "'from' must be a string, got null");
-  expect_error("[{\"op\": \"remove\", \"path\": \"channels/0\"}]",
-               HFS_ERR_SCHEMA,
+  expect_error("[{\"op\": \"copy\", \"path\": \"/x\", \"from\": null}]", HFS_ERR_SCHEMA,
+               "'from' must be a string, got null");
+  expect_error("[{\"op\": \"remove\", \"path\": \"channels/0\"}]", HFS_ERR_SCHEMA,
                "'path' must be empty or start with '/' (a JSON Pointer)");
-  expect_error("[{\"op\": \"remove\", \"path\": \"/channels~2\"}]",
-               HFS_ERR_SCHEMA, "invalid escape in 'path'");
-  expect_error("[{\"op\": \"remove\", \"path\": \"/channels~\"}]",
-               HFS_ERR_SCHEMA, "invalid escape in 'path'");
-  expect_error("[{\"op\": \"copy\", \"from\": \"x\", \"path\": \"/y\"}]",
-               HFS_ERR_SCHEMA, "'from' must be empty or start with '/'");
+  expect_error("[{\"op\": \"remove\", \"path\": \"/channels~2\"}]", HFS_ERR_SCHEMA,
+               "invalid escape in 'path'");
+  expect_error("[{\"op\": \"remove\", \"path\": \"/channels~\"}]", HFS_ERR_SCHEMA,
+               "invalid escape in 'path'");
+  expect_error("[{\"op\": \"copy\", \"from\": \"x\", \"path\": \"/y\"}]", HFS_ERR_SCHEMA,
+               "'from' must be empty or start with '/'");
   /* jansson refuses NUL in strings, which keeps C strings whole. */
-  expect_error("[{\"op\": \"remove\", \"path\": \"/a\\u0000b\"}]",
-               HFS_ERR_PARSE, "is not allowed");
+  expect_error("[{\"op\": \"remove\", \"path\": \"/a\\u0000b\"}]", HFS_ERR_PARSE, "is not allowed");
   /* Control characters in a path are shown escaped, on one line. */
   expect_error("[{\"op\": \"remove\", \"path\": \"/a\\nb\"}]", HFS_ERR_SCHEMA,
                "path /a\\x0ab): path does not exist");
   /* Unknown members of an operation are ignored (RFC 6902, 4). */
-  hfs_spec *s = patched_ok(
-      "[{\"op\": \"remove\", \"path\": \"/measurements/1\", \"comment\": 1}]");
+  hfs_spec *s = patched_ok("[{\"op\": \"remove\", \"path\": \"/measurements/1\", \"comment\": 1}]");
   assert_int_equal(s->nmeas, 1);
   hfs_spec_destroy(&s);
   /* JSON errors in the patch file, and limits shared with workspaces. */
   expect_error("[{\"op\": \"remove\",]", HFS_ERR_PARSE, "line 1, column");
   expect_error("", HFS_ERR_PARSE, "empty file");
-  expect_error("[{\"op\": \"remove\", \"op\": \"add\", \"path\": \"/x\"}]",
-               HFS_ERR_PARSE, "duplicate object key");
+  expect_error("[{\"op\": \"remove\", \"op\": \"add\", \"path\": \"/x\"}]", HFS_ERR_PARSE,
+               "duplicate object key");
   char deep[300] = "";
   for (int i = 0; i < 70; i++) strcat(deep, "[");
   expect_error(deep, HFS_ERR_PARSE, "nesting deeper than 64 levels");
@@ -494,8 +482,7 @@ static void test_patches_in_order(void **state) {
   (void)state;
   /* The second patch works on the result of the first. */
   hfs_spec *s = patched_ok(
-      "[{\"op\": \"add\", \"path\": \"/channels/0/samples/-\", \"value\": " SAMPLE_X
-      "}]",
+      "[{\"op\": \"add\", \"path\": \"/channels/0/samples/-\", \"value\": " SAMPLE_X "}]",
       "[{\"op\": \"test\", \"path\": \"/channels/0/samples/2/name\", \"value\": "
       "\"x\"}, {\"op\": \"replace\", \"path\": \"/channels/0/samples/2/name\", "
       "\"value\": \"x2\"}]");
@@ -513,22 +500,20 @@ static void test_patches_in_order(void **state) {
 /* Errors found after patching name the patched document. */
 static void test_label_of_later_errors(void **state) {
   (void)state;
-  expect_error_list(
-      "[{\"op\": \"remove\", \"path\": \"/channels/0/samples/1/data\"}]",
-      HFS_ERR_SCHEMA, patched_label(),
-      (const char *const[]){"channels[0].samples[1]: missing required "
-                                 "key 'data'", NULL});
+  expect_error_list("[{\"op\": \"remove\", \"path\": \"/channels/0/samples/1/data\"}]",
+                    HFS_ERR_SCHEMA, patched_label(),
+                    (const char *const[]){"channels[0].samples[1]: missing required "
+                                          "key 'data'",
+                                          NULL});
   char start[600];
   snprintf(start, sizeof start, "%s+%s", tpath("ws.json"), tpath("p0.json"));
-  expect_error_list("[{\"op\": \"replace\", \"path\": \"/version\", \"value\": "
-                    "\"2.0.0\"}]",
-                    HFS_ERR_SCHEMA, start,
-                    (const char *const[]){"version: unsupported", NULL});
+  expect_error_list(
+      "[{\"op\": \"replace\", \"path\": \"/version\", \"value\": "
+      "\"2.0.0\"}]",
+      HFS_ERR_SCHEMA, start, (const char *const[]){"version: unsupported", NULL});
   /* Replacing the root by a non-object. */
-  expect_error_list("[{\"op\": \"replace\", \"path\": \"\", \"value\": 3}]",
-                    HFS_ERR_SCHEMA, start,
-                    (const char *const[]){"(root): the top level is a JSON number",
-                                          NULL});
+  expect_error_list("[{\"op\": \"replace\", \"path\": \"\", \"value\": 3}]", HFS_ERR_SCHEMA, start,
+                    (const char *const[]){"(root): the top level is a JSON number", NULL});
   /* The model compiler reports with the same label. */
   hfs_spec *s = patched_ok(
       "[{\"op\": \"replace\", \"path\": \"/measurements/0/config/poi\", "
@@ -547,8 +532,7 @@ static void test_label_of_later_errors(void **state) {
 static void test_gzip(void **state) {
   (void)state;
   const char *patch =
-      "[{\"op\": \"add\", \"path\": \"/channels/0/samples/0\", \"value\": " SAMPLE_X
-      "}]";
+      "[{\"op\": \"add\", \"path\": \"/channels/0/samples/0\", \"value\": " SAMPLE_X "}]";
   const char *ws = write_gz("ws.json.gz", spec_base_ws, 1);
   const char *p1 = write_gz("p.json.gz", patch, 1);
   hfs_spec *s = NULL;
@@ -611,10 +595,8 @@ typedef struct {
  * are the README's for the region's example patch (the same layout for
  * every patch of a region). */
 static const sbottom_case sbottom[] = {
-    {"A", "sbottom_1300_205_60", 2, 6, 9, 64},
-    {"A", "sbottom_1400_950_60", 2, 6, 9, 64},
-    {"A", "sbottom_1500_850_60", 2, 6, 9, 64},
-    {"B", "sbottom_1400_550_60", 2, 2, 9, 60},
+    {"A", "sbottom_1300_205_60", 2, 6, 9, 64}, {"A", "sbottom_1400_950_60", 2, 6, 9, 64},
+    {"A", "sbottom_1500_850_60", 2, 6, 9, 64}, {"B", "sbottom_1400_550_60", 2, 2, 9, 60},
     {"C", "sbottom_1600_850_60", 3, 6, 9, 66},
 };
 
@@ -651,12 +633,11 @@ static void test_atlas_sbottom(void **state) {
   for (size_t i = 0; i < sizeof sbottom / sizeof sbottom[0]; i++) {
     const sbottom_case *k = &sbottom[i];
     char ws[4200], patch[4200];
-    snprintf(ws, sizeof ws,
-             "%s/workspaces/atlas_sbottom_multib_ins1748602/Region%s/BkgOnly.json",
+    snprintf(ws, sizeof ws, "%s/workspaces/atlas_sbottom_multib_ins1748602/Region%s/BkgOnly.json",
              shared, k->region);
     snprintf(patch, sizeof patch,
-             "%s/workspaces/atlas_sbottom_multib_ins1748602/Region%s/patch.%s.json.gz",
-             shared, k->region, k->point);
+             "%s/workspaces/atlas_sbottom_multib_ins1748602/Region%s/patch.%s.json.gz", shared,
+             k->region, k->point);
     const char *p = patch;
     hfs_spec *s = NULL;
     hfs_model *m = NULL;
@@ -666,10 +647,11 @@ static void test_atlas_sbottom(void **state) {
     assert_int_equal(rc, HFS_OK);
     int nbins = 0;
     for (int c = 0; c < s->nchannels; c++) nbins += s->channels[c].nbins;
-    printf("  Region%s + %s: %d channels, %d bins, %d samples, %d parameters, "
-           "POI %s\n",
-           k->region, k->point, s->nchannels, nbins, distinct_samples(s),
-           hfs_model_npar(m), hfs_model_par_name(m, hfs_model_poi(m)));
+    printf(
+        "  Region%s + %s: %d channels, %d bins, %d samples, %d parameters, "
+        "POI %s\n",
+        k->region, k->point, s->nchannels, nbins, distinct_samples(s), hfs_model_npar(m),
+        hfs_model_par_name(m, hfs_model_poi(m)));
     assert_int_equal(s->nchannels, k->nchannels);
     assert_int_equal(nbins, k->nbins);
     assert_int_equal(hfs_model_nbins(m), k->nbins);
@@ -677,8 +659,7 @@ static void test_atlas_sbottom(void **state) {
     assert_int_equal(hfs_model_npar(m), k->npar);
     assert_string_equal(hfs_model_par_name(m, hfs_model_poi(m)), "mu_SIG");
     /* The validation channels are gone: only SR and CR remain. */
-    for (int c = 0; c < s->nchannels; c++)
-      assert_null(strstr(s->channels[c].name, "VR"));
+    for (int c = 0; c < s->nchannels; c++) assert_null(strstr(s->channels[c].name, "VR"));
     hfs_model_destroy(&m);
     hfs_spec_destroy(&s);
   }
@@ -774,10 +755,11 @@ static void test_atlas_ewk3l(void **state) {
     hfs_spec_destroy(&sf);
   }
   closedir(d);
-  printf("  ATLAS 3L eRJR: %d points; BkgOnly + patch = full workspace "
-         "(parameters, data, twice_nll at init) for %d, full workspace "
-         "refused for %d\n",
-         npoints, nsame, nrefused);
+  printf(
+      "  ATLAS 3L eRJR: %d points; BkgOnly + patch = full workspace "
+      "(parameters, data, twice_nll at init) for %d, full workspace "
+      "refused for %d\n",
+      npoints, nsame, nrefused);
   assert_int_equal(npoints, 66);
   assert_int_equal(nsame, 65);
   assert_int_equal(nrefused, 1);

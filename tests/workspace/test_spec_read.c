@@ -81,8 +81,7 @@ static void test_base_workspace(void **state) {
   assert_string_equal(m->poi, "mu");
   assert_string_equal(m->path, "measurements[0]");
   assert_int_equal(m->nparams, 3);
-  const hfs_spec_param *mu = &m->params[0], *lumi = &m->params[1],
-                       *norm = &m->params[2];
+  const hfs_spec_param *mu = &m->params[0], *lumi = &m->params[1], *norm = &m->params[2];
   assert_string_equal(mu->name, "mu");
   assert_int_equal(mu->ninits, 1);
   assert_close(mu->inits[0], 1.5, 0);
@@ -186,10 +185,8 @@ static void test_read_file(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_base_workspace),
-      cmocka_unit_test(test_fixed_true),
-      cmocka_unit_test(test_lookups),
-      cmocka_unit_test(test_modtype_names),
+      cmocka_unit_test(test_base_workspace), cmocka_unit_test(test_fixed_true),
+      cmocka_unit_test(test_lookups),        cmocka_unit_test(test_modtype_names),
       cmocka_unit_test(test_read_file),
   };
   return cmocka_run_group_tests_name("spec_read", tests, NULL, NULL);

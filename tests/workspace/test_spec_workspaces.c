@@ -30,8 +30,7 @@ static int ends_with(const char *s, const char *tail) {
   return a >= b && strcmp(s + a - b, tail) == 0;
 }
 
-static const hfs_spec_channel *find_channel(const hfs_spec *s,
-                                            const char *name) {
+static const hfs_spec_channel *find_channel(const hfs_spec *s, const char *name) {
   for (int c = 0; c < s->nchannels; c++)
     if (strcmp(s->channels[c].name, name) == 0) return &s->channels[c];
   return NULL;
@@ -54,18 +53,15 @@ static void check_against_ref(const hfs_spec *s, const char *refpath) {
   int total = 0;
   for (size_t i = 0; i < json_array_size(chans); i++) {
     json_t *c = json_array_get(chans, i);
-    const hfs_spec_channel *ch =
-        find_channel(s, json_string_value(json_object_get(c, "name")));
+    const hfs_spec_channel *ch = find_channel(s, json_string_value(json_object_get(c, "name")));
     assert_non_null(ch);
-    assert_int_equal(ch->nbins,
-                     json_integer_value(json_object_get(c, "nbins")));
+    assert_int_equal(ch->nbins, json_integer_value(json_object_get(c, "nbins")));
     total += ch->nbins;
     const hfs_spec_observation *ob = hfs_spec_observation_find(s, ch->name);
     assert_non_null(ob);
     assert_int_equal(ob->nbins, ch->nbins);
   }
-  assert_int_equal(total,
-                   json_integer_value(json_object_get(model, "nmaindata")));
+  assert_int_equal(total, json_integer_value(json_object_get(model, "nmaindata")));
 
   json_t *samples = json_object_get(model, "samples");
   for (size_t i = 0; i < json_array_size(samples); i++) {
@@ -84,8 +80,7 @@ static void check_against_ref(const hfs_spec *s, const char *refpath) {
   assert_non_null(meas);
   assert_string_equal(s->meas[0].name, meas);
   assert_ptr_equal(hfs_spec_measurement_find(s, meas), &s->meas[0]);
-  assert_string_equal(s->meas[0].poi,
-                      json_string_value(json_object_get(model, "poi")));
+  assert_string_equal(s->meas[0].poi, json_string_value(json_object_get(model, "poi")));
   json_decref(ref);
 }
 
@@ -105,8 +100,7 @@ static void test_reference_cases(void **state) {
       continue;
     snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
     hfs_spec *s = read_ok(path);
-    snprintf(refpath, sizeof refpath, "%.*s.ref.json", (int)(strlen(path) - 5),
-             path);
+    snprintf(refpath, sizeof refpath, "%.*s.ref.json", (int)(strlen(path) - 5), path);
     if (access(refpath, R_OK) == 0) check_against_ref(s, refpath);
     hfs_spec_destroy(&s);
     n++;
@@ -133,8 +127,7 @@ static int total_bins(const hfs_spec *s) {
 static void test_belle2(void **state) {
   (void)state;
   char path[4200];
-  snprintf(path, sizeof path,
-           "%s/workspaces/belle2_knunu_2023/combined_likelihood.json", shared);
+  snprintf(path, sizeof path, "%s/workspaces/belle2_knunu_2023/combined_likelihood.json", shared);
   hfs_spec *s = read_ok(path);
   assert_int_equal(s->nchannels, 5);
   assert_int_equal(total_bins(s), 30);
@@ -162,8 +155,7 @@ static void test_belle2(void **state) {
 static void test_atlas_sbottom_region_a(void **state) {
   (void)state;
   char path[4200];
-  snprintf(path, sizeof path,
-           "%s/workspaces/atlas_sbottom_multib_ins1748602/RegionA/BkgOnly.json",
+  snprintf(path, sizeof path, "%s/workspaces/atlas_sbottom_multib_ins1748602/RegionA/BkgOnly.json",
            shared);
   hfs_spec *s = read_ok(path);
   assert_int_equal(s->nchannels, 3);
@@ -190,8 +182,7 @@ static void test_atlas_sbottom_region_a(void **state) {
 static void test_atlas_ewk3l_bkgonly(void **state) {
   (void)state;
   char path[4200];
-  snprintf(path, sizeof path, "%s/workspaces/atlas_ewk3l_erjr/BkgOnly.json",
-           shared);
+  snprintf(path, sizeof path, "%s/workspaces/atlas_ewk3l_erjr/BkgOnly.json", shared);
   hfs_spec *s = read_ok(path);
   assert_int_equal(s->nchannels, 4);
   assert_int_equal(total_bins(s), 4);
@@ -227,8 +218,7 @@ static void gunzip_to(const char *gz, char *tmp) {
   FILE *in = popen(cmd, "r");
   assert_non_null(in);
   size_t got;
-  while ((got = fread(buf, 1, sizeof buf, in)) > 0)
-    assert_int_equal(fwrite(buf, 1, got, out), got);
+  while ((got = fread(buf, 1, sizeof buf, in)) > 0) assert_int_equal(fwrite(buf, 1, got, out), got);
   assert_int_equal(pclose(in), 0);
   assert_int_equal(fclose(out), 0);
 }
@@ -279,8 +269,7 @@ static void test_atlas_ewk3l_fixed_string(void **state) {
 static void test_atlas_ewk3l_all_signal_points(void **state) {
   (void)state;
   char dir[4200], gz[8400];
-  snprintf(dir, sizeof dir, "%s/workspaces/atlas_ewk3l_erjr/signal_workspaces",
-           shared);
+  snprintf(dir, sizeof dir, "%s/workspaces/atlas_ewk3l_erjr/signal_workspaces", shared);
   DIR *d = opendir(dir);
   assert_non_null(d);
   int nok = 0, nbad = 0;
@@ -322,8 +311,7 @@ static void test_atlas_sbottom_regions_b_c(void **state) {
                {"RegionC", 6, {1, 4, 1, 1, 1, 1}, {8, 8, 8, 5, 8, 8}}};
   for (int i = 0; i < 2; i++) {
     char path[4200];
-    snprintf(path, sizeof path,
-             "%s/workspaces/atlas_sbottom_multib_ins1748602/%s/BkgOnly.json",
+    snprintf(path, sizeof path, "%s/workspaces/atlas_sbottom_multib_ins1748602/%s/BkgOnly.json",
              shared, cases[i].region);
     hfs_spec *s = read_ok(path);
     assert_int_equal(s->nchannels, cases[i].nchannels);
