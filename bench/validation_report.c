@@ -16,7 +16,9 @@
 #include <string.h>
 
 static double num(json_t *j) { return !j || json_is_null(j) ? NAN : json_number_value(j); }
-static int cmp(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+static int cmp(const void *a, const void *b) {
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
 
 int main(int argc, char **argv) {
   if (argc < 2) {
@@ -39,7 +41,9 @@ int main(int argc, char **argv) {
   }
   closedir(d);
   qsort(names, n, sizeof *names, cmp);
-  printf("| case | npar | Δtwice_nll (min) | max \\|Δθ\\|/σ | max rel Δσ (MINUIT) | max \\|ΔCLs\\| | max rel Δlimit | \\|ΔZ\\| |\n");
+  printf(
+      "| case | npar | Δtwice_nll (min) | max \\|Δθ\\|/σ | max rel Δσ (MINUIT) | max \\|ΔCLs\\| | "
+      "max rel Δlimit | \\|ΔZ\\| |\n");
   printf("|---|---|---|---|---|---|---|---|\n");
   double worst[6] = {0};
   for (int k = 0; k < n; ++k) {
@@ -68,7 +72,8 @@ int main(int argc, char **argv) {
     for (int i = 0; i < np; ++i) {
       int ri = -1;
       for (size_t q = 0; q < json_array_size(names_j); ++q)
-        if (!strcmp(json_string_value(json_array_get(names_j, q)), hfs_model_par_name(m, i))) ri = (int)q;
+        if (!strcmp(json_string_value(json_array_get(names_j, q)), hfs_model_par_name(m, i)))
+          ri = (int)q;
       if (ri < 0 || hfs_model_par_fixed(m, i)) continue;
       double xr = num(json_array_get(json_object_get(pre, "bestfit"), ri));
       double sr = num(json_array_get(json_object_get(pre, "uncertainties"), ri));
@@ -87,7 +92,8 @@ int main(int argc, char **argv) {
       if (hfs_infer_hypotest(I, HFS_TS_QTILDE, num(json_object_get(h, "poi")), &ht)) continue;
       dcls = fmax(dcls, fabs(ht.cls_obs - num(json_object_get(h, "CLs_obs"))));
       for (int b = 0; b < 5; ++b)
-        dcls = fmax(dcls, fabs(ht.cls_exp[b] - num(json_array_get(json_object_get(h, "CLs_exp"), b))));
+        dcls =
+            fmax(dcls, fabs(ht.cls_exp[b] - num(json_array_get(json_object_get(h, "CLs_exp"), b))));
     }
     double dlim = 0;
     const char *cls[] = {"cl=0.95", "cl=0.9"};
@@ -112,12 +118,13 @@ int main(int argc, char **argv) {
     if (dj && !json_object_get(dj, "error") && !local_min && !hfs_infer_significance(I, &sg))
       dz = fabs(sg.z - num(json_object_get(dj, "Z_obs")));
     if (local_min) /* pyhf's numbers are its local minimum's: the fit's distance from them */
-      printf("| %s | %d | %+.4f (pyhf in the higher minimum) | %.1f | not compared | not "
-             "compared | not compared | not compared |\n",
-             names[k], np, dnll, dx);
+      printf(
+          "| %s | %d | %+.4f (pyhf in the higher minimum) | %.1f | not compared | not "
+          "compared | not compared | not compared |\n",
+          names[k], np, dnll, dx);
     else
-      printf("| %s | %d | %+.1e | %.1e | %.2f%% | %.1e | %.1e | %.1e |\n", names[k], np, dnll,
-             dx, 100 * de, dcls, dlim, dz);
+      printf("| %s | %d | %+.1e | %.1e | %.2f%% | %.1e | %.1e | %.1e |\n", names[k], np, dnll, dx,
+             100 * de, dcls, dlim, dz);
     double w[6] = {dnll, dx, de, dcls, dlim, isnan(dz) ? 0 : dz};
     /* the two-minima case is reported but not counted: pyhf stopped in the
      * higher minimum there (docs/validation.md) */
@@ -129,8 +136,8 @@ int main(int argc, char **argv) {
     json_decref(ref);
     free(names[k]);
   }
-  printf("| **largest** (two-minima case aside) | | %+.1e | %.1e | %.2f%% | %.1e | %.1e | %.1e |\n", worst[0], worst[1],
-         100 * worst[2], worst[3], worst[4], worst[5]);
+  printf("| **largest** (two-minima case aside) | | %+.1e | %.1e | %.2f%% | %.1e | %.1e | %.1e |\n",
+         worst[0], worst[1], 100 * worst[2], worst[3], worst[4], worst[5]);
   hfs_fit_library_finalize();
   return 0;
 }

@@ -22,21 +22,35 @@ static const struct {
   const char *key, *option;
   int repeat;
 } keys[] = {
-    {"workspace", "", 0},         {"task", NULL, 0},
-    {"measurement", "--measurement", 0}, {"mu", "--mu", 0},
-    {"cl", "--cl", 0},             {"test_stat", "--test-stat", 0},
-    {"scan", "--scan", 0},         {"poi_grid", "--scan", 0},
-    {"calc", "--calc", 0},         {"ntoys", "--ntoys", 0},
-    {"seed", "--seed", 0},         {"output", "-o", 0},
-    {"optimizer", "--optimizer", 0}, {"fix", "--fix", 1},
-    {"normsys_code", "--normsys-code", 0}, {"histosys_code", "--histosys-code", 0},
-    {"top", "--top", 0},           {"group", "--group", 1},
-    {"level", "--level", 1},       {"checkpoint_interval", "--checkpoint-interval", 0},
-    {"patch", "--patch", 1},      {"bounds", "--bounds", 1},
-    {"set", "--set", 1},           {"freeze", "--freeze", 1},
+    {"workspace", "", 0},
+    {"task", NULL, 0},
+    {"measurement", "--measurement", 0},
+    {"mu", "--mu", 0},
+    {"cl", "--cl", 0},
+    {"test_stat", "--test-stat", 0},
+    {"scan", "--scan", 0},
+    {"poi_grid", "--scan", 0},
+    {"calc", "--calc", 0},
+    {"ntoys", "--ntoys", 0},
+    {"seed", "--seed", 0},
+    {"output", "-o", 0},
+    {"optimizer", "--optimizer", 0},
+    {"fix", "--fix", 1},
+    {"normsys_code", "--normsys-code", 0},
+    {"histosys_code", "--histosys-code", 0},
+    {"top", "--top", 0},
+    {"group", "--group", 1},
+    {"level", "--level", 1},
+    {"checkpoint_interval", "--checkpoint-interval", 0},
+    {"patch", "--patch", 1},
+    {"bounds", "--bounds", 1},
+    {"set", "--set", 1},
+    {"freeze", "--freeze", 1},
     /* diagnostics (docs/diagnostics.md) */
-    {"data", "--data", 0},         {"par", "--par", 1},
-    {"freeze_group", "--freeze-group", 1}, {"yields", STAGE, 0},
+    {"data", "--data", 0},
+    {"par", "--par", 1},
+    {"freeze_group", "--freeze-group", 1},
+    {"yields", STAGE, 0},
 };
 #define NKEYS ((int)(sizeof keys / sizeof keys[0]))
 
@@ -75,7 +89,8 @@ int hfs_cmd_run(int argc, char **argv) {
             "  workspace, patch (repeatable), task (fit|hypotest|limit|significance|\n"
             "  ranking|scan|summary|gof|yields),\n"
             "  measurement, mu, cl, test_stat, scan (LO:HI:N), calc, ntoys, seed, output,\n"
-            "  optimizer, fix, bounds, set, freeze (repeatable), normsys_code, histosys_code, top, group\n"
+            "  optimizer, fix, bounds, set, freeze (repeatable), normsys_code, histosys_code, top, "
+            "group\n"
             "  (repeatable), level (repeatable), checkpoint_interval, data, par (repeatable),\n"
             "  freeze_group (repeatable), yields (prefit|postfit).  See docs/jobs.md.\n");
     return argc < 2 ? HFS_EXIT_USAGE : HFS_EXIT_OK;
@@ -161,9 +176,10 @@ int hfs_cmd_run(int argc, char **argv) {
   for (size_t i = 0; i < sizeof tasks / sizeof tasks[0]; ++i)
     if (!strcmp(task, tasks[i].name)) fn = tasks[i].fn;
   if (!fn) {
-    hfs_cli_error("%s: unknown task '%s' (fit, hypotest, limit, significance, ranking, scan, "
-                  "summary, gof, yields)",
-                  job, task);
+    hfs_cli_error(
+        "%s: unknown task '%s' (fit, hypotest, limit, significance, ranking, scan, "
+        "summary, gof, yields)",
+        job, task);
     goto done;
   }
   av[0] = (char *)task;
@@ -248,16 +264,17 @@ static int status_of(const char *path) {
       hfs_cli_error("status: %s", hfs_error_message());
       return HFS_EXIT_ERROR;
     }
-    if (stat(path, &after) != 0 || (after.st_ino == before.st_ino &&
-                                    after.st_dev == before.st_dev) || attempt == 20)
+    if (stat(path, &after) != 0 ||
+        (after.st_ino == before.st_ino && after.st_dev == before.st_dev) || attempt == 20)
       break;
   }
   if (!strcmp(p.kind, "toys")) {
     if (done != p.done || total != p.total || (p.complete && done != total)) {
-      hfs_cli_error("status: %s: damaged toy file: /job says %lld of %lld toys done%s, the "
-                    "toy table holds %lld of %lld",
-                    path, (long long)p.done, (long long)p.total, p.complete ? " (complete)" : "",
-                    (long long)done, (long long)total);
+      hfs_cli_error(
+          "status: %s: damaged toy file: /job says %lld of %lld toys done%s, the "
+          "toy table holds %lld of %lld",
+          path, (long long)p.done, (long long)p.total, p.complete ? " (complete)" : "",
+          (long long)done, (long long)total);
       return HFS_EXIT_ERROR;
     }
   }
@@ -275,11 +292,12 @@ static int status_of(const char *path) {
   }
   char rate[64] = "";
   if (p.rate >= 0) snprintf(rate, sizeof rate, ", %.3g %s/s", p.rate, p.unit);
-  printf("hfscan status: %s: %s, %lld of %lld %s done (part %d/%d), %lld session(s), last "
-         "commit %s%s%s\n",
-         path, p.kind, (long long)p.done, (long long)p.total, p.unit, p.array_index,
-         p.array_count, (long long)p.sessions, p.written[0] ? p.written : "unknown", rate,
-         p.complete ? ", complete" : "");
+  printf(
+      "hfscan status: %s: %s, %lld of %lld %s done (part %d/%d), %lld session(s), last "
+      "commit %s%s%s\n",
+      path, p.kind, (long long)p.done, (long long)p.total, p.unit, p.array_index, p.array_count,
+      (long long)p.sessions, p.written[0] ? p.written : "unknown", rate,
+      p.complete ? ", complete" : "");
   return p.done == p.total ? HFS_EXIT_OK : HFS_EXIT_INTERRUPTED;
 }
 

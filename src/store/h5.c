@@ -28,8 +28,8 @@ static void quiet(void) { H5Eset_auto2(H5E_DEFAULT, NULL, NULL); }
 static int fail(hfs_h5 *f, const char *what, const char *obj) {
   /* A handle that failed once is never committed: its content is partial. */
   if (f) f->failed = 1;
-  return hfs_error_set(HFS_ERR_HDF5, "%s: HDF5: cannot %s '%s'",
-                       f ? f->path : "?", what, obj ? obj : "");
+  return hfs_error_set(HFS_ERR_HDF5, "%s: HDF5: cannot %s '%s'", f ? f->path : "?", what,
+                       obj ? obj : "");
 }
 
 static char *copy_string(const char *s) {
@@ -87,8 +87,8 @@ static int commit_image(hfs_h5 *f) {
   if (n <= 0) return fail(f, "serialise", "");
   void *buf = malloc((size_t)n);
   if (!buf)
-    return hfs_error_set(HFS_ERR_NOMEM, "%s: out of memory for the %lld-byte file image",
-                         f->path, (long long)n);
+    return hfs_error_set(HFS_ERR_NOMEM, "%s: out of memory for the %lld-byte file image", f->path,
+                         (long long)n);
   int rc = HFS_OK;
   if (H5Fget_file_image(f->file, buf, (size_t)n) != n)
     rc = fail(f, "serialise", "");
@@ -102,8 +102,7 @@ int hfs_h5_open(const char *path, int writable, hfs_h5 **out) {
   quiet();
   *out = NULL;
   hid_t id = H5Fopen(path, writable ? H5F_ACC_RDWR : H5F_ACC_RDONLY, H5P_DEFAULT);
-  if (id < 0)
-    return hfs_error_set(HFS_ERR_HDF5, "%s: cannot open as an HDF5 file", path);
+  if (id < 0) return hfs_error_set(HFS_ERR_HDF5, "%s: cannot open as an HDF5 file", path);
   return wrap(id, path, out);
 }
 
@@ -121,8 +120,7 @@ int hfs_h5_close(hfs_h5 **fp) {
     if (rc == HFS_OK) rc = commit_image(f);
   }
   if (f->in_memory && f->failed && rc == HFS_OK)
-    rc = hfs_error_set(HFS_ERR_HDF5, "%s: not written: an earlier HDF5 operation failed",
-                       f->path);
+    rc = hfs_error_set(HFS_ERR_HDF5, "%s: not written: an earlier HDF5 operation failed", f->path);
   if (H5Fclose(f->file) < 0 && rc == HFS_OK) rc = fail(f, "close", "");
   free(f->path);
   free(f);
@@ -188,8 +186,7 @@ static int parent_groups(hfs_h5 *f, const char *path) {
   return hfs_h5_group(f, buf);
 }
 
-static int attr_write(hfs_h5 *f, const char *obj, const char *name, hid_t type,
-                      const void *v) {
+static int attr_write(hfs_h5 *f, const char *obj, const char *name, hid_t type, const void *v) {
   int rc = HFS_OK;
   hid_t o = -1, sp = -1, a = -1;
   if (!hfs_h5_exists(f, obj) && (rc = hfs_h5_group(f, obj))) return rc;
@@ -231,13 +228,11 @@ static hid_t attr_open(hfs_h5 *f, const char *obj, const char *name, hid_t *o) {
   return H5Aopen(*o, name, H5P_DEFAULT);
 }
 
-int hfs_h5_get_attr_str(hfs_h5 *f, const char *obj, const char *name, char *buf,
-                        size_t n) {
+int hfs_h5_get_attr_str(hfs_h5 *f, const char *obj, const char *name, char *buf, size_t n) {
   hid_t o, a = attr_open(f, obj, name, &o);
   int rc = HFS_OK;
   if (a < 0) {
-    rc = hfs_error_set(HFS_ERR_NOT_FOUND, "%s: no attribute '%s' on '%s'", f->path,
-                       name, obj);
+    rc = hfs_error_set(HFS_ERR_NOT_FOUND, "%s: no attribute '%s' on '%s'", f->path, name, obj);
   } else {
     hid_t ft = H5Aget_type(a);
     size_t sz = H5Tget_size(ft);
@@ -258,13 +253,11 @@ int hfs_h5_get_attr_str(hfs_h5 *f, const char *obj, const char *name, char *buf,
   return rc;
 }
 
-static int attr_read(hfs_h5 *f, const char *obj, const char *name, hid_t type,
-                     void *v) {
+static int attr_read(hfs_h5 *f, const char *obj, const char *name, hid_t type, void *v) {
   hid_t o, a = attr_open(f, obj, name, &o);
   int rc = HFS_OK;
   if (a < 0)
-    rc = hfs_error_set(HFS_ERR_NOT_FOUND, "%s: no attribute '%s' on '%s'", f->path,
-                       name, obj);
+    rc = hfs_error_set(HFS_ERR_NOT_FOUND, "%s: no attribute '%s' on '%s'", f->path, name, obj);
   else {
     if (H5Aread(a, type, v) < 0) rc = fail(f, "read attribute", name);
     H5Aclose(a);
@@ -281,8 +274,8 @@ int hfs_h5_get_attr_int(hfs_h5 *f, const char *obj, const char *name, int64_t *v
   return attr_read(f, obj, name, H5T_NATIVE_INT64, v);
 }
 
-static int write_whole(hfs_h5 *f, const char *path, int rank, const int64_t *dims,
-                       hid_t type, const void *data) {
+static int write_whole(hfs_h5 *f, const char *path, int rank, const int64_t *dims, hid_t type,
+                       const void *data) {
   int rc = parent_groups(f, path);
   if (rc) return rc;
   hfs_h5_delete(f, path);
@@ -306,8 +299,7 @@ int hfs_h5_write_int(hfs_h5 *f, const char *path, int rank, const int64_t *dims,
   return write_whole(f, path, rank, dims, H5T_NATIVE_INT64, data);
 }
 
-int hfs_h5_write_strings(hfs_h5 *f, const char *path, int64_t n,
-                         const char *const *s) {
+int hfs_h5_write_strings(hfs_h5 *f, const char *path, int64_t n, const char *const *s) {
   int rc = parent_groups(f, path);
   if (rc) return rc;
   hfs_h5_delete(f, path);
@@ -338,8 +330,7 @@ int64_t hfs_h5_size(hfs_h5 *f, const char *path) {
 
 static int read_whole(hfs_h5 *f, const char *path, hid_t type, void *buf, int64_t n) {
   int64_t have = hfs_h5_size(f, path);
-  if (have < 0)
-    return hfs_error_set(HFS_ERR_NOT_FOUND, "%s: no dataset '%s'", f->path, path);
+  if (have < 0) return hfs_error_set(HFS_ERR_NOT_FOUND, "%s: no dataset '%s'", f->path, path);
   if (have != n)
     return hfs_error_set(HFS_ERR_MISMATCH, "%s: dataset '%s' has %lld values, expected %lld",
                          f->path, path, (long long)have, (long long)n);
@@ -391,8 +382,8 @@ cleanup:
   return rc;
 }
 
-static int rows_create(hfs_h5 *f, const char *path, int64_t nrows, int64_t ncols,
-                       hid_t type, const void *fill) {
+static int rows_create(hfs_h5 *f, const char *path, int64_t nrows, int64_t ncols, hid_t type,
+                       const void *fill) {
   int rc = parent_groups(f, path);
   if (rc) return rc;
   hfs_h5_delete(f, path);
@@ -404,20 +395,22 @@ static int rows_create(hfs_h5 *f, const char *path, int64_t nrows, int64_t ncols
   /* allocate at creation so later writes never grow the file's metadata */
   H5Pset_alloc_time(dcpl, H5D_ALLOC_TIME_EARLY);
   hid_t ds = H5Dcreate2(f->file, path, type, sp, H5P_DEFAULT, dcpl, H5P_DEFAULT);
-  if (ds < 0) rc = fail(f, "create dataset", path);
-  else H5Dclose(ds);
+  if (ds < 0)
+    rc = fail(f, "create dataset", path);
+  else
+    H5Dclose(ds);
   H5Pclose(dcpl);
   H5Sclose(sp);
   return rc;
 }
 
-int hfs_h5_rows_create_double(hfs_h5 *f, const char *path, int64_t nrows,
-                              int64_t ncols, double fill) {
+int hfs_h5_rows_create_double(hfs_h5 *f, const char *path, int64_t nrows, int64_t ncols,
+                              double fill) {
   return rows_create(f, path, nrows, ncols, H5T_NATIVE_DOUBLE, &fill);
 }
 
-int hfs_h5_rows_create_int(hfs_h5 *f, const char *path, int64_t nrows,
-                           int64_t ncols, int64_t fill) {
+int hfs_h5_rows_create_int(hfs_h5 *f, const char *path, int64_t nrows, int64_t ncols,
+                           int64_t fill) {
   return rows_create(f, path, nrows, ncols, H5T_NATIVE_INT64, &fill);
 }
 
@@ -444,22 +437,22 @@ static int rows_io(hfs_h5 *f, const char *path, int64_t row0, int64_t nrows, int
   return rc;
 }
 
-int hfs_h5_rows_read_double(hfs_h5 *f, const char *path, int64_t row0, int64_t nrows,
-                            int64_t ncols, double *data) {
+int hfs_h5_rows_read_double(hfs_h5 *f, const char *path, int64_t row0, int64_t nrows, int64_t ncols,
+                            double *data) {
   return rows_io(f, path, row0, nrows, ncols, H5T_NATIVE_DOUBLE, data, 0);
 }
 
-int hfs_h5_rows_read_int(hfs_h5 *f, const char *path, int64_t row0, int64_t nrows,
-                         int64_t ncols, int64_t *data) {
+int hfs_h5_rows_read_int(hfs_h5 *f, const char *path, int64_t row0, int64_t nrows, int64_t ncols,
+                         int64_t *data) {
   return rows_io(f, path, row0, nrows, ncols, H5T_NATIVE_INT64, data, 0);
 }
 
-int hfs_h5_rows_write_double(hfs_h5 *f, const char *path, int64_t row0,
-                             int64_t nrows, int64_t ncols, const double *data) {
+int hfs_h5_rows_write_double(hfs_h5 *f, const char *path, int64_t row0, int64_t nrows,
+                             int64_t ncols, const double *data) {
   return rows_io(f, path, row0, nrows, ncols, H5T_NATIVE_DOUBLE, (void *)data, 1);
 }
 
-int hfs_h5_rows_write_int(hfs_h5 *f, const char *path, int64_t row0,
-                          int64_t nrows, int64_t ncols, const int64_t *data) {
+int hfs_h5_rows_write_int(hfs_h5 *f, const char *path, int64_t row0, int64_t nrows, int64_t ncols,
+                          const int64_t *data) {
   return rows_io(f, path, row0, nrows, ncols, H5T_NATIVE_INT64, (void *)data, 1);
 }

@@ -39,19 +39,17 @@ int hfs_h5_delete(hfs_h5 *f, const char *path);
 int hfs_h5_attr_str(hfs_h5 *f, const char *obj, const char *name, const char *v);
 int hfs_h5_attr_double(hfs_h5 *f, const char *obj, const char *name, double v);
 int hfs_h5_attr_int(hfs_h5 *f, const char *obj, const char *name, int64_t v);
-int hfs_h5_get_attr_str(hfs_h5 *f, const char *obj, const char *name, char *buf,
-                        size_t n);
+int hfs_h5_get_attr_str(hfs_h5 *f, const char *obj, const char *name, char *buf, size_t n);
 int hfs_h5_get_attr_double(hfs_h5 *f, const char *obj, const char *name, double *v);
 int hfs_h5_get_attr_int(hfs_h5 *f, const char *obj, const char *name, int64_t *v);
 
 /* Whole datasets (rank 1 or 2; dims[1] ignored for rank 1).  Parent groups
  * are created.  An existing dataset of the same name is replaced. */
-int hfs_h5_write_double(hfs_h5 *f, const char *path, int rank,
-                        const int64_t *dims, const double *data);
+int hfs_h5_write_double(hfs_h5 *f, const char *path, int rank, const int64_t *dims,
+                        const double *data);
 int hfs_h5_write_int(hfs_h5 *f, const char *path, int rank, const int64_t *dims,
                      const int64_t *data);
-int hfs_h5_write_strings(hfs_h5 *f, const char *path, int64_t n,
-                         const char *const *s);
+int hfs_h5_write_strings(hfs_h5 *f, const char *path, int64_t n, const char *const *s);
 
 /* Number of elements of a dataset (product of dims), or -1. */
 int64_t hfs_h5_size(hfs_h5 *f, const char *path);
@@ -63,19 +61,18 @@ int hfs_h5_read_strings(hfs_h5 *f, const char *path, int64_t n, char **out);
 
 /* Row datasets: nrows x ncols, preallocated with a fill value, written and
  * read by blocks of rows.  ncols = 1 makes a 1-D dataset. */
-int hfs_h5_rows_create_double(hfs_h5 *f, const char *path, int64_t nrows,
-                              int64_t ncols, double fill);
-int hfs_h5_rows_create_int(hfs_h5 *f, const char *path, int64_t nrows,
-                           int64_t ncols, int64_t fill);
-int hfs_h5_rows_write_double(hfs_h5 *f, const char *path, int64_t row0,
-                             int64_t nrows, int64_t ncols, const double *data);
-int hfs_h5_rows_write_int(hfs_h5 *f, const char *path, int64_t row0,
-                          int64_t nrows, int64_t ncols, const int64_t *data);
+int hfs_h5_rows_create_double(hfs_h5 *f, const char *path, int64_t nrows, int64_t ncols,
+                              double fill);
+int hfs_h5_rows_create_int(hfs_h5 *f, const char *path, int64_t nrows, int64_t ncols, int64_t fill);
+int hfs_h5_rows_write_double(hfs_h5 *f, const char *path, int64_t row0, int64_t nrows,
+                             int64_t ncols, const double *data);
+int hfs_h5_rows_write_int(hfs_h5 *f, const char *path, int64_t row0, int64_t nrows, int64_t ncols,
+                          const int64_t *data);
 /* Blocks of rows of any dataset (1-D or 2-D), read without loading the
  * rest: bounded memory on files of any size. */
-int hfs_h5_rows_read_double(hfs_h5 *f, const char *path, int64_t row0, int64_t nrows,
-                            int64_t ncols, double *data);
-int hfs_h5_rows_read_int(hfs_h5 *f, const char *path, int64_t row0, int64_t nrows,
-                         int64_t ncols, int64_t *data);
+int hfs_h5_rows_read_double(hfs_h5 *f, const char *path, int64_t row0, int64_t nrows, int64_t ncols,
+                            double *data);
+int hfs_h5_rows_read_int(hfs_h5 *f, const char *path, int64_t row0, int64_t nrows, int64_t ncols,
+                         int64_t *data);
 
 #endif

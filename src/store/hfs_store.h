@@ -10,16 +10,16 @@
 
 /* Provenance written as attributes of the root group. */
 typedef struct {
-  const char *command;        /* the subcommand, e.g. "limit" */
-  const char *argv_line;      /* the whole command line */
-  const char *workspace;      /* path as given */
+  const char *command;   /* the subcommand, e.g. "limit" */
+  const char *argv_line; /* the whole command line */
+  const char *workspace; /* path as given */
   const char *workspace_sha256;
   const char *measurement;
   const char *optimizer;
   int normsys_code, histosys_code;
   double wall_s;
   int nranks;
-  const char *poi;            /* name of the POI (root attribute "poi") */
+  const char *poi; /* name of the POI (root attribute "poi") */
 } hfs_run_info;
 
 /* The columns of every expected band (CLs_exp, exp, p0_exp, ...), in the
@@ -32,20 +32,19 @@ int hfs_store_label_bands(hfs_h5 *f, const char *dataset);
 int hfs_store_write_run_info(hfs_h5 *f, const hfs_run_info *info);
 
 /* /GROUP: attributes status, status_code, reason, twice_nll, n_iter, n_eval;
- * /provenance/GROUP attribute time_s; datasets parameters/{name,value,error,lo,hi,fixed}, correlation
- * and covariance (when the fit has errors). */
-int hfs_store_write_fit(hfs_h5 *f, const char *group, hfs_model *m,
-                      const hfs_fit_result *r, const int *fixed);
+ * /provenance/GROUP attribute time_s; datasets parameters/{name,value,error,lo,hi,fixed},
+ * correlation and covariance (when the fit has errors). */
+int hfs_store_write_fit(hfs_h5 *f, const char *group, hfs_model *m, const hfs_fit_result *r,
+                        const int *fixed);
 
 /* Fit summaries as a compound-free table: /GROUP/{status,twice_nll,poi,
  * n_iter,n_eval} (n rows), /provenance/GROUP/time_s. */
 int hfs_store_write_fit_summaries(hfs_h5 *f, const char *group, int64_t n,
-                                const hfs_fit_summary *s);
+                                  const hfs_fit_summary *s);
 
 int hfs_store_write_hypotest(hfs_h5 *f, const char *group, const hfs_hypotest *h);
 int hfs_store_write_limit(hfs_h5 *f, const char *group, const hfs_limit *l);
-int hfs_store_write_significance(hfs_h5 *f, const char *group,
-                               const hfs_significance *s);
+int hfs_store_write_significance(hfs_h5 *f, const char *group, const hfs_significance *s);
 
 /* Progress of a resumable run: /job attrs kind, unit, n_done, n_total (this
  * file's part), complete (every part done, results derived), array_index,
@@ -53,14 +52,14 @@ int hfs_store_write_significance(hfs_h5 *f, const char *group,
  * commit and by merge; read by `hfscan status` without touching the
  * tables. */
 typedef struct {
-  char kind[32];     /* the job kind ("toys", "ranking", ...) */
-  char unit[16];     /* what a unit is, plural ("toys", "fits") */
+  char kind[32]; /* the job kind ("toys", "ranking", ...) */
+  char unit[16]; /* what a unit is, plural ("toys", "fits") */
   int64_t done, total;
   int complete;
   int array_index, array_count;
-  double rate;       /* units per second in the session that wrote it; < 0 unknown */
-  int64_t sessions;  /* read only */
-  char written[64];  /* read only: /provenance written (UTC) */
+  double rate;      /* units per second in the session that wrote it; < 0 unknown */
+  int64_t sessions; /* read only */
+  char written[64]; /* read only: /provenance written (UTC) */
 } hfs_store_progress;
 
 /* Add the record to an existing, closed file (opened for writing). */

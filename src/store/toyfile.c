@@ -56,10 +56,10 @@ int hfs_toyfile_unit_in_part(const hfs_toyfile *tf, int64_t u, int index, int co
   return toy >= lo && toy < hi;
 }
 
-#define CK(x)                                                                \
-  do {                                                                       \
-    rc = (x);                                                                \
-    if (rc) goto cleanup;                                                    \
+#define CK(x)                                                                                      \
+  do {                                                                                             \
+    rc = (x);                                                                                      \
+    if (rc) goto cleanup;                                                                          \
   } while (0)
 
 static int write_summaries(hfs_h5 *f, const char *g, int64_t n, const hfs_fit_summary *s) {
@@ -137,11 +137,11 @@ static int write_file(const hfs_toyfile *tf, const char *path) {
   CK(hfs_h5_write_double(f, "/toys/observed/mu_hat", 1, dP, tf->obs_mu_hat));
   CK(write_summaries(f, "/toys/observed/fits", 2 * P, tf->obs_fits));
   CK(write_summaries(f, "/toys/generation/fits", 2 * P, tf->gen_fits));
-#define UNIT_D(field, name)                                                  \
-  for (int64_t u = 0; u < n; ++u) d[u] = tf->units[u].field;                 \
+#define UNIT_D(field, name)                                                                        \
+  for (int64_t u = 0; u < n; ++u) d[u] = tf->units[u].field;                                       \
   CK(hfs_h5_write_double(f, "/toys/unit/" name, 1, dN, d));
-#define UNIT_I(field, name)                                                  \
-  for (int64_t u = 0; u < n; ++u) iv[u] = tf->units[u].field;                \
+#define UNIT_I(field, name)                                                                        \
+  for (int64_t u = 0; u < n; ++u) iv[u] = tf->units[u].field;                                      \
   CK(hfs_h5_write_int(f, "/toys/unit/" name, 1, dN, iv));
   UNIT_D(t, "t");
   UNIT_D(mu_hat, "mu_hat");
@@ -153,11 +153,11 @@ static int write_file(const hfs_toyfile *tf, const char *path) {
   if (tf->have_results) {
     const char *r = "/toys/result";
     CK(hfs_h5_group(f, r));
-#define RES_D(field, name)                                                   \
-  for (int64_t p = 0; p < P; ++p) d[p] = tf->cls[p].field;                   \
+#define RES_D(field, name)                                                                         \
+  for (int64_t p = 0; p < P; ++p) d[p] = tf->cls[p].field;                                         \
   CK(hfs_h5_write_double(f, "/toys/result/" name, 1, dP, d));
-#define RES_I(field, name)                                                   \
-  for (int64_t p = 0; p < P; ++p) iv[p] = tf->cls[p].field;                  \
+#define RES_I(field, name)                                                                         \
+  for (int64_t p = 0; p < P; ++p) iv[p] = tf->cls[p].field;                                        \
   CK(hfs_h5_write_int(f, "/toys/result/" name, 1, dP, iv));
     RES_D(cls, "CLs_obs");
     RES_D(clsb, "CLsb_obs");
@@ -191,10 +191,9 @@ static int write_file(const hfs_toyfile *tf, const char *path) {
     CK(hfs_h5_write_double(f, "/limit/exp", 1, d5, tf->limit_exp));
     CK(hfs_store_label_bands(f, "/limit/exp"));
   }
-  hfs_run_info info = {tf->kind,        tf->command_line, tf->workspace,
-                       tf->workspace_sha256, tf->measurement, tf->optimizer,
-                       tf->normsys_code, tf->histosys_code, tf->wall_s,
-                       tf->nranks,           tf->poi};
+  hfs_run_info info = {tf->kind,        tf->command_line, tf->workspace,    tf->workspace_sha256,
+                       tf->measurement, tf->optimizer,    tf->normsys_code, tf->histosys_code,
+                       tf->wall_s,      tf->nranks,       tf->poi};
   CK(hfs_store_write_run_identity(f, &info, (int)tf->sessions));
   rc = hfs_h5_close(&f);
 cleanup:
@@ -212,11 +211,10 @@ int hfs_toyfile_write(const hfs_toyfile *tf, const char *path) { return write_fi
  * against the header before anything is allocated: a crafted header
  * (npoints = 999999) must not make the reader allocate gigabytes. */
 static int check_shapes(hfs_h5 *f, const char *path, int64_t np, int64_t n) {
-  static const char *const per_point[] = {"/toys/mu", "/toys/observed/t",
-                                          "/toys/observed/mu_hat"};
+  static const char *const per_point[] = {"/toys/mu", "/toys/observed/t", "/toys/observed/mu_hat"};
   static const char *const per_fit[] = {"status", "twice_nll", "poi"};
-  static const char *const per_unit[] = {"t", "mu_hat", "twice_nll_free", "twice_nll_cond",
-                                         "status_free", "status_cond", "done"};
+  static const char *const per_unit[] = {
+      "t", "mu_hat", "twice_nll_free", "twice_nll_cond", "status_free", "status_cond", "done"};
   char p[128];
   for (size_t i = 0; i < sizeof per_point / sizeof *per_point; ++i)
     if (hfs_h5_size(f, per_point[i]) != np)
@@ -292,8 +290,8 @@ static int read_header(hfs_h5 *f, const char *path, int64_t *np, int64_t *nt, in
   CK(hfs_h5_get_attr_int(f, "/toys", "npoints", np));
   CK(hfs_h5_get_attr_int(f, "/toys", "ntoys", nt));
   CK(hfs_h5_get_attr_int(f, "/toys", "npar", npar));
-  if (*np < 1 || *np > 1000000 || *nt < 1 || *nt > ((int64_t)1 << 40) / (2 * *np) ||
-      *npar < 1 || *npar > 100000000)
+  if (*np < 1 || *np > 1000000 || *nt < 1 || *nt > ((int64_t)1 << 40) / (2 * *np) || *npar < 1 ||
+      *npar > 100000000)
     HFS_FAIL(HFS_ERR_MISMATCH,
              "%s: damaged toy file: header npoints = %lld, ntoys = %lld, npar = %lld out of "
              "range",
@@ -302,13 +300,12 @@ static int read_header(hfs_h5 *f, const char *path, int64_t *np, int64_t *nt, in
   CK(hfs_h5_get_attr_int(f, "/toys", "array_count", ac));
   if (*ac < 1 || *ac > 1000000 || *ai < 0 || *ai >= *ac)
     HFS_FAIL(HFS_ERR_MISMATCH,
-             "%s: damaged toy file: array part %lld/%lld (needs 0 <= index < count)",
-             path, (long long)*ai, (long long)*ac);
+             "%s: damaged toy file: array part %lld/%lld (needs 0 <= index < count)", path,
+             (long long)*ai, (long long)*ac);
   char kind[16];
   CK(hfs_h5_get_attr_str(f, "/toys", "kind", kind, sizeof kind));
   if (strcmp(kind, "hypotest") && strcmp(kind, "limit"))
-    HFS_FAIL(HFS_ERR_MISMATCH, "%s: damaged toy file: kind '%s' (hypotest or limit)", path,
-             kind);
+    HFS_FAIL(HFS_ERR_MISMATCH, "%s: damaged toy file: kind '%s' (hypotest or limit)", path, kind);
   CK(check_shapes(f, path, *np, *np * 2 * *nt));
 cleanup:
   return rc;
@@ -395,8 +392,7 @@ int hfs_toyfile_load(const char *path, hfs_toyfile *tf) {
   tf->complete = (int)complete;
   if (hfs_h5_get_attr_int(f, "/provenance", "sessions", &sessions) == HFS_OK)
     tf->sessions = sessions;
-  hfs_h5_get_attr_str(f, "/provenance", "command_line", tf->command_line,
-                      sizeof tf->command_line);
+  hfs_h5_get_attr_str(f, "/provenance", "command_line", tf->command_line, sizeof tf->command_line);
   /* Root attributes and the /toys attributes added after the first toy
    * files: optional when loading. */
   hfs_h5_get_attr_str(f, "/", "workspace", tf->workspace, sizeof tf->workspace);
@@ -419,11 +415,11 @@ int hfs_toyfile_load(const char *path, hfs_toyfile *tf) {
   CK(hfs_h5_read_double(f, "/toys/observed/mu_hat", tf->obs_mu_hat, np));
   CK(read_summaries(f, "/toys/observed/fits", 2 * np, tf->obs_fits));
   CK(read_summaries(f, "/toys/generation/fits", 2 * np, tf->gen_fits));
-#define LOAD_D(field, name)                                                  \
-  CK(hfs_h5_read_double(f, "/toys/unit/" name, d, n));                       \
+#define LOAD_D(field, name)                                                                        \
+  CK(hfs_h5_read_double(f, "/toys/unit/" name, d, n));                                             \
   for (int64_t u = 0; u < n; ++u) tf->units[u].field = d[u];
-#define LOAD_I(field, name)                                                  \
-  CK(hfs_h5_read_int(f, "/toys/unit/" name, iv, n));                         \
+#define LOAD_I(field, name)                                                                        \
+  CK(hfs_h5_read_int(f, "/toys/unit/" name, iv, n));                                               \
   for (int64_t u = 0; u < n; ++u) tf->units[u].field = (int32_t)iv[u];
   LOAD_D(t, "t");
   LOAD_D(mu_hat, "mu_hat");

@@ -30,8 +30,7 @@ static int read_damaged(const char *text, size_t len) {
     const char *msg = hfs_error_message();
     assert_null(s);
     if (!(rc == HFS_ERR_PARSE || rc == HFS_ERR_SCHEMA) ||
-        strncmp(msg, SPEC_LABEL ": ", strlen(SPEC_LABEL) + 2) != 0 ||
-        strchr(msg, '\n')) {
+        strncmp(msg, SPEC_LABEL ": ", strlen(SPEC_LABEL) + 2) != 0 || strchr(msg, '\n')) {
       print_error("bad answer %d: %s\n", rc, msg);
       fail();
     }
@@ -57,9 +56,8 @@ static void test_truncations(void **state) {
 
 static void test_byte_flips(void **state) {
   (void)state;
-  static const char repl[] = {'{', '}',  '[',  ']',  '"',    ',',
-                              ':', '\\', '-',  '0',  '9',    'e',
-                              'x', ' ',  '\n', '\0', '\x80', '\xff'};
+  static const char repl[] = {'{', '}', '[', ']', '"', ',',  ':',  '\\',   '-',
+                              '0', '9', 'e', 'x', ' ', '\n', '\0', '\x80', '\xff'};
   size_t n = strlen(spec_base_ws);
   int nok = 0, nerr = 0;
   hfs_warn_sink old = hfs_warn_set_sink(ignore_warning, NULL);
