@@ -77,8 +77,13 @@ resume_same orphan.h5
 
 # Stop signals to mpirun: every rank checkpoints; the exit status is 3 for
 # USR1 (forwarded) and Open MPI's own 1 for TERM and INT (docs/slurm.md).
+# On TERM and INT mpirun sends the ranks TERM and, after
+# odls_base_sigkill_timeout seconds (default 1), KILL: on a loaded machine 1 s
+# may not be enough for the final commit, so the test gives the time
+# docs/slurm.md recommends.
 for sig in USR1 TERM INT; do
-  "${MPI[@]}" "$HFSCAN" "${ARGS[@]}" -o m$sig.h5 --checkpoint-interval 0.1 > /dev/null 2> m.err &
+  "${MPI[@]}" --mca odls_base_sigkill_timeout 30 "$HFSCAN" "${ARGS[@]}" -o m$sig.h5 \
+    --checkpoint-interval 0.1 > /dev/null 2> m.err &
   mp=$!
   wait_partial m$sig.h5 || fail "no checkpoint appeared (SIG$sig to mpirun)"
   kill -$sig $mp
