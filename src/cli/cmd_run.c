@@ -18,6 +18,7 @@
 /* Job keys and the option each becomes ("" = positional workspace; STAGE:
  * the value is the flag, yields = prefit|postfit). */
 static const char STAGE[] = "stage";
+static const char FLAG[] = "flag"; /* yes: the option ("--KEY") is given, no: it is not */
 static const struct {
   const char *key, *option;
   int repeat;
@@ -51,6 +52,17 @@ static const struct {
     {"par", "--par", 1},
     {"freeze_group", "--freeze-group", 1},
     {"yields", STAGE, 0},
+    /* signal grids (docs/grid.md): patchset is the second positional
+     * argument; limit = yes|no */
+    {"patchset", "", 0},
+    {"points", "--points", 1},
+    {"limit", FLAG, 0},
+    {"limit_method", "--limit-method", 0},
+    {"toys_min", "--toys-min", 0},
+    {"toys_max", "--toys-max", 0},
+    {"toys_batch", "--toys-batch", 0},
+    {"cls_accuracy", "--cls-accuracy", 0},
+    {"harvest", "--harvest", 0},
 };
 #define NKEYS ((int)(sizeof keys / sizeof keys[0]))
 
@@ -61,7 +73,7 @@ static const struct {
              {"limit", hfs_cmd_limit},     {"significance", hfs_cmd_significance},
              {"ranking", hfs_cmd_ranking}, {"scan", hfs_cmd_scan},
              {"summary", hfs_cmd_summary}, {"gof", hfs_cmd_gof},
-             {"yields", hfs_cmd_yields}};
+             {"yields", hfs_cmd_yields},   {"grid", hfs_cmd_grid}};
 
 char *hfs_cli_job_path(const char *job, const char *value) {
   const char *slash = strrchr(job, '/');
@@ -87,12 +99,14 @@ int hfs_cmd_run(int argc, char **argv) {
             "usage: hfscan run JOB [options]   (options override the job file)\n"
             "A job file holds 'key = value' lines ('#' starts a comment); keys:\n"
             "  workspace, patch (repeatable), task (fit|hypotest|limit|significance|\n"
-            "  ranking|scan|summary|gof|yields),\n"
+            "  ranking|scan|summary|gof|yields|grid),\n"
             "  measurement, mu, cl, test_stat, scan (LO:HI:N), calc, ntoys, seed, output,\n"
             "  optimizer, fix, bounds, set, freeze (repeatable), normsys_code, histosys_code, top, "
             "group\n"
             "  (repeatable), level (repeatable), checkpoint_interval, data, par (repeatable),\n"
-            "  freeze_group (repeatable), yields (prefit|postfit).  See docs/jobs.md.\n");
+            "  freeze_group (repeatable), yields (prefit|postfit); for task grid: patchset,\n"
+            "  points (repeatable), limit (yes|no), limit_method, toys_min, toys_max, toys_batch,\n"
+            "  cls_accuracy, harvest.  See docs/jobs.md.\n");
     return argc < 2 ? HFS_EXIT_USAGE : HFS_EXIT_OK;
   }
   const char *job = argv[1];
@@ -106,7 +120,8 @@ int hfs_cmd_run(int argc, char **argv) {
   av = calloc((size_t)cap, sizeof *av);
   char *lines[256];
   int nlines = 0;
-  const char *task = NULL, *workspace = NULL;
+  const char *task = NULL, *workspace = NULL, *patchset = NULL;
+  int patchset_line = 0;
   char buf[4096];
   int lineno = 0;
   int seen[NKEYS] = {0};
@@ -144,7 +159,8 @@ int hfs_cmd_run(int argc, char **argv) {
     }
     /* A relative path in a job file means the same file wherever hfscan
      * runs from: it is relative to the job file's folder. */
-    int is_path = !strcmp(k, "workspace") || !strcmp(k, "patch") || !strcmp(k, "output");
+    int is_path = !strcmp(k, "workspace") || !strcmp(k, "patch") || !strcmp(k, "output") ||
+                  !strcmp(k, "patchset") || !strcmp(k, "harvest");
     char *val = is_path ? hfs_cli_job_path(job, v) : strdup(v);
     if (!val) {
       hfs_cli_error("%s:%d: out of memory", job, lineno);
@@ -157,10 +173,21 @@ int hfs_cmd_run(int argc, char **argv) {
         goto done;
       }
       av[n++] = (char *)(!strcmp(val, "prefit") ? "--prefit" : "--postfit");
+    } else if (keys[ki].option == FLAG) {
+      if (strcmp(val, "yes") && strcmp(val, "no")) {
+        hfs_cli_error("%s:%d: key '%s' is yes or no, not '%s'", job, lineno, k, val);
+        goto done;
+      }
+      if (!strcmp(val, "yes")) av[n++] = (char *)"--limit";
     } else if (!keys[ki].option) {
       task = val;
     } else if (!keys[ki].option[0]) {
-      workspace = val;
+      if (!strcmp(k, "patchset")) {
+        patchset = val;
+        patchset_line = lineno;
+      } else {
+        workspace = val;
+      }
     } else {
       av[n++] = (char *)keys[ki].option;
       av[n++] = val;
@@ -178,12 +205,31 @@ int hfs_cmd_run(int argc, char **argv) {
   if (!fn) {
     hfs_cli_error(
         "%s: unknown task '%s' (fit, hypotest, limit, significance, ranking, scan, "
-        "summary, gof, yields)",
+        "summary, gof, yields, grid)",
         job, task);
     goto done;
   }
+  int grid = !strcmp(task, "grid");
+  if (grid != (patchset != NULL)) {
+    if (grid)
+      hfs_cli_error("%s: task 'grid' needs 'patchset' (the signal points)", job);
+    else
+      hfs_cli_error(
+          "%s:%d: key 'patchset' belongs to task 'grid', not '%s' (for one point: patch "
+          "= PATCHSET.json:NAME)",
+          job, patchset_line, task);
+    goto done;
+  }
   av[0] = (char *)task;
-  av[n++] = (char *)workspace;
+  if (grid) {
+    /* hfscan grid BKG.json PATCHSET.json [options]: the two files first */
+    memmove(av + 3, av + 1, (size_t)(n - 1) * sizeof *av);
+    av[1] = (char *)workspace;
+    av[2] = (char *)patchset;
+    n += 2;
+  } else {
+    av[n++] = (char *)workspace;
+  }
   hfs_cli_set_override_from(n);
   for (int i = 2; i < argc; ++i) av[n++] = argv[i];
   av[n] = NULL;
