@@ -7,8 +7,9 @@
 set -u
 HFSCAN=$1
 WS=$2/inputs/belle2_like.json
-# enough toys that a run outlasts the signals sent to it
-NTOYS_FULL=600
+# enough toys that a run outlasts the signals sent to it (600 no longer did:
+# 3 ranks finished them between the first commit seen and the signal)
+NTOYS_FULL=3000
 . "$(dirname "$0")/lib.sh"
 ARGS=(hypotest "$WS" --mu 2 --calc toys --ntoys "$NTOYS" --seed 7 --quiet)
 MPI=(mpirun -np 3 --oversubscribe)
@@ -77,13 +78,8 @@ resume_same orphan.h5
 
 # Stop signals to mpirun: every rank checkpoints; the exit status is 3 for
 # USR1 (forwarded) and Open MPI's own 1 for TERM and INT (docs/slurm.md).
-# On TERM and INT mpirun sends the ranks TERM and, after
-# odls_base_sigkill_timeout seconds (default 1), KILL: on a loaded machine 1 s
-# may not be enough for the final commit, so the test gives the time
-# docs/slurm.md recommends.
 for sig in USR1 TERM INT; do
-  "${MPI[@]}" --mca odls_base_sigkill_timeout 30 "$HFSCAN" "${ARGS[@]}" -o m$sig.h5 \
-    --checkpoint-interval 0.1 > /dev/null 2> m.err &
+  "${MPI[@]}" "$HFSCAN" "${ARGS[@]}" -o m$sig.h5 --checkpoint-interval 0.1 > /dev/null 2> m.err &
   mp=$!
   wait_partial m$sig.h5 || fail "no checkpoint appeared (SIG$sig to mpirun)"
   kill -$sig $mp
@@ -91,7 +87,12 @@ for sig in USR1 TERM INT; do
   rc=$?
   want=3; [ $sig != USR1 ] && want=1
   [ $rc -eq $want ] || fail "SIG$sig to mpirun: exit status $rc, expected $want: $(cat m.err)"
-  grep -q "checkpoint written" m.err || fail "SIG$sig to mpirun: no checkpoint message: $(cat m.err)"
+  # mpirun stays up for USR1 and carries the ranks' message; on TERM and INT
+  # it tears down its output forwarding at once, so the message may be lost
+  # (seen at low load) and only the file can say what happened (below).
+  if [ $sig = USR1 ]; then
+    grep -q "checkpoint written" m.err || fail "SIG$sig to mpirun: no checkpoint message: $(cat m.err)"
+  fi
   # the file, not mpirun's status, says what to do: resume (3)
   "$HFSCAN" status m$sig.h5 > /dev/null 2>&1
   rc=$?
