@@ -8,6 +8,7 @@
 #include "hfs_infer.h"
 #include "hfs_job.h"
 #include "hfs_model.h"
+#include "hfs_store.h"
 #include "hfs_workspace.h"
 #include "params.h"
 
@@ -93,6 +94,11 @@ typedef struct {
   char sha256[65]; /* of the workspace file; with --patch, of the
                       workspace's and the patches' sha256s */
 } hfs_cli_ctx;
+
+/* The identity and provenance of a command's output file (kind: "fit",
+ * "hypotest", ...; wall: seconds the command took). */
+hfs_run_info hfs_cli_run_info(const char *kind, const hfs_cli_opts *o, const hfs_cli_ctx *c,
+                              double wall);
 
 void hfs_cli_opts_default(hfs_cli_opts *o);
 /* Parse common + command-specific options; returns HFS_EXIT_* (OK to go on,

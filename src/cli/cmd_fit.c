@@ -157,17 +157,7 @@ int hfs_cli_fit(const hfs_cli_opts *o_, const hfs_cli_ctx *c_) {
   if (r.status == HFS_FIT_CONVERGED && r.cov_status != HFS_COV_ACCURATE)
     hfs_cli_error("warning: %s", hfs_cli_cov_warning(r.cov_status));
   if (o.output) {
-    hfs_run_info info = {"fit",
-                         o.argv_line,
-                         o.workspace,
-                         c.sha256,
-                         hfs_model_measurement(c.model),
-                         hfs_optimizer_name(o.fit.optimizer),
-                         o.model.normsys_code,
-                         o.model.histosys_code,
-                         hfs_now() - t0,
-                         hfs_cli_size(),
-                         hfs_model_par_name(c.model, hfs_model_poi(c.model))};
+    hfs_run_info info = hfs_cli_run_info("fit", &o, &c, hfs_now() - t0);
     HFS_CHECK(hfs_h5_create(o.output, &h5));
     HFS_CHECK(hfs_store_write_run_info(h5, &info));
     HFS_CHECK(hfs_store_write_fit(h5, "/fit", c.model, &r, c.fixed));

@@ -69,17 +69,7 @@ static int asymptotic(const hfs_cli_opts *o, const hfs_cli_ctx *c) {
   HFS_CHECK(hfs_gof_statistic(I, NULL, NULL, NULL, &g));
   print(o, &g, NULL);
   if (o->output) {
-    hfs_run_info info = {"gof",
-                         o->argv_line,
-                         o->workspace,
-                         c->sha256,
-                         hfs_model_measurement(c->model),
-                         hfs_optimizer_name(o->fit.optimizer),
-                         o->model.normsys_code,
-                         o->model.histosys_code,
-                         hfs_now() - t0,
-                         hfs_cli_size(),
-                         hfs_model_par_name(c->model, hfs_model_poi(c->model))};
+    hfs_run_info info = hfs_cli_run_info("gof", o, c, hfs_now() - t0);
     HFS_CHECK(hfs_h5_create(o->output, &h5));
     HFS_CHECK(hfs_store_write_run_info(h5, &info));
     HFS_CHECK(hfs_store_write_gof(h5, "/gof", &g, NULL, o->seed, NULL, NULL, 0, NULL));

@@ -111,17 +111,7 @@ static int write_file(const hfs_cli_opts *o, const hfs_cli_ctx *c, const char *c
                       int (*body)(hfs_h5 *, const void *), const void *arg) {
   int rc = HFS_OK;
   hfs_h5 *h5 = NULL;
-  hfs_run_info info = {cmd,
-                       o->argv_line,
-                       o->workspace,
-                       c->sha256,
-                       hfs_model_measurement(c->model),
-                       hfs_optimizer_name(o->fit.optimizer),
-                       o->model.normsys_code,
-                       o->model.histosys_code,
-                       wall,
-                       hfs_cli_size(),
-                       hfs_model_par_name(c->model, hfs_model_poi(c->model))};
+  hfs_run_info info = hfs_cli_run_info(cmd, o, c, wall);
   HFS_CHECK(hfs_h5_create(o->output, &h5));
   HFS_CHECK(hfs_store_write_run_info(h5, &info));
   HFS_CHECK(body(h5, arg));

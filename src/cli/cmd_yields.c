@@ -170,17 +170,7 @@ int hfs_cmd_yields(int argc, char **argv) {
     print_text(shown, stage);
   }
   if (o.output) {
-    hfs_run_info info = {"yields",
-                         o.argv_line,
-                         o.workspace,
-                         c.sha256,
-                         hfs_model_measurement(c.model),
-                         hfs_optimizer_name(o.fit.optimizer),
-                         o.model.normsys_code,
-                         o.model.histosys_code,
-                         hfs_now() - t0,
-                         hfs_cli_size(),
-                         hfs_model_par_name(c.model, hfs_model_poi(c.model))};
+    hfs_run_info info = hfs_cli_run_info("yields", &o, &c, hfs_now() - t0);
     HFS_CHECK(hfs_h5_create(o.output, &h5));
     HFS_CHECK(hfs_store_write_run_info(h5, &info));
     HFS_CHECK(hfs_store_write_yields(h5, "/yields/prefit", &pre));

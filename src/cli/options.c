@@ -693,3 +693,19 @@ void hfs_cli_ctx_free(hfs_cli_ctx *c) {
   free(c->init);
   memset(c, 0, sizeof *c);
 }
+
+hfs_run_info hfs_cli_run_info(const char *kind, const hfs_cli_opts *o, const hfs_cli_ctx *c,
+                              double wall) {
+  hfs_run_info info = {kind,
+                       o->argv_line,
+                       o->workspace,
+                       c->sha256,
+                       hfs_model_measurement(c->model),
+                       hfs_optimizer_name(o->fit.optimizer),
+                       o->model.normsys_code,
+                       o->model.histosys_code,
+                       wall,
+                       hfs_cli_size(),
+                       hfs_model_par_name(c->model, hfs_model_poi(c->model))};
+  return info;
+}
