@@ -65,6 +65,11 @@ int hfs_ranking_create(hfs_infer *I, hfs_ranking **out) {
   r->npar = hfs_model_npar(r->m);
   r->poi = hfs_model_poi(r->m);
   r->user_fixed = hfs_infer_fixed(I);
+  /* Impacts are shifts of the fitted POI: with the POI held they are all zero by construction,
+   * which would read as "no systematic matters" (the scan refuses the same way). */
+  if (r->user_fixed[r->poi])
+    HFS_FAIL(HFS_ERR_ARG, "ranking: the POI %s is held fixed; impacts on it need it free",
+             hfs_model_par_name(r->m, r->poi));
   HFS_CHECK(hfs_fit_result_init(&r->free_fit, r->npar, 1));
   HFS_CHECK(hfs_fit_result_init(&r->scratch, r->npar, 1));
   HFS_ALLOC(r->fixed, r->npar);

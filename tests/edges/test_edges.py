@@ -108,6 +108,9 @@ def case_params():
     one_line_error(["fit", AT_BOUND, "--freeze", "ghost"], "--freeze ghost", 1)
     one_line_error(["fit", AT_BOUND, "--freeze", "rgx{(}"], "not a valid regular expression", 1)
     one_line_error(["hypotest", AT_BOUND, "--mu", "1", "--set", "mu=x"], "expected NAME=VALUE", 2)
+    # Impacts and a scan of a held POI are zero or empty by construction: refused, not printed.
+    one_line_error(["ranking", AT_BOUND, "--freeze", "mu"], "POI mu is held fixed", 2)
+    one_line_error(["scan", AT_BOUND, "--freeze", "mu"], "POI mu is held fixed", 2)
 
 
 def case_toys_too_few():
