@@ -33,8 +33,9 @@ bench() {  # name workspace command np
   for r in $(seq "$REPEATS"); do
     local t0 t1 line
     t0=$(date +%s.%N)
-    line=$(mpiexec -n "$np" -x OPENBLAS_NUM_THREADS "$HFSCAN" "$cmd" "$ws" --quiet --overwrite \
-             -o "$TMP/out.h5" | tail -1)
+    # not --quiet: with -o it prints nothing, and the last line of the result is the fit count
+    line=$(mpiexec -n "$np" -x OPENBLAS_NUM_THREADS "$HFSCAN" "$cmd" "$ws" --overwrite \
+             -o "$TMP/out.h5" 2> /dev/null | tail -1)
     t1=$(date +%s.%N)
     walls="$walls $(echo "$t1 - $t0" | bc -l)"
     fits="$fits $(echo "$line" | sed -n 's/.* in \([0-9.]*\) s on .*/\1/p')"
