@@ -81,26 +81,16 @@ static int fuse(hfs_model *m) {
   m->nmterm = nm;
   m->ncns = nn;
   m->naterm = na;
-  /* the one-normsys terms of code 4 and the others */
-  HFS_ALLOC(m->simple_t, nm);
-  HFS_ALLOC(m->simple_par, nm);
-  HFS_ALLOC(m->simple_c, 16 * (size_t)nm);
-  HFS_ALLOC(m->complex_t, nm);
-  m->nsimple = m->ncomplex = 0;
+  /* the one-normsys terms of code 4 and their coefficients */
+  HFS_ALLOC(m->mt_par, nm);
+  HFS_ALLOC(m->mt_simple, nm);
+  HFS_ALLOC(m->mt_c, 6 * (size_t)nm);
   for (int t = 0; t < nm; ++t) {
     const hfs_mterm *mt = &m->mterm[t];
-    if (mt->nlin == 0 && mt->n1 == mt->n0 + 1 && m->cns[mt->n0].code == 4) {
-      int i = m->nsimple++;
-      const double *a = m->cns[mt->n0].a;
-      double *c = &m->simple_c[16 * (size_t)i];
-      m->simple_t[i] = t;
-      m->simple_par[i] = mt->par;
-      for (int k = 0; k < 6; ++k) c[k] = a[k];
-      for (int k = 1; k < 6; ++k) c[5 + k] = (k + 1) * a[k];
-      for (int k = 1; k < 6; ++k) c[10 + k] = (k + 1) * k * a[k];
-    } else {
-      m->complex_t[m->ncomplex++] = t;
-    }
+    m->mt_par[t] = mt->par;
+    m->mt_simple[t] = mt->nlin == 0 && mt->n1 == mt->n0 + 1 && m->cns[mt->n0].code == 4;
+    for (int k = 0; k < 6; ++k)
+      m->mt_c[6 * (size_t)t + k] = m->mt_simple[t] ? m->cns[mt->n0].a[k] : 0;
   }
   /* parameters with a histosys somewhere */
   for (int q = 0; q < m->npar; ++q) slot[q] = 0;
@@ -151,6 +141,7 @@ int hfs__model_compile(hfs_model *m, int normsys_code) {
     nbs += k * ns;
   }
   HFS_ALLOC(m->mk, 3 * (size_t)m->nmterm);
+  HFS_ALLOC(m->mpre, m->nmterm);
   HFS_ALLOC(m->pw, 6 * (size_t)m->npar);
   HFS_ALLOC(m->gw, 6 * (size_t)m->naterm);
   HFS_ALLOC(m->asum, 2 * (size_t)m->max_aterm);
@@ -194,15 +185,15 @@ void hfs__model_compiled_free(hfs_model *m) {
   free(m->fd_up);
   free(m->fd_dn);
   free(m->hpar);
-  free(m->simple_t);
-  free(m->simple_par);
-  free(m->simple_c);
-  free(m->complex_t);
+  free(m->mt_par);
+  free(m->mt_simple);
+  free(m->mt_c);
   free(m->sh_idx);
   free(m->loc_blk);
   free(m->loc_pos);
   free(m->bin_blk);
   free(m->mk);
+  free(m->mpre);
   free(m->pw);
   free(m->gw);
   free(m->asum);

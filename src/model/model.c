@@ -69,71 +69,89 @@ static inline void normsys_factor(const hfs_normsys_coef *c, double x, int order
   hfs_normsys_eval(c, x, k);
 }
 
-/* Values (order 0), first (1) and second (2) derivatives of every fused
- * term: histosys weights once per parameter, each multiplicative term as
- * the product of its factors. */
-static void eval_terms(hfs_model *m, const double *theta, int order) {
+/* kappa, kappa' and kappa'' (orders up to `order`) of fused term t at x:
+ * the inline polynomial for one code-4 normsys inside |x| < 1 (nearly every
+ * term), else the product of the term's factors. */
+static inline void mterm_eval(const hfs_model *m, int t, double x, int order, double *o) {
+  if (m->mt_simple[t]) {
+    if (!(x < 1 && x > -1)) {
+      hfs_normsys_eval(&m->cns[m->mterm[t].n0], x, o);
+      return;
+    }
+    const double *a = &m->mt_c[6 * (size_t)t];
+    o[0] = 1 + (((((a[5] * x + a[4]) * x + a[3]) * x + a[2]) * x + a[1]) * x + a[0]) * x;
+    if (order == 0) return;
+    o[1] = ((((6 * a[5] * x + 5 * a[4]) * x + 4 * a[3]) * x + 3 * a[2]) * x + 2 * a[1]) * x + a[0];
+    if (order == 1) return;
+    o[2] = (((30 * a[5] * x + 20 * a[4]) * x + 12 * a[3]) * x + 6 * a[2]) * x + 2 * a[1];
+    return;
+  }
+  const hfs_mterm *mt = &m->mterm[t];
+  double v = 1, d1 = 0, d2 = 0;
+  for (int i = 0; i < mt->nlin; ++i) {
+    d2 = x * d2 + 2 * d1;
+    d1 = x * d1 + v;
+    v *= x;
+  }
+  for (int n = mt->n0; n < mt->n1; ++n) {
+    double k[3];
+    normsys_factor(&m->cns[n], x, order, k);
+    if (order > 0) {
+      d2 = v * k[2] + 2 * d1 * k[1] + d2 * k[0];
+      d1 = v * k[1] + d1 * k[0];
+    }
+    v *= k[0];
+  }
+  o[0] = v;
+  o[1] = d1;
+  o[2] = d2;
+}
+
+/* nu(theta) into m->nu, keeping per fused term its value and derivatives
+ * (mk) and, for order >= 1, the product of the sample's terms before it
+ * (mpre, for the gradient), per sample the product F of its multiplicative
+ * terms and per sample-bin the pieces A (nominal plus additive shifts) and G
+ * (product of per-bin factors).  One pass over the samples: each term is
+ * read once, where it is used. */
+static void eval_rates(hfs_model *m, const double *theta, int order) {
   for (int i = 0; i < m->nhpar; ++i) {
     int p = m->hpar[i];
     hfs_interp_additive(m->histosys_code, theta[p], &m->pw[6 * p]);
   }
-  for (int i = 0; i < m->nsimple; ++i) {
-    double x = theta[m->simple_par[i]], *o = &m->mk[3 * m->simple_t[i]];
-    const double *c = &m->simple_c[16 * (size_t)i];
-    if (!(x < 1 && x > -1)) {
-      hfs_normsys_eval(&m->cns[m->mterm[m->simple_t[i]].n0], x, o);
-      continue;
-    }
-    o[0] = 1 + (((((c[5] * x + c[4]) * x + c[3]) * x + c[2]) * x + c[1]) * x + c[0]) * x;
-    if (order == 0) continue;
-    o[1] = ((((c[10] * x + c[9]) * x + c[8]) * x + c[7]) * x + c[6]) * x + c[0];
-    if (order == 1) continue;
-    o[2] = (((c[15] * x + c[14]) * x + c[13]) * x + c[12]) * x + c[11];
-  }
-  for (int i = 0; i < m->ncomplex; ++i) {
-    int t = m->complex_t[i];
-    const hfs_mterm *mt = &m->mterm[t];
-    double *o = &m->mk[3 * t];
-    double x = theta[mt->par], v = 1, d1 = 0, d2 = 0;
-    for (int i = 0; i < mt->nlin; ++i) {
-      d2 = x * d2 + 2 * d1;
-      d1 = x * d1 + v;
-      v *= x;
-    }
-    for (int n = mt->n0; n < mt->n1; ++n) {
-      double k[3];
-      normsys_factor(&m->cns[n], x, order, k);
-      if (order > 0) {
-        d2 = v * k[2] + 2 * d1 * k[1] + d2 * k[0];
-        d1 = v * k[1] + d1 * k[0];
-      }
-      v *= k[0];
-    }
-    o[0] = v;
-    o[1] = d1;
-    o[2] = d2;
-  }
-}
-
-/* nu(theta) into m->nu, keeping per sample the product F of its
- * multiplicative terms and per sample-bin the pieces A (nominal plus
- * additive shifts) and G (product of per-bin factors). */
-static void eval_rates(hfs_model *m, const double *theta, int order) {
-  eval_terms(m, theta, order);
   memset(m->nu, 0, sizeof(double) * (size_t)m->nbins);
+  double *mk = m->mk, *pre = m->mpre;
   for (int ib = 0; ib < m->nblocks; ++ib) {
     const hfs_csample *c = &m->cs[ib];
     double F = 1;
-    for (int t = c->m0; t < c->m1; ++t) F *= m->mk[3 * t];
+    for (int t = c->m0; t < c->m1; ++t) {
+      mterm_eval(m, t, theta[m->mt_par[t]], order, &mk[3 * t]);
+      if (order) pre[t] = F;
+      F *= mk[3 * t];
+    }
     m->csF[ib] = F;
     const double *nom = &m->nominal[c->nom];
     double *A = &m->sb_A[c->nom], *G = &m->sb_G[c->nom];
     int nb = c->nbins;
     int na = c->a1 - c->a0;
-    if (na) {
+    const hfs_aterm *at = &m->aterm[c->a0];
+    if (na && nb == 1) {
+      /* one bin (most ATLAS samples): the weights straight from pw */
+      const double *du = &m->fd_up[c->fd0], *dd = &m->fd_dn[c->fd0], *pw = m->pw;
+      double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+      int t = 0;
+      for (; t + 4 <= na; t += 4) {
+        const double *w0 = &pw[6 * at[t].par], *w1 = &pw[6 * at[t + 1].par];
+        const double *w2 = &pw[6 * at[t + 2].par], *w3 = &pw[6 * at[t + 3].par];
+        s0 += w0[0] * du[t] + w0[1] * dd[t];
+        s1 += w1[0] * du[t + 1] + w1[1] * dd[t + 1];
+        s2 += w2[0] * du[t + 2] + w2[1] * dd[t + 2];
+        s3 += w3[0] * du[t + 3] + w3[1] * dd[t + 3];
+      }
+      for (; t < na; ++t) s0 += pw[6 * at[t].par] * du[t] + pw[6 * at[t].par + 1] * dd[t];
+      A[0] = nom[0] + ((s0 + s1) + (s2 + s3));
+    } else if (na) {
       double *g = m->gw + c->a0;
       size_t st = (size_t)m->naterm;
-      const hfs_aterm *at = &m->aterm[c->a0];
       for (int t = 0; t < na; ++t) {
         const double *w = &m->pw[6 * at[t].par];
         g[t] = w[0];
@@ -278,33 +296,35 @@ double hfs_model_twice_nll(hfs_model *m, const double *main, const double *aux, 
   if (!isfinite(f)) return INFINITY;
   if (grad) {
     memset(grad, 0, sizeof(double) * (size_t)m->npar);
-    double *pre = m->tmp, *suf = m->tmp + m->max_scal + 1;
+    const double *mk = m->mk, *pre = m->mpre, *pw = m->pw;
     for (int ib = 0; ib < m->nblocks; ++ib) {
       const hfs_csample *c = &m->cs[ib];
       const double *A = &m->sb_A[c->nom], *G = &m->sb_G[c->nom];
       const double *w = &m->wbin[c->bin0];
-      int nm = c->m1 - c->m0, nb = c->nbins;
-      const double *mk = &m->mk[3 * c->m0];
+      int nb = c->nbins;
       double S = 0;
       for (int j = 0; j < nb; ++j) S += w[j] * G[j] * A[j];
-      /* products of the other terms without division, so that a zero
-       * factor (mu = 0) keeps an exact gradient */
-      pre[0] = 1;
-      for (int k = 0; k < nm; ++k) pre[k + 1] = pre[k] * mk[3 * k];
-      suf[nm] = 1;
-      for (int k = nm - 1; k >= 0; --k) suf[k] = suf[k + 1] * mk[3 * k];
-      double F = pre[nm];
-      for (int k = 0; k < nm; ++k)
-        grad[m->mterm[c->m0 + k].par] += mk[3 * k + 1] * pre[k] * suf[k + 1] * S;
+      /* kappa_k' times the products of the other terms, prefix (kept by the
+       * rate pass) by suffix: no division, so that a zero factor (mu = 0)
+       * keeps an exact gradient */
+      double suf = 1;
+      for (int t = c->m1 - 1; t >= c->m0; --t) {
+        grad[m->mt_par[t]] += mk[3 * t + 1] * pre[t] * suf * S;
+        suf *= mk[3 * t];
+      }
+      double F = m->csF[ib];
       int na = c->a1 - c->a0;
       if (na) {
-        const double *g2 = m->gw + 2 * (size_t)m->naterm + c->a0, *g3 = g2 + m->naterm;
         const hfs_aterm *at = &m->aterm[c->a0];
         if (nb == 1) { /* the common one-bin sample: no per-term sums */
           const double *du = &m->fd_up[c->fd0], *dd = &m->fd_dn[c->fd0];
           double fw = F * w[0] * G[0];
-          for (int t = 0; t < na; ++t) grad[at[t].par] += fw * (g2[t] * du[t] + g3[t] * dd[t]);
+          for (int t = 0; t < na; ++t) {
+            const double *pt = &pw[6 * at[t].par];
+            grad[at[t].par] += fw * (pt[2] * du[t] + pt[3] * dd[t]);
+          }
         } else {
+          const double *g2 = m->gw + 2 * (size_t)m->naterm + c->a0, *g3 = g2 + m->naterm;
           double *su = m->asum, *sd = m->asum + na;
           for (int t = 0; t < na; ++t) su[t] = sd[t] = 0;
           for (int j = 0; j < nb; ++j) {

@@ -116,13 +116,13 @@ struct hfs_model {
   hfs_normsys_coef *cns;
   double *fd_up, *fd_dn;
   int nhpar, *hpar; /* parameters with a histosys, for their weights */
-  /* mterms that are one code-4 normsys (most of them), evaluated in one
-   * flat loop: term, parameter and the polynomial's coefficients for
-   * kappa, kappa' and kappa'' (16 per term: a1..a6, 2a2..6a6 with a1
-   * first, 2a2..30a6) */
-  int nsimple, *simple_t, *simple_par;
-  double *simple_c;
-  int ncomplex, *complex_t; /* the other mterms */
+  /* per mterm, what the rate pass reads (compact, in term order): its
+   * parameter, whether it is one code-4 normsys (most terms: kappa is the
+   * polynomial 1 + a1 x + ... + a6 x^6 inside |x| < 1, evaluated inline)
+   * and then its a1..a6 (6 per term, zero for the other terms) */
+  int *mt_par;
+  unsigned char *mt_simple;
+  double *mt_c;
   int normsys_code;
   /* position of each parameter in the structure: shared index, or -1 and
    * then its block and position in the block */
@@ -132,6 +132,7 @@ struct hfs_model {
 
   /* evaluation scratch of the compiled form */
   double *mk;              /* nmterm x 3: kappa, kappa', kappa'' of each fused term */
+  double *mpre;            /* nmterm: product of the sample's terms before this one */
   double *pw;              /* npar x 6: histosys weights of each parameter */
   double *gw;              /* 6 x naterm: the weights gathered per term (gw + k naterm) */
   double *asum;            /* 2 x max_aterm: per-term sums of the gradient */
