@@ -316,6 +316,31 @@ static void print_table(const grid_view *j, int n, double wall) {
          hfs_cli_size(), hfs_cli_size() > 1 ? "s" : "", nbad);
 }
 
+/* A finished array part: its failed points on standard error (exit status
+ * 4 always comes with its reason), then the part line. */
+static void report_part(const hfs_job *job, const hfs_patchset *ps, const int *points,
+                        const hfs_cli_opts *o, int limit) {
+  const int64_t *done;
+  int n, nbad = 0;
+  const hfs_point_result *res = hfs_job_grid_results(job, &n, &done);
+  for (int u = 0; u < n; u++) {
+    const hfs_point_result *r = &res[u];
+    if (u % o->array_count != o->array_index || !done[u]) continue;
+    if (r->status == HFS_POINT_OK && (!limit || r->limit_status == HFS_POINT_OK)) continue;
+    nbad++;
+    hfs_warn("point %s: %s%s%s%s%s", hfs_patchset_name(ps, points[u]), status_word(r->status),
+             limit && r->limit_status != HFS_POINT_OK ? ", limit " : "",
+             limit && r->limit_status != HFS_POINT_OK ? status_word(r->limit_status) : "",
+             r->message[0] ? ": " : "", r->message);
+  }
+  if (!o->quiet)
+    printf(
+        "hfscan grid: part %d/%d done (%s), %d point%s with a failed fit or error; combine the "
+        "parts with hfscan merge\n",
+        o->array_index, o->array_count, o->output ? o->output : "no output", nbad,
+        nbad == 1 ? "" : "s");
+}
+
 /* The identity of the input: the background workspace's and the
  * patchset's sha256; what changes a point's model (measurement, --fix,
  * --bounds, --set, --freeze, --data) goes into the settings. */
@@ -420,10 +445,9 @@ int hfs_cmd_grid(int argc, char **argv) {
     } else if (!o.quiet) {
       print_table(&v, npoints, hfs_job_elapsed(job));
     }
-  } else if (rank == 0 && job && hfs_job_outcome(job) == HFS_JOB_PART_DONE && !o.quiet &&
-             exit_code == HFS_EXIT_OK) {
-    printf("hfscan grid: part %d/%d done (%s); combine the parts with hfscan merge\n",
-           o.array_index, o.array_count, o.output ? o.output : "no output");
+  } else if (rank == 0 && job && hfs_job_outcome(job) == HFS_JOB_PART_DONE &&
+             (exit_code == HFS_EXIT_OK || exit_code == HFS_EXIT_FIT_FAILED)) {
+    report_part(job, ps, points, &o, g.limit);
   }
 cleanup:
   if (rc) {

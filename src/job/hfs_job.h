@@ -210,7 +210,8 @@ typedef struct hfs_job_kind {
   int (*collect)(void *state, int64_t unit, const void *result);
   /* Master: derive the results once every pending unit is done; sets
    * *whole to whether the whole job (every part) is done and *nfailed to
-   * the fits that did not converge that the results rest on. */
+   * the fits that did not converge that the results rest on (for an
+   * array part: those of the part; either way non-zero means exit 4). */
   int (*finish)(void *state, int *whole, int *nfailed);
   /* Master: write the complete file to path (a temporary name: the runner
    * renames it into place). */

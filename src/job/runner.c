@@ -247,7 +247,8 @@ cleanup:
   free(pending);
   if (rc) return hfs_job_exit_status(rc);
   if (job->outcome == HFS_JOB_INTERRUPTED) return HFS_JOB_EXIT_INTERRUPTED;
-  if (job->outcome == HFS_JOB_PART_DONE) return HFS_JOB_EXIT_OK;
+  /* A finished array part reports its own failed fits as a whole run does
+   * (the kind counts those of its part). */
   return job->nfailed ? HFS_JOB_EXIT_FIT_FAILED : HFS_JOB_EXIT_OK;
 }
 

@@ -1,7 +1,8 @@
 #!/bin/bash
 # A grid job array on the test patchset: three parts (one at 2 ranks) merged
 # equal the single run REF (the 1-rank file of the cli_grid tests); merge
-# refuses a part given twice and parts of other options, with one line.
+# refuses a part given twice and parts of other options, with one line; a
+# part with a failed point exits 4 (below).
 # Usage: test_grid_array.sh HFSCAN WS PATCHSET DIR REF.h5
 set -u
 HFSCAN=$1 WS=$2 PS=$3 DIR=$4 REF=$5
@@ -31,4 +32,36 @@ err=$("$HFSCAN" merge bad.h5 p0.h5 q1.h5 2>&1 >/dev/null)
   || fail "parts of other options: $err"
 err=$("$HFSCAN" merge bad.h5 "$REF" 2>&1 >/dev/null); rc=$?
 [ $rc -eq 0 ] || fail "merge of one complete file: $err"
+# A part holding a failed point (broken_400_0, index 6 of the whole
+# patchset, is in part 0 of 3; its patch leaves an invalid workspace) exits
+# with the failed-fit status 4 like a whole run, names the point, and keeps
+# the point with its status and the others of the part; the other parts
+# exit 0, and the merged parts equal the single run (which also exits 4).
+ALL=(grid "$WS" "$PS" --limit --bounds mu=0:20 --quiet)
+"$HFSCAN" "${ALL[@]}" -o b.h5; rc=$?
+[ $rc -eq 4 ] || fail "whole patchset: exit $rc, expected 4"
+mpiexec -n 2 --oversubscribe "$HFSCAN" "${ALL[@]}" --array 0/3 -o b0.h5 2> b0.err; rc=$?
+[ $rc -eq 4 ] || fail "the part with a failed point exited $rc, expected 4: $(cat b0.err)"
+grep -q "point broken_400_0: error" b0.err || fail "part 0 does not name its failed point: $(cat b0.err)"
+"$HFSCAN" status b0.h5 > /dev/null || fail "status of the finished part 0 is not 0"
+"$HFSCAN" "${ALL[@]}" --array 1/3 -o b1.h5 || fail "part 1 of the whole patchset exited $?"
+"$HFSCAN" "${ALL[@]}" --array 2/3 -o b2.h5 || fail "part 2 of the whole patchset exited $?"
+/usr/bin/python3 - <<'PYEOF' || fail "part 0 lost its points"
+import h5py
+g = h5py.File("b0.h5", "r")["grid/points"]
+names = [n.decode() for n in g["name"][()]]
+assert len(names) == 7, names
+for i, n in enumerate(names):
+    if i % 3:
+        assert g["done"][i] == 0 and g["status"][i] == 3, (n, g["done"][i], g["status"][i])
+    elif n == "broken_400_0":
+        assert g["done"][i] == 1 and g["status"][i] == 2 and g["limit_status"][i] == 2, n
+        assert b"has 3 bins" in g["message"][i], g["message"][i]
+    else:
+        assert g["done"][i] == 1 and g["status"][i] == 0 and g["limit_status"][i] == 0, n
+        assert 0 < g["limit_obs"][i] < 20, (n, g["limit_obs"][i])
+print("part 0: the failed point recorded, the others computed")
+PYEOF
+"$HFSCAN" merge ball.h5 b1.h5 b0.h5 b2.h5 > /dev/null || fail "merge of the whole patchset's parts"
+h5diff --exclude-path /provenance b.h5 ball.h5 || fail "merged parts with a failed point differ from one run"
 echo "PASS"
