@@ -1,9 +1,10 @@
 /* hfscan grid BKG.json PATCHSET.json: every point of a pyhf patchset (a
- * signal grid) in one distributed run.  One point is one scheduler unit:
- * its rank applies the patch, builds the model and runs the test (and the
- * limit) at the tested mu; the master gathers the records by point index
- * and writes the table (docs/grid.md).  A point whose fits fail is recorded
- * with its statuses and the rest go on. */
+ * signal grid) in one distributed run of the job kind "grid"
+ * (src/job/kind_grid.c): the rank that runs a point's unit applies the
+ * patch, builds the model and runs the test (and the limit) at the tested
+ * mu, or one batch of the point's toys; the master gathers the records by
+ * point index and writes the table (docs/grid.md).  A point whose fits fail
+ * is recorded with its statuses and the rest go on. */
 #include "cli.h"
 #include "cli_json.h"
 #include "hfs_core.h"

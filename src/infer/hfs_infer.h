@@ -227,10 +227,15 @@ typedef struct {
   char message[240];                  /* why status or limit_status is ERROR */
 } hfs_point_result;
 
-/* Compute one grid point.  Errors of the computation (a fit that cannot
- * start, a limit that cannot be bracketed) are recorded in r, never
- * returned: the return value is HFS_OK unless memory ran out or the options
- * are invalid. */
+/* HFS_ERR_ARG (with the message) for toy settings that cannot work. */
+int hfs_point_options_check(const hfs_point_options *o);
+
+/* Compute one grid point's asymptotic part: CLs at mu with its band and,
+ * with o->limit, the limits.  With o->toys the toy CLs replace the CLs
+ * values later, from batches (hfs_toys.h).  Errors of the computation (a fit
+ * that cannot start, a limit that cannot be bracketed) are recorded in r,
+ * never returned: the return value is HFS_OK unless memory ran out or the
+ * options are invalid. */
 int hfs_infer_point(hfs_infer *I, const hfs_point_options *o, hfs_point_result *r);
 
 /* The module's other parts: toys (hfs_toys.h), impacts and likelihood

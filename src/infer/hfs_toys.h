@@ -84,4 +84,35 @@ int hfs_toys_run_cls(int npoints, int64_t ntoys, const hfs_toy_result *units, co
 int hfs_toys_run_limit(int npoints, const double *mu, const hfs_toy_cls *cls, double cl,
                        double *obs, double exp[5]);
 
+/* Toys of a signal-grid point (hfs_point_options, hfs_infer_point).  A
+ * point's toys come in batches of o->toys_batch per hypothesis: batch j
+ * holds toys [j * batch, min((j + 1) * batch, toys_max)) of both
+ * hypotheses, computed from j and o->seed alone, so that the batches of one
+ * point can be spread over ranks.  After each batch in index order, from
+ * the first check on, the point stops when the binomial error on CLs
+ * reaches o->cls_accuracy (and toys_min is reached) or at toys_max. */
+int64_t hfs_point_toy_batches(const hfs_point_options *o); /* at toys_max */
+/* The batches before the first check: the toys expected to reach the
+ * accuracy from the asymptotic record asym (its CLs+b and CLb), at least
+ * toys_min; asym NULL: toys_min's. */
+int64_t hfs_point_toy_first_check(const hfs_point_options *o, const hfs_point_result *asym);
+/* Toys per hypothesis in the first nbatches batches. */
+int64_t hfs_point_toy_count(const hfs_point_options *o, int64_t nbatches);
+/* Batch `batch` of the point whose model I holds: *n toys of each
+ * hypothesis into sb and b (room for o->toys_batch each).  Errors are
+ * returned (a toy whose fits do not converge is a result, not an error). */
+int hfs_point_toys_batch(hfs_infer *I, const hfs_point_options *o, int64_t batch,
+                         hfs_toy_result *sb, hfs_toy_result *b, int64_t *n);
+/* The check after the first nbatches batches, whose toys are sb and b (in
+ * index order): r holds the point's asymptotic record (q_obs, statuses).
+ * *stop = 1 when the point stops there, and r then holds the toy CLs and
+ * counts; *cls_err (may be NULL) gets the error on CLs at this count (NaN
+ * before the first check). */
+int hfs_point_toys_check(const hfs_point_options *o, const hfs_toy_result *sb,
+                         const hfs_toy_result *b, int64_t nbatches, hfs_point_result *r, int *stop,
+                         double *cls_err);
+/* A point whose toys could not be computed: status error, no CLs, the
+ * message prefixed "toys: ". */
+void hfs_point_toys_failed(hfs_point_result *r, const char *message);
+
 #endif

@@ -4,13 +4,16 @@
  *
  * The toy count follows Combine's HybridNew grids: toys come in batches,
  * and after each batch the binomial error on CLs is compared with the
- * target accuracy; the run stops at the target or at the maximum, never
- * before the minimum.  The first batch is sized from the asymptotic result
- * (the toys expected to reach the accuracy), so easy points need one check.
- * The decision depends only on the toys in index order, so the same seed
- * gives the same count and result however the toys were computed. */
+ * target accuracy; the point stops at the target or at the maximum, never
+ * before the minimum.  The first check comes after the toys expected to
+ * reach the accuracy from the asymptotic result, so easy points need one
+ * check.  Each batch is computed from its index alone (a job spreads one
+ * point's batches over ranks) and the decision depends only on the batches
+ * in index order, so the same seed gives the same count and result however
+ * and wherever the batches were computed. */
 #include "hfs_error.h"
 #include "hfs_infer.h"
+#include "hfs_toys.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -37,31 +40,67 @@ static int64_t toys_needed(const hfs_point_result *r, double acc) {
   return n > 1e12 ? (int64_t)1e12 : (int64_t)ceil(n);
 }
 
-static int run_toys(hfs_infer *I, const hfs_point_options *o, hfs_point_result *r) {
-  hfs_toys *T = NULL;
-  hfs_toy_result *sb = NULL, *b = NULL;
-  int rc = HFS_OK;
-  int64_t n = 0, cap = o->toys_max;
-  double mu = o->mu;
-  HFS_ALLOC(sb, cap);
-  HFS_ALLOC(b, cap);
-  HFS_CHECK(hfs_toys_create(I, o->ts, o->seed, 1, &mu, &T));
-  int64_t batch = o->toys_batch;
-  int64_t first = toys_needed(r, o->cls_accuracy);
+int hfs_point_options_check(const hfs_point_options *o) {
+  if (o->toys &&
+      (o->toys_min < 1 || o->toys_max < o->toys_min || o->toys_batch < 1 || !(o->cls_accuracy > 0)))
+    return hfs_error_set(HFS_ERR_ARG,
+                         "toys: need 1 <= min <= max, batch >= 1 "
+                         "and an accuracy > 0");
+  return HFS_OK;
+}
+
+static int64_t batches_for(const hfs_point_options *o, int64_t ntoys) {
+  int64_t k = (ntoys + o->toys_batch - 1) / o->toys_batch;
+  int64_t kmax = (o->toys_max + o->toys_batch - 1) / o->toys_batch;
+  return k < 1 ? 1 : k > kmax ? kmax : k;
+}
+
+int64_t hfs_point_toy_batches(const hfs_point_options *o) { return batches_for(o, o->toys_max); }
+
+int64_t hfs_point_toy_first_check(const hfs_point_options *o, const hfs_point_result *asym) {
+  int64_t first = asym ? toys_needed(asym, o->cls_accuracy) : 0;
   if (first < o->toys_min) first = o->toys_min;
-  if (first > o->toys_max) first = o->toys_max;
-  int64_t target = ((first + batch - 1) / batch) * batch;
-  if (target > o->toys_max) target = o->toys_max;
-  hfs_toy_cls c;
-  for (;;) {
-    for (; n < target; n++) {
-      HFS_CHECK(hfs_toys_run(T, 0, HFS_TOY_SB, n, &sb[n]));
-      HFS_CHECK(hfs_toys_run(T, 0, HFS_TOY_B, n, &b[n]));
-    }
-    HFS_CHECK(hfs_toys_cls(sb, n, b, n, r->q_obs, &c));
-    if (n >= o->toys_max || (n >= o->toys_min && c.cls_err <= o->cls_accuracy)) break;
-    target = n + batch > o->toys_max ? o->toys_max : n + batch;
+  return batches_for(o, first);
+}
+
+int64_t hfs_point_toy_count(const hfs_point_options *o, int64_t nbatches) {
+  int64_t n = nbatches * o->toys_batch;
+  return n > o->toys_max ? o->toys_max : n;
+}
+
+int hfs_point_toys_batch(hfs_infer *I, const hfs_point_options *o, int64_t batch,
+                         hfs_toy_result *sb, hfs_toy_result *b, int64_t *n) {
+  hfs_toys *T = NULL;
+  int rc = HFS_OK;
+  double mu = o->mu;
+  int64_t first = batch * o->toys_batch, last = hfs_point_toy_count(o, batch + 1);
+  *n = 0;
+  if (batch < 0 || first >= last)
+    HFS_FAIL(HFS_ERR_ARG, "toys: batch %lld out of range", (long long)batch);
+  HFS_CHECK(hfs_toys_create(I, o->ts, o->seed, 1, &mu, &T));
+  for (int64_t t = first; t < last; t++) {
+    HFS_CHECK(hfs_toys_run(T, 0, HFS_TOY_SB, t, &sb[t - first]));
+    HFS_CHECK(hfs_toys_run(T, 0, HFS_TOY_B, t, &b[t - first]));
   }
+  *n = last - first;
+cleanup:
+  hfs_toys_destroy(&T);
+  return rc;
+}
+
+int hfs_point_toys_check(const hfs_point_options *o, const hfs_toy_result *sb,
+                         const hfs_toy_result *b, int64_t nbatches, hfs_point_result *r, int *stop,
+                         double *cls_err) {
+  int rc = HFS_OK;
+  hfs_toy_cls c;
+  *stop = 0;
+  if (cls_err) *cls_err = NAN;
+  if (nbatches < hfs_point_toy_first_check(o, r)) return HFS_OK;
+  int64_t n = hfs_point_toy_count(o, nbatches);
+  HFS_CHECK(hfs_toys_cls(sb, n, b, n, r->q_obs, &c));
+  if (cls_err) *cls_err = c.cls_err;
+  if (!(n >= o->toys_max || (n >= o->toys_min && c.cls_err <= o->cls_accuracy))) return HFS_OK;
+  *stop = 1;
   r->cls_obs = c.cls;
   r->clsb_obs = c.clsb;
   r->clb_obs = c.clb;
@@ -70,11 +109,16 @@ static int run_toys(hfs_infer *I, const hfs_point_options *o, hfs_point_result *
   r->ntoys_sb = c.n_sb;
   r->ntoys_b = c.n_b;
   r->nfail_toys = c.nfail_sb + c.nfail_b;
+  if (r->nfail_toys && r->status == HFS_POINT_OK) r->status = HFS_POINT_FIT_FAILED;
 cleanup:
-  hfs_toys_destroy(&T);
-  free(sb);
-  free(b);
   return rc;
+}
+
+void hfs_point_toys_failed(hfs_point_result *r, const char *message) {
+  r->status = HFS_POINT_ERROR;
+  set_nan(&r->cls_obs, 1);
+  set_nan(r->cls_exp, 5);
+  snprintf(r->message, sizeof r->message, "toys: %s", message);
 }
 
 int hfs_infer_point(hfs_infer *I, const hfs_point_options *o, hfs_point_result *r) {
@@ -89,11 +133,8 @@ int hfs_infer_point(hfs_infer *I, const hfs_point_options *o, hfs_point_result *
   r->clsb_obs = r->clb_obs = r->q_obs = r->mu_hat = NAN;
   r->limit_status = HFS_POINT_NOT_RUN;
   for (int k = 0; k < 6; k++) r->limit_part_status[k] = HFS_POINT_NOT_RUN;
-  if (o->toys &&
-      (o->toys_min < 1 || o->toys_max < o->toys_min || o->toys_batch < 1 || !(o->cls_accuracy > 0)))
-    return hfs_error_set(HFS_ERR_ARG,
-                         "toys: need 1 <= min <= max, batch >= 1 "
-                         "and an accuracy > 0");
+  rc = hfs_point_options_check(o);
+  if (rc) return rc;
 
   rc = hfs_infer_hypotest(I, o->ts, o->mu, &h);
   if (rc == HFS_ERR_NOMEM) return rc;
@@ -110,18 +151,6 @@ int hfs_infer_point(hfs_infer *I, const hfs_point_options *o, hfs_point_result *
     memcpy(r->fits, h.fits, sizeof r->fits);
     r->nfailed_fits = fit_failed(h.fits, HFS_HT_NFITS);
     r->status = r->nfailed_fits ? HFS_POINT_FIT_FAILED : HFS_POINT_OK;
-    if (o->toys) {
-      rc = run_toys(I, o, r);
-      if (rc == HFS_ERR_NOMEM) return rc;
-      if (rc) {
-        r->status = HFS_POINT_ERROR;
-        set_nan(&r->cls_obs, 1);
-        set_nan(r->cls_exp, 5);
-        snprintf(r->message, sizeof r->message, "toys: %s", hfs_error_message());
-      } else if (r->nfail_toys && r->status == HFS_POINT_OK) {
-        r->status = HFS_POINT_FIT_FAILED;
-      }
-    }
   }
 
   if (o->limit) {

@@ -20,7 +20,8 @@
  *   5. the scheduler runs the units: run() on any rank, collect() on the
  *      master, which commits (save() through one atomic replace: tmp file,
  *      fsync, rename, fsync of the folder) every checkpoint_interval
- *      seconds;
+ *      seconds; a kind with rounds is asked for more units (pending())
+ *      after each run of the scheduler, until there are none;
  *   6. a stop request (SIGTERM, SIGINT, SIGUSR1 call hfs_job_request_stop)
  *      ends the run cleanly with a final commit and HFS_JOB_INTERRUPTED;
  *      otherwise finish() computes the derived results and the file is
@@ -223,6 +224,15 @@ typedef struct hfs_job_kind {
    * on workspace and options, and no unit may come from two parts. */
   int (*merge)(const char *out, const char *const *parts, int nparts, int64_t *done,
                int64_t *total);
+  /* Optional (all ranks): the bytes of one unit's result when they depend
+   * on the run's settings (a grid's toy batches); overrides result_size. */
+  size_t (*result_bytes)(const void *state);
+  /* 1: the run goes in rounds.  Once every unit that pending() listed is
+   * in, the runner asks pending() again and runs what it lists (units
+   * whose need depends on the results of earlier ones, e.g. a grid point's
+   * further toy batches), until it lists none.  Such a kind's results may
+   * depend only on the units' results, never on how the rounds fell. */
+  int rounds;
 } hfs_job_kind;
 
 /* The kinds. */

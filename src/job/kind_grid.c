@@ -1,11 +1,15 @@
 /* Job kind "grid": every selected point of a pyhf patchset (a signal grid)
- * in one distributed, checkpointed run (docs/grid.md).  A unit is one
- * point: the rank that runs it builds the point's model through the
- * caller's build() and computes its CLs at mu (and its limit) with
- * hfs_infer_point.  The master keeps the grid table (hfs_grid_out.h), which
- * doubles as the checkpoint; a job array splits the points by index modulo
- * the part count, so that neighbouring (similar) points spread over the
- * parts. */
+ * in one distributed, checkpointed run (docs/grid.md).  A unit is a
+ * point's asymptotic part (the rank that runs it builds the point's model
+ * through the caller's build() and computes its CLs at mu, and its limit,
+ * with hfs_infer_point) or, with toys, one batch of the point's toys, so
+ * that one point's toys spread over ranks.  Toy runs go in rounds: a point's
+ * further batches are listed once the earlier ones are in, a few of them
+ * speculatively, and the point's stopping decision is taken on its batches
+ * in index order only; a batch computed past the stop is discarded.  The
+ * master keeps the grid table (hfs_grid_out.h), which doubles as the
+ * checkpoint; a job array splits the points by index modulo the part
+ * count, so that neighbouring (similar) points spread over the parts. */
 #include "hfs_core.h"
 #include "hfs_error.h"
 #include "hfs_job.h"
@@ -16,16 +20,39 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* What a unit sends back: the point's record and its wall time. */
+/* What a unit sends back: the point's asymptotic record (a toy batch: only
+ * its status and message), the unit's wall time and, for a toy batch, its
+ * toys right after this header (ntoys of s+b, then ntoys of b). */
 typedef struct {
   hfs_point_result r;
   double time_s;
+  int64_t ntoys;
 } grid_unit;
+
+/* A toy point in progress (master): what has come in so far. */
+typedef struct {
+  int have_asym;
+  hfs_point_result asym;
+  uint8_t *have;          /* by batch: 0 not in, 1 in, 2 failed */
+  hfs_toy_result *sb, *b; /* by toy index, room for cap batches */
+  int64_t cap;
+  int64_t checked;   /* batches that passed the checks, in index order */
+  double last_err;   /* error on CLs at the last check */
+  double time_s;     /* wall time of the point's units so far */
+  int64_t failed_at; /* lowest failed batch in, and its message */
+  char failed[240];
+} toy_point;
+
+/* Units of a run, refused beyond (the pending lists are that long). */
+#define GRID_MAX_UNITS (1LL << 24)
 
 typedef struct {
   hfs_job *job;
   const hfs_job_config *cfg;
   int n;
+  int64_t nbatch; /* toy batches of a point at the maximum; 0 without toys */
+  int64_t slots;  /* units per point: the asymptotic part and the batches */
+  toy_point *tp;  /* master, with toys: by point */
   /* master, by unit */
   hfs_point_result *results;
   double *time_s;
@@ -97,8 +124,18 @@ static char *canonical_options(const grid_state *s) {
   return buf;
 }
 
+static void toy_point_free(toy_point *t) {
+  free(t->have);
+  free(t->sb);
+  free(t->b);
+  memset(t, 0, sizeof *t);
+  t->failed_at = INT64_MAX;
+}
+
 static void grid_destroy(void *state) {
   grid_state *s = state;
+  for (int u = 0; s->tp && u < s->n; u++) toy_point_free(&s->tp[u]);
+  free(s->tp);
   free(s->results);
   free(s->time_s);
   free(s->done);
@@ -120,18 +157,40 @@ static int grid_setup(hfs_job *job, void **state) {
       !cfg->grid.release)
     HFS_FAIL(HFS_ERR_ARG, "grid: no points to compute");
   s->n = cfg->grid.npoints;
+  HFS_CHECK(hfs_point_options_check(&cfg->grid.point));
+  s->nbatch = cfg->grid.point.toys ? hfs_point_toy_batches(&cfg->grid.point) : 0;
+  s->slots = 1 + s->nbatch;
+  if (s->slots > GRID_MAX_UNITS / s->n)
+    HFS_FAIL(HFS_ERR_ARG,
+             "grid: %d points of %lld toy batches each are too many units (at most %lld); raise "
+             "--toys-batch",
+             s->n, (long long)s->nbatch, GRID_MAX_UNITS);
   if (!(s->options = canonical_options(s))) HFS_FAIL(HFS_ERR_NOMEM, "out of memory");
   if (hfs_job_is_master(job)) {
     HFS_ALLOC(s->results, s->n);
     HFS_ALLOC(s->time_s, s->n);
     HFS_ALLOC(s->done, s->n);
     for (int u = 0; u < s->n; u++) blank(&s->results[u]);
+    if (s->nbatch) {
+      HFS_ALLOC(s->tp, s->n);
+      for (int u = 0; u < s->n; u++) toy_point_free(&s->tp[u]);
+    }
   }
 cleanup:
   return rc;
 }
 
-static int64_t grid_nunits(const void *state) { return ((const grid_state *)state)->n; }
+static int64_t grid_nunits(const void *state) {
+  const grid_state *s = state;
+  return s->n * s->slots;
+}
+
+static size_t grid_result_bytes(const void *state) {
+  const grid_state *s = state;
+  size_t toys = s->nbatch ? 2 * (size_t)s->cfg->grid.point.toys_batch : 0;
+  return sizeof(grid_unit) + toys * sizeof(hfs_toy_result);
+}
+
 static char *grid_options(const void *state) {
   return strdup(((const grid_state *)state)->options);
 }
@@ -178,11 +237,65 @@ static int in_part(const grid_state *s, int64_t u) {
   return u % s->cfg->toys.array_count == s->cfg->toys.array_index;
 }
 
+/* The batches a toy point in progress needs before its next check that
+ * could stop it: up to the first check, then as many as the error at the
+ * last check says the accuracy needs (error ~ 1/sqrt(toys)), at least one
+ * more. */
+static int64_t toy_horizon(const grid_state *s, const toy_point *t) {
+  const hfs_point_options *po = &s->cfg->grid.point;
+  int64_t h = hfs_point_toy_first_check(po, &t->asym);
+  if (t->checked >= h) {
+    double n = (double)hfs_point_toy_count(po, t->checked), e = t->last_err / po->cls_accuracy;
+    double need = isfinite(e) && e > 0 ? n * e * e : 0;
+    h = need < (double)(s->nbatch * po->toys_batch) ? (int64_t)ceil(need / (double)po->toys_batch)
+                                                    : s->nbatch;
+    if (h < t->checked + 1) h = t->checked + 1;
+  }
+  return h < s->nbatch ? h : s->nbatch;
+}
+
+/* A toy point's units of the next round (a point whose asymptotic part is
+ * not in yet: it and the batches toys_min needs), their end in *h. */
+static int64_t toy_units(const grid_state *s, int64_t u, int64_t *units, int64_t *h) {
+  const toy_point *t = &s->tp[u];
+  int64_t n = 0, from = t->checked;
+  if (!t->have_asym) {
+    units[n++] = u * s->slots;
+    *h = hfs_point_toy_first_check(&s->cfg->grid.point, NULL);
+    from = 0;
+  } else {
+    *h = toy_horizon(s, t);
+  }
+  for (int64_t j = from; j < *h; j++)
+    if (!t->have || !t->have[j]) units[n++] = u * s->slots + 1 + j;
+  return n;
+}
+
+/* Rounds: every point not done lists what it needs now.  A toy round that
+ * would leave ranks idle lends them further batches of the points in
+ * progress (speculation: the checks in index order use them if the point
+ * goes on that far and drop them otherwise, so results do not change). */
 static int64_t grid_pending(const void *state, int64_t *units) {
   const grid_state *s = state;
-  int64_t n = 0;
-  for (int64_t u = 0; u < s->n; u++)
-    if (!s->done[u] && in_part(s, u)) units[n++] = u;
+  int64_t n = 0, nranks = hfs_job_nranks(s->job), h, more = 1;
+  for (int64_t u = 0; u < s->n; u++) {
+    if (s->done[u] || !in_part(s, u)) continue;
+    if (!s->nbatch)
+      units[n++] = u;
+    else
+      n += toy_units(s, u, units + n, &h);
+  }
+  for (int64_t extra = 0; s->nbatch && n < nranks && more; extra++) {
+    more = 0;
+    for (int64_t u = 0; u < s->n && n < nranks; u++) {
+      const toy_point *t = &s->tp[u];
+      if (s->done[u] || !in_part(s, u) || !t->have_asym) continue;
+      int64_t j = toy_horizon(s, t) + extra;
+      if (j >= s->nbatch || (t->have && t->have[j])) continue;
+      units[n++] = u * s->slots + 1 + j;
+      more = 1;
+    }
+  }
   return n;
 }
 
@@ -200,11 +313,14 @@ static int grid_run(void *state, int64_t unit, void *result) {
   grid_state *s = state;
   const hfs_job_config *cfg = s->cfg;
   grid_unit *out = result;
+  hfs_toy_result *toys = (hfs_toy_result *)(out + 1);
   hfs_job_grid_model pm;
   hfs_infer *I = NULL;
-  int k = cfg->grid.points[unit];
+  int64_t point = unit / s->slots, batch = unit % s->slots - 1;
+  int k = cfg->grid.points[point];
   double t0 = hfs_now();
   memset(&pm, 0, sizeof pm);
+  memset(result, 0, grid_result_bytes(s));
   blank(&out->r);
   int rc = cfg->grid.build(cfg->grid.ctx, k, &pm);
   if (!rc) rc = hfs_infer_create(pm.model, &cfg->fit, pm.fixed, pm.init, &I);
@@ -212,7 +328,19 @@ static int grid_run(void *state, int64_t unit, void *result) {
     hfs_point_options po = cfg->grid.point;
     hfs_infer_set_robust(I, cfg->robust_observed, cfg->robust_toys);
     po.seed = point_seed(cfg->grid.point.seed, hfs_patchset_name(cfg->grid.ps, k));
-    rc = hfs_infer_point(I, &po, &out->r);
+    if (batch < 0) {
+      rc = hfs_infer_point(I, &po, &out->r);
+    } else {
+      rc = hfs_point_toys_batch(I, &po, batch, toys, toys + po.toys_batch, &out->ntoys);
+      /* A batch that cannot be computed fails its point once the checks
+       * reach it. */
+      if (rc && rc != HFS_ERR_NOMEM) {
+        out->r.status = HFS_POINT_ERROR;
+        snprintf(out->r.message, sizeof out->r.message, "%s", hfs_error_message());
+        hfs_error_clear();
+        rc = HFS_OK;
+      }
+    }
   } else if (rc != HFS_ERR_NOMEM) {
     /* A point that cannot be built is recorded like one whose fits fail. */
     hfs_point_result *r = &out->r;
@@ -229,13 +357,97 @@ static int grid_run(void *state, int64_t unit, void *result) {
   return rc;
 }
 
+static void point_done(grid_state *s, int64_t u, const hfs_point_result *r, double time_s) {
+  s->results[u] = *r;
+  s->time_s[u] = time_s;
+  s->done[u] = 1;
+  if (s->tp) toy_point_free(&s->tp[u]);
+}
+
+/* Room in a toy point for batches [0, nb). */
+static int toy_room(grid_state *s, toy_point *t, int64_t nb) {
+  int rc = HFS_OK;
+  const hfs_point_options *po = &s->cfg->grid.point;
+  if (!t->have) HFS_ALLOC(t->have, s->nbatch);
+  if (nb > t->cap) {
+    int64_t cap = nb > 2 * t->cap ? nb : 2 * t->cap;
+    if (cap > s->nbatch) cap = s->nbatch;
+    size_t bytes = sizeof(hfs_toy_result) * (size_t)hfs_point_toy_count(po, cap);
+    hfs_toy_result *sb = realloc(t->sb, bytes), *b = sb ? realloc(t->b, bytes) : NULL;
+    if (sb) t->sb = sb;
+    if (b) t->b = b;
+    if (!sb || !b) HFS_FAIL(HFS_ERR_NOMEM, "out of memory");
+    t->cap = cap;
+  }
+cleanup:
+  return rc;
+}
+
+/* Take a toy point's checks as far as its batches in index order go; the
+ * point is done at the first check that stops it, or at a failed batch. */
+static int toy_advance(grid_state *s, int64_t u) {
+  int rc = HFS_OK;
+  toy_point *t = &s->tp[u];
+  const hfs_point_options *po = &s->cfg->grid.point;
+  if (!t->have_asym) return HFS_OK;
+  hfs_point_result r = t->asym;
+  if (r.status == HFS_POINT_ERROR) {
+    point_done(s, u, &r, t->time_s);
+    return HFS_OK;
+  }
+  while (t->have && t->checked < s->nbatch && t->have[t->checked]) {
+    int stop = 0;
+    if (t->have[t->checked] == 2) {
+      hfs_point_toys_failed(&r, t->failed);
+      point_done(s, u, &r, t->time_s);
+      break;
+    }
+    t->checked++;
+    HFS_CHECK(hfs_point_toys_check(po, t->sb, t->b, t->checked, &r, &stop, &t->last_err));
+    if (stop) {
+      point_done(s, u, &r, t->time_s);
+      break;
+    }
+  }
+cleanup:
+  return rc;
+}
+
 static int grid_collect(void *state, int64_t unit, const void *result) {
+  int rc = HFS_OK;
   grid_state *s = state;
   const grid_unit *g = result;
-  s->results[unit] = g->r;
-  s->time_s[unit] = g->time_s;
-  s->done[unit] = 1;
-  return HFS_OK;
+  int64_t u = unit / s->slots, batch = unit % s->slots - 1;
+  /* a speculative batch of a point that stopped before it */
+  if (s->done[u]) return HFS_OK;
+  if (!s->nbatch) {
+    point_done(s, u, &g->r, g->time_s);
+    return HFS_OK;
+  }
+  toy_point *t = &s->tp[u];
+  t->time_s += g->time_s;
+  if (batch < 0) {
+    t->asym = g->r;
+    t->have_asym = 1;
+  } else {
+    HFS_CHECK(toy_room(s, t, batch + 1));
+    if (g->r.status == HFS_POINT_ERROR) {
+      t->have[batch] = 2;
+      if (batch < t->failed_at) {
+        t->failed_at = batch;
+        snprintf(t->failed, sizeof t->failed, "%s", g->r.message);
+      }
+    } else {
+      const hfs_toy_result *toys = (const hfs_toy_result *)(g + 1);
+      int64_t at = batch * s->cfg->grid.point.toys_batch;
+      memcpy(t->sb + at, toys, sizeof *toys * (size_t)g->ntoys);
+      memcpy(t->b + at, toys + s->cfg->grid.point.toys_batch, sizeof *toys * (size_t)g->ntoys);
+      t->have[batch] = 1;
+    }
+  }
+  HFS_CHECK(toy_advance(s, u));
+cleanup:
+  return rc;
 }
 
 static int point_failed(const hfs_job_config *cfg, const hfs_point_result *r) {
@@ -475,6 +687,8 @@ const hfs_job_kind hfs_job_grid = {
     .save = grid_save,
     .destroy = grid_destroy,
     .merge = grid_merge,
+    .result_bytes = grid_result_bytes,
+    .rounds = 1,
 };
 
 const hfs_point_result *hfs_job_grid_results(const hfs_job *job, int *n, const int64_t **done) {

@@ -227,16 +227,31 @@ int hfs_job_run(const hfs_job_kind *kind, const hfs_job_config *cfg, hfs_job **o
   int prc = HFS_OK;
   if (job->master) prc = prepare(job, &pending, &npending);
   HFS_CHECK(hfs_sched_agree(job->sched, prc));
-  HFS_CHECK(hfs_sched_bcast(job->sched, &npending, sizeof npending));
-  if (!job->master) HFS_ALLOC(pending, npending);
-  HFS_CHECK(hfs_sched_bcast(job->sched, pending, sizeof *pending * (size_t)npending));
-
-  char name[96];
   int64_t nunits = kind->nunits(job->state);
-  snprintf(name, sizeof name, "%s (%lld %s)", kind->name, (long long)nunits, kind->unit_noun);
-  hfs_sched_task task = {name, kind->result_size, run_unit, collect_unit, job};
-  int run_rc = hfs_sched_run(job->sched, &task, pending, npending, NULL);
-  if (run_rc != HFS_OK && run_rc != HFS_ERR_INTERRUPTED) HFS_CHECK(run_rc);
+  if (!job->master) HFS_ALLOC(pending, nunits > 0 ? nunits : 1);
+  size_t result_size = kind->result_bytes ? kind->result_bytes(job->state) : kind->result_size;
+  int run_rc = HFS_OK;
+  /* One scheduler run per round: a kind whose later units depend on the
+   * results of earlier ones (rounds) lists them once those are in; the
+   * others have one round.  Every rank gets the round's list from the
+   * master. */
+  for (int round = 1;; round++) {
+    if (round > 1) {
+      if (!kind->rounds || run_rc != HFS_OK) break;
+      if (job->master) npending = kind->pending(job->state, pending);
+    }
+    HFS_CHECK(hfs_sched_bcast(job->sched, &npending, sizeof npending));
+    if (round > 1 && npending == 0) break;
+    HFS_CHECK(hfs_sched_bcast(job->sched, pending, sizeof *pending * (size_t)npending));
+    char name[96];
+    if (kind->rounds)
+      snprintf(name, sizeof name, "%s, round %d", kind->name, round);
+    else
+      snprintf(name, sizeof name, "%s (%lld %s)", kind->name, (long long)nunits, kind->unit_noun);
+    hfs_sched_task task = {name, result_size, run_unit, collect_unit, job};
+    run_rc = hfs_sched_run(job->sched, &task, pending, npending, NULL);
+    if (run_rc != HFS_OK && run_rc != HFS_ERR_INTERRUPTED) HFS_CHECK(run_rc);
+  }
   /* The master's own work after the run may fail on its own: mpiexec
    * reports the master's status, so no collective follows. */
   if (job->master)
