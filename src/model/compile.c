@@ -81,17 +81,23 @@ static int fuse(hfs_model *m) {
   m->nmterm = nm;
   m->ncns = nn;
   m->naterm = na;
-  /* the one-normsys terms of code 4 and their coefficients */
-  HFS_ALLOC(m->mt_par, nm);
-  HFS_ALLOC(m->mt_simple, nm);
-  HFS_ALLOC(m->mt_c, 6 * (size_t)nm);
+  /* the one-normsys terms of code 4 and their coefficients, by pairs of
+   * terms (a_k of terms 2q and 2q + 1 side by side) for the two-lane pass;
+   * padded to an even count with a term that is not simple */
+  size_t npair = ((size_t)nm + 1) / 2;
+  HFS_ALLOC(m->mt_par, 2 * npair);
+  HFS_ALLOC(m->mt_simple, 2 * npair);
+  HFS_ALLOC(m->mt_simple2, npair);
+  HFS_ALLOC(m->mt_c, 12 * npair);
   for (int t = 0; t < nm; ++t) {
     const hfs_mterm *mt = &m->mterm[t];
     m->mt_par[t] = mt->par;
     m->mt_simple[t] = mt->nlin == 0 && mt->n1 == mt->n0 + 1 && m->cns[mt->n0].code == 4;
     for (int k = 0; k < 6; ++k)
-      m->mt_c[6 * (size_t)t + k] = m->mt_simple[t] ? m->cns[mt->n0].a[k] : 0;
+      m->mt_c[12 * (size_t)(t / 2) + 2 * k + t % 2] = m->mt_simple[t] ? m->cns[mt->n0].a[k] : 0;
   }
+  for (size_t q = 0; q < npair; ++q)
+    m->mt_simple2[q] = m->mt_simple[2 * q] && m->mt_simple[2 * q + 1];
   /* parameters with a histosys somewhere */
   for (int q = 0; q < m->npar; ++q) slot[q] = 0;
   for (int t = 0; t < na; ++t) slot[m->aterm[t].par] = 1;
@@ -140,7 +146,9 @@ int hfs__model_compile(hfs_model *m, int normsys_code) {
     nbb += k * k;
     nbs += k * ns;
   }
-  HFS_ALLOC(m->mk, 3 * (size_t)m->nmterm);
+  HFS_ALLOC(m->mk, m->nmterm + 1);
+  HFS_ALLOC(m->mk1, m->nmterm + 1);
+  HFS_ALLOC(m->mk2, m->nmterm + 1);
   HFS_ALLOC(m->mpre, m->nmterm);
   HFS_ALLOC(m->pw, 6 * (size_t)m->npar);
   HFS_ALLOC(m->gw, 6 * (size_t)m->naterm);
@@ -187,12 +195,15 @@ void hfs__model_compiled_free(hfs_model *m) {
   free(m->hpar);
   free(m->mt_par);
   free(m->mt_simple);
+  free(m->mt_simple2);
   free(m->mt_c);
   free(m->sh_idx);
   free(m->loc_blk);
   free(m->loc_pos);
   free(m->bin_blk);
   free(m->mk);
+  free(m->mk1);
+  free(m->mk2);
   free(m->mpre);
   free(m->pw);
   free(m->gw);

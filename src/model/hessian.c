@@ -73,8 +73,7 @@ static void bin_fast_general(hfs_model *m, const hfs_csample *c, int j, const do
   int ns = m->st_nshared, n = 0, g = c->bin0 + j;
   double P = m->csF[c - m->cs] * m->sb_G[c->nom + j], nu = P * m->sb_A[c->nom + j];
   *c1 += w * nu;
-  for (int t = c->m0; t < c->m1; ++t)
-    u_add(m, &n, m->mterm[t].par, nu * m->mk[3 * t + 1] / m->mk[3 * t]);
+  for (int t = c->m0; t < c->m1; ++t) u_add(m, &n, m->mterm[t].par, nu * m->mk1[t] / m->mk[t]);
   for (int t = c->a0; t < c->a1; ++t) {
     int p = m->aterm[t].par, sp = m->sh_idx[p];
     const double *pw = &m->pw[6 * p];
@@ -138,10 +137,10 @@ static void bin_fast(hfs_model *m, const hfs_csample *c, int j, const double *th
     rs[r] = w / theta[q];
     gv[r] = nu / theta[q];
   }
-  const double *mk = m->mk;
+  const double *mk = m->mk, *mk1 = m->mk1;
   for (int t = c->m0; t < c->m1; ++t) {
     int sp = m->mterm[t].sh;
-    double v = nu * mk[3 * t + 1] / mk[3 * t];
+    double v = nu * mk1[t] / mk[t];
     Jg[sp] += v;
     for (int r = 0; r < nr; ++r) row[r][sp] += rs[r] * v;
   }
@@ -174,7 +173,7 @@ static void bin_zrow(hfs_model *m, const hfs_csample *c, int j, int z, double Fz
   int n = 0, g = c->bin0 + j;
   double P = Fz * m->sb_G[c->nom + j], R = P * m->sb_A[c->nom + j];
   for (int t = c->m0; t < c->m1; ++t)
-    if (t != z) u_add(m, &n, m->mterm[t].par, R * m->mk[3 * t + 1] / m->mk[3 * t]);
+    if (t != z) u_add(m, &n, m->mterm[t].par, R * m->mk1[t] / m->mk[t]);
   for (int t = c->a0; t < c->a1; ++t) {
     const double *pw = &m->pw[6 * m->aterm[t].par];
     int at = c->fd0 + j * (c->a1 - c->a0) + t - c->a0;
@@ -186,7 +185,7 @@ static void bin_zrow(hfs_model *m, const hfs_csample *c, int j, int z, double Fz
     u_add(m, &n, q, R / theta[q]);
   }
   int zp = m->mterm[z].par;
-  double d1 = m->mk[3 * z + 1], d2 = m->mk[3 * z + 2];
+  double d1 = m->mk1[z], d2 = m->mk2[z];
   for (int e = 0; e < n; ++e) {
     int p = m->uidx[e];
     double v = w * d1 * m->uvec[e];
@@ -228,9 +227,9 @@ static void bin_exact(hfs_model *m, const hfs_csample *c, int j, const double *t
   int *par = m->sp;
   for (int t = c->m0; t < c->m1; ++t, ++nt) {
     par[nt] = m->mterm[t].par;
-    v[nt] = m->mk[3 * t];
-    d1[nt] = m->mk[3 * t + 1];
-    d2[nt] = m->mk[3 * t + 2];
+    v[nt] = m->mk[t];
+    d1[nt] = m->mk1[t];
+    d2[nt] = m->mk2[t];
   }
   for (int k = c->b0; k < c->b1; ++k, ++nt) {
     par[nt] = m->pb_par[m->binmod[k].off + j];
@@ -306,15 +305,15 @@ int hfs_model_hessian_blocks(hfs_model *m, const double *main, const double *aux
 
   for (int i = 0; i < m->nblocks; ++i) {
     const hfs_csample *c = &m->cs[i];
-    const double *mk = &m->mk[3 * c->m0];
+    const double *mk = &m->mk[c->m0], *mk1 = &m->mk1[c->m0], *mk2 = &m->mk2[c->m0];
     int nm = c->m1 - c->m0, nz = 0, z = -1;
     double Fz = 1;
     for (int k = 0; k < nm; ++k) {
-      if (mk[3 * k] == 0) {
+      if (mk[k] == 0) {
         nz++;
         z = c->m0 + k;
       } else {
-        Fz *= mk[3 * k];
+        Fz *= mk[k];
       }
     }
     double *X = m->hX + (size_t)i * ns, *Y = m->hY + (size_t)i * ns, c1 = 0;
@@ -332,10 +331,10 @@ int hfs_model_hessian_blocks(hfs_model *m, const double *main, const double *aux
     if (nz) continue;
     for (int k = 0; k < nm; ++k) {
       int sp = m->sh_idx[m->mterm[c->m0 + k].par];
-      double l = mk[3 * k + 1] / mk[3 * k];
+      double l = mk1[k] / mk[k];
       X[sp] = l;
       Y[sp] += 0.5 * c1 * l;
-      hss[(size_t)sp * ns + sp] += c1 * (mk[3 * k + 2] / mk[3 * k] - l * l);
+      hss[(size_t)sp * ns + sp] += c1 * (mk2[k] / mk[k] - l * l);
     }
   }
 

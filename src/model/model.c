@@ -69,64 +69,97 @@ static inline void normsys_factor(const hfs_normsys_coef *c, double x, int order
   hfs_normsys_eval(c, x, k);
 }
 
-/* kappa, kappa' and kappa'' (orders up to `order`) of fused term t at x:
- * the inline polynomial for one code-4 normsys inside |x| < 1 (nearly every
- * term), else the product of the term's factors. */
-static inline void mterm_eval(const hfs_model *m, int t, double x, int order, double *o) {
-  if (m->mt_simple[t]) {
-    if (!(x < 1 && x > -1)) {
-      hfs_normsys_eval(&m->cns[m->mterm[t].n0], x, o);
-      return;
+/* kappa, kappa' and kappa'' (orders up to `order`) of fused term t at x
+ * into mk, mk1, mk2: the polynomial for one code-4 normsys inside |x| < 1,
+ * else the product of the term's factors. */
+static void mterm_eval(hfs_model *m, int t, double x, int order) {
+  double o[3] = {0, 0, 0};
+  if (m->mt_simple[t] && x < 1 && x > -1) {
+    const double *a = &m->mt_c[12 * (size_t)(t / 2) + t % 2];
+    /* a_k of term t at a[2k]: the pair layout of the vector pass */
+    o[0] = 1 + (((((a[10] * x + a[8]) * x + a[6]) * x + a[4]) * x + a[2]) * x + a[0]) * x;
+    o[1] = ((((6 * a[10] * x + 5 * a[8]) * x + 4 * a[6]) * x + 3 * a[4]) * x + 2 * a[2]) * x + a[0];
+    o[2] = (((30 * a[10] * x + 20 * a[8]) * x + 12 * a[6]) * x + 6 * a[4]) * x + 2 * a[2];
+  } else if (m->mt_simple[t]) {
+    hfs_normsys_eval(&m->cns[m->mterm[t].n0], x, o);
+  } else {
+    const hfs_mterm *mt = &m->mterm[t];
+    double v = 1, d1 = 0, d2 = 0;
+    for (int i = 0; i < mt->nlin; ++i) {
+      d2 = x * d2 + 2 * d1;
+      d1 = x * d1 + v;
+      v *= x;
     }
-    const double *a = &m->mt_c[6 * (size_t)t];
-    o[0] = 1 + (((((a[5] * x + a[4]) * x + a[3]) * x + a[2]) * x + a[1]) * x + a[0]) * x;
-    if (order == 0) return;
-    o[1] = ((((6 * a[5] * x + 5 * a[4]) * x + 4 * a[3]) * x + 3 * a[2]) * x + 2 * a[1]) * x + a[0];
-    if (order == 1) return;
-    o[2] = (((30 * a[5] * x + 20 * a[4]) * x + 12 * a[3]) * x + 6 * a[2]) * x + 2 * a[1];
-    return;
-  }
-  const hfs_mterm *mt = &m->mterm[t];
-  double v = 1, d1 = 0, d2 = 0;
-  for (int i = 0; i < mt->nlin; ++i) {
-    d2 = x * d2 + 2 * d1;
-    d1 = x * d1 + v;
-    v *= x;
-  }
-  for (int n = mt->n0; n < mt->n1; ++n) {
-    double k[3];
-    normsys_factor(&m->cns[n], x, order, k);
-    if (order > 0) {
-      d2 = v * k[2] + 2 * d1 * k[1] + d2 * k[0];
-      d1 = v * k[1] + d1 * k[0];
+    for (int n = mt->n0; n < mt->n1; ++n) {
+      double k[3];
+      normsys_factor(&m->cns[n], x, order, k);
+      if (order > 0) {
+        d2 = v * k[2] + 2 * d1 * k[1] + d2 * k[0];
+        d1 = v * k[1] + d1 * k[0];
+      }
+      v *= k[0];
     }
-    v *= k[0];
+    o[0] = v;
+    o[1] = d1;
+    o[2] = d2;
   }
-  o[0] = v;
-  o[1] = d1;
-  o[2] = d2;
+  m->mk[t] = o[0];
+  if (order > 0) m->mk1[t] = o[1];
+  if (order > 1) m->mk2[t] = o[2];
+}
+
+/* Two lanes of doubles (SSE2 on x86-64, NEON on ARM): each lane does the
+ * scalar arithmetic, so the results are bit for bit the scalar ones. */
+typedef double v2d __attribute__((vector_size(16)));
+typedef double v2du __attribute__((vector_size(16), aligned(8), may_alias)); /* unaligned */
+
+/* Every fused term, two at a time: the code-4 polynomial of a pair of
+ * one-normsys terms inside |x| < 1 in both lanes (nearly all pairs), any
+ * other pair term by term. */
+static void eval_terms(hfs_model *m, const double *theta, int order) {
+  int nt = m->nmterm;
+  for (int t = 0; t < nt; t += 2) {
+    double x0 = theta[m->mt_par[t]], x1 = theta[m->mt_par[t + 1]];
+    /* fabs(x) < 1 is -1 < x < 1, false for NaN */
+    if (!(m->mt_simple2[t / 2] && fabs(x0) < 1 && fabs(x1) < 1)) {
+      mterm_eval(m, t, x0, order);
+      if (t + 1 < nt) mterm_eval(m, t + 1, x1, order);
+      continue;
+    }
+    const v2du *a = (const v2du *)&m->mt_c[6 * (size_t)t];
+    v2d x = {x0, x1};
+    v2d v = 1 + (((((a[5] * x + a[4]) * x + a[3]) * x + a[2]) * x + a[1]) * x + a[0]) * x;
+    *(v2du *)&m->mk[t] = v;
+    if (order == 0) continue;
+    v2d d1 =
+        ((((6 * a[5] * x + 5 * a[4]) * x + 4 * a[3]) * x + 3 * a[2]) * x + 2 * a[1]) * x + a[0];
+    *(v2du *)&m->mk1[t] = d1;
+    if (order == 1) continue;
+    v2d d2 = (((30 * a[5] * x + 20 * a[4]) * x + 12 * a[3]) * x + 6 * a[2]) * x + 2 * a[1];
+    *(v2du *)&m->mk2[t] = d2;
+  }
 }
 
 /* nu(theta) into m->nu, keeping per fused term its value and derivatives
- * (mk) and, for order >= 1, the product of the sample's terms before it
- * (mpre, for the gradient), per sample the product F of its multiplicative
- * terms and per sample-bin the pieces A (nominal plus additive shifts) and G
- * (product of per-bin factors).  One pass over the samples: each term is
- * read once, where it is used. */
+ * (mk, mk1, mk2) and, for order >= 1, the product of the sample's terms
+ * before it (mpre, for the gradient), per sample the product F of its
+ * multiplicative terms and per sample-bin the pieces A (nominal plus
+ * additive shifts) and G (product of per-bin factors). */
 static void eval_rates(hfs_model *m, const double *theta, int order) {
   for (int i = 0; i < m->nhpar; ++i) {
     int p = m->hpar[i];
     hfs_interp_additive(m->histosys_code, theta[p], &m->pw[6 * p]);
   }
+  eval_terms(m, theta, order);
   memset(m->nu, 0, sizeof(double) * (size_t)m->nbins);
-  double *mk = m->mk, *pre = m->mpre;
+  const double *mk = m->mk;
+  double *pre = m->mpre;
   for (int ib = 0; ib < m->nblocks; ++ib) {
     const hfs_csample *c = &m->cs[ib];
     double F = 1;
     for (int t = c->m0; t < c->m1; ++t) {
-      mterm_eval(m, t, theta[m->mt_par[t]], order, &mk[3 * t]);
       if (order) pre[t] = F;
-      F *= mk[3 * t];
+      F *= mk[t];
     }
     m->csF[ib] = F;
     const double *nom = &m->nominal[c->nom];
@@ -296,7 +329,7 @@ double hfs_model_twice_nll(hfs_model *m, const double *main, const double *aux, 
   if (!isfinite(f)) return INFINITY;
   if (grad) {
     memset(grad, 0, sizeof(double) * (size_t)m->npar);
-    const double *mk = m->mk, *pre = m->mpre, *pw = m->pw;
+    const double *mk = m->mk, *mk1 = m->mk1, *pre = m->mpre, *pw = m->pw;
     for (int ib = 0; ib < m->nblocks; ++ib) {
       const hfs_csample *c = &m->cs[ib];
       const double *A = &m->sb_A[c->nom], *G = &m->sb_G[c->nom];
@@ -309,8 +342,8 @@ double hfs_model_twice_nll(hfs_model *m, const double *main, const double *aux, 
        * keeps an exact gradient */
       double suf = 1;
       for (int t = c->m1 - 1; t >= c->m0; --t) {
-        grad[m->mt_par[t]] += mk[3 * t + 1] * pre[t] * suf * S;
-        suf *= mk[3 * t];
+        grad[m->mt_par[t]] += mk1[t] * pre[t] * suf * S;
+        suf *= mk[t];
       }
       double F = m->csF[ib];
       int na = c->a1 - c->a0;
@@ -382,17 +415,17 @@ const char *hfs_model_sample_name(const hfs_model *m, int c, int s) {
 static double sample_bin_rate(hfs_model *m, const hfs_csample *c, int j, const double *theta,
                               double *jrow) {
   int nm = c->m1 - c->m0;
-  const double *mk = &m->mk[3 * c->m0];
+  const double *mk = &m->mk[c->m0], *mk1 = &m->mk1[c->m0];
   double *pre = m->tmp, *suf = m->tmp + m->max_scal + 1;
   pre[0] = 1;
-  for (int k = 0; k < nm; ++k) pre[k + 1] = pre[k] * mk[3 * k];
+  for (int k = 0; k < nm; ++k) pre[k + 1] = pre[k] * mk[k];
   double F = pre[nm];
   double A = m->sb_A[c->nom + j], G = m->sb_G[c->nom + j];
   if (!jrow) return F * G * A;
   suf[nm] = 1;
-  for (int k = nm - 1; k >= 0; --k) suf[k] = suf[k + 1] * mk[3 * k];
+  for (int k = nm - 1; k >= 0; --k) suf[k] = suf[k + 1] * mk[k];
   for (int k = 0; k < nm; ++k)
-    jrow[m->mterm[c->m0 + k].par] += mk[3 * k + 1] * pre[k] * suf[k + 1] * G * A;
+    jrow[m->mterm[c->m0 + k].par] += mk1[k] * pre[k] * suf[k + 1] * G * A;
   for (int t = c->a0; t < c->a1; ++t) {
     const double *w = &m->pw[6 * m->aterm[t].par];
     int at = c->fd0 + j * (c->a1 - c->a0) + t - c->a0;

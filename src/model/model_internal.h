@@ -118,10 +118,12 @@ struct hfs_model {
   int nhpar, *hpar; /* parameters with a histosys, for their weights */
   /* per mterm, what the rate pass reads (compact, in term order): its
    * parameter, whether it is one code-4 normsys (most terms: kappa is the
-   * polynomial 1 + a1 x + ... + a6 x^6 inside |x| < 1, evaluated inline)
-   * and then its a1..a6 (6 per term, zero for the other terms) */
+   * polynomial 1 + a1 x + ... + a6 x^6 inside |x| < 1) and its a1..a6, laid
+   * out by pairs of terms for the two-lane pass (a_k of term t at
+   * mt_c[12 (t / 2) + 2 k + t % 2]; zero for the other terms).  Padded to an
+   * even number of terms; mt_simple2: both terms of a pair are simple. */
   int *mt_par;
-  unsigned char *mt_simple;
+  unsigned char *mt_simple, *mt_simple2;
   double *mt_c;
   int normsys_code;
   /* position of each parameter in the structure: shared index, or -1 and
@@ -131,7 +133,7 @@ struct hfs_model {
   int max_mterm, max_bin_terms, max_aterm;
 
   /* evaluation scratch of the compiled form */
-  double *mk;              /* nmterm x 3: kappa, kappa', kappa'' of each fused term */
+  double *mk, *mk1, *mk2;  /* nmterm: kappa, kappa', kappa'' of each fused term */
   double *mpre;            /* nmterm: product of the sample's terms before this one */
   double *pw;              /* npar x 6: histosys weights of each parameter */
   double *gw;              /* 6 x naterm: the weights gathered per term (gw + k naterm) */
