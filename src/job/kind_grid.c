@@ -212,6 +212,8 @@ cleanup:
   return rc;
 }
 
+static int load_toys(grid_state *s, const char *path);
+
 static int grid_resume(void *state, const char *path) {
   int rc = HFS_OK;
   grid_state *s = state;
@@ -228,6 +230,7 @@ static int grid_resume(void *state, const char *path) {
     s->done[u] = 1;
   }
   s->sessions = g->sessions + 1;
+  if (s->nbatch) HFS_CHECK(load_toys(s, path));
 cleanup:
   hfs_grid_file_free(g);
   return rc;
@@ -383,6 +386,53 @@ cleanup:
   return rc;
 }
 
+/* A checkpoint's toys of the points in progress back into their batches:
+ * a batch counts as in when every toy of it is there, once (a batch cut
+ * short is computed again). */
+static int load_toys(grid_state *s, const char *path) {
+  int rc = HFS_OK;
+  const hfs_point_options *po = &s->cfg->grid.point;
+  hfs_grid_toys t;
+  hfs_h5 *h5 = NULL;
+  uint8_t **seen = NULL; /* by point: 2 x toys_max flags */
+  int64_t *count = NULL; /* by point and batch: toys in */
+  memset(&t, 0, sizeof t);
+  HFS_CHECK(hfs_h5_open(path, 0, &h5));
+  HFS_CHECK(hfs_store_read_grid_toys(h5, &t));
+  if (!t.n) goto cleanup;
+  HFS_ALLOC(seen, s->n);
+  HFS_ALLOC(count, (size_t)s->n * (size_t)s->nbatch);
+  for (int64_t i = 0; i < t.n; i++) {
+    int64_t u = t.point[i], h = t.hyp[i], k = t.toy[i];
+    if (u < 0 || u >= s->n || s->done[u] || (h != 0 && h != 1) || k < 0 || k >= po->toys_max)
+      HFS_FAIL(HFS_ERR_MISMATCH,
+               "%s: /grid/toys row %lld: toy %lld of hypothesis %lld of point %lld is not one of "
+               "a point in progress",
+               path, (long long)i, (long long)k, (long long)h, (long long)u);
+    if (!seen[u]) HFS_ALLOC(seen[u], 2 * (size_t)po->toys_max);
+    if (seen[u][h * po->toys_max + k]++)
+      HFS_FAIL(HFS_ERR_MISMATCH,
+               "%s: /grid/toys row %lld: toy %lld of hypothesis %lld of point %lld twice", path,
+               (long long)i, (long long)k, (long long)h, (long long)u);
+    int64_t j = k / po->toys_batch;
+    toy_point *tp = &s->tp[u];
+    HFS_CHECK(toy_room(s, tp, j + 1));
+    (h ? tp->b : tp->sb)[k] = t.r[i];
+    count[u * s->nbatch + j]++;
+  }
+  for (int64_t u = 0; u < s->n; u++)
+    for (int64_t j = 0; seen[u] && j < s->nbatch; j++)
+      if (count[u * s->nbatch + j] == 2 * (hfs_point_toy_count(po, j + 1) - j * po->toys_batch))
+        s->tp[u].have[j] = 1;
+cleanup:
+  for (int u = 0; seen && u < s->n; u++) free(seen[u]);
+  free(seen);
+  free(count);
+  hfs_grid_toys_free(&t);
+  hfs_h5_close(&h5);
+  return rc;
+}
+
 /* Take a toy point's checks as far as its batches in index order go; the
  * point is done at the first check that stops it, or at a failed batch. */
 static int toy_advance(grid_state *s, int64_t u) {
@@ -479,6 +529,7 @@ typedef struct {
   const double *time_s;
   const char *options;
   int array_index, array_count;
+  const hfs_grid_toys *toys; /* of the points in progress; NULL: none */
 } grid_file_out;
 
 static int write_grid_file(const grid_file_out *w, const char *path) {
@@ -489,6 +540,7 @@ static int write_grid_file(const grid_file_out *w, const char *path) {
   HFS_CHECK(
       hfs_store_write_grid(h5, w->meta, w->n, w->names, w->values, w->results, w->done, w->time_s));
   HFS_CHECK(hfs_store_write_grid_identity(h5, w->options, w->array_index, w->array_count));
+  if (w->toys) HFS_CHECK(hfs_store_write_grid_toys(h5, w->toys));
   HFS_CHECK(hfs_h5_close(&h5));
 cleanup:
   hfs_h5_discard(&h5);
@@ -499,6 +551,41 @@ static const char *calc_name(const hfs_point_options *po) {
   return po->toys ? "toys" : "asymptotic";
 }
 
+/* The toys of the batches in of the points in progress, for a checkpoint
+ * (none once every point is done, so a resumed run's last commit equals an
+ * uninterrupted one's). */
+static int collect_toys(const grid_state *s, hfs_grid_toys *out) {
+  int rc = HFS_OK;
+  const hfs_point_options *po = &s->cfg->grid.point;
+  int64_t rows = 0, k = 0;
+  memset(out, 0, sizeof *out);
+  for (int u = 0; s->tp && u < s->n; u++)
+    for (int64_t j = 0; !s->done[u] && s->tp[u].have && j < s->nbatch; j++)
+      if (s->tp[u].have[j] == 1) rows += 2 * (hfs_point_toy_count(po, j + 1) - j * po->toys_batch);
+  if (!rows) return HFS_OK;
+  HFS_ALLOC(out->point, rows);
+  HFS_ALLOC(out->hyp, rows);
+  HFS_ALLOC(out->toy, rows);
+  HFS_ALLOC(out->r, rows);
+  for (int u = 0; u < s->n; u++) {
+    const toy_point *t = &s->tp[u];
+    for (int64_t j = 0; !s->done[u] && t->have && j < s->nbatch; j++) {
+      if (t->have[j] != 1) continue;
+      for (int h = 0; h < 2; h++)
+        for (int64_t i = j * po->toys_batch; i < hfs_point_toy_count(po, j + 1); i++, k++) {
+          out->point[k] = u;
+          out->hyp[k] = h;
+          out->toy[k] = i;
+          out->r[k] = h ? t->b[i] : t->sb[i];
+        }
+    }
+  }
+  out->n = rows;
+cleanup:
+  if (rc) hfs_grid_toys_free(out);
+  return rc;
+}
+
 static int grid_save(void *state, const char *path) {
   int rc = HFS_OK;
   grid_state *s = state;
@@ -507,6 +594,8 @@ static int grid_save(void *state, const char *path) {
   int n = s->n, nl = hfs_patchset_nlabels(ps);
   const char **names = NULL, **labels = NULL;
   double *values = NULL;
+  hfs_grid_toys toys;
+  memset(&toys, 0, sizeof toys);
   HFS_ALLOC(names, n);
   HFS_ALLOC(labels, nl);
   HFS_ALLOC(values, (size_t)n * (size_t)(nl ? nl : 1));
@@ -547,9 +636,13 @@ static int grid_save(void *state, const char *path) {
                      s->time_s,
                      s->options,
                      cfg->toys.array_index,
-                     cfg->toys.array_count};
+                     cfg->toys.array_count,
+                     NULL};
+  HFS_CHECK(collect_toys(s, &toys));
+  w.toys = &toys;
   HFS_CHECK(write_grid_file(&w, path));
 cleanup:
+  hfs_grid_toys_free(&toys);
   free(names);
   free(labels);
   free(values);
@@ -658,7 +751,8 @@ static int grid_merge(const char *target, const char *const *parts, int nparts, 
                      out.time_s,
                      out.options,
                      0,
-                     1};
+                     1,
+                     NULL};
   merged_file m = {&w, done};
   HFS_CHECK(hfs_job_replace_file(target, write_merged, &m));
   *ndone = done;

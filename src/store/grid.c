@@ -305,3 +305,90 @@ cleanup:
   if (rc) hfs_grid_file_free(g);
   return rc;
 }
+
+/* The toy columns, doubles then integers, by byte offset in a toy. */
+#define T(NAME, FIELD)                                                                             \
+  { NAME, offsetof(hfs_toy_result, FIELD) }
+static const dcol tdcols[] = {T("t", t), T("mu_hat", mu_hat), T("nll_free", nll_free),
+                              T("nll_cond", nll_cond)};
+#undef T
+#define TG "/grid/toys/"
+
+void hfs_grid_toys_free(hfs_grid_toys *t) {
+  free(t->point);
+  free(t->hyp);
+  free(t->toy);
+  free(t->r);
+  memset(t, 0, sizeof *t);
+}
+
+int hfs_store_write_grid_toys(hfs_h5 *f, const hfs_grid_toys *t) {
+  int rc = HFS_OK;
+  int64_t n = t->n, dims[1] = {n};
+  double *buf = NULL;
+  int64_t *ibuf = NULL;
+  char path[64];
+  if (n == 0) return HFS_OK;
+  HFS_ALLOC(buf, n);
+  HFS_ALLOC(ibuf, n);
+  HFS_CHECK(hfs_h5_group(f, "/grid/toys"));
+  HFS_CHECK(hfs_h5_write_int(f, TG "point", 1, dims, t->point));
+  HFS_CHECK(hfs_h5_write_int(f, TG "hyp", 1, dims, t->hyp));
+  HFS_CHECK(hfs_h5_write_int(f, TG "toy", 1, dims, t->toy));
+  for (size_t c = 0; c < sizeof tdcols / sizeof *tdcols; c++) {
+    for (int64_t i = 0; i < n; i++)
+      buf[i] = *(const double *)((const char *)&t->r[i] + tdcols[c].off);
+    snprintf(path, sizeof path, TG "%s", tdcols[c].name);
+    HFS_CHECK(hfs_h5_write_double(f, path, 1, dims, buf));
+  }
+  for (int64_t i = 0; i < n; i++) ibuf[i] = t->r[i].status_free;
+  HFS_CHECK(hfs_h5_write_int(f, TG "status_free", 1, dims, ibuf));
+  for (int64_t i = 0; i < n; i++) ibuf[i] = t->r[i].status_cond;
+  HFS_CHECK(hfs_h5_write_int(f, TG "status_cond", 1, dims, ibuf));
+cleanup:
+  free(buf);
+  free(ibuf);
+  return rc;
+}
+
+int hfs_store_read_grid_toys(hfs_h5 *f, hfs_grid_toys *t) {
+  int rc = HFS_OK;
+  double *buf = NULL;
+  int64_t *ibuf = NULL;
+  char path[64];
+  static const char *const cols[] = {"point",    "hyp",      "toy",         "t",          "mu_hat",
+                                     "nll_free", "nll_cond", "status_free", "status_cond"};
+  memset(t, 0, sizeof *t);
+  if (!hfs_h5_exists(f, "/grid/toys")) return HFS_OK;
+  int64_t n = hfs_h5_size(f, TG "point");
+  for (size_t c = 0; c < sizeof cols / sizeof *cols; c++) {
+    snprintf(path, sizeof path, TG "%s", cols[c]);
+    if (hfs_h5_size(f, path) != n || n < 0)
+      HFS_FAIL(HFS_ERR_MISMATCH, "%s: " TG "%s: %lld rows, " TG "point has %lld", hfs_h5_path(f),
+               cols[c], (long long)hfs_h5_size(f, path), (long long)n);
+  }
+  HFS_ALLOC(t->point, n ? n : 1);
+  HFS_ALLOC(t->hyp, n ? n : 1);
+  HFS_ALLOC(t->toy, n ? n : 1);
+  HFS_ALLOC(t->r, n ? n : 1);
+  HFS_ALLOC(buf, n ? n : 1);
+  HFS_ALLOC(ibuf, n ? n : 1);
+  HFS_CHECK(hfs_h5_read_int(f, TG "point", t->point, n));
+  HFS_CHECK(hfs_h5_read_int(f, TG "hyp", t->hyp, n));
+  HFS_CHECK(hfs_h5_read_int(f, TG "toy", t->toy, n));
+  for (size_t c = 0; c < sizeof tdcols / sizeof *tdcols; c++) {
+    snprintf(path, sizeof path, TG "%s", tdcols[c].name);
+    HFS_CHECK(hfs_h5_read_double(f, path, buf, n));
+    for (int64_t i = 0; i < n; i++) *(double *)((char *)&t->r[i] + tdcols[c].off) = buf[i];
+  }
+  HFS_CHECK(hfs_h5_read_int(f, TG "status_free", ibuf, n));
+  for (int64_t i = 0; i < n; i++) t->r[i].status_free = (int32_t)ibuf[i];
+  HFS_CHECK(hfs_h5_read_int(f, TG "status_cond", ibuf, n));
+  for (int64_t i = 0; i < n; i++) t->r[i].status_cond = (int32_t)ibuf[i];
+  t->n = n;
+cleanup:
+  free(buf);
+  free(ibuf);
+  if (rc) hfs_grid_toys_free(t);
+  return rc;
+}

@@ -16,6 +16,9 @@
  *   /grid/points/done              1 when the point is computed (a file
  *                                  of an interrupted run or of one array
  *                                  part holds the others as 0, NaN, not_run)
+ *   /grid/toys/point, hyp, toy, t, mu_hat, nll_free, nll_cond, status_free,
+ *              status_cond         a toy grid's checkpoint only: the toys
+ *                                  of the points in progress
  *
  * Every column is one-dimensional (fit_status aside), so that
  * pandas.DataFrame({k: v[()] for k, v in f["grid/points"].items() if
@@ -67,6 +70,22 @@ typedef struct {
   char command[32], workspace[4096], measurement[256], optimizer[64];
   int normsys_code, histosys_code;
 } hfs_grid_file;
+
+/* The toys of the points still in progress in a checkpoint of a toy grid
+ * (group /grid/toys, absent once every point is done): row i is toy toy[i]
+ * of hypothesis hyp[i] (0 s+b, 1 b) of the point in table row point[i]. */
+typedef struct {
+  int64_t n;
+  int64_t *point, *hyp, *toy;
+  hfs_toy_result *r;
+} hfs_grid_toys;
+
+/* Write t (nothing when t->n is 0) into f. */
+int hfs_store_write_grid_toys(hfs_h5 *f, const hfs_grid_toys *t);
+/* Read them back (t->n = 0 without the group); rows of other lengths fail
+ * with one line (HFS_ERR_MISMATCH). */
+int hfs_store_read_grid_toys(hfs_h5 *f, hfs_grid_toys *t);
+void hfs_grid_toys_free(hfs_grid_toys *t);
 
 /* Read f; a file that is not a complete grid table fails with one line
  * naming it (HFS_ERR_MISMATCH). */

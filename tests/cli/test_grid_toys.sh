@@ -90,16 +90,15 @@ done
 
 # Interrupted and resumed: SIGTERM to both ranks once the first commit is
 # there (a longer run: up to 4000 toys a point), the same command resumes,
-# and the file equals a 1-rank run (the batches of the points in progress
-# are computed again, with the same toys).  Tried up to three times in case
-# a run ends before its signal.
+# and the file equals a 1-rank run.  Tried up to three times in case a run
+# ends before its signal.
 BIG=(grid "$WS" "$PS" --points 'sig_*' --calc toys --toys-min $MIN --toys-max 4000
-     --toys-batch $BATCH --cls-accuracy 0.005 --seed 5 --quiet)
-"$HFSCAN" "${BIG[@]}" -o big1.h5 || fail "the longer toy grid: exit $?"
+     --toys-batch $BATCH --cls-accuracy 0.005 --seed 5)
+"$HFSCAN" "${BIG[@]}" --quiet -o big1.h5 || fail "the longer toy grid: exit $?"
 interrupted=0
 for attempt in 1 2 3; do
   rm -f term.h5
-  mpiexec -n 2 --oversubscribe "$HFSCAN" "${BIG[@]}" --checkpoint-interval 0 -o term.h5 \
+  mpiexec -n 2 --oversubscribe "$HFSCAN" "${BIG[@]}" --quiet --checkpoint-interval 0 -o term.h5 \
     2> term.err &
   pid=$!
   for _ in $(seq 1 5000); do
@@ -117,9 +116,42 @@ done
 [ $interrupted = 1 ] || fail "three runs ended before their SIGTERM"
 "$HFSCAN" status term.h5 > term.status
 [ $? -eq 3 ] || fail "status of the interrupted toy grid is not 3: $(cat term.status)"
+# The checkpoint keeps the toys of the points in progress (/grid/toys) and
+# the resume uses them: its round 1 is the asymptotic unit of each point
+# not done and batch 0 only where the file has none of it.
+want=$(/usr/bin/python3 - "$BATCH" <<'PYEOF'
+import sys
+import h5py
+f = h5py.File("term.h5", "r")
+todo = [i for i, d in enumerate(f["grid/points/done"][()]) if not d]
+with0 = set()
+if "toys" in f["grid"]:
+    t = f["grid/toys"]
+    with0 = {p for p, k in zip(t["point"][()], t["toy"][()]) if k < int(sys.argv[1])}
+    print("checkpoint: %d toys of %d points in progress" % (len(t["point"]), len(set(t["point"][()]))),
+          file=sys.stderr)
+print(2 * len(todo) - len(with0 & set(todo)))
+PYEOF
+) || fail "reading the checkpoint's toys"
+# a crafted row (a toy of a point that is not in the table) is refused
+# with one line, and the file is left alone
+cp term.h5 crafted.h5
+/usr/bin/python3 -c 'import h5py
+f = h5py.File("crafted.h5", "r+")
+if "toys" in f["grid"]:
+    f["grid/toys/point"][0] = 99' || fail "crafting a checkpoint"
+if /usr/bin/python3 -c 'import h5py, sys; sys.exit("toys" not in h5py.File("crafted.h5")["grid"])'; then
+  cp crafted.h5 crafted0.h5
+  err=$("$HFSCAN" "${BIG[@]}" --quiet -o crafted.h5 2>&1 >/dev/null); rc=$?
+  [ $rc -eq 1 ] && [ "$(echo "$err" | grep -c .)" = 1 ] && echo "$err" | grep -q "/grid/toys row 0" \
+    || fail "a crafted toy row: exit $rc: $err"
+  cmp -s crafted.h5 crafted0.h5 || fail "a refused resume changed the file"
+fi
 mpiexec -n 2 --oversubscribe "$HFSCAN" "${BIG[@]}" --checkpoint-interval 0 -o term.h5 \
-  2> term2.err || fail "resume: $(cat term2.err)"
+  > /dev/null 2> term2.err || fail "resume: $(cat term2.err)"
 grep -q "resuming term.h5" term2.err || fail "no resuming note: $(cat term2.err)"
+grep -q "grid, round 1: $want units on 2 ranks" term2.err \
+  || fail "the resume's round 1 is not the missing units ($want): $(cat term2.err)"
 h5diff --exclude-path /provenance big1.h5 term.h5 || fail "resumed toy grid differs from one run"
 echo "interrupted at attempt $attempt ($(grep -o '[0-9]* of [0-9]* points' term.status)), resumed to the same table"
 
