@@ -69,6 +69,8 @@ struct hfs_fit_blocks {
                          Schur-only damped retries */
   double *sinv;       /* nshared^2: S^-1; scratch of the factorisation */
   double *v;          /* nlocal + nshared scratch */
+  double *vt;         /* nshared + largest block: the solve's scratch */
+  int *fcolh;         /* nblocks x nshared: B_b's column of each of fcols */
 };
 
 void hfs__fit_blocks_destroy(hfs_fit_blocks **pb) {
@@ -103,6 +105,8 @@ void hfs__fit_blocks_destroy(hfs_fit_blocks **pb) {
   free(b->fs);
   free(b->sinv);
   free(b->v);
+  free(b->vt);
+  free(b->fcolh);
   free(b);
   *pb = NULL;
 }
@@ -178,6 +182,13 @@ int hfs__fit_blocks_create(int npar, const hfs_fit_structure *s, hfs_fit_hessian
   HFS_ALLOC(b->fs, nss);
   HFS_ALLOC(b->sinv, nss);
   HFS_ALLOC(b->v, nl + ns);
+  {
+    int kmax = 0;
+    for (int k = 0; k < nb; k++)
+      if (b->boff[k + 1] - b->boff[k] > kmax) kmax = b->boff[k + 1] - b->boff[k];
+    HFS_ALLOC(b->vt, ns + kmax + 1);
+  }
+  HFS_ALLOC(b->fcolh, (size_t)nb * (size_t)ns + 1);
   *out = b;
   b = NULL;
 cleanup:
@@ -339,15 +350,19 @@ int hfs__fit_blocks_factor(hfs_fit_blocks *b, double lambda) {
       g0 = wo;
       grows = 0;
     }
-    /* W = L^-1 B row by row (m x nc, row-major), inner loops contiguous. */
+    /* W = L^-1 B row by row (m x nc, row-major), inner loops contiguous
+     * and free of aliasing, so that they vectorise (same operations per
+     * element as the scalar loops: the same bits). */
     double *w = b->fw + wo;
+    int *hc = b->fcolh + (size_t)k * NS; /* B_b's column of each selected one */
+    for (int p = 0; p < nc; p++) hc[p] = b->s_sel[cols[p]];
     for (int r = 0; r < m; r++) {
-      double *wr = w + (size_t)r * nc;
+      double *restrict wr = w + (size_t)r * nc;
       const double *hr = hw + (size_t)sel[r] * NS;
-      for (int p = 0; p < nc; p++) wr[p] = hr[b->s_sel[cols[p]]];
+      for (int p = 0; p < nc; p++) wr[p] = hr[hc[p]];
       for (int q = 0; q < r; q++) {
         double l = a[r + q * m];
-        const double *wq = w + (size_t)q * nc;
+        const double *restrict wq = w + (size_t)q * nc;
         for (int p = 0; p < nc; p++) wr[p] -= l * wq[p];
       }
       double inv = 1.0 / a[r + r * m];
@@ -370,9 +385,14 @@ int hfs__fit_blocks_damp_schur(hfs_fit_blocks *b, double lambda) {
   return LAPACKE_dpotrf_work(LAPACK_COL_MAJOR, 'L', ns, S, ns) != 0;
 }
 
+/* The solve gathers each block's shared entries into a contiguous vector
+ * t once (instead of indexing them through cols in every row of W), so
+ * that the loops over W's columns vectorise; every entry sees the same
+ * operations in the same order as row by row (the same bits). */
 void hfs__fit_blocks_solve(hfs_fit_blocks *b, const double *r, double *d) {
   int ns = b->ns, NS = b->nshared;
   double *rs = b->v + b->nlocal;
+  double *restrict t = b->vt;
   for (int c = 0; c < ns; c++) rs[c] = r[b->s_pos[c]];
   for (int k = 0; k < b->nblocks; k++) {
     int m = b->l_n[k];
@@ -383,13 +403,18 @@ void hfs__fit_blocks_solve(hfs_fit_blocks *b, const double *r, double *d) {
     const int *cols = b->fcols + (size_t)k * NS;
     for (int q = 0; q < m; q++) vb[q] = r[b->l_pos[k0 + q]];
     lower_solve(a, m, vb);
+    if (nc == 0) continue;
+    for (int p = 0; p < nc; p++) t[p] = rs[cols[p]];
     for (int q = 0; q < m; q++) {
-      const double *wq = w + (size_t)q * nc;
-      for (int p = 0; p < nc; p++) rs[cols[p]] -= wq[p] * vb[q];
+      const double *restrict wq = w + (size_t)q * nc;
+      double vq = vb[q];
+      for (int p = 0; p < nc; p++) t[p] -= wq[p] * vq;
     }
+    for (int p = 0; p < nc; p++) rs[cols[p]] = t[p];
   }
   if (ns > 0) LAPACKE_dpotrs_work(LAPACK_COL_MAJOR, 'L', ns, 1, b->fs, ns, rs, ns);
   for (int c = 0; c < ns; c++) d[b->s_pos[c]] = rs[c];
+  double *restrict sq = b->vt + NS;
   for (int k = 0; k < b->nblocks; k++) {
     int m = b->l_n[k];
     if (m == 0) continue;
@@ -397,12 +422,15 @@ void hfs__fit_blocks_solve(hfs_fit_blocks *b, const double *r, double *d) {
     double *vb = b->v + k0;
     const double *a = b->fa + b->aoff[k], *w = b->fw + b->fwo[k];
     const int *cols = b->fcols + (size_t)k * NS;
-    for (int q = 0; q < m; q++) {
-      const double *wq = w + (size_t)q * nc;
-      double s = 0.0;
-      for (int p = 0; p < nc; p++) s += wq[p] * rs[cols[p]];
-      vb[q] -= s;
+    for (int p = 0; p < nc; p++) t[p] = rs[cols[p]];
+    /* the m sums run side by side (independent chains), each over p in
+     * order */
+    for (int q = 0; q < m; q++) sq[q] = 0.0;
+    for (int p = 0; p < nc; p++) {
+      double tp = t[p];
+      for (int q = 0; q < m; q++) sq[q] += w[(size_t)q * nc + p] * tp;
     }
+    for (int q = 0; q < m; q++) vb[q] -= sq[q];
     upper_solve(a, m, vb);
     for (int q = 0; q < m; q++) d[b->l_pos[k0 + q]] = vb[q];
   }
