@@ -263,8 +263,10 @@ int main(int argc, char **argv) {
     cfixed[poi] = 1;
     cinit[poi] = 1.0;
   }
+  /* BENCH_NO_PROFILE=1: the conditional fit from the free minimum as is */
+  int use_dir = !getenv("BENCH_NO_PROFILE");
   for (int k = 0; k < 2; k++) {
-    int bad = 0, iters = 0;
+    int bad = 0, iters = 0, iters_c = 0, ndir = 0;
     double c0 = cpu_now(), w0 = bench_cpu_now();
     for (int j = 0; j < reps; j++) {
       ctx.main = toy + (size_t)j * nbins;
@@ -273,17 +275,26 @@ int main(int argc, char **argv) {
       bad += res.status != HFS_FIT_CONVERGED;
       iters += res.n_iter;
       memcpy(cinit, res.theta, (size_t)npar * sizeof *cinit);
+      /* the conditional fit from the free minimum moved along the POI's
+       * profile direction, as hfscan's toys (src/infer/infer.c) */
+      if (poi >= 0 && use_dir && hfs__fit_engine_profile_direction(e[k], res.theta, poi, d, NULL)) {
+        ndir++;
+        for (int i = 0; i < npar; i++)
+          if (!cfixed[i])
+            cinit[i] = fmin(hi[i], fmax(lo[i], cinit[i] + (1.0 - res.theta[poi]) * d[i]));
+      }
       if (poi >= 0) cinit[poi] = 1.0;
       HFS_CHECK(hfs__fit_engine_minimize(e[k], cinit, cfixed, 0, &res));
       bad += res.status != HFS_FIT_CONVERGED;
-      iters += res.n_iter;
+      iters_c += res.n_iter;
     }
     double cpu = cpu_now() - c0, wall = bench_cpu_now() - w0;
     printf(
         "  toys %-9s %d toys: %.1f us CPU per toy (%.0f toys per CPU second; wall %.0f/s), "
-        "%.1f iterations per fit, %d fits not converged\n",
-        backends[k]->name, reps, 1e6 * cpu / reps, reps / cpu, reps / wall, iters / (2.0 * reps),
-        bad);
+        "%.1f iterations per fit (free %.1f, conditional %.1f, %d from the profile), "
+        "%d fits not converged\n",
+        backends[k]->name, reps, 1e6 * cpu / reps, reps / cpu, reps / wall,
+        (iters + iters_c) / (2.0 * reps), (double)iters / reps, (double)iters_c / reps, ndir, bad);
     ctx.main = hfs_model_observed(m);
     ctx.aux = hfs_model_auxdata(m);
   }

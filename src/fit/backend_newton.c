@@ -151,7 +151,7 @@ static int newton_minimize(void *state, hfs_fit_problem *p, double *x, const dou
    * NEWTON_CHORD_NSHARED shared parameters.  A chord step that does
    * not keep that rate hands back to full steps.  The end of the fit is
    * judged on the gradient alone, as for every step. */
-  int have_factor = 0, last_full = 0;
+  int have_factor = 0, last_full = 0, damped = 1;
   int use_chord = b && hfs__fit_blocks_nshared(b) >= NEWTON_CHORD_NSHARED;
   double pg_prev = INFINITY;
   const char *why = "projected gradient below gtol";
@@ -198,8 +198,10 @@ static int newton_minimize(void *state, hfs_fit_problem *p, double *x, const dou
       /* A gradient that rounding keeps above gtol (3L eRJR: 2000
        * iterations at |g| ~ 1e-7 before this test) is as small as it
        * gets; the engine judges it by the same rounding floor. */
-      if (b && hfs__fit_gradient_excess(n, x, g, lo, hi, D) < opts->gtol) {
+      double ex = b ? hfs__fit_gradient_excess(n, x, g, lo, hi, D) : INFINITY;
+      if (ex < opts->gtol) {
         why = "gradient at its rounding floor";
+        p->floor_excess = ex;
         break;
       }
       nin = active_set(s, p, n, x, lo, hi);
@@ -228,9 +230,18 @@ static int newton_minimize(void *state, hfs_fit_problem *p, double *x, const dou
         break;
       }
       have_factor = 1;
+      damped = lambda > 0.0 || fr == 2;
       memcpy(s->fpos, s->pos, (size_t)p->npar * sizeof *s->pos);
     }
     if (b && nin > 0) hfs__fit_blocks_solve(b, r, d);
+    /* An undamped Newton step is the watch's best estimate of where the
+     * fit is heading. */
+    if (p->watch && b && nin > 0 && !chord && !damped && p->watch(p->watch_ctx, p, x, f, g, d)) {
+      p->watch_stopped = 1;
+      res->status = HFS_FIT_MAXITER;
+      why = "stopped: heading to a known minimum";
+      break;
+    }
     /* Armijo backtracking along the projected path */
     double t = 1.0, ft = INFINITY, slack = 1e-11 * (1.0 + fabs(f));
     int accepted = 0;
@@ -281,6 +292,7 @@ static int newton_minimize(void *state, hfs_fit_problem *p, double *x, const dou
     lambda = lambda > 1e-9 ? 0.1 * lambda : 0.0;
     lambda_s = lambda_s > 1e-9 ? 0.1 * lambda_s : 0.0;
   }
+  p->factor_valid = b && have_factor && res->status == HFS_FIT_CONVERGED;
   res->n_iter += it;
   snprintf(res->reason, sizeof res->reason, "newton: %s after %d iteration%s%s", why, it,
            it == 1 ? "" : "s", b ? "" : " (no Hessian: gradient steps)");

@@ -216,6 +216,7 @@ int hfs__fit_problem_setup(hfs_fit_problem *p, const double *theta, const int *f
   }
   p->nfree = n;
   p->last_valid = 0;
+  p->factor_valid = 0; /* a new fit or covariance: the factors will change */
   p->best_f = INFINITY;
   return n;
 }
@@ -300,6 +301,7 @@ int hfs__fit_engine_create(int npar, const double *lo, const double *hi,
   HFS_ALLOC(e->idx, n);
   HFS_ALLOC(e->fixed_b, n);
   HFS_ALLOC(e->err_b, n);
+  HFS_ALLOC(e->fit_theta, n);
   if (hessian) {
     HFS_ALLOC(e->prob.hess_full, nn);
     HFS_ALLOC(e->hfree, nn);
@@ -341,6 +343,7 @@ void hfs__fit_engine_destroy(hfs_fit_engine **pe) {
   free(e->idx);
   free(e->fixed_b);
   free(e->err_b);
+  free(e->fit_theta);
   free(e->hfree);
   free(e->cov_free);
   free(e->eig);
@@ -486,6 +489,8 @@ int hfs__fit_engine_minimize(hfs_fit_engine *e, const double *init, const int *f
     HFS_FAIL(HFS_ERR_ARG, "fit: errors requested but the problem has no Hessian");
   result_clear(res, fixed);
   p->n_eval = 0;
+  p->floor_excess = NAN;
+  p->watch_stopped = 0;
   int nfree = hfs__fit_problem_setup(p, init, fixed);
 
   for (int i = 0; i < p->npar; i++) {
@@ -526,7 +531,7 @@ int hfs__fit_engine_minimize(hfs_fit_engine *e, const double *init, const int *f
     goto done;
   }
 
-  double pg = INFINITY;
+  double pg = INFINITY, floor_ex = NAN;
   for (int attempt = 0; attempt <= HFS_FIT_MAX_RESTARTS; attempt++) {
     hfs_fit_options o = e->opts;
     o.max_iter = e->opts.max_iter - res->n_iter;
@@ -535,6 +540,8 @@ int hfs__fit_engine_minimize(hfs_fit_engine *e, const double *init, const int *f
       break;
     }
     double f_before = f, pg_before = pg;
+    p->floor_excess = NAN;
+    p->factor_valid = 0;
     HFS_CHECK(e->backend->minimize(e->state, p, e->x, e->xlo, e->xhi, &o, res));
     f = hfs_fit_problem_eval(p, e->x, e->g);
     /* A backend that failed can leave an unfinished trial point; the fit
@@ -542,9 +549,18 @@ int hfs__fit_engine_minimize(hfs_fit_engine *e, const double *init, const int *f
     if (f > p->best_f) {
       memcpy(e->x, p->best_x, (size_t)nfree * sizeof *e->x);
       f = hfs_fit_problem_eval(p, e->x, e->g);
+      p->floor_excess = NAN;
+      p->factor_valid = 0;
     }
     pg = hfs__fit_projected_gradient_norm(nfree, e->x, e->g, e->xlo, e->xhi);
-    if (!isfinite(f) || pg < e->opts.gtol) break;
+    if (!isfinite(f) || pg < e->opts.gtol || p->watch_stopped) break;
+    /* The backend judged the gradient at this point by its rounding floor
+     * (the test below, on the same Hessian diagonal): polishing steps
+     * cannot lower it, and a dense Hessian would only repeat the test. */
+    if (p->floor_excess < e->opts.gtol) {
+      floor_ex = p->floor_excess;
+      break;
+    }
     if (res->status == HFS_FIT_MAXITER || res->status == HFS_FIT_NONFINITE) break;
     if (p->hessian) {
       int steps = engine_polish(e, nfree, &f, &pg);
@@ -558,8 +574,12 @@ int hfs__fit_engine_minimize(hfs_fit_engine *e, const double *init, const int *f
   }
   /* A gradient that cannot get smaller in floating point is converged:
    * judge what is left against its rounding floor. */
-  if (isfinite(f) && !(pg < e->opts.gtol) && p->hessian &&
-      hfs_fit_problem_hessian(p, e->x, e->hfree) == HFS_OK) {
+  if (floor_ex < e->opts.gtol) {
+    pg = floor_ex;
+    if (res->status != HFS_FIT_NONFINITE) res->status = HFS_FIT_CONVERGED;
+    append_reason(res, "; gradient at its rounding floor");
+  } else if (isfinite(f) && !(pg < e->opts.gtol) && p->hessian && !p->watch_stopped &&
+             hfs_fit_problem_hessian(p, e->x, e->hfree) == HFS_OK) {
     for (int k = 0; k < nfree; k++) e->d[k] = e->hfree[(size_t)k * nfree + k];
     double ex = hfs__fit_gradient_excess(nfree, e->x, e->g, e->xlo, e->xhi, e->d);
     if (ex < e->opts.gtol) {
@@ -570,6 +590,7 @@ int hfs__fit_engine_minimize(hfs_fit_engine *e, const double *init, const int *f
   }
   problem_scatter(p, e->x);
   memcpy(res->theta, p->theta, (size_t)p->npar * sizeof *p->theta);
+  if (p->factor_valid) memcpy(e->fit_theta, p->theta, (size_t)p->npar * sizeof *p->theta);
   res->twice_nll = f;
   res->grad_norm = pg;
   if (!isfinite(f)) {
@@ -653,4 +674,33 @@ done:
   res->time_s = hfs_now() - t0;
 cleanup:
   return rc;
+}
+
+int hfs__fit_engine_profile_direction(hfs_fit_engine *e, const double *theta, int par, double *v,
+                                      double *var) {
+  hfs_fit_problem *p = &e->prob;
+  if (!p->factor_valid || !p->blocks || par < 0 || par >= p->npar ||
+      memcmp(theta, e->fit_theta, (size_t)p->npar * sizeof *theta) != 0)
+    return 0;
+  int n = p->nfree, kpar = -1;
+  for (int k = 0; k < n; k++) {
+    e->gt[k] = 0.0;
+    e->d[k] = 0.0;
+    if (p->free_idx[k] == par) kpar = k;
+  }
+  if (kpar < 0) return 0;
+  e->gt[kpar] = 1.0;
+  /* parameters outside the factorisation (held on a bound) keep d = 0 */
+  hfs__fit_blocks_solve(p->blocks, e->gt, e->d);
+  double dp = e->d[kpar];
+  if (!(dp > 0.0) || !isfinite(dp)) return 0;
+  for (int i = 0; i < p->npar; i++) v[i] = 0.0;
+  for (int k = 0; k < n; k++) {
+    double vk = e->d[k] / dp;
+    if (!isfinite(vk)) return 0;
+    v[p->free_idx[k]] = vk;
+  }
+  v[par] = 1.0;
+  if (var) *var = 2.0 * dp;
+  return 1;
 }

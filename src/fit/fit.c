@@ -125,3 +125,14 @@ int hfs_fitter_covariance(hfs_fitter *f, const double *main, const double *aux, 
   fitter_set_data(f, main, aux);
   return hfs__fit_engine_covariance(f->engine, theta, fixed ? fixed : f->fixed, cov, error, corr);
 }
+
+int hfs_fitter_profile_direction(hfs_fitter *f, const double *theta, int par, double *v,
+                                 double *var) {
+  if (!f || !theta || !v) return 0;
+  return hfs__fit_engine_profile_direction(f->engine, theta, par, v, var);
+}
+
+void hfs__fit_fitter_set_watch(hfs_fitter *f, hfs_fit_watch_fn fn, void *ctx) {
+  f->engine->prob.watch = fn;
+  f->engine->prob.watch_ctx = ctx;
+}

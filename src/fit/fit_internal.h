@@ -67,6 +67,21 @@ struct hfs_fit_problem {
   double best_f;
   /* The structured Hessian (NULL without a Hessian function). */
   hfs_fit_blocks *blocks;
+  /* Set by a backend that stopped because the gradient is at its rounding
+   * floor (hfs__fit_gradient_excess at its final point, below gtol; NaN
+   * otherwise), so that the engine does not polish what cannot improve. */
+  double floor_excess;
+  /* Set by the Newton backend when the blocks hold a factorisation of the
+   * Hessian near the point it returned (see hfs__fit_engine_profile_direction). */
+  int factor_valid;
+  /* Optional watch of a fit under way (the global-minimum search's
+   * restarts): the Newton backend calls it after each undamped Newton step
+   * d from x (f, gradient g; all over the free parameters), and stops the
+   * fit (HFS_FIT_MAXITER, watch_stopped set) when it returns non-zero. */
+  int (*watch)(void *ctx, const struct hfs_fit_problem *p, const double *x, double f,
+               const double *g, const double *d);
+  void *watch_ctx;
+  int watch_stopped;
 };
 
 /* Descriptors of the available backends.  The defaults for the public
@@ -108,6 +123,8 @@ typedef struct hfs_fit_engine {
   double *eig;           /* 4 npar: eigenvalues and LAPACK workspace */
   int *fixed_b;          /* npar: fixed set plus parameters on a bound */
   double *err_b;         /* npar: errors with those held */
+  double *fit_theta;     /* npar: result of the last fit that left a
+                            factorisation (prob.factor_valid) */
 } hfs_fit_engine;
 
 /* Create the blocks of a problem of npar parameters with structure s (NULL:
@@ -190,6 +207,22 @@ int hfs__fit_engine_covariance(hfs_fit_engine *e, const double *theta, const int
  * errors, HFS_COV_NONE) only for a Hessian that is not finite. */
 int hfs__fit_engine_covariance_checked(hfs_fit_engine *e, const double *theta, const int *fixed,
                                        double *cov, double *error, double *corr, int *cov_status);
+
+/* After a fit whose result was theta and whose backend left a
+ * factorisation of the Hessian near it (the Newton backend): v (npar) =
+ * H^-1 e_par / (H^-1)_par,par, the change of every free parameter per unit
+ * change of parameter par along the profile of the others, to first order
+ * (0 for fixed ones and for those held on a bound in that factorisation);
+ * var (may be NULL) = 2 (H^-1)_par,par, the variance of par.
+ * One block solve.  Returns 1, or 0 when there is no such factorisation
+ * (another backend, another fit since, par not in it). */
+int hfs__fit_engine_profile_direction(hfs_fit_engine *e, const double *theta, int par, double *v,
+                                      double *var);
+
+/* The watch of the fitter's fits (NULL: none); see hfs_fit_problem. */
+typedef int (*hfs_fit_watch_fn)(void *ctx, const struct hfs_fit_problem *p, const double *x,
+                                double f, const double *g, const double *d);
+void hfs__fit_fitter_set_watch(hfs_fitter *f, hfs_fit_watch_fn fn, void *ctx);
 
 /* Set the free set of the problem from fixed (NULL: all free) and load
  * theta; returns nfree. */

@@ -176,6 +176,19 @@ int hfs_fitter_minimize(hfs_fitter *f, const double *main, const double *aux, co
 int hfs_fitter_covariance(hfs_fitter *f, const double *main, const double *aux, const double *theta,
                           const int *fixed, double *cov, double *error, double *corr);
 
+/* The profile direction at the minimum of the last fit, from the
+ * factorisation the Newton backend left (one block solve, no Hessian):
+ * when theta is that fit's result and parameter par was free in it, v
+ * (npar) gets the first-order change of every parameter per unit change of
+ * par with the others re-minimised (v[par] = 1; 0 for fixed parameters and
+ * those held on a bound), var (may be NULL) the variance of par, the
+ * (par, par) element of the covariance 2 H^-1, and 1 is returned.  Returns 0 otherwise (another
+ * backend, another fit or covariance since, no factorisation).  A start
+ * point for a fit with par moved (theta + dpar v): the conditional fits of
+ * a test statistic. */
+int hfs_fitter_profile_direction(hfs_fitter *f, const double *theta, int par, double *v,
+                                 double *var);
+
 /* Search for the global minimum among the minima the model's structure
  * suggests (multistart.c explains which): after a fit, restarts from
  * points where a nuisance parameter with a non-monotonic or kinked
@@ -200,6 +213,12 @@ int hfs_multistart_flagged(const hfs_multistart *ms, int k);
 int hfs_multistart_minimize(hfs_multistart *ms, const double *main, const double *aux,
                             const double *init, const int *fixed, const double *const *extra,
                             int nextra, int with_errors, hfs_fit_result *res);
+
+/* hfs_fitter_profile_direction for the POI at the minimum of the last
+ * hfs_multistart_minimize, whose restarts leave the fitter with another
+ * fit's factors: available when the first fit's minimum was kept. */
+int hfs_multistart_profile_direction(const hfs_multistart *ms, const double *theta, int par,
+                                     double *v);
 
 /* Library set-up for the TAO backend (PETSc).  Call once per process after
  * MPI_Init and before any TAO fit; harmless if PETSc is already initialised

@@ -26,8 +26,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fit_internal.h"
 #include "hfs_error.h"
-#include "hfs_fit.h"
 
 /* Fits from candidates per round, and rounds (a lower minimum found in one
  * round is screened again). */
@@ -58,6 +58,12 @@ struct hfs_multistart {
   double *r0, *rp, *rm; /* nbins scratch */
   double *theta;        /* npar scratch */
   double *theta0;       /* npar: the initial values */
+  double *dirv;         /* npar: a profile direction from the fitter */
+  /* The POI's profile direction at the first fit's minimum, kept for the
+   * caller when that minimum is the one kept (hfs_multistart_profile_
+   * direction): restarts leave the fitter with another fit's factors. */
+  double *dir_poi, *dir_theta;
+  int have_dir_poi;
   hfs_fit_result trial;
 };
 
@@ -127,6 +133,9 @@ int hfs_multistart_create(hfs_model *m, hfs_fitter *f, hfs_multistart **out) {
   HFS_ALLOC(ms->width, n);
   HFS_ALLOC(ms->theta, n);
   HFS_ALLOC(ms->theta0, n);
+  HFS_ALLOC(ms->dirv, n);
+  HFS_ALLOC(ms->dir_poi, n);
+  HFS_ALLOC(ms->dir_theta, n);
   HFS_ALLOC(ms->r0, ms->nbins);
   HFS_ALLOC(ms->rp, ms->nbins);
   HFS_ALLOC(ms->rm, ms->nbins);
@@ -161,6 +170,9 @@ void hfs_multistart_destroy(hfs_multistart **pms) {
   free(ms->width);
   free(ms->theta);
   free(ms->theta0);
+  free(ms->dirv);
+  free(ms->dir_poi);
+  free(ms->dir_theta);
   free(ms->r0);
   free(ms->rp);
   free(ms->rm);
@@ -220,21 +232,36 @@ static int screen(hfs_multistart *ms, const double *main, const double *aux, con
   int nc = 0;
   const double *th = best->theta;
   double fb = best->twice_nll;
-  /* The fit's own covariance when it has an accurate one; else one
-   * Hessian here. */
-  int have_cov = 0;
+  /* The profile directions: the fit's own covariance when it has an
+   * accurate one; else from the factorisation the fit left (one solve per
+   * parameter); else one covariance here. */
+  int have_cov = 0, tried_cov = 0;
   if (ms->nflagged > 0 && best->has_errors && best->cov && best->cov_status == HFS_COV_ACCURATE) {
     memcpy(ms->cov, best->cov, n * n * sizeof *ms->cov);
-    have_cov = 1;
-  } else if (ms->nflagged > 0) {
-    have_cov = hfs_fitter_covariance(ms->f, main, aux, th, fixed, ms->cov, NULL, NULL) == HFS_OK;
-    if (!have_cov) hfs_error_clear();
+    have_cov = tried_cov = 1;
   }
   for (int k = 0; k < ms->nflagged; k++) {
     int i = ms->flagged[k];
     if (fixed && fixed[i]) continue;
-    double sig = have_cov ? sqrt(ms->cov[(size_t)i * n + (size_t)i]) : ms->width[i];
-    if (!(sig > 0) || !isfinite(sig)) sig = ms->width[i];
+    double var = NAN;
+    const double *dir = NULL; /* per unit of parameter i */
+    if (!have_cov && hfs_fitter_profile_direction(ms->f, th, i, ms->dirv, &var)) {
+      dir = ms->dirv;
+    } else if (!tried_cov) {
+      tried_cov = 1;
+      have_cov = hfs_fitter_covariance(ms->f, main, aux, th, fixed, ms->cov, NULL, NULL) == HFS_OK;
+      if (!have_cov) hfs_error_clear();
+    }
+    if (!dir && have_cov) {
+      var = ms->cov[(size_t)i * n + (size_t)i];
+      for (size_t j = 0; j < n; j++) ms->dirv[j] = ms->cov[j * n + (size_t)i] / var;
+      dir = ms->dirv;
+    }
+    double sig = dir ? sqrt(var) : ms->width[i];
+    if (!(sig > 0) || !isfinite(sig)) {
+      sig = ms->width[i];
+      dir = NULL;
+    }
     /* +-1 sigma, and the reflection across the initial value (the kink of
      * codes 0 and 1; for a non-monotonic rate, the other side of it) */
     double d[3] = {sig, -sig, 0.0};
@@ -244,7 +271,7 @@ static int screen(hfs_multistart *ms, const double *main, const double *aux, con
     for (int q = 0; q < nd; q++) {
       double *c = ms->cand + (size_t)nc * n;
       for (size_t j = 0; j < n; j++) {
-        double vj = have_cov ? ms->cov[j * n + (size_t)i] / (sig * sig) : (j == (size_t)i);
+        double vj = dir ? dir[j] : (j == (size_t)i);
         c[j] = (fixed && fixed[j]) ? th[j] : clip(th[j] + d[q] * vj, ms->lo[j], ms->hi[j]);
       }
       double fc = hfs_model_twice_nll(ms->m, main, aux, c, NULL);
@@ -276,6 +303,36 @@ static int screen(hfs_multistart *ms, const double *main, const double *aux, con
   return nc;
 }
 
+/* A restart that is heading to the best minimum met is stopped (with the
+ * Newton backend, which calls this after each undamped Newton step d from
+ * x): the step's predicted decrease, g'H^-1 g / 2, is below 1e-3, the
+ * predicted minimum f - that decrease is the best one's twice_nll within
+ * 1e-6 relative, and x + d lies within 1e-2 prefit widths of the best
+ * minimum in every parameter.  Such a fit would end in the same minimum
+ * (Newton converges quadratically from there), so it cannot change the
+ * result; a restart heading anywhere else is fitted to the end. */
+typedef struct {
+  const hfs_multistart *ms;
+  const hfs_fit_result *best;
+} ms_watch;
+
+static int heading_to_best(void *ctx, const hfs_fit_problem *p, const double *x, double f,
+                           const double *g, const double *d) {
+  const ms_watch *w = ctx;
+  const hfs_multistart *ms = w->ms;
+  const double *th = w->best->theta;
+  double fb = w->best->twice_nll, dec = 0.0;
+  for (int k = 0; k < p->nfree; k++) dec -= g[k] * d[k];
+  dec *= 0.5;
+  if (!(dec >= 0.0 && dec <= 1e-3) || !(fabs(f - dec - fb) <= 1e-6 * (1.0 + fabs(fb)))) return 0;
+  for (int k = 0; k < p->nfree; k++) {
+    int i = p->free_idx[k];
+    double xt = clip(x[k] + d[k], ms->lo[i], ms->hi[i]);
+    if (!(fabs(xt - th[i]) <= 1e-2 * ms->width[i])) return 0;
+  }
+  return 1;
+}
+
 int hfs_multistart_minimize(hfs_multistart *ms, const double *main, const double *aux,
                             const double *init, const int *fixed, const double *const *extra,
                             int nextra, int with_errors, hfs_fit_result *res) {
@@ -284,11 +341,16 @@ int hfs_multistart_minimize(hfs_multistart *ms, const double *main, const double
   if (!main) main = hfs_model_observed(ms->m);
   if (!aux) aux = hfs_model_auxdata(ms->m);
   HFS_CHECK(hfs_fitter_minimize(ms->f, main, aux, init, fixed, with_errors, res));
+  /* before the screening and the restarts change the fitter's factors */
+  int poi = hfs_model_poi(ms->m);
+  ms->have_dir_poi = hfs_fitter_profile_direction(ms->f, res->theta, poi, ms->dir_poi, NULL);
   ms->nminima = 0;
   note_minimum(ms, res);
   int n_starts = 1, n_iter = res->n_iter, n_eval = res->n_eval, kept = 0;
   double time_s = res->time_s;
+  ms_watch w = {ms, res};
   if (isfinite(res->twice_nll) && ms->nflagged > 0) {
+    hfs__fit_fitter_set_watch(ms->f, heading_to_best, &w);
     for (int round = 0; round < HFS_MS_MAX_ROUNDS; round++) {
       int nc =
           screen(ms, main, aux, fixed, res, round == 0 ? extra : NULL, round == 0 ? nextra : 0);
@@ -312,6 +374,7 @@ int hfs_multistart_minimize(hfs_multistart *ms, const double *main, const double
       }
       if (!improved) break;
     }
+    hfs__fit_fitter_set_watch(ms->f, NULL, NULL);
   }
   if (with_errors && kept) {
     /* Errors at the kept minimum: the fit from there stops at once. */
@@ -320,6 +383,8 @@ int hfs_multistart_minimize(hfs_multistart *ms, const double *main, const double
     n_eval += res->n_eval;
     time_s += res->time_s;
   }
+  ms->have_dir_poi = ms->have_dir_poi && kept == 0;
+  if (ms->have_dir_poi) memcpy(ms->dir_theta, res->theta, (size_t)ms->npar * sizeof *res->theta);
   res->n_iter = n_iter;
   res->n_eval = n_eval;
   res->time_s = time_s;
@@ -327,5 +392,15 @@ int hfs_multistart_minimize(hfs_multistart *ms, const double *main, const double
   res->n_minima = ms->nminima > 0 ? ms->nminima : 1;
   res->kept_start = kept;
 cleanup:
+  if (ms) hfs__fit_fitter_set_watch(ms->f, NULL, NULL);
   return rc;
+}
+
+int hfs_multistart_profile_direction(const hfs_multistart *ms, const double *theta, int par,
+                                     double *v) {
+  if (!ms || !theta || !v || !ms->have_dir_poi || par != hfs_model_poi(ms->m) ||
+      memcmp(theta, ms->dir_theta, (size_t)ms->npar * sizeof *theta) != 0)
+    return 0;
+  memcpy(v, ms->dir_poi, (size_t)ms->npar * sizeof *v);
+  return 1;
 }
