@@ -58,6 +58,9 @@ int hfs_infer_create(hfs_model *m, const hfs_fit_options *fo, const int *fixed, 
   HFS_ALLOC(I->init, I->npar);
   HFS_ALLOC(I->start, I->npar);
   HFS_ALLOC(I->start2, I->npar);
+  HFS_ALLOC(I->dir, I->npar);
+  HFS_ALLOC(I->dir_data, I->npar);
+  HFS_ALLOC(I->dir_asimov, I->npar);
   HFS_CHECK(hfs_multistart_create(m, I->fitter, &I->ms));
   I->robust_observed = 1;
   I->robust_toys = 0;
@@ -94,6 +97,9 @@ void hfs_infer_destroy(hfs_infer **Ip) {
   free(I->init);
   free(I->start);
   free(I->start2);
+  free(I->dir);
+  free(I->dir_data);
+  free(I->dir_asimov);
   free(I->asimov_main);
   free(I->asimov_aux);
   free(I);
@@ -134,9 +140,16 @@ int hfs_infer_fit_free(hfs_infer *I, const double *main, const double *aux, cons
                             start && start != I->init, 0, r);
 }
 
-int hfs_infer_fit_fixed_poi(hfs_infer *I, double mu, const double *main, const double *aux,
-                            const double *start, hfs_fit_result *r) {
+/* The conditional fit at mu from start, moved along dir (NULL: not) by
+ * mu - start[poi]: from a free fit's minimum, the first-order profile. */
+static int fit_fixed_poi_dir(hfs_infer *I, double mu, const double *main, const double *aux,
+                             const double *start, const double *dir, hfs_fit_result *r) {
   memcpy(I->start, start ? start : I->init, sizeof(double) * (size_t)I->npar);
+  if (start && dir) {
+    double dmu = mu - start[I->poi];
+    for (int i = 0; i < I->npar; ++i)
+      if (!I->fixed[i]) I->start[i] += dmu * dir[i];
+  }
   I->start[I->poi] = mu;
   /* keep the other parameters inside their bounds when warm-starting */
   for (int i = 0; i < I->npar; ++i) {
@@ -151,6 +164,18 @@ int hfs_infer_fit_fixed_poi(hfs_infer *I, double mu, const double *main, const d
   I->start2[I->poi] = mu;
   const double *extra[1] = {I->start2};
   return hfs_infer_minimize(I, main, aux, I->start, I->fixed_poi, extra, start != NULL, 0, r);
+}
+
+int hfs_infer_fit_fixed_poi(hfs_infer *I, double mu, const double *main, const double *aux,
+                            const double *start, hfs_fit_result *r) {
+  return fit_fixed_poi_dir(I, mu, main, aux, start, NULL, r);
+}
+
+/* The POI's profile direction at theta, the minimum of the last free fit:
+ * from the fitter, or from the search when it ran and kept its first fit. */
+static int profile_dir(hfs_infer *I, const double *theta, double *dir) {
+  return hfs_fitter_profile_direction(I->fitter, theta, I->poi, dir, NULL) ||
+         hfs_multistart_profile_direction(I->ms, theta, I->poi, dir);
 }
 
 /* The test statistic compares two minima of the same likelihood, the free
@@ -168,6 +193,8 @@ static int repair_free(hfs_infer *I, const double *main, const double *aux,
     goto cleanup;
   memcpy(I->start2, cond->theta, sizeof(double) * (size_t)I->npar);
   HFS_CHECK(hfs_infer_fit_free(I, main, aux, I->start2, free_r));
+  if (free_r == &I->free_data) I->have_dir_data = profile_dir(I, free_r->theta, I->dir_data);
+  if (free_r == &I->free_asimov) I->have_dir_asimov = profile_dir(I, free_r->theta, I->dir_asimov);
   I->nrepairs++;
   *repaired = 1;
 cleanup:
@@ -175,14 +202,16 @@ cleanup:
 }
 
 /* Free fit and conditional fit on the same data, warm-starting the
- * conditional fit from the free one (deterministic for given data). */
+ * conditional fit from the free one, moved along its profile direction
+ * where the fitter has it (deterministic for given data). */
 static int two_fits(hfs_infer *I, double mu, const double *main, const double *aux,
                     const double *start, hfs_fit_result *free_r, double *mu_hat, double *nll_free,
                     double *nll_cond, hfs_fit_summary *fs, hfs_fit_summary *cs) {
   int rc = HFS_OK;
   int repaired;
   HFS_CHECK(hfs_infer_fit_free(I, main, aux, start, free_r));
-  HFS_CHECK(hfs_infer_fit_fixed_poi(I, mu, main, aux, free_r->theta, &I->r));
+  int dir = profile_dir(I, free_r->theta, I->dir);
+  HFS_CHECK(fit_fixed_poi_dir(I, mu, main, aux, free_r->theta, dir ? I->dir : NULL, &I->r));
   HFS_CHECK(repair_free(I, main, aux, &I->r, free_r, &repaired));
   *mu_hat = free_r->theta[I->poi];
   *nll_free = free_r->twice_nll;
@@ -235,19 +264,32 @@ cleanup:
   return rc;
 }
 
-/* Cached pieces that do not depend on the tested mu. */
+/* Cached pieces that do not depend on the tested mu.  The Asimov
+ * generation fit (conditional, on the observed data) starts from the free
+ * fit as every conditional fit does.  The free fit to the Asimov data
+ * starts from the generating point theta_A, which is its global minimum:
+ * there every Poisson term has its data equal to its mean and every
+ * constraint its auxiliary datum at its mean, so each term of twice_nll
+ * is at its own minimum.  No restart can go lower; the fit only confirms
+ * it (its gradient vanishes up to rounding). */
 int hfs__infer_prepare(hfs_infer *I, double asimov_mu) {
   int rc = HFS_OK;
   if (!I->have_free_data) {
     HFS_CHECK(hfs_infer_fit_free(I, NULL, NULL, NULL, &I->free_data));
     I->have_free_data = 1;
+    I->have_dir_data = profile_dir(I, I->free_data.theta, I->dir_data);
   }
   if (!I->have_asimov || I->asimov_mu != asimov_mu) {
-    HFS_CHECK(hfs_infer_asimov(I, asimov_mu, I->asimov_main, I->asimov_aux, &I->asimov_gen));
+    HFS_CHECK(fit_fixed_poi_dir(I, asimov_mu, NULL, NULL, I->free_data.theta,
+                                I->have_dir_data ? I->dir_data : NULL, &I->r));
+    hfs_fit_summarize(&I->r, I->poi, &I->asimov_gen);
+    hfs_model_expected(I->m, I->r.theta, I->asimov_main, I->asimov_aux);
     I->have_asimov = 1;
     I->asimov_mu = asimov_mu;
-    HFS_CHECK(hfs_infer_fit_free(I, I->asimov_main, I->asimov_aux, NULL, &I->free_asimov));
+    HFS_CHECK(hfs_fitter_minimize(I->fitter, I->asimov_main, I->asimov_aux, I->r.theta, I->fixed, 0,
+                                  &I->free_asimov));
     I->have_free_asimov = 1;
+    I->have_dir_asimov = profile_dir(I, I->free_asimov.theta, I->dir_asimov);
   }
 cleanup:
   return rc;
@@ -260,7 +302,11 @@ int hfs__infer_q_data(hfs_infer *I, hfs_teststat ts, double mu, const double *st
                       hfs_fit_summary *free_fit, hfs_fit_summary *cond_fit) {
   int rc = HFS_OK, repaired;
   HFS_CHECK(hfs__infer_prepare(I, ts == HFS_TS_Q0 ? 1.0 : 0.0));
-  HFS_CHECK(hfs_infer_fit_fixed_poi(I, mu, NULL, NULL, start ? start : I->free_data.theta, &I->r));
+  if (start)
+    HFS_CHECK(hfs_infer_fit_fixed_poi(I, mu, NULL, NULL, start, &I->r));
+  else
+    HFS_CHECK(fit_fixed_poi_dir(I, mu, NULL, NULL, I->free_data.theta,
+                                I->have_dir_data ? I->dir_data : NULL, &I->r));
   /* a repaired free fit replaces the cached one for every later mu */
   HFS_CHECK(repair_free(I, NULL, NULL, &I->r, &I->free_data, &repaired));
   double mu_hat = I->free_data.theta[I->poi];
@@ -277,8 +323,11 @@ int hfs__infer_q_asimov(hfs_infer *I, hfs_teststat ts, double mu, const double *
                         hfs_fit_summary *free_fit, hfs_fit_summary *cond_fit) {
   int rc = HFS_OK, repaired;
   HFS_CHECK(hfs__infer_prepare(I, ts == HFS_TS_Q0 ? 1.0 : 0.0));
-  HFS_CHECK(hfs_infer_fit_fixed_poi(I, mu, I->asimov_main, I->asimov_aux,
-                                    start ? start : I->free_asimov.theta, &I->r));
+  if (start)
+    HFS_CHECK(hfs_infer_fit_fixed_poi(I, mu, I->asimov_main, I->asimov_aux, start, &I->r));
+  else
+    HFS_CHECK(fit_fixed_poi_dir(I, mu, I->asimov_main, I->asimov_aux, I->free_asimov.theta,
+                                I->have_dir_asimov ? I->dir_asimov : NULL, &I->r));
   HFS_CHECK(repair_free(I, I->asimov_main, I->asimov_aux, &I->r, &I->free_asimov, &repaired));
   double mu_hat_a = I->free_asimov.theta[I->poi];
   hfs_fit_summarize(&I->free_asimov, I->poi, free_fit);

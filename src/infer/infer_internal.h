@@ -27,6 +27,11 @@ struct hfs_infer {
   int robust_observed, robust_toys;
   int nrepairs;
   double *start2; /* scratch start point of a repair */
+  /* Profile directions of the POI at the free fits (hfs_fitter_profile_
+   * direction): the conditional fits at mu start from theta-hat + (mu -
+   * mu-hat) dir.  dir: of the last free fit of a test statistic (toys). */
+  double *dir, *dir_data, *dir_asimov;
+  int have_dir_data, have_dir_asimov;
 };
 
 /* q at mu on the observed data or on the cached Asimov set alone, the
