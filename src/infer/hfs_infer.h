@@ -140,17 +140,21 @@ typedef struct {
    * for grids, the same roots in fewer fits: the expected curves from
    * Asimov fits alone, each fit warm-started from its nearest neighbour,
    * safeguarded secant steps on nearly linear transforms of the curves; no
-   * points kept, no nscan (docs/grid.md). */
+   * points kept, no nscan (docs/grid.md).  HFS_LIMIT_STEPS (the default):
+   * SECANT's search under BRENT's contract: every limit found or the call
+   * fails (the first curve's error, nothing kept), nscan honoured, the
+   * points tested on both data sets kept as hypothesis tests (the expected
+   * curves' other points need the Asimov fits only and are not tests). */
   int method;
   /* HFS_LIMIT_SECANT: a test already made with this context (the grid
    * point's CLs at mu), reused as the first point; NULL: none */
   const struct hfs_hypotest_s *known;
 } hfs_limit_options;
 
-enum { HFS_LIMIT_BRENT = 0, HFS_LIMIT_SECANT = 1 };
+enum { HFS_LIMIT_BRENT = 0, HFS_LIMIT_SECANT = 1, HFS_LIMIT_STEPS = 2 };
 
 #define HFS_LIMIT_OPTIONS_DEFAULT                                                                  \
-  { 0.95, 1e-5, HFS_TS_QTILDE, 0, 0, 0, HFS_LIMIT_BRENT, NULL }
+  { 0.95, 1e-5, HFS_TS_QTILDE, 0, 0, 0, HFS_LIMIT_STEPS, NULL }
 
 typedef struct {
   double cl;

@@ -162,7 +162,7 @@ int hfs_infer_limit(hfs_infer *I, const hfs_limit_options *o, hfs_limit *L) {
     return hfs_error_set(HFS_ERR_ARG, "confidence level %g must be in (0, 1)", o->cl);
   if (o->ts != HFS_TS_QTILDE && o->ts != HFS_TS_Q)
     return hfs_error_set(HFS_ERR_ARG, "upper limits use q or qtilde");
-  if (o->method == HFS_LIMIT_SECANT) {
+  if (o->method == HFS_LIMIT_SECANT || o->method == HFS_LIMIT_STEPS) {
     rc = hfs__infer_limit_secant(I, o, L);
     if (rc) hfs_limit_free(L);
     return rc;

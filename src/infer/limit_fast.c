@@ -30,7 +30,8 @@ typedef struct {
   double mu;
   int have_q, have_qa;
   double q, qa;
-  double *theta_d, *theta_a; /* conditional solutions (npar each) */
+  double *theta_d, *theta_a;          /* conditional solutions (npar each) */
+  hfs_fit_summary fits[HFS_HT_NFITS]; /* as a hypothesis test's, once both are in */
 } fpoint;
 
 typedef struct {
@@ -117,10 +118,17 @@ static int ensure(fsearch *S, int i, int asimov) {
     HFS_CHECK(hfs__infer_q_data(I, S->o->ts, p->mu, start, &p->q, &S->free_d, &cond));
   memcpy(*theta, hfs__infer_last_theta(I), sizeof(double) * (size_t)I->npar);
   count_fit(S, &cond);
-  if (asimov)
+  S->L->nrepairs += (asimov ? S->free_a.repaired : S->free_d.repaired) != 0;
+  if (asimov) {
     p->have_qa = 1;
-  else
+    p->fits[HFS_HT_FREE_ASIMOV] = S->free_a;
+    p->fits[HFS_HT_COND_ASIMOV] = cond;
+    p->fits[HFS_HT_ASIMOV_GEN] = I->asimov_gen;
+  } else {
     p->have_q = 1;
+    p->fits[HFS_HT_FREE_DATA] = S->free_d;
+    p->fits[HFS_HT_COND_DATA] = cond;
+  }
 cleanup:
   return rc;
 }
@@ -270,6 +278,45 @@ cleanup:
   return rc;
 }
 
+static double scan_mu(const hfs_limit_options *o, int i) {
+  return o->nscan == 1 ? o->scan_lo : o->scan_lo + (o->scan_hi - o->scan_lo) * i / (o->nscan - 1);
+}
+
+/* The points tested on both data sets, as hypothesis tests in mu order,
+ * and the scan's among them. */
+static int keep_points(fsearch *S) {
+  int rc = HFS_OK, n = 0;
+  hfs_limit *L = S->L;
+  const hfs_limit_options *o = S->o;
+  for (int i = 0; i < S->n; i++) n += S->p[i].have_q && S->p[i].have_qa;
+  HFS_ALLOC(L->points, n > 0 ? n : 1);
+  for (int i = 0; i < S->n; i++) {
+    const fpoint *p = &S->p[i];
+    if (!p->have_q || !p->have_qa) continue;
+    hfs_hypotest *h = &L->points[L->npoints++];
+    memset(h, 0, sizeof *h);
+    h->mu = p->mu;
+    h->ts = o->ts;
+    h->q_obs = p->q;
+    h->q_asimov = p->qa;
+    h->mu_hat = S->I->free_data.theta[S->I->poi];
+    hfs_asymptotic_pvalues(o->ts, p->q, p->qa, &h->clsb_obs, &h->clb_obs, &h->cls_obs);
+    hfs_asymptotic_expected(o->ts, p->qa, h->cls_exp);
+    memcpy(h->fits, p->fits, sizeof h->fits);
+  }
+  if (o->nscan > 0) {
+    HFS_ALLOC(L->scan_index, o->nscan);
+    L->nscan = o->nscan;
+    for (int i = 0; i < o->nscan; i++) {
+      double mu = scan_mu(o, i);
+      for (int j = 0; j < L->npoints; j++)
+        if (L->points[j].mu == mu) L->scan_index[i] = j;
+    }
+  }
+cleanup:
+  return rc;
+}
+
 /* After one curve's search: a failure is recorded for that curve and the
  * others go on; only running out of memory stops them. */
 static int curve_done(fsearch *S, int slot, int rc, int *nok) {
@@ -294,7 +341,11 @@ int hfs__infer_limit_secant(hfs_infer *I, const hfs_limit_options *o, hfs_limit 
   int rc = HFS_OK;
   fsearch S;
   memset(&S, 0, sizeof S);
-  if (o->nscan > 0) return hfs_error_set(HFS_ERR_ARG, "limit: the secant method keeps no scan");
+  /* HFS_LIMIT_STEPS: hfs_infer_limit's contract (every limit or an error,
+   * the scan, the tests made); HFS_LIMIT_SECANT: a grid point's */
+  int steps = o->method == HFS_LIMIT_STEPS;
+  if (o->nscan > 0 && !steps)
+    return hfs_error_set(HFS_ERR_ARG, "limit: the secant method keeps no scan");
   S.I = I;
   S.o = o;
   S.L = L;
@@ -305,10 +356,19 @@ int hfs__infer_limit_secant(hfs_infer *I, const hfs_limit_options *o, hfs_limit 
   hfs_model *m = I->m;
   double lo = hfs_model_par_lo(m, I->poi), hi = hfs_model_par_hi(m, I->poi);
   if (lo < 0) lo = 0;
+  double mu1 = hfs_model_par_init(m, I->poi), f;
+  /* the scan first: its points are cached for the searches */
+  for (int i = 0; i < o->nscan; ++i) {
+    if (i == 0 && !(o->scan_lo >= hfs_model_par_lo(m, I->poi) &&
+                    o->scan_hi <= hfs_model_par_hi(m, I->poi) && o->scan_lo <= o->scan_hi))
+      HFS_FAIL(HFS_ERR_ARG, "scan range [%g, %g] must lie inside the POI bounds [%g, %g]",
+               o->scan_lo, o->scan_hi, hfs_model_par_lo(m, I->poi), hfs_model_par_hi(m, I->poi));
+    S.curve = -1;
+    HFS_CHECK(eval(&S, scan_mu(o, i), &f));
+  }
 
   /* The scale from a first Asimov point: sqrt(q_A) ~ mu / sigma_A; the
    * test already made at mu when it is inside the bounds. */
-  double mu1 = hfs_model_par_init(m, I->poi), f;
   const hfs_hypotest *h = o->known;
   if (h && h->ts == o->ts && h->mu > lo && h->mu < hi && isfinite(h->q_obs) &&
       isfinite(h->q_asimov)) {
@@ -317,6 +377,7 @@ int hfs__infer_limit_secant(hfs_infer *I, const hfs_limit_options *o, hfs_limit 
     S.p[i].q = h->q_obs;
     S.p[i].qa = h->q_asimov;
     S.p[i].have_q = S.p[i].have_qa = 1;
+    memcpy(S.p[i].fits, h->fits, sizeof h->fits);
     mu1 = h->mu;
   }
   if (!(mu1 > lo && mu1 < hi)) mu1 = lo + 0.1 * (hi - lo);
@@ -337,7 +398,9 @@ int hfs__infer_limit_secant(hfs_infer *I, const hfs_limit_options *o, hfs_limit 
     double sig = sigma_a;
     if (j > 0 && isfinite(L->exp[near])) sig = L->exp[near] / S.s_k[near];
     L->exp[k] = NAN;
-    HFS_CHECK(curve_done(&S, k + 1, solve(&S, lo, hi, S.s_k[k] * sig, &L->exp[k]), &nok));
+    int crc = solve(&S, lo, hi, S.s_k[k] * sig, &L->exp[k]);
+    if (steps) HFS_CHECK(crc);
+    HFS_CHECK(curve_done(&S, k + 1, crc, &nok));
   }
   /* the observed limit: the data's best fit shifts the expected median */
   S.curve = -1;
@@ -352,6 +415,7 @@ int hfs__infer_limit_secant(hfs_infer *I, const hfs_limit_options *o, hfs_limit 
   }
   L->obs = NAN;
   if (!orc) orc = solve(&S, lo, hi, guess, &L->obs);
+  if (steps) HFS_CHECK(orc);
   HFS_CHECK(curve_done(&S, 0, orc, &nok));
   if (nok == 0) HFS_FAIL(L->curve_rc[0], "%s", L->message);
   /* the free fits and the Asimov generation fit, once */
@@ -360,6 +424,7 @@ int hfs__infer_limit_secant(hfs_infer *I, const hfs_limit_options *o, hfs_limit 
   count_fit(&S, &I->asimov_gen);
   L->cl = o->cl;
   L->npoints = 0;
+  if (steps) HFS_CHECK(keep_points(&S));
 cleanup:
   for (int i = 0; i < S.n; i++) {
     free(S.p[i].theta_d);
