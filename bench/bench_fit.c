@@ -27,6 +27,7 @@
 typedef struct {
   hfs_model *m;
   const double *main, *aux;
+  double *nu_e, *aux_e; /* expected data at a point */
 } model_ctx;
 
 static double objective(void *ctx, const double *theta, double *grad) {
@@ -42,6 +43,21 @@ static int hessian(void *ctx, const double *theta, double *hess) {
 static int hessian_blocks(void *ctx, const double *theta, double *hss, double *hbb, double *hbs) {
   model_ctx *c = ctx;
   return hfs_model_hessian_blocks(c->m, c->main, c->aux, theta, hss, hbb, hbs);
+}
+
+/* The Hessians with the data replaced by their expectation, as the fitter
+ * gives the Newton backend (src/fit/fit.c). */
+static int hessian_expected(void *ctx, const double *theta, double *hess) {
+  model_ctx *c = ctx;
+  hfs_model_expected(c->m, theta, c->nu_e, c->aux_e);
+  return hfs_model_hessian(c->m, c->nu_e, c->aux_e, theta, hess);
+}
+
+static int hessian_blocks_expected(void *ctx, const double *theta, double *hss, double *hbb,
+                                   double *hbs) {
+  model_ctx *c = ctx;
+  hfs_model_expected(c->m, theta, c->nu_e, c->aux_e);
+  return hfs_model_hessian_blocks(c->m, c->nu_e, c->aux_e, theta, hss, hbb, hbs);
 }
 
 /* A small deterministic generator (xorshift64*) for the toys. */
@@ -96,6 +112,7 @@ int main(int argc, char **argv) {
   int toys = reps < 0 ? -reps : 0;
   if (reps < 1) reps = toys > 0 ? toys : 1;
   double *toy_main = NULL, *nu = NULL;
+  model_ctx ctx = {NULL, NULL, NULL, NULL, NULL};
   HFS_CHECK(hfs_fit_library_init(NULL, NULL));
   HFS_CHECK(hfs_spec_read_patched(argv[1], patches, npatch, 0, &spec));
   hfs_model_options mo = HFS_MODEL_OPTIONS_DEFAULT;
@@ -112,8 +129,12 @@ int main(int argc, char **argv) {
     hi[i] = hfs_model_par_hi(m, i);
     fixed[i] = hfs_model_par_fixed(m, i);
   }
-  model_ctx ctx = {m, hfs_model_observed(m), hfs_model_auxdata(m)};
+  ctx.m = m;
+  ctx.main = hfs_model_observed(m);
+  ctx.aux = hfs_model_auxdata(m);
   int nbins = hfs_model_nbins(m);
+  HFS_ALLOC(ctx.nu_e, nbins + 1);
+  HFS_ALLOC(ctx.aux_e, hfs_model_naux(m) + 1);
   HFS_ALLOC(toy_main, (size_t)toys * (size_t)nbins + 1);
   HFS_ALLOC(nu, nbins);
   if (toys > 0) {
@@ -150,6 +171,7 @@ int main(int argc, char **argv) {
     HFS_CHECK(hfs__fit_engine_create(npar, lo, hi, objective, hessian, &ctx, b, &o, &e));
     /* as hfs_fitter_create does, for every backend */
     if (ms.nblocks > 0) HFS_CHECK(hfs__fit_engine_set_structure(e, &fs, hessian_blocks));
+    hfs__fit_blocks_set_expected(e->prob.blocks, hessian_blocks_expected, hessian_expected);
     HFS_CHECK(hfs_fit_result_init(&res, npar, 1));
     int counts[6] = {0};
     for (int r = 0; r < reps; r++) {
@@ -193,6 +215,8 @@ cleanup:
   free(times);
   free(toy_main);
   free(nu);
+  free(ctx.nu_e);
+  free(ctx.aux_e);
   hfs_model_destroy(&m);
   hfs_spec_destroy(&spec);
   free(patches);

@@ -31,6 +31,7 @@
 typedef struct {
   hfs_model *m;
   const double *main, *aux;
+  double *nu, *aux_exp; /* expected data at a point */
 } model_ctx;
 
 static double objective(void *ctx, const double *theta, double *grad) {
@@ -46,6 +47,15 @@ static int hessian(void *ctx, const double *theta, double *hess) {
 static int hessian_blocks(void *ctx, const double *theta, double *hss, double *hbb, double *hbs) {
   model_ctx *c = ctx;
   return hfs_model_hessian_blocks(c->m, c->main, c->aux, theta, hss, hbb, hbs);
+}
+
+/* The block Hessian with the data replaced by their expectation, as the
+ * fitter gives the Newton backend (src/fit/fit.c). */
+static int hessian_blocks_expected(void *ctx, const double *theta, double *hss, double *hbb,
+                                   double *hbs) {
+  model_ctx *c = ctx;
+  hfs_model_expected(c->m, theta, c->nu, c->aux_exp);
+  return hfs_model_hessian_blocks(c->m, c->nu, c->aux_exp, theta, hss, hbb, hbs);
 }
 
 static double cpu_now(void) {
@@ -104,6 +114,7 @@ int main(int argc, char **argv) {
          *auxm = NULL, *toyaux = NULL;
   int *fixed = NULL, *cfixed = NULL;
   memset(&res, 0, sizeof res);
+  model_ctx ctx = {NULL, NULL, NULL, NULL, NULL};
   int npatch = 0;
   const char **patches = bench_take_patches(&argc, argv, &npatch);
   if (argc < 2 || !patches) {
@@ -141,7 +152,13 @@ int main(int argc, char **argv) {
     hi[i] = hfs_model_par_hi(m, i);
     fixed[i] = hfs_model_par_fixed(m, i);
   }
-  model_ctx ctx = {m, hfs_model_observed(m), hfs_model_auxdata(m)};
+  int naux = hfs_model_naux(m);
+  HFS_ALLOC(auxm, naux + 1);
+  ctx.m = m;
+  ctx.main = hfs_model_observed(m);
+  ctx.aux = hfs_model_auxdata(m);
+  HFS_ALLOC(ctx.nu, nbins);
+  HFS_ALLOC(ctx.aux_exp, naux + 1);
   const hfs_fit_backend *backends[2] = {&hfs__fit_backend_newton, &hfs__fit_backend_tao_bntl};
   hfs_fit_options o = HFS_FIT_OPTIONS_DEFAULT;
   for (int k = 0; k < 2; k++) {
@@ -150,6 +167,7 @@ int main(int argc, char **argv) {
     if (ms.nblocks > 0) {
       hfs_fit_structure fs = {ms.nshared, ms.shared, ms.nblocks, ms.block_off, ms.block_par};
       HFS_CHECK(hfs__fit_engine_set_structure(e[k], &fs, hessian_blocks));
+      hfs__fit_blocks_set_expected(e[k]->prob.blocks, hessian_blocks_expected, NULL);
     }
   }
   HFS_CHECK(hfs_fit_result_init(&res, npar, 1));
@@ -239,8 +257,6 @@ int main(int argc, char **argv) {
   /* Toys as hfscan's (src/infer/toys.c): main and auxiliary data drawn
    * around the best fit, the free fit started there, the fit with the POI
    * at 1 started from the free fit's minimum. */
-  int naux = hfs_model_naux(m);
-  HFS_ALLOC(auxm, naux);
   HFS_ALLOC(toyaux, (size_t)reps * (naux > 0 ? naux : 1));
   hfs_model_expected(m, best, nu, auxm);
   unsigned long long st = 0x9e3779b97f4a7c15ULL;
@@ -321,6 +337,8 @@ cleanup:
   free(toy);
   free(auxm);
   free(toyaux);
+  free(ctx.nu);
+  free(ctx.aux_exp);
   hfs_model_destroy(&m);
   hfs_spec_destroy(&spec);
   free(patches);

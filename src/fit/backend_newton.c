@@ -209,10 +209,25 @@ static int newton_minimize(void *state, hfs_fit_problem *p, double *x, const dou
     }
     if (b && nin > 0 && !chord) {
       hfs__fit_blocks_select(b, s->pos);
-      int fr;
-      while ((fr = hfs__fit_blocks_factor(b, lambda)) == 1) {
+      int fr = hfs__fit_blocks_factor(b, lambda), scoring = 0;
+      /* Indefinite (far from the minimum, where the Poisson terms' (1 -
+       * n/nu) curvature is negative): the expected Hessian at x, the
+       * Fisher information, is positive semidefinite and gives a scoring
+       * step where damping the Hessian would give a short gradient-like
+       * one. */
+      if (fr != 0 && lambda == 0.0 && hessian_ok && hfs__fit_blocks_has_expected(b)) {
+        if (hfs__fit_blocks_eval_expected(b, p, x) != HFS_OK) {
+          res->status = HFS_FIT_FAILED;
+          why = "expected Hessian evaluation failed";
+          break;
+        }
+        fr = hfs__fit_blocks_factor(b, 0.0);
+        scoring = 1;
+      }
+      while (fr == 1) {
         lambda = lambda > 0.0 ? 10.0 * lambda : NEWTON_LAMBDA0;
         if (lambda > NEWTON_LAMBDA_MAX) break;
+        fr = hfs__fit_blocks_factor(b, lambda);
       }
       /* Only the Schur complement of the shared parameters is indefinite:
        * damp it alone, keeping the blocks' factors. */
@@ -230,7 +245,7 @@ static int newton_minimize(void *state, hfs_fit_problem *p, double *x, const dou
         break;
       }
       have_factor = 1;
-      damped = lambda > 0.0 || fr == 2;
+      damped = lambda > 0.0 || fr == 2 || scoring;
       memcpy(s->fpos, s->pos, (size_t)p->npar * sizeof *s->pos);
     }
     if (b && nin > 0) hfs__fit_blocks_solve(b, r, d);

@@ -40,6 +40,9 @@ struct hfs_fit_blocks {
   int *aoff, *woff; /* nblocks + 1: offsets of k_b^2 and k_b nshared */
   hfs_fit_hessian_blocks_fn hblocks;
   hfs_fit_hessian_fn hessian;
+  /* the same with the data replaced by their expectation (optional) */
+  hfs_fit_hessian_blocks_fn hblocks_exp;
+  hfs_fit_hessian_fn hessian_exp;
   double *hss, *hbb, *hbs; /* the Hessian as evaluated */
   double *hdiag;           /* npar: its diagonal */
   double dmax;             /* largest |diagonal| */
@@ -197,13 +200,14 @@ cleanup:
   return rc;
 }
 
-int hfs__fit_blocks_eval(hfs_fit_blocks *b, hfs_fit_problem *p, const double *x) {
+static int eval_with(hfs_fit_blocks *b, hfs_fit_problem *p, const double *x,
+                     hfs_fit_hessian_blocks_fn hblocks, hfs_fit_hessian_fn hessian) {
   int rc = HFS_OK;
   for (int k = 0; k < p->nfree; k++) p->theta[p->free_idx[k]] = x[k];
-  if (b->hblocks)
-    HFS_CHECK(b->hblocks(p->ctx, p->theta, b->hss, b->hbb, b->hbs));
+  if (hblocks)
+    HFS_CHECK(hblocks(p->ctx, p->theta, b->hss, b->hbb, b->hbs));
   else
-    HFS_CHECK(b->hessian(p->ctx, p->theta, b->hss));
+    HFS_CHECK(hessian(p->ctx, p->theta, b->hss));
   int ns = b->nshared;
   double dmax = 0.0;
   for (int j = 0; j < ns; j++) b->hdiag[b->shared[j]] = b->hss[(size_t)j * ns + j];
@@ -223,6 +227,26 @@ int hfs__fit_blocks_eval(hfs_fit_blocks *b, hfs_fit_problem *p, const double *x)
   b->dmax = dmax;
 cleanup:
   return rc;
+}
+
+int hfs__fit_blocks_eval(hfs_fit_blocks *b, hfs_fit_problem *p, const double *x) {
+  return eval_with(b, p, x, b->hblocks, b->hessian);
+}
+
+void hfs__fit_blocks_set_expected(hfs_fit_blocks *b, hfs_fit_hessian_blocks_fn hblocks,
+                                  hfs_fit_hessian_fn hessian) {
+  b->hblocks_exp = b->hblocks ? hblocks : NULL;
+  b->hessian_exp = b->hblocks ? NULL : hessian;
+}
+
+int hfs__fit_blocks_has_expected(const hfs_fit_blocks *b) {
+  return b->hblocks_exp != NULL || b->hessian_exp != NULL;
+}
+
+int hfs__fit_blocks_eval_expected(hfs_fit_blocks *b, hfs_fit_problem *p, const double *x) {
+  if (!hfs__fit_blocks_has_expected(b))
+    return hfs_error_set(HFS_ERR_ARG, "fit: no expected Hessian for these blocks");
+  return eval_with(b, p, x, b->hblocks_exp, b->hessian_exp);
 }
 
 const double *hfs__fit_blocks_hdiag(const hfs_fit_blocks *b) { return b->hdiag; }

@@ -18,6 +18,7 @@ struct hfs_fitter {
   int *fixed;         /* the model's suggested fixed set */
   const double *main; /* data of the fit under way */
   const double *aux;
+  double *nu, *aux_exp; /* their expectation at a point (expected Hessian) */
 };
 
 static double fitter_objective(void *ctx, const double *theta, double *grad) {
@@ -36,6 +37,25 @@ static int fitter_hessian_blocks(void *ctx, const double *theta, double *hss, do
   return hfs_model_hessian_blocks(f->model, f->main, f->aux, theta, hss, hbb, hbs);
 }
 
+/* The Hessians at theta with the data replaced by their expectation there
+ * (the Newton backend's scoring step where the Hessian is indefinite). */
+static void fitter_expect(hfs_fitter *f, const double *theta) {
+  hfs_model_expected(f->model, theta, f->nu, hfs_model_naux(f->model) > 0 ? f->aux_exp : NULL);
+}
+
+static int fitter_hessian_expected(void *ctx, const double *theta, double *hess) {
+  hfs_fitter *f = ctx;
+  fitter_expect(f, theta);
+  return hfs_model_hessian(f->model, f->nu, f->aux_exp, theta, hess);
+}
+
+static int fitter_hessian_blocks_expected(void *ctx, const double *theta, double *hss, double *hbb,
+                                          double *hbs) {
+  hfs_fitter *f = ctx;
+  fitter_expect(f, theta);
+  return hfs_model_hessian_blocks(f->model, f->nu, f->aux_exp, theta, hss, hbb, hbs);
+}
+
 int hfs_fitter_create(hfs_model *model, const hfs_fit_options *opts, hfs_fitter **out) {
   int rc = HFS_OK;
   hfs_fitter *f = NULL;
@@ -50,6 +70,8 @@ int hfs_fitter_create(hfs_model *model, const hfs_fit_options *opts, hfs_fitter 
   f->npar = npar;
   HFS_ALLOC(f->init, npar);
   HFS_ALLOC(f->fixed, npar);
+  HFS_ALLOC(f->nu, hfs_model_nbins(model) + 1);
+  HFS_ALLOC(f->aux_exp, hfs_model_naux(model) + 1);
   HFS_ALLOC(lo, npar);
   HFS_ALLOC(hi, npar);
   hfs_model_init(model, f->init);
@@ -71,6 +93,8 @@ int hfs_fitter_create(hfs_model *model, const hfs_fit_options *opts, hfs_fitter 
       hfs_fit_structure fs = {ms.nshared, ms.shared, ms.nblocks, ms.block_off, ms.block_par};
       HFS_CHECK(hfs__fit_engine_set_structure(f->engine, &fs, fitter_hessian_blocks));
     }
+    hfs__fit_blocks_set_expected(f->engine->prob.blocks, fitter_hessian_blocks_expected,
+                                 fitter_hessian_expected);
   }
   /* The sizes of a free fit and of a fit with the POI fixed, built now so
    * that those fits allocate nothing. */
@@ -93,6 +117,8 @@ void hfs_fitter_destroy(hfs_fitter **pf) {
   hfs__fit_engine_destroy(&f->engine);
   free(f->init);
   free(f->fixed);
+  free(f->nu);
+  free(f->aux_exp);
   free(f);
   *pf = NULL;
 }

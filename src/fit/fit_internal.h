@@ -136,6 +136,15 @@ void hfs__fit_blocks_destroy(hfs_fit_blocks **b);
  * hfs__fit_blocks_hdiag gives its diagonal over the full vector. */
 int hfs__fit_blocks_eval(hfs_fit_blocks *b, hfs_fit_problem *p, const double *x);
 const double *hfs__fit_blocks_hdiag(const hfs_fit_blocks *b);
+/* The expected Hessian: the same functions evaluated with the data replaced
+ * by their expectation at the point (the Fisher information, positive
+ * semidefinite for Poisson and Gaussian terms), the one of the two that
+ * matches the blocks' kind.  hfs__fit_blocks_eval_expected evaluates it
+ * in place of the Hessian (HFS_ERR_ARG when none was set). */
+void hfs__fit_blocks_set_expected(hfs_fit_blocks *b, hfs_fit_hessian_blocks_fn hblocks,
+                                  hfs_fit_hessian_fn hessian);
+int hfs__fit_blocks_has_expected(const hfs_fit_blocks *b);
+int hfs__fit_blocks_eval_expected(hfs_fit_blocks *b, hfs_fit_problem *p, const double *x);
 /* Shared parameters of the structure (all of them for a dense problem). */
 int hfs__fit_blocks_nshared(const hfs_fit_blocks *b);
 /* Choose the parameters of the next factorisations: pos[i] (npar) is the

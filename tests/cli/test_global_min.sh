@@ -13,19 +13,23 @@ fail=0
 check() { if ! eval "$1"; then echo "FAIL: $2"; fail=1; fi; }
 py=/usr/bin/python3
 
-"$hfscan" fit "$w" >"$out/fit.txt" 2>"$out/fit.err"
+# The fit checks run TAO, whose first fit from the initial values stops in
+# the local minimum (30.800356); the Newton fit's scoring steps (docs/fitting.md)
+# reach the global one directly, so with it the search would meet one minimum.
+"$hfscan" fit "$w" --optimizer tao >"$out/fit.txt" 2>"$out/fit.err"
 check "[ $? -eq 0 ]" "fit exit"
 cat "$out/fit.txt" "$out/fit.err"
 check "grep -q '^twice_nll   29.331132' '$out/fit.txt'" "fit: the lower minimum"
 check "grep -q '^minima      2 met in' '$out/fit.txt'" "fit: minima line"
 check "[ \$(grep -c 'stopped in a local minimum' '$out/fit.err') -eq 1 ]" "fit: one warning"
-"$hfscan" fit "$w" --robust off >"$out/off.txt" 2>/dev/null
+"$hfscan" fit "$w" --optimizer tao --robust off >"$out/off.txt" 2>/dev/null
+check "[ \$($hfscan fit "$w" 2>/dev/null | grep -c '^twice_nll   29.331132') -eq 1 ]" "newton: the lower minimum"
 check "grep -q '^twice_nll   30.800356' '$out/off.txt'" "--robust off: the local minimum"
-"$hfscan" fit "$w" --json 2>/dev/null >"$out/fit.json"
+"$hfscan" fit "$w" --optimizer tao --json 2>/dev/null >"$out/fit.json"
 check "$py -c 'import json,sys; d=json.load(open(sys.argv[1])); \
 assert d[\"n_minima\"]==2 and d[\"kept_start\"]>0 and d[\"n_starts\"]>=2, d' '$out/fit.json'" "fit JSON"
 rm -f "$out/fit.h5"
-"$hfscan" fit "$w" --quiet -o "$out/fit.h5" >/dev/null 2>&1
+"$hfscan" fit "$w" --optimizer tao --quiet -o "$out/fit.h5" >/dev/null 2>&1
 check "$py -c 'import h5py,sys; g=h5py.File(sys.argv[1])[\"fit\"]; \
 assert int(g.attrs[\"n_minima\"])==2 and int(g.attrs[\"kept_start\"])>0' '$out/fit.h5'" "fit HDF5"
 rm -f "$out/ht.h5"
