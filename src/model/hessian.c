@@ -107,6 +107,39 @@ static void bin_fast_general(hfs_model *m, const hfs_csample *c, int j, const do
   u_flush(m, n, g);
 }
 
+/* The terms of one sample-bin (bin_fast): each gradient entry v goes into
+ * the bin's data-term column Jg and into the rows of the bin's nr gammas;
+ * histosys terms also into Y and the diagonal.  Inlined with nr constant
+ * for the common 0 and 1. */
+static inline __attribute__((always_inline)) void fast_terms(hfs_model *m, const hfs_csample *c,
+                                                             int j, double P, double nu, double w,
+                                                             double *Jg, double *Y, double *hss,
+                                                             double *const *row, const double *rs,
+                                                             int nr) {
+  const double *mk = m->mk, *mk1 = m->mk1;
+  const hfs_mterm *mt = m->mterm;
+  for (int t = c->m0; t < c->m1; ++t) {
+    int sp = mt[t].sh;
+    double v = nu * mk1[t] / mk[t];
+    Jg[sp] += v;
+    for (int r = 0; r < nr; ++r) row[r][sp] += rs[r] * v;
+  }
+  int na = c->a1 - c->a0;
+  const hfs_aterm *at = &m->aterm[c->a0];
+  const double *du = &m->fd_up[c->fd0 + j * na], *dd = &m->fd_dn[c->fd0 + j * na];
+  size_t diag = (size_t)m->st_nshared + 1;
+  double wP = w * P;
+  for (int t = 0; t < na; ++t) {
+    int sp = at[t].sh;
+    const double *pw = &m->pw[6 * at[t].par];
+    double v = P * (pw[2] * du[t] + pw[3] * dd[t]);
+    Jg[sp] += v;
+    Y[sp] += w * v;
+    hss[sp * diag] += wP * (pw[4] * du[t] + pw[5] * dd[t]);
+    for (int r = 0; r < nr; ++r) row[r][sp] += rs[r] * v;
+  }
+}
+
 /* Sample-bin without zero factors whose gammas are all local (the common
  * case): each term's gradient entry goes straight into the data-term
  * column and into the rows of the bin's gammas. */
@@ -137,24 +170,12 @@ static void bin_fast(hfs_model *m, const hfs_csample *c, int j, const double *th
     rs[r] = w / theta[q];
     gv[r] = nu / theta[q];
   }
-  const double *mk = m->mk, *mk1 = m->mk1;
-  for (int t = c->m0; t < c->m1; ++t) {
-    int sp = m->mterm[t].sh;
-    double v = nu * mk1[t] / mk[t];
-    Jg[sp] += v;
-    for (int r = 0; r < nr; ++r) row[r][sp] += rs[r] * v;
-  }
-  for (int t = c->a0; t < c->a1; ++t) {
-    int sp = m->aterm[t].sh;
-    const double *pw = &m->pw[6 * m->aterm[t].par];
-    int at = c->fd0 + j * (c->a1 - c->a0) + t - c->a0;
-    double du = m->fd_up[at], dd = m->fd_dn[at];
-    double v = P * (pw[2] * du + pw[3] * dd);
-    Jg[sp] += v;
-    Y[sp] += w * v;
-    hss[(size_t)sp * ns + sp] += w * P * (pw[4] * du + pw[5] * dd);
-    for (int r = 0; r < nr; ++r) row[r][sp] += rs[r] * v;
-  }
+  if (nr == 0)
+    fast_terms(m, c, j, P, nu, w, Jg, Y, hss, row, rs, 0);
+  else if (nr == 1)
+    fast_terms(m, c, j, P, nu, w, Jg, Y, hss, row, rs, 1);
+  else
+    fast_terms(m, c, j, P, nu, w, Jg, Y, hss, row, rs, nr);
   for (int r = 0; r < nr; ++r) {
     int q = rq[r], b = m->loc_blk[q];
     m->jloc[m->st_block_off[b] + m->loc_pos[q]] += gv[r];
@@ -350,8 +371,8 @@ int hfs_model_hessian_blocks(hfs_model *m, const double *main, const double *aux
       double *bb = hbb + m->bb_off[b], *bs = hbs + m->bs_off[b];
       for (int r = 0; r < k; ++r) {
         double s = gn * jl[r];
-        for (int r2 = 0; r2 < k; ++r2) bb[r * k + r2] += s * jl[r2];
-        for (int a = 0; a < ns; ++a) bs[(size_t)r * ns + a] += s * Jg[a];
+        hfs__axpy(k, s, jl, bb + r * k);
+        hfs__axpy(ns, s, Jg, bs + (size_t)r * ns);
       }
     }
     double sg = sqrt(gn);

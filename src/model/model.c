@@ -108,11 +108,6 @@ static void mterm_eval(hfs_model *m, int t, double x, int order) {
   if (order > 1) m->mk2[t] = o[2];
 }
 
-/* Two lanes of doubles (SSE2 on x86-64, NEON on ARM): each lane does the
- * scalar arithmetic, so the results are bit for bit the scalar ones. */
-typedef double v2d __attribute__((vector_size(16)));
-typedef double v2du __attribute__((vector_size(16), aligned(8), may_alias)); /* unaligned */
-
 /* Every fused term, two at a time: the code-4 polynomial of a pair of
  * one-normsys terms inside |x| < 1 in both lanes (nearly all pairs), any
  * other pair term by term. */
