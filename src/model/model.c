@@ -185,7 +185,7 @@ static void eval_rates(hfs_model *m, const double *theta, int order) {
         g[t] = w[0];
         g[st + t] = w[1];
       }
-      if (order > 0)
+      if (order == 1) /* for the gradient; the Hessian reads pw */
         for (int t = 0; t < na; ++t) {
           const double *w = &m->pw[6 * at[t].par];
           g[2 * st + t] = w[2];
