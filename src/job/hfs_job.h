@@ -274,12 +274,6 @@ void hfs_job_request_stop(void);
 int hfs_job_merge(const char *out, const char *const *parts, int nparts, const hfs_job_kind **kind,
                   int64_t *done, int64_t *total);
 
-/* Atomic replace: write(ctx, tmp) makes the complete file under a temporary
- * name next to path, which is synced, renamed over path and whose folder is
- * synced, so a crash at any moment leaves the previous version or the new
- * one.  Errors name the file, the step and strerror(errno). */
-int hfs_job_replace_file(const char *path, int (*write)(void *ctx, const char *tmp), void *ctx);
-
 /* Accessors of the kinds' results (master, after hfs_job_run). */
 const hfs_toyfile *hfs_job_toys_file(const hfs_job *job);
 /* CLs per point and, for a limit file, the limits of a toy file from its

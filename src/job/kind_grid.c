@@ -649,28 +649,23 @@ cleanup:
   return rc;
 }
 
-/* Merge: every part read whole, checked against the first, combined. */
-typedef struct {
-  const grid_file_out *w;
-  int64_t done;
-} merged_file;
-
-static int write_merged(void *ctx, const char *path) {
-  int rc = HFS_OK;
-  const merged_file *m = ctx;
+/* Merge: every part read whole, checked against the first, combined, and
+ * committed as a run's commit is: one atomic replace whose in-memory image
+ * carries the progress record (staged), never a patch of the written file. */
+static int commit_merged(const grid_file_out *w, int64_t done, const char *path) {
   hfs_store_progress p;
   memset(&p, 0, sizeof p);
-  HFS_CHECK(write_grid_file(m->w, path));
   snprintf(p.kind, sizeof p.kind, "%s", hfs_job_grid.name);
   snprintf(p.unit, sizeof p.unit, "%s", hfs_job_grid.unit_noun);
-  p.done = m->done;
-  p.total = m->w->n;
-  p.complete = m->done == m->w->n;
+  p.done = done;
+  p.total = w->n;
+  p.complete = done == w->n;
   p.array_index = 0;
   p.array_count = 1;
   p.rate = -1;
-  HFS_CHECK(hfs_store_write_progress(path, &p));
-cleanup:
+  hfs_store_stage_progress(&p);
+  int rc = write_grid_file(w, path);
+  hfs_store_stage_progress(NULL);
   return rc;
 }
 
@@ -753,8 +748,7 @@ static int grid_merge(const char *target, const char *const *parts, int nparts, 
                      0,
                      1,
                      NULL};
-  merged_file m = {&w, done};
-  HFS_CHECK(hfs_job_replace_file(target, write_merged, &m));
+  HFS_CHECK(commit_merged(&w, done, target));
   *ndone = done;
   *ntotal = out.n;
 cleanup:
