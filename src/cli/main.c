@@ -127,6 +127,9 @@ int main(int argc, char **argv) {
   }
   MPI_Comm_rank(MPI_COMM_WORLD, &rank_);
   MPI_Comm_size(MPI_COMM_WORLD, &size_);
+  /* every rank's host, to name one that stops answering later */
+  if (size_ > 1 && hfs_sched_learn_hosts() != HFS_OK && hfs_sched_peer_lost())
+    return end_without_peers(HFS_EXIT_INTERRUPTED);
   if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
     if (rank_ == 0) usage(argc < 2 ? stderr : stdout);
     MPI_Finalize();
@@ -164,6 +167,12 @@ int main(int argc, char **argv) {
   code = cmd->run(argc - 1, argv + 1);
   hfs_cli_output_release();
   if (hfs_sched_peer_lost()) return end_without_peers(code);
+  /* A rank stopped after its last collective would hold the others in
+   * MPI_Finalize for ever: the master waits for all of them here, at most
+   * the hang timeout.  What was committed stays; a requeue finishes it. */
+  if (size_ > 1 && hfs_sched_final_check() != HFS_OK && hfs_sched_peer_lost())
+    return end_without_peers(
+        code == HFS_EXIT_ERROR || code == HFS_EXIT_USAGE ? code : HFS_EXIT_INTERRUPTED);
   hfs_fit_library_finalize();
   MPI_Finalize();
   return code;

@@ -2,6 +2,7 @@
 #include "cli.h"
 #include "hfs_error.h"
 #include "hfs_core.h"
+#include "hfs_sched.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -526,6 +527,8 @@ int hfs_cli_parse(const char *cmd, int argc, char **argv, hfs_cli_opts *o) {
           hfs_cli_error("--worker-timeout %s: expected seconds > 0", optarg);
           return HFS_EXIT_USAGE;
         }
+        /* also the limit of the roll call at the end of any command */
+        hfs_sched_hang_timeout(o->worker_timeout);
         break;
       case 'h':
       case O_HELP: usage(cmd, stdout); return -1;

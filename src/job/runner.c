@@ -212,6 +212,9 @@ int hfs_job_run(const hfs_job_kind *kind, const hfs_job_config *cfg, hfs_job **o
   job->cfg = *cfg;
   job->t_start = job->last_commit = hfs_now();
   if (job->cfg.toys.array_count < 1) job->cfg.toys.array_count = 1;
+  /* A rank was given up in an earlier job of this command (a summary):
+   * no collective can complete, so this one does not start. */
+  if (hfs_sched_peer_lost()) HFS_FAIL(HFS_ERR_INTERRUPTED, "%s", hfs_sched_peer_lost());
 
   hfs_sched_options so;
   hfs_sched_options_default(&so);
@@ -240,9 +243,17 @@ int hfs_job_run(const hfs_job_kind *kind, const hfs_job_config *cfg, hfs_job **o
       if (!kind->rounds || run_rc != HFS_OK) break;
       if (job->master) npending = kind->pending(job->state, pending);
     }
-    HFS_CHECK(hfs_sched_bcast(job->sched, &npending, sizeof npending));
+    int brc = hfs_sched_bcast(job->sched, &npending, sizeof npending);
+    if (!brc && !(round > 1 && npending == 0))
+      brc = hfs_sched_bcast(job->sched, pending, sizeof *pending * (size_t)npending);
+    /* A rank given up between rounds: what the earlier rounds collected
+     * is committed as an interruption's */
+    if (brc && round > 1 && hfs_sched_peer_lost()) {
+      run_rc = HFS_ERR_INTERRUPTED;
+      break;
+    }
+    HFS_CHECK(brc);
     if (round > 1 && npending == 0) break;
-    HFS_CHECK(hfs_sched_bcast(job->sched, pending, sizeof *pending * (size_t)npending));
     char name[96];
     if (kind->rounds)
       snprintf(name, sizeof name, "%s, round %d", kind->name, round);
@@ -260,6 +271,12 @@ int hfs_job_run(const hfs_job_kind *kind, const hfs_job_config *cfg, hfs_job **o
     job->outcome = run_rc == HFS_ERR_INTERRUPTED ? HFS_JOB_INTERRUPTED : HFS_JOB_COMPLETE;
 cleanup:
   free(pending);
+  /* A rank given up outside the loop (set-up, the start of the run): the
+   * file keeps its last commit, nothing of this session was collected. */
+  if (rc && job && hfs_sched_peer_lost()) {
+    job->outcome = HFS_JOB_INTERRUPTED;
+    return HFS_JOB_EXIT_INTERRUPTED;
+  }
   if (rc) return hfs_job_exit_status(rc);
   if (job->outcome == HFS_JOB_INTERRUPTED) return HFS_JOB_EXIT_INTERRUPTED;
   /* A finished array part reports its own failed fits as a whole run does

@@ -120,7 +120,10 @@ typedef struct {
    * max(worker_timeout, 10 x the longest batch so far, or the master's
    * longest unit) seconds is given up
    * (default 300): the run ends as interrupted, naming its rank and host,
-   * without the final collective (see hfs_sched_peer_lost). */
+   * without the final collective (see hfs_sched_peer_lost).  Outside the
+   * loop (creation, hfs_sched_agree, hfs_sched_bcast, the check at the
+   * start of hfs_sched_run, hfs_sched_final_check) the master waits at
+   * most worker_timeout seconds for every rank to reach the collective. */
   double worker_timeout;
 } hfs_sched_options;
 
@@ -219,5 +222,21 @@ int hfs_sched_stop_requested(void);
  * collective call may be made: the caller ends the job (MPI_Abort, or _exit
  * when the launcher is gone).  NULL otherwise. */
 const char *hfs_sched_peer_lost(void);
+
+/* Collective on MPI_COMM_WORLD, the last before MPI_Finalize: rank 0
+ * calls the roll and waits at most the last scheduler's worker_timeout
+ * (or hfs_sched_hang_timeout's, else 300 s) for every answer, naming a
+ * rank that does not answer (HFS_ERR_INTERRUPTED, hfs_sched_peer_lost
+ * set): a stopped rank would otherwise hold the others in MPI_Finalize
+ * for ever.  HFS_ERR_INTERRUPTED at once when a peer is already lost. */
+int hfs_sched_final_check(void);
+/* Collective on MPI_COMM_WORLD, right after MPI_Init: rank 0 learns every
+ * rank's host, so that a rank given up later is named with it (before the
+ * first scheduler too); watched like the others (300 s: no option is read
+ * yet). */
+int hfs_sched_learn_hosts(void);
+/* The timeout of hfs_sched_final_check for a command that creates no
+ * scheduler (the command line's --worker-timeout); ignored unless > 0. */
+void hfs_sched_hang_timeout(double seconds);
 
 #endif

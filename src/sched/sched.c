@@ -51,6 +51,72 @@ int hfs_sched_stop_requested(void) { return stop_flag != 0; }
 
 const char *hfs_sched_peer_lost(void) { return peer_lost ? peer_lost_msg : NULL; }
 
+int hfs__sched_lose_peer(const char *msg) {
+  peer_lost = 1;
+  snprintf(peer_lost_msg, sizeof peer_lost_msg, "%s", msg);
+  return hfs_error_set(HFS_ERR_INTERRUPTED, "%s", peer_lost_msg);
+}
+
+/* For the collectives after the last scheduler (hfs_sched_final_check). */
+static double remembered_timeout = 300.0;
+static char *remembered_hosts;
+static int remembered_size;
+
+void hfs__sched_remember(double timeout, const char *hosts, int size) {
+  remembered_timeout = timeout;
+  if (!hosts) return;
+  char *copy = malloc((size_t)size * MPI_MAX_PROCESSOR_NAME);
+  if (!copy) return;
+  memcpy(copy, hosts, (size_t)size * MPI_MAX_PROCESSOR_NAME);
+  free(remembered_hosts);
+  remembered_hosts = copy;
+  remembered_size = size;
+}
+
+int hfs_sched_learn_hosts(void) {
+  int rc = HFS_OK, size = 1, rank = 0;
+  char name[MPI_MAX_PROCESSOR_NAME] = "", *table = NULL;
+  int len = 0;
+  HFS_MPI_CHECK(MPI_Comm_size(MPI_COMM_WORLD, &size));
+  HFS_MPI_CHECK(MPI_Comm_rank(MPI_COMM_WORLD, &rank));
+  if (size < 2) return HFS_OK;
+  if (MPI_Get_processor_name(name, &len) != MPI_SUCCESS) snprintf(name, sizeof name, "?");
+  if (rank == 0) HFS_ALLOC(table, (size_t)size * MPI_MAX_PROCESSOR_NAME);
+  hfs__sched_watch w = {MPI_COMM_WORLD,     rank, size,
+                        remembered_timeout, NULL, "the start of the command"};
+  MPI_Request req = MPI_REQUEST_NULL;
+  HFS_MPI_CHECK(MPI_Igather(name, MPI_MAX_PROCESSOR_NAME, MPI_CHAR, table, MPI_MAX_PROCESSOR_NAME,
+                            MPI_CHAR, 0, MPI_COMM_WORLD, &req));
+  HFS_CHECK(hfs__sched_wait(&w, &req));
+  if (rank == 0) hfs__sched_remember(remembered_timeout, table, size);
+cleanup:
+  free(table);
+  return rc;
+}
+
+void hfs_sched_hang_timeout(double seconds) {
+  if (seconds > 0) remembered_timeout = seconds;
+}
+
+int hfs_sched_final_check(void) {
+  int rc = HFS_OK, size = 1, rank = 0;
+  if (peer_lost) return hfs_error_set(HFS_ERR_INTERRUPTED, "%s", peer_lost_msg);
+  HFS_MPI_CHECK(MPI_Comm_size(MPI_COMM_WORLD, &size));
+  HFS_MPI_CHECK(MPI_Comm_rank(MPI_COMM_WORLD, &rank));
+  hfs__sched_watch w = {MPI_COMM_WORLD,
+                        rank,
+                        size,
+                        remembered_timeout,
+                        remembered_size == size ? remembered_hosts : NULL,
+                        "the end of the command"};
+  rc = hfs__sched_final_roll(&w);
+cleanup:
+  free(remembered_hosts);
+  remembered_hosts = NULL;
+  remembered_size = 0;
+  return rc;
+}
+
 void hfs_sched_options_default(hfs_sched_options *opts) {
   memset(opts, 0, sizeof *opts);
   opts->master_computes = 1;
@@ -97,13 +163,23 @@ int hfs_sched_create(MPI_Comm comm, const hfs_sched_options *opts, hfs_sched **o
    * bad options fail every rank instead of leaving the others waiting. */
   int lrc = check_options(&s->opts);
   int bad = lrc != HFS_OK, anybad = 0;
-  HFS_MPI_CHECK(MPI_Allreduce(&bad, &anybad, 1, MPI_INT, MPI_MAX, comm));
+  /* Watched like every collective outside the loop (watch.c); the hosts
+   * of the previous scheduler, if any, name a rank that does not answer. */
+  hfs__sched_watch w = {
+      comm, 0, 1, bad ? 300.0 : s->opts.worker_timeout, NULL, "the start of the job"};
+  MPI_Request req = MPI_REQUEST_NULL;
+  HFS_MPI_CHECK(MPI_Comm_rank(comm, &w.rank));
+  HFS_MPI_CHECK(MPI_Comm_size(comm, &w.size));
+  if (remembered_size == w.size) w.hosts = remembered_hosts;
+  HFS_MPI_CHECK(MPI_Iallreduce(&bad, &anybad, 1, MPI_INT, MPI_MAX, comm, &req));
+  HFS_CHECK(hfs__sched_wait(&w, &req));
   if (bad) {
     rc = lrc;
     goto cleanup;
   }
   if (anybad) HFS_FAIL(HFS_ERR_ARG, "scheduler: invalid options on another rank");
-  HFS_MPI_CHECK(MPI_Comm_dup(comm, &s->comm));
+  HFS_MPI_CHECK(MPI_Comm_idup(comm, &s->comm, &req));
+  HFS_CHECK(hfs__sched_wait(&w, &req));
   HFS_MPI_CHECK(MPI_Comm_set_name(s->comm, "hfscan-sched"));
   /* Errors on the private communicator come back as codes; the command line
    * decides whether to abort. */
@@ -116,9 +192,12 @@ int hfs_sched_create(MPI_Comm comm, const hfs_sched_options *opts, hfs_sched **o
     int len = 0;
     if (MPI_Get_processor_name(name, &len) != MPI_SUCCESS) snprintf(name, sizeof name, "?");
     if (s->rank == 0) HFS_ALLOC(s->hosts, (size_t)s->size * MPI_MAX_PROCESSOR_NAME);
-    HFS_MPI_CHECK(MPI_Gather(name, MPI_MAX_PROCESSOR_NAME, MPI_CHAR, s->hosts,
-                             MPI_MAX_PROCESSOR_NAME, MPI_CHAR, 0, s->comm));
+    w.comm = s->comm;
+    HFS_MPI_CHECK(MPI_Igather(name, MPI_MAX_PROCESSOR_NAME, MPI_CHAR, s->hosts,
+                              MPI_MAX_PROCESSOR_NAME, MPI_CHAR, 0, s->comm, &req));
+    HFS_CHECK(hfs__sched_wait(&w, &req));
   }
+  hfs__sched_remember(s->opts.worker_timeout, s->hosts, s->size);
   *out = s;
   s = NULL;
 cleanup:
@@ -141,12 +220,14 @@ int hfs_sched_rank(const hfs_sched *s) { return s->rank; }
 int hfs_sched_size(const hfs_sched *s) { return s->size; }
 int hfs_sched_is_master(const hfs_sched *s) { return s->rank == 0; }
 MPI_Comm hfs_sched_comm(const hfs_sched *s) { return s->comm; }
+double hfs__sched_timeout(const hfs_sched *s) { return s->opts.worker_timeout; }
+const char *hfs__sched_hosts(const hfs_sched *s) { return s->hosts; }
 
 /* Waiting without a busy loop: spin briefly (a reply is often microseconds
  * away), then sleep in growing steps up to ~1 ms.  A blocking MPI call would
  * spin on the CPU, which starves the computing ranks when ranks outnumber
  * cores.  The added latency is hidden by prefetching. */
-static void backoff(int *idle) {
+void hfs__sched_backoff(int *idle) {
   if (*idle < 64) {
     ++*idle;
     return;
@@ -504,7 +585,7 @@ static int run_master(run_state *r) {
         master_compute(r, res);
     } else {
       if (!idle) idle_since = now;
-      backoff(&idle);
+      hfs__sched_backoff(&idle);
     }
     double t_now = hfs_now();
     hfs__sched_progress_tick(&r->prog, r->st->units, t_now);
@@ -540,7 +621,7 @@ static int run_worker(const hfs_sched *s, const hfs_sched_task *task, const int6
     for (;;) {
       HFS_MPI_CHECK(MPI_Test(&wreq, &flag, &ws));
       if (flag) break;
-      backoff(&idle);
+      hfs__sched_backoff(&idle);
       if ((idle & 255) == 0 && hfs_launcher_gone()) {
         peer_lost = 1;
         snprintf(peer_lost_msg, sizeof peer_lost_msg,
@@ -673,7 +754,11 @@ int hfs_sched_run(hfs_sched *s, const hfs_sched_task *task, const int64_t *units
      * digests give equal max(h) and min(h) = ~max(~h). */
     uint64_t h = bad ? 0 : units_digest(units, nunits, task->result_size);
     uint64_t v[3] = {(uint64_t)bad, h, ~h}, all[3];
-    HFS_MPI_CHECK(MPI_Allreduce(v, all, 3, MPI_UINT64_T, MPI_MAX, s->comm));
+    hfs__sched_watch w = {
+        s->comm, s->rank, s->size, s->opts.worker_timeout, s->hosts, "the start of the run"};
+    MPI_Request req = MPI_REQUEST_NULL;
+    HFS_MPI_CHECK(MPI_Iallreduce(v, all, 3, MPI_UINT64_T, MPI_MAX, s->comm, &req));
+    HFS_CHECK(hfs__sched_wait(&w, &req));
     if (bad) {
       rc = lrc;
       goto cleanup;
@@ -721,8 +806,13 @@ int hfs_sched_run(hfs_sched *s, const hfs_sched_task *task, const int64_t *units
   if (r.lost) { /* no rank to agree with: the caller ends the job */
     peer_lost = 1;
     snprintf(peer_lost_msg, sizeof peer_lost_msg, "%s", r.out.msg);
-  } else if (s->size > 1)
-    HFS_MPI_CHECK(MPI_Bcast(&r.out, (int)sizeof r.out, MPI_BYTE, 0, s->comm));
+  } else if (s->size > 1) {
+    hfs__sched_watch w = {
+        s->comm, s->rank, s->size, s->opts.worker_timeout, s->hosts, "the end of the run"};
+    MPI_Request req = MPI_REQUEST_NULL;
+    HFS_MPI_CHECK(MPI_Ibcast(&r.out, (int)sizeof r.out, MPI_BYTE, 0, s->comm, &req));
+    HFS_CHECK(hfs__sched_wait(&w, &req));
+  }
   r.out.msg[sizeof r.out.msg - 1] = '\0';
   local.failed_unit = r.out.failed_unit;
   if (r.out.status == HFS_ERR_INTERRUPTED) stop_flag = 0;

@@ -3,6 +3,7 @@
 #ifndef HFS_SCHED_INTERNAL_H
 #define HFS_SCHED_INTERNAL_H
 
+#include <mpi.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -11,8 +12,48 @@
 enum hfs__sched_tag {
   HFS__SCHED_TAG_REQUEST = 1, /* worker -> master, empty: "I am ready" */
   HFS__SCHED_TAG_WORK = 2,    /* master -> worker: {pos, count}; empty = stop */
-  HFS__SCHED_TAG_RESULT = 3   /* worker -> master: header, results, error text */
+  HFS__SCHED_TAG_RESULT = 3,  /* worker -> master: header, results, error text */
+  HFS__SCHED_TAG_ROLL = 4,    /* both ways, empty: the master's roll call and the answers
+                                 (watch.c); sent only when a collective is late */
+  HFS__SCHED_TAG_FINAL = 5    /* both ways, empty: the roll call at the end of a
+                                 command (hfs_sched_final_check) */
 };
+
+/* Wait without a busy loop: spin briefly, then sleep in growing steps up
+ * to ~1 ms (sched.c).  idle counts the calls since work last arrived. */
+void hfs__sched_backoff(int *idle);
+
+/* A collective outside the scheduler's loop, watched by the master
+ * (watch.c): on comm, whose rank 0 waits at most timeout seconds for the
+ * others; hosts (master: size x MPI_MAX_PROCESSOR_NAME) names them, or
+ * NULL. */
+typedef struct {
+  MPI_Comm comm;
+  int rank, size;
+  double timeout;
+  const char *hosts;
+  const char *phase; /* "the job's set-up": what the ranks have not reached */
+} hfs__sched_watch;
+
+/* Complete a non-blocking collective: on the master within the timeout,
+ * after which the first rank that does not answer a roll call is named and
+ * the run is lost (hfs__sched_lose_peer: HFS_ERR_INTERRUPTED); on a worker
+ * for as long as it takes, answering roll calls, unless the launcher
+ * vanishes. */
+int hfs__sched_wait(const hfs__sched_watch *w, MPI_Request *req);
+/* The roll call at the end of a command on w->comm (watch.c). */
+int hfs__sched_final_roll(const hfs__sched_watch *w);
+/* Record that the processes can no longer agree (hfs_sched_peer_lost);
+ * returns HFS_ERR_INTERRUPTED with msg as the error message. */
+int hfs__sched_lose_peer(const char *msg);
+/* The hang timeout and host table of the last scheduler created here,
+ * kept for the collectives after it (hfs_sched_final_check). */
+void hfs__sched_remember(double timeout, const char *hosts, int size);
+/* A scheduler's hang timeout (worker_timeout) and, on the master, its
+ * host table (sched.c). */
+struct hfs_sched;
+double hfs__sched_timeout(const struct hfs_sched *s);
+const char *hfs__sched_hosts(const struct hfs_sched *s);
 
 /* Head of a RESULT message.  All ranks run the same binary, so the struct is
  * sent as bytes.  Its size is a multiple of 16 so that the results that follow
