@@ -41,4 +41,20 @@ check "grep -q '^CLs  observed  0.138305' '$out/ht.txt'" "hypotest CLs at the gl
 check "grep -q 'stopped first in a local minimum' '$out/ht.err'" "hypotest warning"
 check "$py -c 'import h5py,sys; g=h5py.File(sys.argv[1])[\"hypotest/fits\"]; \
 assert (g[\"n_minima\"][:]>=1).all() and g[\"kept_start\"][:].any()' '$out/ht.h5'" "hypotest HDF5"
+# A repair: started in the higher basin (tests/data), the free fit stays
+# there until the conditional fit at mu = 0.3 reaches lower; the free fit is
+# redone from it and t_mu = 0.135908 (tests/infer/test_global_min.c finds
+# both minima independently) instead of a negative difference clipped to 0.
+hi=$(dirname "$0")/../data/coupledhistosys_start_high.json
+"$hfscan" hypotest "$hi" --mu 0.3 --test-stat tmu --json >"$out/rep.json" 2>"$out/rep.err"
+check "[ $? -eq 0 ]" "repair: hypotest exit"
+cat "$out/rep.err"
+check "[ \$(grep -c 'free fit was redone from a conditional fit' '$out/rep.err') -eq 1 ]" "repair: one warning"
+check "$py -c 'import json,sys; d=json.load(open(sys.argv[1])); f=d[\"fits\"]; \
+assert f[0][\"repaired\"] and not any(x[\"repaired\"] for x in f[1:]), f; \
+assert abs(d[\"q_obs\"]-0.135908)<1e-5 and abs(f[0][\"twice_nll\"]-29.331132)<1e-5, d' '$out/rep.json'" "repair: JSON"
+"$hfscan" hypotest "$hi" --mu 0.3 --test-stat tmu --robust off --json >"$out/norep.json" 2>/dev/null
+check "$py -c 'import json,sys; d=json.load(open(sys.argv[1])); \
+assert d[\"q_obs\"]==0 and abs(d[\"fits\"][0][\"twice_nll\"]-30.800356)<1e-5, d' '$out/norep.json'" \
+  "--robust off: the free fit in the higher minimum, t_mu clipped to 0"
 exit $fail

@@ -1,12 +1,16 @@
 /* The global minimum (issue 17).  val_2bin_2channel_coupledhistosys has two
  * minima in coupled_histosys: with the default interpolation codes (normsys
  * 4, histosys 4p) and with pyhf's validation codes (normsys 1, histosys 0).
- * For both, both backends and the test statistics q and qtilde at mu = 1,
+ * For both, every backend (Newton, TAO, NLopt) and the test statistics q
+ * and qtilde at mu = 1,
  * every fit of the hypothesis test must reach the global minimum found here
  * independently: a scan of coupled_histosys on a 0.01 grid over [-3, 3]
  * with the other parameters profiled (each point a fit with the parameter
  * held), refined by golden-section search around the best grid point.  q,
  * q_Asimov and CLs are recomputed from those minima and must agree to 1e-6.
+ *
+ * A repair (the free fit redone from a lower conditional solution) is
+ * exercised on the same likelihood started in the higher basin.
  *
  * The search must change nothing elsewhere: every other reference
  * workspace and the Belle II likelihood give the same twice_nll (free fit
@@ -96,7 +100,11 @@ static double ts_value(hfs_teststat ts, double mu, double mu_hat, double nf, dou
   return mu_hat > mu && (ts == HFS_TS_Q || ts == HFS_TS_QTILDE) ? 0 : t;
 }
 
-static void check_case(const char *path, int ncode, int hcode, hfs_optimizer opt, hfs_teststat ts) {
+/* Returns the repairs made (free fits redone from a lower conditional
+ * solution) and, in *free_repaired, whether the free fit to the data is
+ * one. */
+static int check_case(const char *path, int ncode, int hcode, hfs_optimizer opt, hfs_teststat ts,
+                      double mu, int *free_repaired) {
   profiler P;
   memset(&P, 0, sizeof P);
   assert_int_equal(load(path, ncode, hcode, &P.spec, &P.m), HFS_OK);
@@ -115,7 +123,6 @@ static void check_case(const char *path, int ncode, int hcode, hfs_optimizer opt
   double *aux_a = calloc((size_t)hfs_model_naux(P.m) + 1, sizeof *aux_a);
   assert_true(P.fixed && P.init && theta && main_a && aux_a);
   for (int i = 0; i < P.npar; i++) P.fixed[P.npar + i] = hfs_model_par_fixed(P.m, i);
-  const double mu = 1.0;
 
   /* The independent global minima of the four fits and the Asimov set. */
   double nf = global_min(&P, NULL, NULL, NAN, theta), mu_hat = theta[P.poi];
@@ -147,6 +154,9 @@ static void check_case(const char *path, int ncode, int hcode, hfs_optimizer opt
   assert_close(h.q_obs, q, 1e-6);
   assert_close(h.q_asimov, qa, 1e-6);
   assert_close(h.cls_obs, cls, 1e-6);
+  assert_true(h.q_obs >= 0 && h.q_asimov >= 0);
+  int nrep = hfs_infer_nrepairs(I);
+  if (free_repaired) *free_repaired = h.fits[HFS_HT_FREE_DATA].repaired;
   hfs_infer_destroy(&I);
   free(P.fixed);
   free(P.init);
@@ -157,18 +167,47 @@ static void check_case(const char *path, int ncode, int hcode, hfs_optimizer opt
   hfs_fitter_destroy(&P.f);
   hfs_model_destroy(&P.m);
   hfs_spec_destroy(&P.spec);
+  return nrep;
 }
 
 static char coupled[2048];
 
 static void test_two_minima(void **state) {
   (void)state;
-  const hfs_optimizer opts[2] = {HFS_OPT_TAO, HFS_OPT_NLOPT};
+  const hfs_optimizer opts[3] = {HFS_OPT_NEWTON, HFS_OPT_TAO, HFS_OPT_NLOPT};
   const hfs_teststat tss[2] = {HFS_TS_Q, HFS_TS_QTILDE};
-  for (int o = 0; o < 2; o++)
+  for (int o = 0; o < 3; o++)
     for (int t = 0; t < 2; t++) {
-      check_case(coupled, 4, 4, opts[o], tss[t]);
-      check_case(coupled, 1, 0, opts[o], tss[t]);
+      check_case(coupled, 4, 4, opts[o], tss[t], 1.0, NULL);
+      check_case(coupled, 1, 0, opts[o], tss[t], 1.0, NULL);
+    }
+}
+
+/* A repair (issue 17): the same likelihood with coupled_histosys started at
+ * -0.5 (tests/data/coupledhistosys_start_high.json), in the basin of the
+ * higher minimum.  The free fit stays there (twice_nll 30.80: no restart
+ * candidate of its search leaves the basin), while the conditional fit at
+ * mu = 0.3, also tried from the initial values with the POI held, reaches
+ * the lower basin below it; the free fit is then redone from the
+ * conditional solution.  Every fit must still reach the independent global
+ * minimum, so t_mu = 0.136 instead of a clipped negative difference. */
+static char start_high[2048];
+
+static void test_repair(void **state) {
+  (void)state;
+  const hfs_optimizer opts[3] = {HFS_OPT_NEWTON, HFS_OPT_TAO, HFS_OPT_NLOPT};
+  /* t_mu is not clipped at mu-hat > mu: it shows the repaired value
+   * (0.136, against a negative difference with the unrepaired free fit);
+   * qtilde is 0 there, as it must be */
+  const hfs_teststat tss[2] = {HFS_TS_TMU, HFS_TS_QTILDE};
+  for (int o = 0; o < 3; o++)
+    for (int t = 0; t < 2; t++) {
+      int free_repaired = 0;
+      int n = check_case(start_high, 4, 4, opts[o], tss[t], 0.3, &free_repaired);
+      printf("  %s %s: %d repair%s\n", hfs_optimizer_name(opts[o]), hfs_teststat_name(tss[t]), n,
+             n == 1 ? "" : "s");
+      assert_true(n >= 1);
+      assert_true(free_repaired);
     }
 }
 
@@ -263,6 +302,7 @@ int main(void) {
   if (!hfs_test_shared_dir()) return hfs_test_skip("reference workspaces");
   snprintf(coupled, sizeof coupled, "%s/reference/val_2bin_2channel_coupledhistosys.json",
            hfs_test_shared_dir());
+  snprintf(start_high, sizeof start_high, "%s/coupledhistosys_start_high.json", HFS_TEST_DATA);
   if (hfs_fit_library_init(NULL, NULL) != HFS_OK) {
     fprintf(stderr, "%s\n", hfs_error_message());
     return 1;
@@ -270,6 +310,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_candidates),
       cmocka_unit_test(test_two_minima),
+      cmocka_unit_test(test_repair),
       cmocka_unit_test(test_others_unchanged),
   };
   int failed = cmocka_run_group_tests(tests, NULL, NULL);
