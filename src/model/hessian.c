@@ -371,8 +371,8 @@ int hfs_model_hessian_blocks(hfs_model *m, const double *main, const double *aux
       double *bb = hbb + m->bb_off[b], *bs = hbs + m->bs_off[b];
       for (int r = 0; r < k; ++r) {
         double s = gn * jl[r];
-        hfs__axpy(k, s, jl, bb + r * k);
-        hfs__axpy(ns, s, Jg, bs + (size_t)r * ns);
+        for (int r2 = 0; r2 < k; ++r2) bb[r * k + r2] += s * jl[r2];
+        for (int a = 0; a < ns; ++a) bs[(size_t)r * ns + a] += s * Jg[a];
       }
     }
     double sg = sqrt(gn);

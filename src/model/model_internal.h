@@ -169,14 +169,6 @@ struct hfs_model {
 typedef double v2d __attribute__((vector_size(16)));
 typedef double v2du __attribute__((vector_size(16), aligned(8), may_alias));
 
-/* y[0..n) += s x[0..n), two at a time. */
-static inline void hfs__axpy(int n, double s, const double *x, double *y) {
-  v2d sv = {s, s};
-  int i = 0;
-  for (; i + 2 <= n; i += 2) *(v2du *)&y[i] = *(v2du *)&y[i] + sv * *(const v2du *)&x[i];
-  for (; i < n; ++i) y[i] += s * x[i];
-}
-
 /* compile.c: build the compiled form after the layout (build.c); free it. */
 int hfs__model_compile(hfs_model *m, int normsys_code);
 void hfs__model_compiled_free(hfs_model *m);
