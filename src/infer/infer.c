@@ -142,8 +142,8 @@ int hfs_infer_fit_free(hfs_infer *I, const double *main, const double *aux, cons
 
 /* The conditional fit at mu from start, moved along dir (NULL: not) by
  * mu - start[poi]: from a free fit's minimum, the first-order profile. */
-static int fit_fixed_poi_dir(hfs_infer *I, double mu, const double *main, const double *aux,
-                             const double *start, const double *dir, hfs_fit_result *r) {
+static int fit_fixed_poi_once(hfs_infer *I, double mu, const double *main, const double *aux,
+                              const double *start, const double *dir, hfs_fit_result *r) {
   memcpy(I->start, start ? start : I->init, sizeof(double) * (size_t)I->npar);
   if (start && dir) {
     double dmu = mu - start[I->poi];
@@ -164,6 +164,19 @@ static int fit_fixed_poi_dir(hfs_infer *I, double mu, const double *main, const 
   I->start2[I->poi] = mu;
   const double *extra[1] = {I->start2};
   return hfs_infer_minimize(I, main, aux, I->start, I->fixed_poi, extra, start != NULL, 0, r);
+}
+
+/* The linear step along the profile direction is a guess: far from the free
+ * minimum it can leave a bin with a negative expected yield, where the
+ * likelihood is not defined (1Lbb's C1N2_Wh_hbb_300_75 at mu = 1 from
+ * mu_hat = 0.17).  Such a start is dropped for the free fit's minimum with
+ * the POI at mu, the start before the direction was used. */
+static int fit_fixed_poi_dir(hfs_infer *I, double mu, const double *main, const double *aux,
+                             const double *start, const double *dir, hfs_fit_result *r) {
+  int rc = fit_fixed_poi_once(I, mu, main, aux, start, dir, r);
+  if (rc == HFS_OK && start && dir && r->status == HFS_FIT_NONFINITE)
+    rc = fit_fixed_poi_once(I, mu, main, aux, start, NULL, r);
+  return rc;
 }
 
 int hfs_infer_fit_fixed_poi(hfs_infer *I, double mu, const double *main, const double *aux,

@@ -36,5 +36,21 @@ for p in got:
 if bad:
     print("FAIL:\n" + "\n".join(bad))
     sys.exit(1)
-print("PASS: %d points, largest |difference| %.2e" % (len(got), worst))
+print("pyhf: %d points, largest |difference| %.2e" % (len(got), worst))
 PYEOF
+[ $? -eq 0 ] || exit 1
+
+# C1N2_Wh_hbb_300_75: the conditional fit at mu = 1, warm-started along the
+# profile direction from mu_hat = 0.17, began where a bin's expected yield is
+# negative; it must fall back to a defined start (it failed with status
+# nonfinite and CLs_obs = 0.5 before).
+"$HFSCAN" grid "$D/BkgOnly.json" "$D/patchset.json.gz" --points C1N2_Wh_hbb_300_75 --quiet \
+  --json >"$OUT.300_75" || { echo "FAIL: C1N2_Wh_hbb_300_75: hfscan grid exited $?"; exit 1; }
+$PY - "$OUT.300_75" <<'PYEOF' || exit 1
+import json, sys
+p = json.load(open(sys.argv[1]))["points"][0]
+assert p["status"] == "ok", "C1N2_Wh_hbb_300_75: status %s" % p["status"]
+assert 0 < p["CLs_obs"] < 0.05, "C1N2_Wh_hbb_300_75: CLs_obs %g" % p["CLs_obs"]
+print("C1N2_Wh_hbb_300_75: CLs_obs %.6f, ok" % p["CLs_obs"])
+PYEOF
+echo "PASS"
