@@ -45,6 +45,33 @@ static char peer_lost_msg[HFS__SCHED_MSG_MAX];
  * own units, unless a single unit takes longer. */
 #define HFS__MASTER_POLL_SECONDS 2e-4
 
+/* Seconds every rank waits after each unit, from HFS_TEST_UNIT_DELAY_MS: the
+ * tests that signal, kill or requeue a run part-way need it to be part-way
+ * when the signal lands, whatever the speed of the machine (a run of toys that
+ * took 8 s when such a test was written finishes in 0.4 s now).  Zero unless
+ * set; read once per run. */
+static double unit_delay;
+
+static void read_unit_delay(void) {
+  const char *v = getenv("HFS_TEST_UNIT_DELAY_MS");
+  unit_delay = 0.0;
+  if (v && *v) {
+    char *end;
+    double ms = strtod(v, &end);
+    if (*end == '\0' && ms > 0.0 && ms < 1e6) unit_delay = ms * 1e-3;
+  }
+}
+
+/* One unit of a task, then the test delay if one is set. */
+static int run_unit(const hfs_sched_task *task, int64_t unit, void *res) {
+  int rc = task->run(task->ctx, unit, res);
+  if (unit_delay > 0.0) {
+    struct timespec ts = {(time_t)unit_delay, (long)((unit_delay - (double)(time_t)unit_delay) * 1e9)};
+    nanosleep(&ts, NULL);
+  }
+  return rc;
+}
+
 void hfs_sched_request_stop(void) { stop_flag = 1; }
 
 int hfs_sched_stop_requested(void) { return stop_flag != 0; }
@@ -325,7 +352,7 @@ static void master_compute(run_state *r, void *res) {
   do {
     int64_t unit = unit_at(r->units, r->next++);
     hfs_error_clear();
-    int rc = r->task->run(r->task->ctx, unit, res);
+    int rc = run_unit(r->task, unit, res);
     double t1 = hfs_now();
     r->st->master_run_seconds += t1 - t0;
     r->st->run_seconds += t1 - t0;
@@ -664,7 +691,7 @@ static int run_worker(const hfs_sched *s, const hfs_sched_task *task, const int6
         if (stop_flag) break;
         int64_t unit = unit_at(units, pos + k);
         hfs_error_clear();
-        int urc = task->run(task->ctx, unit, res + (size_t)k * rs);
+        int urc = run_unit(task, unit, res + (size_t)k * rs);
         if (urc != HFS_OK) {
           failure_text(text, sizeof text, task_name(task), "unit", unit, s->rank, urc);
           h.status = urc;
@@ -745,6 +772,7 @@ int hfs_sched_run(hfs_sched *s, const hfs_sched_task *task, const int64_t *units
   r.st = &local;
   r.out.failed_unit = -1;
   r.stop_rank = -1;
+  read_unit_delay();
   double t_start = hfs_now();
 
   int lrc = check_task(task, units, nunits);

@@ -14,6 +14,8 @@ printf '%s\n' "workspace = $SRC/inputs/belle2_like.json" "task = hypotest" "mu =
   "calc = toys" "ntoys = 400" "seed = 13" "checkpoint_interval = 0.3" "output = out.h5" >toys.job
 "$HFSCAN" run toys.job --quiet -o ref.h5 >/dev/null || slurm_fail "reference run failed"
 export HFSCAN
+# the kill must land part-way on a machine of any speed (docs/scheduler.md, Tests)
+export HFS_TEST_UNIT_DELAY_MS=20
 printf '%s\n' '#!/bin/bash' 'exec mpirun "$HFSCAN" run toys.job --quiet' >job.sh
 J=$(slurm_submit -D "$work" -n 2 -o kill.log job.sh) || slurm_fail "sbatch"
 partial() { [ -f out.h5 ] && "$HFSCAN" status out.h5 2>/dev/null | grep -qv " 0 of "; }

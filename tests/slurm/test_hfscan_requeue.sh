@@ -15,6 +15,9 @@ printf '%s\n' "workspace = $SRC/inputs/belle2_like.json" "task = hypotest" "mu =
   "calc = toys" "ntoys = 500" "seed = 9" "checkpoint_interval = 0.5" >toys.job
 "$HFSCAN" run toys.job --quiet -o ref.h5 >/dev/null || slurm_fail "reference run failed"
 export HFSCAN
+# 20 ms after each toy keeps the job running for ~10 s, so that the warning
+# lands part-way on a machine of any speed (docs/scheduler.md, Tests)
+export HFS_TEST_UNIT_DELAY_MS=20
 J=$(slurm_submit -D "$work" -n 2 -o requeue.log "$SRC/slurm/hfscan-requeue.sbatch" out.h5 toys.job --quiet) \
   || slurm_fail "sbatch"
 partial() { [ -f out.h5 ] && "$HFSCAN" status out.h5 2>/dev/null | grep -qv " 0 of "; }
