@@ -37,7 +37,10 @@ wait_partial() {
 "$HFSCAN" status ref.h5 || fail "reference run is not complete"
 
 # SIGKILL mid-run: the file stays readable, status says incomplete, resume completes
-"$HFSCAN" "${ARGS[@]}" -o kill.h5 --checkpoint-interval 0.1 > /dev/null 2>&1 &
+# the interrupted runs sleep 1 ms after each toy, so that the signal lands
+# part-way on a machine of any speed (docs/scheduler.md, Tests)
+D=(env HFS_TEST_UNIT_DELAY_MS=1)
+"${D[@]}" "$HFSCAN" "${ARGS[@]}" -o kill.h5 --checkpoint-interval 0.1 > /dev/null 2>&1 &
 pid=$!
 wait_partial kill.h5 || fail "no checkpoint appeared"
 kill -KILL $pid
@@ -51,7 +54,7 @@ diff <(grep -v "^$" ref.txt) <(grep -v "^$" resumed.txt) || fail "printed result
 
 # SIGTERM and SIGUSR1: clean checkpoint, exit status 3, then resume
 for sig in TERM USR1; do
-  "$HFSCAN" "${ARGS[@]}" -o sig.h5 --overwrite --checkpoint-interval 0.1 > /dev/null 2>&1 &
+  "${D[@]}" "$HFSCAN" "${ARGS[@]}" -o sig.h5 --overwrite --checkpoint-interval 0.1 > /dev/null 2>&1 &
   pid=$!
   wait_partial sig.h5 || fail "no checkpoint appeared ($sig)"
   kill -$sig $pid
@@ -64,7 +67,7 @@ for sig in TERM USR1; do
 done
 
 # the same through mpirun with 2 ranks: mpirun forwards the signal to every rank
-mpirun -np 2 --oversubscribe "$HFSCAN" "${ARGS[@]}" -o mpi.h5 --checkpoint-interval 0.1 > /dev/null 2>&1 &
+"${D[@]}" mpirun -np 2 --oversubscribe "$HFSCAN" "${ARGS[@]}" -o mpi.h5 --checkpoint-interval 0.1 > /dev/null 2>&1 &
 pid=$!
 wait_partial mpi.h5 || fail "no checkpoint appeared (mpirun)"
 kill -USR1 $pid

@@ -14,6 +14,9 @@ NTOYS_FULL=3000
 ARGS=(hypotest "$WS" --mu 2 --calc toys --ntoys "$NTOYS" --seed 7 --quiet)
 MPI=(mpirun -np 3 --oversubscribe)
 "$HFSCAN" "${ARGS[@]}" -o ref.h5 > /dev/null 2> ref.err || fail "reference run: $(cat ref.err)"
+# every later run sleeps 1 ms after each toy, so that the signals land
+# part-way on a machine of any speed (docs/scheduler.md, Tests)
+export HFS_TEST_UNIT_DELAY_MS=1
 
 # the pid of rank R (1 = the first worker) of a job started by mpirun PID
 rank_pid() {
