@@ -1,5 +1,6 @@
 #!/bin/bash
-# Storage faults (issue 16): a full file system, a read-only folder, an
+# Storage faults (issue 16): a full file system (hypotest, fit, limit
+# asymptotic and with toys, ranking, scan), a read-only folder, an
 # output that is a folder or in a missing folder, a second writer on one
 # output, a stale lock.  Each fails at once with one line naming the file
 # and the reason, never crashes, keeps the previous checkpoint, and the run
@@ -42,6 +43,45 @@ grep -q "No space left on device" fit.err || fail "fit on a full disk: $(cat fit
 rm -f tiny/filler
 "$HFSCAN" "${ARGS[@]}" -o tiny/b.h5 > /dev/null 2> resume.err || fail "resume after freeing space: $(cat resume.err)"
 same ref.h5 tiny/b.h5
+
+# The same for the other resumable commands (a toy limit, ranking, scan),
+# on a 4 MiB tmpfs since a ranking file is 0.7 MB, and for an asymptotic
+# limit, which commits once at the end: its file is absent after the
+# failure.  Room is left for 1.5 files (tenths in $2), so the first commit,
+# nearly full-sized already, succeeds and the second, written beside it, fails.
+tmpfs roomy size=4m
+# full_disk NAME TENTHS ARGS...: the run on a full disk, then its resume
+full_disk() {
+  local name=$1 tenths=$2 rc st
+  shift 2
+  "$HFSCAN" "$@" -o $name.ref.h5 > /dev/null 2> $name.ref.err || fail "$name reference run: $(cat $name.ref.err)"
+  size=$(stat -c %s $name.ref.h5)
+  free=$(df -B1 --output=avail roomy | tail -1)
+  dd if=/dev/zero of=roomy/filler bs=4096 count=$(( (free - size * tenths / 10) / 4096 )) 2> /dev/null
+  "$HFSCAN" "$@" -o roomy/$name.h5 --checkpoint-interval 0 > /dev/null 2> $name.err
+  rc=$?
+  [ $rc -eq 1 ] || fail "$name on a full disk: exit status $rc, expected 1: $(cat $name.err)"
+  one_line $name.err
+  grep -q "roomy/$name.h5: .*No space left on device" $name.err ||
+    fail "$name on a full disk: the message does not name the file and the reason: $(cat $name.err)"
+  [ -e roomy/$name.h5.tmp ] && fail "$name on a full disk: the temporary file was left behind"
+  if [ $tenths -ge 10 ]; then
+    [ -e roomy/$name.h5 ] || fail "$name on a full disk: the first checkpoint is missing"
+    st=$("$HFSCAN" status roomy/$name.h5 2>&1)
+    [ $? -eq 3 ] || fail "$name on a full disk: the checkpoint is not a readable partial file: $st"
+  else
+    [ -e roomy/$name.h5 ] && fail "$name on a full disk left roomy/$name.h5"
+  fi
+  rm -f roomy/filler
+  "$HFSCAN" "$@" -o roomy/$name.h5 > /dev/null 2> $name.resume.err ||
+    fail "$name resumed after freeing space: $(cat $name.resume.err)"
+  same $name.ref.h5 roomy/$name.h5
+  rm -f roomy/$name.h5
+}
+full_disk limit 5 limit "$WS" --quiet
+full_disk toylimit 15 limit "$WS" --calc toys --ntoys $((NTOYS / 10)) --seed 5 --quiet
+full_disk ranking 15 ranking "$WS" --quiet
+full_disk scan 15 scan "$WS" --quiet
 
 # Read-only folder, an output that is a folder: refused before any fit,
 # saying why.  A missing folder is created with its parents (issue 10); one
