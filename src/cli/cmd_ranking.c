@@ -180,6 +180,7 @@ static void print_scan(const hfs_cli_opts *o, const hfs_cli_ctx *c, hfs_scan *s,
     json_object_set_new(j, "n_failed_fits", json_integer(nfailed));
     json_object_set_new(j, "free_fit_covariance", json_string(hfs_cov_status_name(ff->cov_status)));
     json_object_set_new(j, "n_posdef_fits", json_integer(hfs_scan_nposdef(s)));
+    json_object_set_new(j, "n_repairs", json_integer(hfs_scan_nrepairs(s)));
     json_object_set_new(j, "time_s", json_real(wall));
     hfs_cli_print_json(j);
     json_decref(j);
@@ -216,6 +217,9 @@ static void print_scan(const hfs_cli_opts *o, const hfs_cli_ctx *c, hfs_scan *s,
       "%d converged with a covariance made positive definite\n",
       (long long)hfs_scan_nunits(s), hfs_scan_nextra(s), wall, hfs_cli_size(),
       hfs_cli_size() > 1 ? "s" : "", nfailed, nfailed ? " (marked *)" : "", hfs_scan_nposdef(s));
+  if (hfs_scan_nrepairs(s))
+    printf("%d point%s lower when continued from the neighbouring point's minimum (kept)\n",
+           hfs_scan_nrepairs(s), hfs_scan_nrepairs(s) > 1 ? "s" : "");
 }
 
 int hfs_cli_fits_job(const hfs_cli_opts *o, const hfs_cli_ctx *c, const hfs_job_kind *kind) {

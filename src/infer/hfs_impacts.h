@@ -171,7 +171,12 @@ const double *hfs_scan_grid(const hfs_scan *s);
 int64_t hfs_scan_nunits(const hfs_scan *s);
 int hfs_scan_run(hfs_scan *s, int64_t u, hfs_impact_fit *out);
 int hfs_scan_store(hfs_scan *s, int64_t u, const hfs_impact_fit *res);
+/* A unit's fit: after hfs_scan_finish() the total curve's points are the
+ * lower of the unit and its continuation from the neighbouring point
+ * (hfs_scan_nrepairs); hfs_scan_raw_unit() is the unit as run, which is
+ * what a checkpoint keeps. */
 const hfs_impact_fit *hfs_scan_unit(const hfs_scan *s, int64_t u);
+const hfs_impact_fit *hfs_scan_raw_unit(const hfs_scan *s, int64_t u);
 int64_t hfs_scan_ndone(const hfs_scan *s);
 
 /* Crossings of one level by one curve. */
@@ -205,6 +210,10 @@ void hfs_scan_extra_at(const hfs_scan *s, int i, int *curve, const hfs_impact_fi
 double hfs_scan_dnll(const hfs_scan *s, const hfs_impact_fit *f);
 /* Fits that did not converge: free fit, grid, extra fits. */
 int hfs_scan_nfailed(const hfs_scan *s);
+/* Points of the total curve whose continuation from the neighbouring
+ * point's minimum reached a lower minimum than the unit (with the
+ * global-minimum search on for the observed data; 0 otherwise). */
+int hfs_scan_nrepairs(const hfs_scan *s);
 /* The free fit when its covariance was made positive definite (1), else 0:
  * the grid's width then rests on an indicative uncertainty. */
 int hfs_scan_nposdef(const hfs_scan *s);

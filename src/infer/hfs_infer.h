@@ -55,6 +55,8 @@ void hfs_infer_destroy(hfs_infer **I);
  * those to the observed data and to Asimov data sets (default on), and those
  * to toys (default off: --robust toys).  Not collective. */
 void hfs_infer_set_robust(hfs_infer *I, int observed, int toys);
+/* Whether the search is on for fits to the observed data. */
+int hfs_infer_robust_observed(const hfs_infer *I);
 /* A fit like hfs_fitter_minimize(hfs_infer_fitter(I), ...), with the
  * global-minimum search when it is on for these data (main NULL: the
  * observed data): used by rankings and scans.  extra: further start points

@@ -118,6 +118,8 @@ void hfs_infer_set_robust(hfs_infer *I, int observed, int toys) {
 
 int hfs_infer_nrepairs(const hfs_infer *I) { return I->nrepairs; }
 
+int hfs_infer_robust_observed(const hfs_infer *I) { return I->robust_observed; }
+
 /* Toys are data other than the observed set and the context's Asimov set. */
 static int robust_for(const hfs_infer *I, const double *main) {
   int toy = main && main != I->asimov_main && main != hfs_model_observed(I->m);

@@ -37,6 +37,9 @@ struct hfs_scan {
   hfs_scan_interval iv[HFS_SCAN_MAX_LEVELS];
   int nextra, cap;
   extra_fit *extra;
+  hfs_impact_fit *best; /* the total curve after the continuation pass */
+  double *prev;         /* the continuation's last minimum */
+  int nrepairs;
   int finished;
 };
 
@@ -87,6 +90,8 @@ int hfs_scan_create(hfs_infer *I, double lo, double hi, int n, hfs_scan **out) {
   for (int k = 0; k < n; ++k) s->mu[k] = n == 1 ? lo : lo + (hi - lo) * k / (n - 1);
   HFS_ALLOC(s->units, 2 * (int64_t)n);
   HFS_ALLOC(s->done, 2 * (int64_t)n);
+  HFS_ALLOC(s->best, n > 0 ? n : 1);
+  HFS_ALLOC(s->prev, s->npar);
   *out = s;
   s = NULL;
 cleanup:
@@ -105,6 +110,8 @@ void hfs_scan_destroy(hfs_scan **sp) {
   free(s->units);
   free(s->done);
   free(s->extra);
+  free(s->best);
+  free(s->prev);
   free(s);
   *sp = NULL;
 }
@@ -144,8 +151,13 @@ int hfs_scan_store(hfs_scan *s, int64_t u, const hfs_impact_fit *res) {
   return HFS_OK;
 }
 
-const hfs_impact_fit *hfs_scan_unit(const hfs_scan *s, int64_t u) {
+const hfs_impact_fit *hfs_scan_raw_unit(const hfs_scan *s, int64_t u) {
   return u >= 0 && u < 2 * (int64_t)s->n && s->done[u] ? &s->units[u] : NULL;
+}
+
+const hfs_impact_fit *hfs_scan_unit(const hfs_scan *s, int64_t u) {
+  if (s->finished && u >= 0 && u < s->n) return &s->best[u];
+  return hfs_scan_raw_unit(s, u);
 }
 int64_t hfs_scan_ndone(const hfs_scan *s) { return s->ndone; }
 
@@ -170,7 +182,8 @@ static double crossing_value(double mu, void *p) {
   if (S->rc) return NAN;
   for (int k = 0; k < s->n; ++k)
     if (s->mu[k] == mu) {
-      const hfs_impact_fit *f = &s->units[(int64_t)S->curve * s->n + k];
+      const hfs_impact_fit *f =
+          S->curve == HFS_SCAN_TOTAL ? &s->best[k] : &s->units[(int64_t)S->curve * s->n + k];
       return hfs_scan_dnll(s, f) - S->level;
     }
   if (mu == s->free_fit.theta[s->poi]) return -S->level;
@@ -281,6 +294,49 @@ cleanup:
   return rc;
 }
 
+/* The continuation pass: from the free minimum outwards, each point of the
+ * total curve fitted again from its neighbour's minimum with the POI moved
+ * to it, and the lower of that and the unit kept.  A unit starts from the free
+ * minimum, which far out along the POI can sit in another basin of a
+ * non-convex profile; the path from the neighbour stays in the basin it
+ * followed.  Plain fits (the unit already had the global-minimum search); on
+ * the master after every unit is in, so the result does not depend on the
+ * number of ranks, and a resume, which keeps the units as run, repeats it
+ * exactly. */
+static int continue_scan(hfs_scan *s) {
+  int rc = HFS_OK;
+  memcpy(s->best, s->units, sizeof *s->best * (size_t)s->n);
+  s->nrepairs = 0;
+  if (!hfs_infer_robust_observed(s->I) || s->n == 0) goto cleanup;
+  double mh = s->free_fit.theta[s->poi];
+  int first_up = 0;
+  while (first_up < s->n && s->mu[first_up] < mh) first_up++;
+  for (int side = 0; side < 2; ++side) {
+    int dir = side ? -1 : +1;
+    memcpy(s->prev, s->free_fit.theta, sizeof(double) * (size_t)s->npar);
+    for (int k = side ? first_up - 1 : first_up; k >= 0 && k < s->n; k += dir) {
+      hfs__impact_start_from(s->m, s->prev, s->npar, s->start);
+      s->start[s->poi] = s->mu[k];
+      HFS_CHECK(hfs_fitter_minimize(s->fitter, NULL, NULL, s->start, s->fixed[HFS_SCAN_TOTAL], 0,
+                                    &s->scratch));
+      if (s->scratch.status != HFS_FIT_CONVERGED) break; /* the path is lost: the units stand */
+      memcpy(s->prev, s->scratch.theta, sizeof(double) * (size_t)s->npar);
+      hfs_impact_fit *b = &s->best[k];
+      if (b->status != HFS_FIT_CONVERGED || !isfinite(b->twice_nll) ||
+          s->scratch.twice_nll < b->twice_nll - 1e-7) {
+        double t = b->time_s;
+        hfs__impact_fill(&s->scratch, s->poi, s->mu[k], b);
+        b->time_s = t;
+        s->nrepairs++;
+      }
+    }
+  }
+cleanup:
+  return rc;
+}
+
+int hfs_scan_nrepairs(const hfs_scan *s) { return s->finished ? s->nrepairs : 0; }
+
 int hfs_scan_finish(hfs_scan *s, const double *levels, int nlevels) {
   int rc = HFS_OK;
   if (s->ndone != 2 * (int64_t)s->n)
@@ -290,6 +346,8 @@ int hfs_scan_finish(hfs_scan *s, const double *levels, int nlevels) {
     HFS_FAIL(HFS_ERR_ARG, "scan: between 1 and %d levels", HFS_SCAN_MAX_LEVELS);
   s->nextra = 0;
   s->nlevels = 0;
+  s->finished = 0;
+  HFS_CHECK(continue_scan(s));
   double mh = s->free_fit.theta[s->poi];
   for (int l = 0; l < nlevels; ++l) {
     if (!(levels[l] > 0) || !isfinite(levels[l]))
@@ -332,7 +390,7 @@ void hfs_scan_extra_at(const hfs_scan *s, int i, int *curve, const hfs_impact_fi
 int hfs_scan_nfailed(const hfs_scan *s) {
   int n = s->free_fit.status != HFS_FIT_CONVERGED;
   for (int64_t u = 0; u < 2 * (int64_t)s->n; ++u)
-    n += s->done[u] && s->units[u].status != HFS_FIT_CONVERGED;
+    n += s->done[u] && hfs_scan_unit(s, u)->status != HFS_FIT_CONVERGED;
   for (int i = 0; i < s->nextra; ++i) n += s->extra[i].fit.status != HFS_FIT_CONVERGED;
   return n;
 }

@@ -91,7 +91,10 @@ cleanup:
 static const hfs_impact_fit *ranking_get(const void *ctx, int64_t u) {
   return hfs_ranking_unit(ctx, u);
 }
-static const hfs_impact_fit *scan_get(const void *ctx, int64_t u) { return hfs_scan_unit(ctx, u); }
+/* The units as run (the checkpoint); the curves below carry the repairs. */
+static const hfs_impact_fit *scan_get(const void *ctx, int64_t u) {
+  return hfs_scan_raw_unit(ctx, u);
+}
 
 /* "/ranking" -> "/provenance/ranking" */
 static void prov_path(char *buf, size_t n, const char *group) {
@@ -307,6 +310,7 @@ int hfs_store_write_scan(hfs_h5 *f, const char *g, hfs_scan *s, hfs_model *m, co
   HFS_CHECK(hfs_h5_attr_int(f, g, "complete", L > 0));
   HFS_CHECK(hfs_h5_attr_int(f, g, "n_failed_fits", hfs_scan_nfailed(s)));
   HFS_CHECK(hfs_h5_attr_int(f, g, "n_posdef_fits", hfs_scan_nposdef(s)));
+  HFS_CHECK(hfs_h5_attr_int(f, g, "n_repairs", hfs_scan_nrepairs(s)));
   if (options) HFS_CHECK(hfs_h5_attr_str(f, g, "options", options));
   P(p, g, "free_fit");
   HFS_CHECK(hfs_store_write_fit(f, p, m, ff, fixed));
