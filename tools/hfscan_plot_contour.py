@@ -8,6 +8,8 @@ orders of magnitude; Z is interpolated with radial basis functions on a fine
 grid and the contour drawn at Z(1 - CL).  The interpolation is not trusted
 outside the convex hull of the points, where nothing is drawn.
 """
+import json
+
 import h5py
 import matplotlib
 
@@ -77,8 +79,8 @@ def contour(args):
     fig, ax = plt.subplots(figsize=(6.4, 5.0))
     band = np.where(inside, ((z_lo >= zc) & (z_hi < zc)).astype(float), np.nan)
     ax.contourf(X, Y, band, levels=[0.5, 1.5], colors=["#fddc3b"], alpha=0.8)
-    ax.contour(X, Y, z_exp, levels=[zc], colors="k", linestyles="--", linewidths=1.5)
-    ax.contour(X, Y, z_obs, levels=[zc], colors="#c0392b", linewidths=2)
+    c_exp = ax.contour(X, Y, z_exp, levels=[zc], colors="k", linestyles="--", linewidths=1.5)
+    c_obs = ax.contour(X, Y, z_obs, levels=[zc], colors="#c0392b", linewidths=2)
     excl = ok & (d["CLs_obs"] < 1 - cl)
     ax.scatter(x[ok & ~excl], y[ok & ~excl], s=10, c="#555555", marker="o", zorder=3)
     ax.scatter(x[excl], y[excl], s=14, c="#c0392b", marker="o", zorder=3)
@@ -103,6 +105,21 @@ def contour(args):
     fig.tight_layout()
     fig.savefig(args.output, dpi=args.dpi)
     print("hfscan-plot: wrote %s" % args.output)
+    if args.export:
+        # the lines as drawn, in the grid's coordinates, for other tools
+        # (and the test that checks where they lie)
+        def lines(cs):
+            return [seg.tolist() for seg in cs.allsegs[0] if len(seg) > 1]
+
+        def edge(z):
+            cs = plt.figure().gca().contour(X, Y, z, levels=[zc])
+            return lines(cs)
+
+        out = {"labels": labels, "cl": cl, "observed": lines(c_obs), "expected": lines(c_exp),
+               "expected_m1": edge(z_lo), "expected_p1": edge(z_hi)}
+        with open(args.export, "w") as f:
+            json.dump(out, f)
+        print("hfscan-plot: wrote %s" % args.export)
 
 
 def register(sub):
@@ -118,4 +135,7 @@ def register(sub):
     c.add_argument("--rbf", default="linear",
                    help="RBF kernel: linear (default), multiquadric, thin_plate, cubic, gaussian")
     c.add_argument("--smooth", type=float, default=0.0, help="RBF smoothing (default 0: through the points)")
+    c.add_argument("--export", metavar="LINES.json",
+                   help="also write the contour lines (observed, expected, expected -1/+1 sigma) "
+                        "as lists of [x, y] vertices")
     c.set_defaults(func=contour)
