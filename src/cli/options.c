@@ -619,6 +619,24 @@ cleanup:
   return rc;
 }
 
+/* A likelihood that is not finite at the start point is an input error
+ * (the initial values of the workspace or of --set, --fix): the command's
+ * free fit starts there and would stop at once, and most commands would
+ * report only that their fits failed, not why.  Not for the points of a
+ * grid, which record a point whose fits failed instead (cmd_grid.c calls
+ * hfs_cli_load_spec). */
+static int check_start(const hfs_cli_opts *o, hfs_cli_ctx *c) {
+  hfs_model *m = c->model;
+  const double *main = hfs_model_observed(m);
+  if (isfinite(hfs_model_twice_nll(m, main, hfs_model_auxdata(m), c->init, NULL))) return HFS_OK;
+  char why[160] = "";
+  hfs_model_first_nonfinite(m, main, c->init, why, sizeof why);
+  return hfs_error_set(HFS_ERR_MODEL,
+                       "%s: the likelihood is not finite at the start point (the parameters' "
+                       "initial values)%s%s",
+                       o->workspace, why[0] ? ": " : "", why);
+}
+
 int hfs_cli_load(const hfs_cli_opts *o, hfs_cli_ctx *c) {
   hfs_spec *spec = NULL;
   memset(c, 0, sizeof *c);
@@ -637,7 +655,9 @@ int hfs_cli_load(const hfs_cli_opts *o, hfs_cli_ctx *c) {
     rc = hfs_spec_read_patched(o->workspace, o->patch, o->npatch,
                                o->no_digest_check ? HFS_SPEC_NO_DIGEST_CHECK : 0, &spec);
   }
-  return rc ? rc : hfs_cli_load_spec(o, spec, c);
+  if (!rc) rc = hfs_cli_load_spec(o, spec, c);
+  if (!rc) rc = check_start(o, c);
+  return rc;
 }
 
 int hfs_cli_load_spec(const hfs_cli_opts *o, hfs_spec *spec, hfs_cli_ctx *c) {

@@ -38,6 +38,17 @@ while IFS=$'\t' read -r name pattern; do
   echo "$err" | grep -Eq "$pattern" || { bad "$name" "message lacks /$pattern/: $err"; continue; }
   pass=$((pass + 1))
 done <"$dir/list.txt"
+# a start point where the likelihood is not finite: the same one line for
+# the commands other than fit, and --set moves the start to where it is
+f=$dir/nonfinite_start.json
+for cmd in "hypotest --mu 1" "ranking" "limit --calc toys --ntoys 2"; do
+  err=$("$HFSCAN" $cmd "$f" --quiet 2>&1 >/dev/null); rc=$?
+  { [ $rc -eq 1 ] && [ "$(printf '%s\n' "$err" | grep -c .)" -eq 1 ] &&
+    echo "$err" | grep -q "^hfscan: $f: the likelihood is not finite at the start point"; } &&
+    pass=$((pass + 1)) || bad "nonfinite_start ${cmd%% *}" "$rc: $err"
+done
+"$HFSCAN" fit "$f" --set jes=0 --json >/dev/null 2>&1 && pass=$((pass + 1)) ||
+  bad nonfinite_start_set "--set jes=0 did not make the start finite"
 # options that name a parameter the model does not have
 err=$("$HFSCAN" fit "$dir/valid.json" --fix ghost=1 2>&1); rc=$?
 { [ $rc -eq 1 ] && echo "$err" | grep -q "ghost"; } && pass=$((pass + 1)) || bad fix_unknown "$rc: $err"
