@@ -31,20 +31,10 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from hfscan_plot_io import attr as _attr, strings as _strings  # noqa: E402
 from scipy.stats import chi2  # noqa: E402
 
 
-def _attr(obj, name, default=None):
-    v = obj.attrs.get(name, default)
-    if isinstance(v, bytes):
-        v = v.decode()
-    if isinstance(v, np.ndarray) and v.size == 1:
-        v = v.item()
-    return v
-
-
-def _strings(ds):
-    return [s.decode() if isinstance(s, bytes) else str(s) for s in ds[...]]
 
 
 def _group(f, path, what, cmd):

@@ -18,21 +18,11 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from hfscan_plot_io import attr as _attr, strings as _strings  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 
 
-def _attr(obj, name, default=None):
-    v = obj.attrs.get(name, default)
-    if isinstance(v, bytes):
-        v = v.decode()
-    if isinstance(v, np.ndarray) and v.size == 1:
-        v = v.item()
-    return v
-
-
-def _strings(ds):
-    return [s.decode() if isinstance(s, bytes) else str(s) for s in ds[...]]
 
 
 def _poi_label(poi):
