@@ -4,7 +4,8 @@
 # signal sent to the ranks as soon as they exist.  Every run either finishes
 # (exit 0, the complete result) or stops with exit 3 and a checkpoint that a
 # resume completes (every fourth is resumed and compared with the
-# uninterrupted result); none is killed by a signal.
+# uninterrupted result); none is killed by a signal.  Then TERM, and USR1
+# through mpirun with 2 ranks, during a toy limit's asymptotic pre-scan.
 # Usage: test_startup.sh HFSCAN SOURCE_DIR [RUNS]
 set -u
 HFSCAN=$1
@@ -70,4 +71,56 @@ for i in $(seq 1 "$RUNS"); do
   esac
 done
 echo "$RUNS runs: $finished finished, $stopped stopped and resumed"
+
+# A signal during a toy limit's asymptotic pre-scan: without --scan, rank 0
+# computes the asymptotic limit that places the grid before any toy (about
+# 0.2 s here), outside the scheduler, so HFS_TEST_UNIT_DELAY_MS does not
+# stretch it.  The set-up reaches it about 20 ms after the output's lock
+# appears (gdb breakpoints on hfs_store_lock_acquire and hfs_infer_limit),
+# so the signal goes out 40 to 160 ms after the lock; a case counts as
+# landed in the pre-scan when the scheduler's first line ("N units on M
+# ranks") is not yet on stderr just before the signal.  SIGTERM to one
+# process, SIGUSR1 to mpirun (which forwards it) with 2 ranks; each run
+# exits 3 or 0, and the same command run again completes to the
+# uninterrupted result.
+LARGS=(limit "$WS" --calc toys --ntoys 2 --seed 13 --checkpoint-interval 0)
+"$HFSCAN" "${LARGS[@]}" --quiet -o lref.h5 > /dev/null 2> lref.err || fail "toy limit reference: $(cat lref.err)"
+for mode in TERM USR1-mpirun; do
+  landed=0
+  for delay in 0.04 0.08 0.12 0.16; do
+    out=pre-$mode-$delay.h5
+    if [ $mode = TERM ]; then
+      "$HFSCAN" "${LARGS[@]}" -o $out > /dev/null 2> pre.err &
+      sig=TERM
+    else
+      mpirun -np 2 --oversubscribe "$HFSCAN" "${LARGS[@]}" -o $out > /dev/null 2> pre.err &
+      sig=USR1
+    fi
+    pid=$!
+    for _ in $(seq 1 5000); do [ -e $out.lock ] || ! kill -0 $pid 2> /dev/null && break; sleep 0.002; done
+    [ -e $out.lock ] || fail "pre-scan, $mode: no lock appeared: $(tail -3 pre.err)"
+    sleep $delay
+    grep -q "units on" pre.err || landed=$((landed + 1))
+    kill -$sig $pid 2> /dev/null
+    wait $pid
+    rc=$?
+    case $rc in
+      0) same lref.h5 $out ;;
+      3)
+        st=$("$HFSCAN" status $out 2>&1)
+        [ $? -eq 3 ] || fail "pre-scan, $mode after ${delay}s: exit 3 but no resumable checkpoint: $st; the run said: $(tail -3 pre.err)"
+        if [ $mode = TERM ]; then
+          "$HFSCAN" "${LARGS[@]}" -o $out > /dev/null 2> resume.err
+        else
+          mpirun -np 2 --oversubscribe "$HFSCAN" "${LARGS[@]}" -o $out > /dev/null 2> resume.err
+        fi
+        [ $? -eq 0 ] || fail "pre-scan, $mode after ${delay}s: the rerun failed: $(tail -3 resume.err)"
+        same lref.h5 $out
+        ;;
+      *) fail "pre-scan, $mode after ${delay}s: exit status $rc: $(tail -3 pre.err)" ;;
+    esac
+  done
+  [ $landed -ge 1 ] || fail "pre-scan, $mode: no signal landed before the toys started (test premise)"
+  echo "pre-scan, $mode: $landed of 4 signals landed in the pre-scan"
+done
 echo "1 passed, 0 failed"
