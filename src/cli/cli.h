@@ -65,6 +65,8 @@ typedef struct {
   double checkpoint_interval;   /* seconds between checkpoint commits */
   double worker_timeout;        /* seconds before a silent rank is given up */
   int robust;                   /* --robust: HFS_ROBUST_* */
+  int limit_method;             /* limit --limit-method: HFS_LIMIT_STEPS or _BRENT */
+  int have_limit_method;
   const char *argv_line;
   int data_asimov; /* --data asimov[:mu=X][:nuis=...] (data.c) */
   double asimov_mu;

@@ -220,6 +220,7 @@ int hfs_cli_limit(const hfs_cli_opts *o_, const hfs_cli_ctx *c_, hfs_infer *I) {
   lo.nscan = o.nscan;
   lo.scan_lo = o.scan_lo;
   lo.scan_hi = o.scan_hi;
+  lo.method = o.limit_method;
   HFS_CHECK(hfs_infer_limit(I, &lo, &L));
   double wall = hfs_now() - t0;
   if (o.json) {

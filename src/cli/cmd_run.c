@@ -104,9 +104,9 @@ int hfs_cmd_run(int argc, char **argv) {
             "  optimizer, fix, bounds, set, freeze (repeatable), normsys_code, histosys_code, top, "
             "group\n"
             "  (repeatable), level (repeatable), checkpoint_interval, data, par (repeatable),\n"
-            "  freeze_group (repeatable), yields (prefit|postfit); for task grid: patchset,\n"
-            "  points (repeatable), limit (yes|no), limit_method, toys_min, toys_max, toys_batch,\n"
-            "  cls_accuracy, harvest.  See docs/jobs.md.\n");
+            "  freeze_group (repeatable), yields (prefit|postfit), limit_method (limit, grid);\n"
+            "  for task grid: patchset, points (repeatable), limit (yes|no), toys_min, toys_max,\n"
+            "  toys_batch, cls_accuracy, harvest.  See docs/jobs.md.\n");
     return argc < 2 ? HFS_EXIT_USAGE : HFS_EXIT_OK;
   }
   const char *job = argv[1];

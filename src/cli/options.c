@@ -48,6 +48,7 @@ void hfs_cli_opts_default(hfs_cli_opts *o) {
   o->checkpoint_interval = 30;
   o->worker_timeout = 300;
   o->robust = HFS_ROBUST_OBSERVED;
+  o->limit_method = HFS_LIMIT_STEPS;
 }
 
 void hfs_cli_apply_robust(const hfs_cli_opts *o, hfs_infer *I) {
@@ -121,7 +122,8 @@ enum {
   O_FREEZE_GROUP,
   O_WTIMEOUT,
   O_ROBUST,
-  O_NODIGEST
+  O_NODIGEST,
+  O_LIMIT_METHOD
 };
 
 static const optdef defs[] = {
@@ -230,6 +232,12 @@ static const optdef defs[] = {
      NULL,
      "observed|toys|off  which fits search for the global minimum (default observed: data and "
      "Asimov fits; toys: also toy fits)"},
+    /* grid takes the option out of its arguments itself (cmd_grid.c); listed
+     * for its help */
+    {{"limit-method", required_argument, 0, O_LIMIT_METHOD},
+     "limit grid",
+     "secant|brent  root finding of asymptotic limits (default secant: few fits; brent: "
+     "Brent's method on full hypothesis tests)"},
     {{"help", no_argument, 0, O_HELP}, NULL, "this help"},
 };
 #define NDEFS ((int)(sizeof defs / sizeof defs[0]))
@@ -397,6 +405,17 @@ int hfs_cli_parse(const char *cmd, int argc, char **argv, hfs_cli_opts *o) {
           return HFS_EXIT_USAGE;
         }
         break;
+      case O_LIMIT_METHOD:
+        if (!strcmp(optarg, "secant"))
+          o->limit_method = HFS_LIMIT_STEPS;
+        else if (!strcmp(optarg, "brent"))
+          o->limit_method = HFS_LIMIT_BRENT;
+        else {
+          hfs_cli_error("--limit-method %s: expected secant or brent", optarg);
+          return HFS_EXIT_USAGE;
+        }
+        o->have_limit_method = 1;
+        break;
       case O_STRICT: o->strict = 1; break;
       case O_MU:
         if (!parse_double(optarg, &o->mu)) {
@@ -548,6 +567,12 @@ int hfs_cli_parse(const char *cmd, int argc, char **argv, hfs_cli_opts *o) {
     return HFS_EXIT_USAGE;
   }
   o->workspace = argv[optind];
+  if (o->have_limit_method && o->toys) {
+    hfs_cli_error(
+        "--limit-method applies to asymptotic limits (a toy limit interpolates CLs on its --scan "
+        "grid)");
+    return HFS_EXIT_USAGE;
+  }
   if (o->output && !strcmp(cmd, "summary")) {
     size_t n = strlen(o->output);
     if (n >= 3 && !strcmp(o->output + n - 3, ".h5")) {

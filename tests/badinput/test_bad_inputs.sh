@@ -60,6 +60,10 @@ err=$("$HFSCAN" fit "$dir/does-not-exist.json" 2>&1); rc=$?
 { [ $rc -eq 1 ] && echo "$err" | grep -q "does-not-exist.json"; } && pass=$((pass + 1)) || bad missing_file "$rc: $err"
 err=$("$HFSCAN" fit "$dir/valid.json" --optimizer foo 2>&1); rc=$?
 [ $rc -eq 2 ] && pass=$((pass + 1)) || bad usage "$rc: $err"
+err=$("$HFSCAN" limit "$dir/valid.json" --limit-method newton 2>&1); rc=$?
+{ [ $rc -eq 2 ] && echo "$err" | grep -q "expected secant or brent"; } && pass=$((pass + 1)) || bad limit_method "$rc: $err"
+err=$("$HFSCAN" limit "$dir/valid.json" --limit-method brent --calc toys 2>&1); rc=$?
+{ [ $rc -eq 2 ] && echo "$err" | grep -q "applies to asymptotic limits"; } && pass=$((pass + 1)) || bad limit_method_toys "$rc: $err"
 # job files: unknown key, repeated key, missing task, a line without '='
 jd=$(mktemp -d)
 printf 'workspace = %s\ntask = fit\nntoy = 5\n' "$dir/valid.json" >"$jd/a.job"
