@@ -66,7 +66,8 @@ static void read_unit_delay(void) {
 static int run_unit(const hfs_sched_task *task, int64_t unit, void *res) {
   int rc = task->run(task->ctx, unit, res);
   if (unit_delay > 0.0) {
-    struct timespec ts = {(time_t)unit_delay, (long)((unit_delay - (double)(time_t)unit_delay) * 1e9)};
+    struct timespec ts = {(time_t)unit_delay,
+                          (long)((unit_delay - (double)(time_t)unit_delay) * 1e9)};
     nanosleep(&ts, NULL);
   }
   return rc;
