@@ -662,6 +662,8 @@ static int check_start(const hfs_cli_opts *o, hfs_cli_ctx *c) {
                        o->workspace, why[0] ? ": " : "", why);
 }
 
+static int load_spec(const hfs_cli_opts *o, hfs_spec *spec, hfs_cli_ctx *c, int check_init);
+
 int hfs_cli_load(const hfs_cli_opts *o, hfs_cli_ctx *c) {
   hfs_spec *spec = NULL;
   memset(c, 0, sizeof *c);
@@ -680,12 +682,13 @@ int hfs_cli_load(const hfs_cli_opts *o, hfs_cli_ctx *c) {
     rc = hfs_spec_read_patched(o->workspace, o->patch, o->npatch,
                                o->no_digest_check ? HFS_SPEC_NO_DIGEST_CHECK : 0, &spec);
   }
-  if (!rc) rc = hfs_cli_load_spec(o, spec, c);
-  if (!rc) rc = check_start(o, c);
-  return rc;
+  return rc ? rc : load_spec(o, spec, c, 1);
 }
 
-int hfs_cli_load_spec(const hfs_cli_opts *o, hfs_spec *spec, hfs_cli_ctx *c) {
+/* With check_init, the start point is checked on the workspace's data
+ * before --data replaces them: an Asimov data set is made from the same
+ * start, so its own error would hide the cause. */
+static int load_spec(const hfs_cli_opts *o, hfs_spec *spec, hfs_cli_ctx *c, int check_init) {
   int rc = HFS_OK;
   memset(c, 0, sizeof *c);
   c->spec = spec;
@@ -729,9 +732,14 @@ int hfs_cli_load_spec(const hfs_cli_opts *o, hfs_spec *spec, hfs_cli_ctx *c) {
     c->fixed[i] = 1;
     c->init[i] = o->fix_value[k];
   }
+  if (check_init) HFS_CHECK(check_start(o, c));
   HFS_CHECK(hfs_cli_data_apply(o, c));
 cleanup:
   return rc;
+}
+
+int hfs_cli_load_spec(const hfs_cli_opts *o, hfs_spec *spec, hfs_cli_ctx *c) {
+  return load_spec(o, spec, c, 0);
 }
 
 void hfs_cli_ctx_free(hfs_cli_ctx *c) {

@@ -39,9 +39,10 @@ while IFS=$'\t' read -r name pattern; do
   pass=$((pass + 1))
 done <"$dir/list.txt"
 # a start point where the likelihood is not finite: the same one line for
-# the commands other than fit, and --set moves the start to where it is
+# the commands other than fit and with --data asimov (made from that start),
+# and --set moves the start to where it is
 f=$dir/nonfinite_start.json
-for cmd in "hypotest --mu 1" "ranking" "limit --calc toys --ntoys 2"; do
+for cmd in "hypotest --mu 1" "ranking" "limit --calc toys --ntoys 2" "fit --data asimov:nuis=postfit"; do
   err=$("$HFSCAN" $cmd "$f" --quiet 2>&1 >/dev/null); rc=$?
   { [ $rc -eq 1 ] && [ "$(printf '%s\n' "$err" | grep -c .)" -eq 1 ] &&
     echo "$err" | grep -q "^hfscan: $f: the likelihood is not finite at the start point"; } &&
