@@ -98,6 +98,13 @@ static int fuse(hfs_model *m) {
   }
   for (size_t q = 0; q < npair; ++q)
     m->mt_simple2[q] = m->mt_simple[2 * q] && m->mt_simple[2 * q + 1];
+  /* the terms of the other pairs, evaluated in a loop of their own after
+   * the pairs' (NextStat's 50 normfactors went out of line one by one) */
+  HFS_ALLOC(m->mt_other, 2 * npair);
+  m->nmother = 0;
+  for (size_t q = 0; q < npair; ++q)
+    for (int t = 2 * (int)q; !m->mt_simple2[q] && t < 2 * (int)q + 2 && t < nm; ++t)
+      m->mt_other[m->nmother++] = t;
   /* parameters with a histosys somewhere */
   for (int q = 0; q < m->npar; ++q) slot[q] = 0;
   for (int t = 0; t < na; ++t) slot[m->aterm[t].par] = 1;
@@ -140,6 +147,16 @@ int hfs__model_compile(hfs_model *m, int normsys_code) {
   m->normsys_code = normsys_code;
   HFS_CHECK(fuse(m));
   HFS_CHECK(place(m));
+  /* a sample without histosys has A = its nominal at every point, one
+   * without per-bin factors G = 1: set here once, the rate pass leaves them
+   * (NextStat's model: every sample one or the other) */
+  for (int i = 0; i < m->nblocks; ++i) {
+    const hfs_csample *c = &m->cs[i];
+    if (c->a1 == c->a0)
+      memcpy(&m->sb_A[c->nom], &m->nominal[c->nom], sizeof(double) * (size_t)c->nbins);
+    if (c->b1 == c->b0)
+      for (int j = 0; j < c->nbins; ++j) m->sb_G[c->nom + j] = 1;
+  }
   size_t ns = (size_t)m->st_nshared, nbb = 0, nbs = 0;
   for (int b = 0; b < m->st_nblocks; ++b) {
     size_t k = (size_t)(m->st_block_off[b + 1] - m->st_block_off[b]);
@@ -196,6 +213,7 @@ void hfs__model_compiled_free(hfs_model *m) {
   free(m->mt_par);
   free(m->mt_simple);
   free(m->mt_simple2);
+  free(m->mt_other);
   free(m->mt_c);
   free(m->sh_idx);
   free(m->loc_blk);

@@ -71,8 +71,10 @@ static inline void normsys_factor(const hfs_normsys_coef *c, double x, int order
 
 /* kappa, kappa' and kappa'' (orders up to `order`) of fused term t at x
  * into mk, mk1, mk2: the polynomial for one code-4 normsys inside |x| < 1,
- * else the product of the term's factors. */
-static void mterm_eval(hfs_model *m, int t, double x, int order) {
+ * else the product of the term's factors.  Inlined into the loop over the
+ * terms outside the two-lane pairs (mt_other). */
+static inline __attribute__((always_inline)) void mterm_eval_inline(hfs_model *m, int t, double x,
+                                                                    int order) {
   double o[3] = {0, 0, 0};
   if (m->mt_simple[t] && x < 1 && x > -1) {
     const double *a = &m->mt_c[12 * (size_t)(t / 2) + t % 2];
@@ -108,17 +110,23 @@ static void mterm_eval(hfs_model *m, int t, double x, int order) {
   if (order > 1) m->mk2[t] = o[2];
 }
 
-/* Every fused term, two at a time: the code-4 polynomial of a pair of
- * one-normsys terms inside |x| < 1 in both lanes (nearly all pairs), any
- * other pair term by term. */
+/* The same out of line, for a pair whose x leaves |x| < 1 (rare). */
+static void mterm_eval(hfs_model *m, int t, double x, int order) {
+  mterm_eval_inline(m, t, x, order);
+}
+
+/* Every fused term: the code-4 polynomials of the pairs of one-normsys
+ * terms inside |x| < 1 two at a time (nearly all pairs), the terms of the
+ * other pairs one by one. */
 static void eval_terms(hfs_model *m, const double *theta, int order) {
   int nt = m->nmterm;
   for (int t = 0; t < nt; t += 2) {
+    if (!m->mt_simple2[t / 2]) continue;
     double x0 = theta[m->mt_par[t]], x1 = theta[m->mt_par[t + 1]];
     /* fabs(x) < 1 is -1 < x < 1, false for NaN */
-    if (!(m->mt_simple2[t / 2] && fabs(x0) < 1 && fabs(x1) < 1)) {
+    if (!(fabs(x0) < 1 && fabs(x1) < 1)) {
       mterm_eval(m, t, x0, order);
-      if (t + 1 < nt) mterm_eval(m, t + 1, x1, order);
+      mterm_eval(m, t + 1, x1, order);
       continue;
     }
     const v2du *a = (const v2du *)&m->mt_c[6 * (size_t)t];
@@ -132,6 +140,10 @@ static void eval_terms(hfs_model *m, const double *theta, int order) {
     if (order == 1) continue;
     v2d d2 = (((30 * a[5] * x + 20 * a[4]) * x + 12 * a[3]) * x + 6 * a[2]) * x + 2 * a[1];
     *(v2du *)&m->mk2[t] = d2;
+  }
+  for (int i = 0; i < m->nmother; ++i) {
+    int t = m->mt_other[i];
+    mterm_eval_inline(m, t, theta[m->mt_par[t]], order);
   }
 }
 
@@ -205,15 +217,28 @@ static void eval_rates(hfs_model *m, const double *theta, int order) {
         for (; t < na; ++t) s0 += g[t] * du[t] + g[st + t] * dd[t];
         A[j] = nom[j] + ((s0 + s1) + (s2 + s3));
       }
-    } else {
-      for (int j = 0; j < nb; ++j) A[j] = nom[j];
     }
-    for (int j = 0; j < nb; ++j) G[j] = 1;
-    for (int k = c->b0; k < c->b1; ++k) {
-      const int *pp = &m->pb_par[m->binmod[k].off];
-      for (int j = 0; j < nb; ++j) G[j] *= theta[pp[j]];
-    }
+    /* without histosys A is the nominal, set once (hfs__model_compile) */
     double *nu = &m->nu[c->bin0];
+    if (c->b1 - c->b0 == 1) {
+      /* one per-bin factor (a gamma), the common case: G and nu in one
+       * pass, each the same products as below */
+      const int *pp = &m->pb_par[m->binmod[c->b0].off];
+      for (int j = 0; j < nb; ++j) {
+        double g = 1;
+        g *= theta[pp[j]];
+        G[j] = g;
+        nu[j] += F * g * A[j];
+      }
+      continue;
+    }
+    if (c->b1 > c->b0) { /* else G = 1, set once (hfs__model_compile) */
+      for (int j = 0; j < nb; ++j) G[j] = 1;
+      for (int k = c->b0; k < c->b1; ++k) {
+        const int *pp = &m->pb_par[m->binmod[k].off];
+        for (int j = 0; j < nb; ++j) G[j] *= theta[pp[j]];
+      }
+    }
     for (int j = 0; j < nb; ++j) nu[j] += F * G[j] * A[j];
   }
 }

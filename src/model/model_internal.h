@@ -124,6 +124,7 @@ struct hfs_model {
    * even number of terms; mt_simple2: both terms of a pair are simple. */
   int *mt_par;
   unsigned char *mt_simple, *mt_simple2;
+  int nmother, *mt_other; /* the terms of the pairs without mt_simple2 */
   double *mt_c;
   int normsys_code;
   /* position of each parameter in the structure: shared index, or -1 and
