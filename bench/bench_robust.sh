@@ -4,7 +4,12 @@
 # against --robust off, alternating, REPS times each; prints the median CPU
 # time (user + system, which a loaded machine inflates far less than wall
 # time) and the median wall time of each, and their ratio.
+# The CPU time of these commands is mostly the process start-up (~0.1 s; a
+# Belle II fit takes 2 ms), so its ratio scatters by +-10% between runs;
+# BENCH_IR=1 counts instead the instructions of one run of each (valgrind's
+# callgrind), within 0.01% from run to run, start-up included.
 #   bash bench/bench_robust.sh [BUILD_DIR] [REPS]
+#   BENCH_IR=1 bash bench/bench_robust.sh [BUILD_DIR]
 set -u
 B=${1:-build}
 REPS=${2:-5}
@@ -13,9 +18,9 @@ BELLE=$SRC/../shared/workspaces/belle2_knunu_2023/combined_likelihood.json
 [ -f "$BELLE" ] || { echo "skipped: $BELLE not found"; exit 0; }
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 echo "# bench_robust $(date -u +%FT%TZ) on $(nproc) cores; load $(cut -d' ' -f1-3 /proc/loadavg)"
-/usr/bin/python3 - "$B/hfscan" "$BELLE" "$REPS" << 'PYEOF'
-import os, resource, statistics, subprocess, sys, time
-hfscan, ws, reps = sys.argv[1], sys.argv[2], int(sys.argv[3])
+/usr/bin/python3 - "$B/hfscan" "$BELLE" "$REPS" "${BENCH_IR:-0}" << 'PYEOF'
+import os, re, resource, statistics, subprocess, sys, time
+hfscan, ws, reps, ir = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4] == "1"
 cmds = {
     "fit": ["fit", ws, "--quiet"],
     "hypotest mu=1": ["hypotest", ws, "--mu", "1", "--quiet"],
@@ -31,6 +36,19 @@ def run(args):
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     return cpu, wall
+def instructions(args):
+    p = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", hfscan]
+                       + args, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                       text=True)
+    return int(re.search(r"Collected : (\d+)", p.stderr).group(1))
+if ir:
+    print("| command | instructions, --robust observed | instructions, --robust off | ratio |")
+    print("|---|---|---|---|")
+    for name, args in cmds.items():
+        n = {m: instructions(args + ["--robust", m]) for m in ("observed", "off")}
+        print(f"| {name} | {n['observed']:,} | {n['off']:,} | {n['observed'] / n['off']:.4f} |",
+              flush=True)
+    sys.exit(0)
 print(f"| command | CPU s, --robust observed | CPU s, --robust off | ratio | wall s (observed / off) |")
 print("|---|---|---|---|---|")
 for name, args in cmds.items():
