@@ -341,9 +341,13 @@ int hfs_multistart_minimize(hfs_multistart *ms, const double *main, const double
   if (!main) main = hfs_model_observed(ms->m);
   if (!aux) aux = hfs_model_auxdata(ms->m);
   HFS_CHECK(hfs_fitter_minimize(ms->f, main, aux, init, fixed, with_errors, res));
-  /* before the screening and the restarts change the fitter's factors */
+  /* before the screening and the restarts change the fitter's factors;
+   * without candidates nothing changes them, and the caller gets the same
+   * direction from the fitter (hfs_fitter_profile_direction) only when it
+   * needs one: a ranking's fits never do */
   int poi = hfs_model_poi(ms->m);
-  ms->have_dir_poi = hfs_fitter_profile_direction(ms->f, res->theta, poi, ms->dir_poi, NULL);
+  ms->have_dir_poi =
+      ms->nflagged > 0 && hfs_fitter_profile_direction(ms->f, res->theta, poi, ms->dir_poi, NULL);
   ms->nminima = 0;
   note_minimum(ms, res);
   int n_starts = 1, n_iter = res->n_iter, n_eval = res->n_eval, kept = 0;
