@@ -185,3 +185,24 @@ slurm_array_states() {
 
 # slurm_restarts JOBID: how often the job was requeued (Slurm's Restarts counter).
 slurm_restarts() { slurm_job_field "$1" Restarts | head -n 1; }
+
+# slurm_hfscan_setup: for the drivers that run hfscan on the cluster. Exports HFSCAN (the build's
+# binary, which the jobs inherit) and sets SRC (the source tree), starts the cluster and enters a
+# scratch directory $work (slurm_tmpdir).
+slurm_hfscan_setup() {
+    export HFSCAN=${HFS_BUILD_DIR:?}/hfscan
+    SRC=$(cd "$HFS_SLURM_DIR/../.." && pwd)
+    [ -x "$HFSCAN" ] || slurm_fail "no hfscan binary at $HFSCAN"
+    slurm_cluster_up
+    slurm_tmpdir work
+    cd "$work" || exit 1
+}
+
+# slurm_toys_job FILE KEY=VALUE...: a job file of toys for a hypothesis test at mu = 2 on the
+# shipped input, with the given further keys (ntoys, seed, ...).
+slurm_toys_job() {
+    local f=$1
+    shift
+    printf '%s\n' "workspace = $SRC/inputs/belle2_like.json" "task = hypotest" "mu = 2" \
+        "calc = toys" "$@" >"$f"
+}

@@ -3,16 +3,9 @@
 # (slurm/submit-array.sh) and merged by the dependent merge job equals a
 # single run; merging parts made with other options is refused.
 . "$(dirname "$0")/lib.sh"
-HFSCAN=${HFS_BUILD_DIR:?}/hfscan
-SRC=$(cd "$(dirname "$0")/../.." && pwd)
-[ -x "$HFSCAN" ] || slurm_fail "no hfscan binary at $HFSCAN"
-slurm_cluster_up
-slurm_tmpdir work
-cd "$work" || exit 1
-printf '%s\n' "workspace = $SRC/inputs/belle2_like.json" "task = hypotest" "mu = 2" \
-  "calc = toys" "ntoys = 60" "seed = 4" >toys.job
+slurm_hfscan_setup
+slurm_toys_job toys.job "ntoys = 60" "seed = 4"
 "$HFSCAN" run toys.job --quiet -o single.h5 >single.txt || slurm_fail "single run failed"
-export HFSCAN
 read -r A M < <(bash "$SRC/slurm/submit-array.sh" 3 toys.job parts --quiet) || slurm_fail "submit"
 [ -n "$A" ] && [ -n "$M" ] || slurm_fail "submit-array.sh printed no job ids"
 slurm_log "array $A, merge $M"

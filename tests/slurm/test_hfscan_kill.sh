@@ -4,16 +4,9 @@
 # the toys of its last commit; resubmitting the same job resumes from it and
 # ends with the result of an uninterrupted run.
 . "$(dirname "$0")/lib.sh"
-HFSCAN=${HFS_BUILD_DIR:?}/hfscan
-SRC=$(cd "$(dirname "$0")/../.." && pwd)
-[ -x "$HFSCAN" ] || slurm_fail "no hfscan binary at $HFSCAN"
-slurm_cluster_up
-slurm_tmpdir work
-cd "$work" || exit 1
-printf '%s\n' "workspace = $SRC/inputs/belle2_like.json" "task = hypotest" "mu = 2" \
-  "calc = toys" "ntoys = 400" "seed = 13" "checkpoint_interval = 0.3" "output = out.h5" >toys.job
+slurm_hfscan_setup
+slurm_toys_job toys.job "ntoys = 400" "seed = 13" "checkpoint_interval = 0.3" "output = out.h5"
 "$HFSCAN" run toys.job --quiet -o ref.h5 >/dev/null || slurm_fail "reference run failed"
-export HFSCAN
 # the kill must land part-way on a machine of any speed (docs/scheduler.md, Tests)
 export HFS_TEST_UNIT_DELAY_MS=20
 printf '%s\n' '#!/bin/bash' 'exec mpirun "$HFSCAN" run toys.job --quiet' >job.sh

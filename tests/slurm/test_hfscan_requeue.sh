@@ -5,16 +5,9 @@
 # requeues itself, resumes from the file and finishes with the result of an
 # uninterrupted run.
 . "$(dirname "$0")/lib.sh"
-HFSCAN=${HFS_BUILD_DIR:?}/hfscan
-SRC=$(cd "$(dirname "$0")/../.." && pwd)
-[ -x "$HFSCAN" ] || slurm_fail "no hfscan binary at $HFSCAN"
-slurm_cluster_up
-slurm_tmpdir work
-cd "$work" || exit 1
-printf '%s\n' "workspace = $SRC/inputs/belle2_like.json" "task = hypotest" "mu = 2" \
-  "calc = toys" "ntoys = 500" "seed = 9" "checkpoint_interval = 0.5" >toys.job
+slurm_hfscan_setup
+slurm_toys_job toys.job "ntoys = 500" "seed = 9" "checkpoint_interval = 0.5"
 "$HFSCAN" run toys.job --quiet -o ref.h5 >/dev/null || slurm_fail "reference run failed"
-export HFSCAN
 # 20 ms after each toy keeps the job running for ~10 s, so that the warning
 # lands part-way on a machine of any speed (docs/scheduler.md, Tests)
 export HFS_TEST_UNIT_DELAY_MS=20

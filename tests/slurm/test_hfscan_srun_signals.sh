@@ -10,16 +10,9 @@
 # incomplete (status 3) and the same command resumes it to the result of an
 # uninterrupted run.
 . "$(dirname "$0")/lib.sh"
-HFSCAN=${HFS_BUILD_DIR:?}/hfscan
-SRC=$(cd "$(dirname "$0")/../.." && pwd)
-[ -x "$HFSCAN" ] || slurm_fail "no hfscan binary at $HFSCAN"
-slurm_cluster_up
-slurm_tmpdir work
-cd "$work" || exit 1
-printf '%s\n' "workspace = $SRC/inputs/belle2_like.json" "task = hypotest" "mu = 2" \
-  "calc = toys" "ntoys = 400" "seed = 21" "checkpoint_interval = 0.3" >toys.job
+slurm_hfscan_setup
+slurm_toys_job toys.job "ntoys = 400" "seed = 21" "checkpoint_interval = 0.3"
 "$HFSCAN" run toys.job --quiet -o ref.h5 >/dev/null || slurm_fail "reference run failed"
-export HFSCAN
 # 20 ms after each toy: the run lasts ~8 s, so the signal lands part-way on a
 # machine of any speed (docs/scheduler.md, Tests)
 export HFS_TEST_UNIT_DELAY_MS=20
