@@ -102,7 +102,10 @@ out=$("$HFSCAN" hypotest "$WS" --mu 2 --calc toys --ntoys 100000 -o ro/x.h5 2>&1
 [ $? -eq 1 ] || fail "a long run on a read-only folder did not fail: $out"
 
 # A second writer is refused at once, naming the holder; the first finishes.
-"$HFSCAN" "${ARGS[@]}" -o two.h5 --checkpoint-interval 0.1 > /dev/null 2> first.err &
+# The first run and the killed one below sleep 10 ms after each toy, so that
+# they are still running when the second writer or the kill comes, however
+# fast the machine and however few the toys (docs/scheduler.md, Tests).
+HFS_TEST_UNIT_DELAY_MS=10 "$HFSCAN" "${ARGS[@]}" -o two.h5 --checkpoint-interval 0.1 > /dev/null 2> first.err &
 first=$!
 for _ in $(seq 1 400); do [ -e two.h5.lock ] && break; sleep 0.05; done
 [ -e two.h5.lock ] || fail "no lock file beside the output"
@@ -116,7 +119,7 @@ same ref.h5 two.h5
 [ -e two.h5.lock ] && fail "the lock outlived its run"
 
 # A stale lock (its holder killed) is taken over.
-"$HFSCAN" "${ARGS[@]}" -o stale.h5 --checkpoint-interval 0.1 > /dev/null 2>&1 &
+HFS_TEST_UNIT_DELAY_MS=10 "$HFSCAN" "${ARGS[@]}" -o stale.h5 --checkpoint-interval 0.1 > /dev/null 2>&1 &
 pid=$!
 wait_partial stale.h5 || fail "no checkpoint appeared"
 kill -KILL $pid
