@@ -155,8 +155,15 @@ const hfs_impact_fit *hfs_scan_raw_unit(const hfs_scan *s, int64_t u) {
   return u >= 0 && u < 2 * (int64_t)s->n && s->done[u] ? &s->units[u] : NULL;
 }
 
+/* Point k of curve c as reported: the total curve after the continuation
+ * pass, the stat curve as run. */
+static const hfs_impact_fit *curve_point(const hfs_scan *s, int c, int k) {
+  return c == HFS_SCAN_TOTAL ? &s->best[k] : &s->units[(int64_t)c * s->n + k];
+}
+
 const hfs_impact_fit *hfs_scan_unit(const hfs_scan *s, int64_t u) {
-  if (s->finished && u >= 0 && u < s->n) return &s->best[u];
+  if (s->finished && u >= 0 && u < 2 * (int64_t)s->n)
+    return curve_point(s, (int)(u / s->n), (int)(u % s->n));
   return hfs_scan_raw_unit(s, u);
 }
 int64_t hfs_scan_ndone(const hfs_scan *s) { return s->ndone; }
@@ -182,9 +189,7 @@ static double crossing_value(double mu, void *p) {
   if (S->rc) return NAN;
   for (int k = 0; k < s->n; ++k)
     if (s->mu[k] == mu) {
-      const hfs_impact_fit *f =
-          S->curve == HFS_SCAN_TOTAL ? &s->best[k] : &s->units[(int64_t)S->curve * s->n + k];
-      return hfs_scan_dnll(s, f) - S->level;
+      return hfs_scan_dnll(s, curve_point(s, S->curve, k)) - S->level;
     }
   if (mu == s->free_fit.theta[s->poi]) return -S->level;
   if (s->nextra == s->cap) {
