@@ -96,8 +96,12 @@ static int fuse(hfs_model *m) {
     for (int k = 0; k < 6; ++k)
       m->mt_c[12 * (size_t)(t / 2) + 2 * k + t % 2] = m->mt_simple[t] ? m->cns[mt->n0].a[k] : 0;
   }
-  for (size_t q = 0; q < npair; ++q)
+  HFS_ALLOC(m->mt_pair, npair);
+  m->nmpair = 0;
+  for (size_t q = 0; q < npair; ++q) {
     m->mt_simple2[q] = m->mt_simple[2 * q] && m->mt_simple[2 * q + 1];
+    if (m->mt_simple2[q]) m->mt_pair[m->nmpair++] = (int)q;
+  }
   /* the terms of the other pairs, evaluated in a loop of their own after
    * the pairs' (NextStat's 50 normfactors went out of line one by one) */
   HFS_ALLOC(m->mt_other, 2 * npair);
@@ -171,6 +175,7 @@ int hfs__model_compile(hfs_model *m, int normsys_code) {
   HFS_ALLOC(m->gw, 6 * (size_t)m->naterm);
   HFS_ALLOC(m->asum, 2 * (size_t)m->max_aterm);
   HFS_ALLOC(m->csF, m->nblocks);
+  HFS_ALLOC(m->csFc, 4 * (size_t)m->nblocks);
   HFS_ALLOC(m->hX, ns * (size_t)m->nblocks);
   HFS_ALLOC(m->hY, ns * (size_t)m->nblocks);
   HFS_ALLOC(m->hJ, ns * (size_t)m->nbins);
@@ -214,6 +219,7 @@ void hfs__model_compiled_free(hfs_model *m) {
   free(m->mt_simple);
   free(m->mt_simple2);
   free(m->mt_other);
+  free(m->mt_pair);
   free(m->mt_c);
   free(m->sh_idx);
   free(m->loc_blk);
@@ -227,6 +233,7 @@ void hfs__model_compiled_free(hfs_model *m) {
   free(m->gw);
   free(m->asum);
   free(m->csF);
+  free(m->csFc);
   free(m->hX);
   free(m->hY);
   free(m->hJ);

@@ -123,25 +123,9 @@ void hfs_normsys_eval(const hfs_normsys_coef *c, double x, double out[3]) {
   }
   if (c->code == 4) {
     const double *a = c->a;
-    /* Horner for 1 + sum a_i x^i and its derivatives. */
-    double p = a[5], d = 6 * a[5], dd = 30 * a[5];
-    p = p * x + a[4];
-    p = p * x + a[3];
-    p = p * x + a[2];
-    p = p * x + a[1];
-    p = p * x + a[0];
-    d = d * x + 5 * a[4];
-    d = d * x + 4 * a[3];
-    d = d * x + 3 * a[2];
-    d = d * x + 2 * a[1];
-    d = d * x + a[0];
-    dd = dd * x + 20 * a[4];
-    dd = dd * x + 12 * a[3];
-    dd = dd * x + 6 * a[2];
-    dd = dd * x + 2 * a[1];
-    out[0] = 1 + p * x;
-    out[1] = d;
-    out[2] = dd;
+    out[0] = hfs_code4_kappa(a, 1, x);
+    out[1] = hfs_code4_dkappa(a, 1, x);
+    out[2] = hfs_code4_d2kappa(a, 1, x);
     return;
   }
   /* additive codes 0 and 2 applied to the factor: kappa = 1 + Delta with

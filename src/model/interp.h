@@ -23,6 +23,31 @@ typedef struct {
  * non-positive factor. */
 int hfs_normsys_prepare(hfs_normsys_coef *c, int code, double lo, double hi);
 
+/* kappa = 1 + x (a1 + a2 x + ... + a6 x^5) of code 4 inside |x| < 1, the
+ * coefficients a[0], a[s], .., a[5 s]: by Estrin's scheme, four multiplies
+ * deep instead of Horner's six (the likelihood is bound by this latency).
+ * Every evaluation of the polynomial and its derivatives goes through these
+ * or their two-lane copy in model.c, so that kappa has the same bits
+ * wherever it is computed. */
+static inline double hfs_code4_kappa(const double *a, int s, double x) {
+  double x2 = x * x;
+  double p = (a[0] + a[s] * x) + x2 * ((a[2 * s] + a[3 * s] * x) + x2 * (a[4 * s] + a[5 * s] * x));
+  return 1 + p * x;
+}
+
+/* Its first and second derivatives, the same way. */
+static inline double hfs_code4_dkappa(const double *a, int s, double x) {
+  double x2 = x * x;
+  return (a[0] + 2 * a[s] * x) +
+         x2 * ((3 * a[2 * s] + 4 * a[3 * s] * x) + x2 * (5 * a[4 * s] + 6 * a[5 * s] * x));
+}
+
+static inline double hfs_code4_d2kappa(const double *a, int s, double x) {
+  double x2 = x * x;
+  return (2 * a[s] + 6 * a[2 * s] * x) +
+         x2 * ((12 * a[3 * s] + 20 * a[4 * s] * x) + x2 * (30 * a[5 * s]));
+}
+
 /* kappa, dkappa/dalpha, d2kappa/dalpha2. */
 void hfs_normsys_eval(const hfs_normsys_coef *c, double alpha, double out[3]);
 

@@ -58,12 +58,11 @@ void hfs_model_init(const hfs_model *m, double *theta) {
 static inline void normsys_factor(const hfs_normsys_coef *c, double x, int order, double k[3]) {
   if (c->code == 4 && x < 1 && x > -1) {
     const double *a = c->a;
-    double p = ((((a[5] * x + a[4]) * x + a[3]) * x + a[2]) * x + a[1]) * x + a[0];
-    k[0] = 1 + p * x;
+    k[0] = hfs_code4_kappa(a, 1, x);
     if (order == 0) return;
-    k[1] = ((((6 * a[5] * x + 5 * a[4]) * x + 4 * a[3]) * x + 3 * a[2]) * x + 2 * a[1]) * x + a[0];
+    k[1] = hfs_code4_dkappa(a, 1, x);
     if (order == 1) return;
-    k[2] = (((30 * a[5] * x + 20 * a[4]) * x + 12 * a[3]) * x + 6 * a[2]) * x + 2 * a[1];
+    k[2] = hfs_code4_d2kappa(a, 1, x);
     return;
   }
   hfs_normsys_eval(c, x, k);
@@ -79,9 +78,9 @@ static inline __attribute__((always_inline)) void mterm_eval_inline(hfs_model *m
   if (m->mt_simple[t] && x < 1 && x > -1) {
     const double *a = &m->mt_c[12 * (size_t)(t / 2) + t % 2];
     /* a_k of term t at a[2k]: the pair layout of the vector pass */
-    o[0] = 1 + (((((a[10] * x + a[8]) * x + a[6]) * x + a[4]) * x + a[2]) * x + a[0]) * x;
-    o[1] = ((((6 * a[10] * x + 5 * a[8]) * x + 4 * a[6]) * x + 3 * a[4]) * x + 2 * a[2]) * x + a[0];
-    o[2] = (((30 * a[10] * x + 20 * a[8]) * x + 12 * a[6]) * x + 6 * a[4]) * x + 2 * a[2];
+    o[0] = hfs_code4_kappa(a, 2, x);
+    o[1] = hfs_code4_dkappa(a, 2, x);
+    o[2] = hfs_code4_d2kappa(a, 2, x);
   } else if (m->mt_simple[t]) {
     hfs_normsys_eval(&m->cns[m->mterm[t].n0], x, o);
   } else {
@@ -115,31 +114,50 @@ static void mterm_eval(hfs_model *m, int t, double x, int order) {
   mterm_eval_inline(m, t, x, order);
 }
 
-/* Every fused term: the code-4 polynomials of the pairs of one-normsys
- * terms inside |x| < 1 two at a time (nearly all pairs), the terms of the
- * other pairs one by one. */
-static void eval_terms(hfs_model *m, const double *theta, int order) {
-  int nt = m->nmterm;
-  for (int t = 0; t < nt; t += 2) {
-    if (!m->mt_simple2[t / 2]) continue;
-    double x0 = theta[m->mt_par[t]], x1 = theta[m->mt_par[t + 1]];
+/* kappa and the derivatives asked for of the simple pairs (both terms one
+ * code-4 normsys), two lanes at a time, with no branch in the loop: a pair
+ * with an x outside |x| < 1 gets the polynomial too, and the count of such
+ * pairs returned sends the caller to redo them. */
+static inline __attribute__((always_inline)) int eval_pairs(hfs_model *m, const double *theta,
+                                                            int order) {
+  const int *pair = m->mt_pair, *par = m->mt_par;
+  int np = m->nmpair, outside = 0;
+  for (int i = 0; i < np; ++i) {
+    int t = 2 * pair[i];
+    double x0 = theta[par[t]], x1 = theta[par[t + 1]];
     /* fabs(x) < 1 is -1 < x < 1, false for NaN */
-    if (!(fabs(x0) < 1 && fabs(x1) < 1)) {
-      mterm_eval(m, t, x0, order);
-      mterm_eval(m, t + 1, x1, order);
-      continue;
-    }
+    outside += !(fabs(x0) < 1 && fabs(x1) < 1);
     const v2du *a = (const v2du *)&m->mt_c[6 * (size_t)t];
     v2d x = {x0, x1};
-    v2d v = 1 + (((((a[5] * x + a[4]) * x + a[3]) * x + a[2]) * x + a[1]) * x + a[0]) * x;
+    /* hfs_code4_kappa on two lanes */
+    v2d x2 = x * x;
+    v2d p = (a[0] + a[1] * x) + x2 * ((a[2] + a[3] * x) + x2 * (a[4] + a[5] * x));
+    v2d v = 1 + p * x;
     *(v2du *)&m->mk[t] = v;
     if (order == 0) continue;
     v2d d1 =
-        ((((6 * a[5] * x + 5 * a[4]) * x + 4 * a[3]) * x + 3 * a[2]) * x + 2 * a[1]) * x + a[0];
+        (a[0] + 2 * a[1] * x) + x2 * ((3 * a[2] + 4 * a[3] * x) + x2 * (5 * a[4] + 6 * a[5] * x));
     *(v2du *)&m->mk1[t] = d1;
     if (order == 1) continue;
-    v2d d2 = (((30 * a[5] * x + 20 * a[4]) * x + 12 * a[3]) * x + 6 * a[2]) * x + 2 * a[1];
+    v2d d2 = (2 * a[1] + 6 * a[2] * x) + x2 * ((12 * a[3] + 20 * a[4] * x) + x2 * (30 * a[5]));
     *(v2du *)&m->mk2[t] = d2;
+  }
+  return outside;
+}
+
+/* Every fused term: the simple pairs (nearly all terms), then the terms of
+ * the other pairs one by one. */
+static void eval_terms(hfs_model *m, const double *theta, int order) {
+  int outside = order == 0   ? eval_pairs(m, theta, 0)
+                : order == 1 ? eval_pairs(m, theta, 1)
+                             : eval_pairs(m, theta, 2);
+  for (int i = 0; outside && i < m->nmpair; ++i) {
+    int t = 2 * m->mt_pair[i];
+    double x0 = theta[m->mt_par[t]], x1 = theta[m->mt_par[t + 1]];
+    if (fabs(x0) < 1 && fabs(x1) < 1) continue;
+    mterm_eval(m, t, x0, order);
+    mterm_eval(m, t + 1, x1, order);
+    outside--;
   }
   for (int i = 0; i < m->nmother; ++i) {
     int t = m->mt_other[i];
@@ -163,11 +181,43 @@ static void eval_rates(hfs_model *m, const double *theta, int order) {
   double *pre = m->mpre;
   for (int ib = 0; ib < m->nblocks; ++ib) {
     const hfs_csample *c = &m->cs[ib];
-    double F = 1;
-    for (int t = c->m0; t < c->m1; ++t) {
-      if (order) pre[t] = F;
-      F *= mk[t];
+    /* F as four interleaved partial products (term t in product
+     * (t - m0) mod 4): one chain of dependent multiplies per sample was the
+     * longest latency of the pass.  For the gradient, each term's prefix
+     * within its own product (pre) and the four products (csFc). */
+    double F0 = 1, F1 = 1, F2 = 1, F3 = 1;
+    int t = c->m0, q = c->m0 + ((c->m1 - c->m0) & ~3);
+    if (order == 0) {
+      for (; t < q; t += 4) {
+        F0 *= mk[t];
+        F1 *= mk[t + 1];
+        F2 *= mk[t + 2];
+        F3 *= mk[t + 3];
+      }
+      if (t < c->m1) F0 *= mk[t];
+      if (t + 1 < c->m1) F1 *= mk[t + 1];
+      if (t + 2 < c->m1) F2 *= mk[t + 2];
+    } else {
+      for (; t < q; t += 4) {
+        pre[t] = F0;
+        pre[t + 1] = F1;
+        pre[t + 2] = F2;
+        pre[t + 3] = F3;
+        F0 *= mk[t];
+        F1 *= mk[t + 1];
+        F2 *= mk[t + 2];
+        F3 *= mk[t + 3];
+      }
+      if (t < c->m1) pre[t] = F0, F0 *= mk[t];
+      if (t + 1 < c->m1) pre[t + 1] = F1, F1 *= mk[t + 1];
+      if (t + 2 < c->m1) pre[t + 2] = F2, F2 *= mk[t + 2];
+      double *Fc = &m->csFc[4 * (size_t)ib];
+      Fc[0] = F0;
+      Fc[1] = F1;
+      Fc[2] = F2;
+      Fc[3] = F3;
     }
+    double F = (F0 * F1) * (F2 * F3);
     m->csF[ib] = F;
     const double *nom = &m->nominal[c->nom];
     double *A = &m->sb_A[c->nom], *G = &m->sb_G[c->nom];
@@ -357,13 +407,29 @@ double hfs_model_twice_nll(hfs_model *m, const double *main, const double *aux, 
       int nb = c->nbins;
       double S = 0;
       for (int j = 0; j < nb; ++j) S += w[j] * G[j] * A[j];
-      /* kappa_k' times the products of the other terms, prefix (kept by the
-       * rate pass) by suffix: no division, so that a zero factor (mu = 0)
-       * keeps an exact gradient */
-      double suf = 1;
-      for (int t = c->m1 - 1; t >= c->m0; --t) {
-        grad[m->mt_par[t]] += mk1[t] * pre[t] * suf * S;
-        suf *= mk[t];
+      /* kappa_t' times the product of the other terms: t's prefix in its
+       * own partial product (kept by the rate pass) by its suffix there, by
+       * the other three products; no division, so that a zero factor
+       * (mu = 0) keeps an exact gradient.  The four suffix chains run side
+       * by side. */
+      const double *Fc = &m->csFc[4 * (size_t)ib];
+      double o0 = Fc[1] * (Fc[2] * Fc[3]) * S, o1 = Fc[0] * (Fc[2] * Fc[3]) * S;
+      double o2 = (Fc[0] * Fc[1]) * Fc[3] * S, o3 = (Fc[0] * Fc[1]) * Fc[2] * S;
+      double u0 = 1, u1 = 1, u2 = 1, u3 = 1;
+      const int *mp = m->mt_par;
+      int q = c->m0 + ((c->m1 - c->m0) & ~3);
+      if (q + 2 < c->m1) grad[mp[q + 2]] += mk1[q + 2] * pre[q + 2] * o2, u2 = mk[q + 2];
+      if (q + 1 < c->m1) grad[mp[q + 1]] += mk1[q + 1] * pre[q + 1] * o1, u1 = mk[q + 1];
+      if (q < c->m1) grad[mp[q]] += mk1[q] * pre[q] * o0, u0 = mk[q];
+      for (int t = q - 4; t >= c->m0; t -= 4) {
+        grad[mp[t + 3]] += mk1[t + 3] * pre[t + 3] * u3 * o3;
+        grad[mp[t + 2]] += mk1[t + 2] * pre[t + 2] * u2 * o2;
+        grad[mp[t + 1]] += mk1[t + 1] * pre[t + 1] * u1 * o1;
+        grad[mp[t]] += mk1[t] * pre[t] * u0 * o0;
+        u3 *= mk[t + 3];
+        u2 *= mk[t + 2];
+        u1 *= mk[t + 1];
+        u0 *= mk[t];
       }
       double F = m->csF[ib];
       int na = c->a1 - c->a0;

@@ -125,6 +125,7 @@ struct hfs_model {
   int *mt_par;
   unsigned char *mt_simple, *mt_simple2;
   int nmother, *mt_other; /* the terms of the pairs without mt_simple2 */
+  int nmpair, *mt_pair;   /* the pairs with it */
   double *mt_c;
   int normsys_code;
   /* position of each parameter in the structure: shared index, or -1 and
@@ -140,6 +141,7 @@ struct hfs_model {
   double *gw;              /* 6 x naterm: the weights gathered per term (gw + k naterm) */
   double *asum;            /* 2 x max_aterm: per-term sums of the gradient */
   double *csF;             /* nblocks: product of the sample's multiplicative terms */
+  double *csFc;            /* 4 nblocks: its four partial products (model.c) */
   double *hX, *hY;         /* nshared x nblocks: columns of the sample-level update */
   double *hJ;              /* nshared x nbins: data-term columns */
   double *hsym;            /* nshared x nshared: BLAS triangle */
