@@ -67,13 +67,26 @@ struct hfs_multistart {
   hfs_fit_result trial;
 };
 
-/* Some bin whose rate moves the same way for alpha = +1 and -1. */
+/* Rates that move the same way for alpha = +1 and -1, curved enough to
+ * bend the likelihood.  In bin b the data term 2 (nu - n ln nu) has the
+ * second derivative 2 nu'' (1 - n / nu) + 2 n nu'^2 / nu^2 in alpha, whose
+ * only negative part is at most 2 |nu''| |n - nu| / nu; the constraint adds
+ * 2.  With nu'' ~ dp + dm (the parabola through alpha = -1, 0, 1), the
+ * likelihood can lose its convexity in alpha, and so have a second
+ * minimum, only where sum_b |dp + dm| / sqrt(nu) exceeds 1 / z, z the
+ * bins' pull |n - nu| / sqrt(nu).  Below HFS_MS_MIN_BEND it would need a
+ * pull above 10 (1Lbb: 30 of its 68 non-monotone parameters, whose
+ * same-side variations are a few per mille of the rate). */
+#define HFS_MS_MIN_BEND 0.1
 static int nonmonotone(int n, const double *r0, const double *rp, const double *rm) {
+  double bend = 0.0;
   for (int b = 0; b < n; b++) {
     double dp = rp[b] - r0[b], dm = rm[b] - r0[b], tol = 1e-9 * (fabs(r0[b]) + 1e-12);
-    if (fabs(dp) > tol && fabs(dm) > tol && (dp > 0) == (dm > 0)) return 1;
+    if (!(fabs(dp) > tol && fabs(dm) > tol && (dp > 0) == (dm > 0))) continue;
+    if (!(r0[b] > 0)) return 1;
+    bend += (fabs(dp) + fabs(dm)) / sqrt(r0[b]);
   }
-  return 0;
+  return bend >= HFS_MS_MIN_BEND;
 }
 
 /* max over bins of |r(e) + r(-e) - 2 r(0)| / (e |r(0)|): the slope change

@@ -231,6 +231,49 @@ static void test_candidates(void **state) {
   hfs_spec_destroy(&spec);
 }
 
+/* A rate that moves the same way for alpha = +1 and -1 is a candidate only
+ * when it bends enough to matter (sum over such bins of |dp + dm| /
+ * sqrt(nu) >= 0.1, src/fit/multistart.c): one bin of 100 events, four
+ * normsys, each on both sides upwards: (0.1 + 0.05) / 10 = 0.015 and
+ * (0.6 + 0.3) / 10 = 0.09 stay out, (0.8 + 0.3) / 10 = 0.11 and
+ * (5 + 3) / 10 = 0.8 are in; an ordinary normsys (1.05 / 0.95) never. */
+static void test_bend_threshold(void **state) {
+  (void)state;
+  const char *ws =
+      "{\"channels\": [{\"name\": \"c\", \"samples\": ["
+      "{\"name\": \"s\", \"data\": [5.0], \"modifiers\": [{\"name\": \"mu\", "
+      "\"type\": \"normfactor\", \"data\": null}]},"
+      "{\"name\": \"b\", \"data\": [100.0], \"modifiers\": ["
+      "{\"name\": \"tiny\", \"type\": \"normsys\", \"data\": {\"hi\": 1.001, \"lo\": 1.0005}},"
+      "{\"name\": \"below\", \"type\": \"normsys\", \"data\": {\"hi\": 1.006, \"lo\": 1.003}},"
+      "{\"name\": \"above\", \"type\": \"normsys\", \"data\": {\"hi\": 1.008, \"lo\": 1.003}},"
+      "{\"name\": \"large\", \"type\": \"normsys\", \"data\": {\"hi\": 1.05, \"lo\": 1.03}},"
+      "{\"name\": \"plain\", \"type\": \"normsys\", \"data\": {\"hi\": 1.05, \"lo\": 0.95}}"
+      "]}]}],"
+      "\"observations\": [{\"name\": \"c\", \"data\": [104.0]}],"
+      "\"measurements\": [{\"name\": \"m\", \"config\": {\"poi\": \"mu\", \"parameters\": []}}],"
+      "\"version\": \"1.0.0\"}";
+  hfs_spec *spec = NULL;
+  hfs_model *m = NULL;
+  hfs_fitter *f = NULL;
+  hfs_multistart *ms = NULL;
+  assert_int_equal(hfs_spec_read_buffer(ws, strlen(ws), "bend.json", &spec), HFS_OK);
+  assert_int_equal(hfs_model_create(spec, NULL, NULL, &m), HFS_OK);
+  assert_int_equal(hfs_fitter_create(m, NULL, &f), HFS_OK);
+  assert_int_equal(hfs_multistart_create(m, f, &ms), HFS_OK);
+  for (int k = 0; k < hfs_multistart_nflagged(ms); k++)
+    printf("  candidate %s\n", hfs_model_par_name(m, hfs_multistart_flagged(ms, k)));
+  assert_int_equal(hfs_multistart_nflagged(ms), 2);
+  const char *a = hfs_model_par_name(m, hfs_multistart_flagged(ms, 0));
+  const char *b = hfs_model_par_name(m, hfs_multistart_flagged(ms, 1));
+  assert_true((!strcmp(a, "above") && !strcmp(b, "large")) ||
+              (!strcmp(a, "large") && !strcmp(b, "above")));
+  hfs_multistart_destroy(&ms);
+  hfs_fitter_destroy(&f);
+  hfs_model_destroy(&m);
+  hfs_spec_destroy(&spec);
+}
+
 /* With and without the search: the same numbers to 1e-8. */
 static int n_changed;
 static void compare_one(const char *path) {
@@ -308,9 +351,8 @@ int main(void) {
     return 1;
   }
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_candidates),
-      cmocka_unit_test(test_two_minima),
-      cmocka_unit_test(test_repair),
+      cmocka_unit_test(test_candidates),       cmocka_unit_test(test_bend_threshold),
+      cmocka_unit_test(test_two_minima),       cmocka_unit_test(test_repair),
       cmocka_unit_test(test_others_unchanged),
   };
   int failed = cmocka_run_group_tests(tests, NULL, NULL);
