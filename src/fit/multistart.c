@@ -75,7 +75,7 @@ struct hfs_multistart {
  * likelihood can lose its convexity in alpha, and so have a second
  * minimum, only where sum_b |dp + dm| / sqrt(nu) exceeds 1 / z, z the
  * bins' pull |n - nu| / sqrt(nu).  Below HFS_MS_MIN_BEND it would need a
- * pull above 10 (1Lbb: 30 of its 68 non-monotone parameters, whose
+ * pull above 10 (1Lbb: 23 of its 68 non-monotone parameters, whose
  * same-side variations are a few per mille of the rate). */
 #define HFS_MS_MIN_BEND 0.1
 static int nonmonotone(int n, const double *r0, const double *rp, const double *rm) {
