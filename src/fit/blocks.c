@@ -334,6 +334,14 @@ static void schur_update(double *S, int ns, double *T, const double *G, int rows
   }
 }
 
+/* A block's columns equal the group's (a few entries: no call to memcmp
+ * per block). */
+static inline int same_cols(const int *a, const int *c, int n) {
+  for (int p = 0; p < n; p++)
+    if (a[p] != c[p]) return 0;
+  return 1;
+}
+
 int hfs__fit_blocks_factor(hfs_fit_blocks *b, double lambda) {
   int ns = b->ns, NS = b->nshared;
   double *S = b->fs, *T = b->sinv;
@@ -366,8 +374,7 @@ int hfs__fit_blocks_factor(hfs_fit_blocks *b, double lambda) {
     b->fnc[k] = nc;
     if (nc == 0) continue;
     /* A new group when the columns differ from the group's. */
-    if (gk < 0 || b->fnc[gk] != nc ||
-        memcmp(cols, b->fcols + (size_t)gk * NS, (size_t)nc * sizeof *cols) != 0) {
+    if (gk < 0 || b->fnc[gk] != nc || !same_cols(cols, b->fcols + (size_t)gk * NS, nc)) {
       if (gk >= 0)
         schur_update(S, ns, T, b->fw + g0, grows, b->fcols + (size_t)gk * NS, b->fnc[gk]);
       gk = k;
@@ -425,6 +432,14 @@ void hfs__fit_blocks_solve(hfs_fit_blocks *b, const double *r, double *d) {
     double *vb = b->v + k0;
     const double *a = b->fa + b->aoff[k], *w = b->fw + b->fwo[k];
     const int *cols = b->fcols + (size_t)k * NS;
+    if (m == 1) {
+      /* one local (a bin's single gamma, the common case): the same
+       * operations without the loops' overhead */
+      double v = r[b->l_pos[k0]] / a[0];
+      vb[0] = v;
+      for (int p = 0; p < nc; p++) rs[cols[p]] -= w[p] * v;
+      continue;
+    }
     for (int q = 0; q < m; q++) vb[q] = r[b->l_pos[k0 + q]];
     lower_solve(a, m, vb);
     if (nc == 0) continue;
@@ -446,6 +461,12 @@ void hfs__fit_blocks_solve(hfs_fit_blocks *b, const double *r, double *d) {
     double *vb = b->v + k0;
     const double *a = b->fa + b->aoff[k], *w = b->fw + b->fwo[k];
     const int *cols = b->fcols + (size_t)k * NS;
+    if (m == 1) {
+      double sum = 0.0;
+      for (int p = 0; p < nc; p++) sum += w[p] * rs[cols[p]];
+      d[b->l_pos[k0]] = (vb[0] - sum) / a[0];
+      continue;
+    }
     for (int p = 0; p < nc; p++) t[p] = rs[cols[p]];
     /* the m sums run side by side (independent chains), each over p in
      * order */
