@@ -187,7 +187,12 @@ static void eval_rates(hfs_model *m, const double *theta, int order) {
      * within its own product (pre) and the four products (csFc). */
     double F0 = 1, F1 = 1, F2 = 1, F3 = 1;
     int t = c->m0, q = c->m0 + ((c->m1 - c->m0) & ~3);
-    if (order == 0) {
+    if (order == 0 && q == t) {
+      /* fewer than four terms, one per product: (F0 F1) (F2 F3) is their
+       * product in order, without the bookkeeping (NextStat's model: one
+       * term or none per sample) */
+      for (; t < c->m1; ++t) F0 *= mk[t];
+    } else if (order == 0) {
       for (; t < q; t += 4) {
         F0 *= mk[t];
         F1 *= mk[t + 1];
