@@ -187,10 +187,11 @@ static void eval_rates(hfs_model *m, const double *theta, int order) {
      * within its own product (pre) and the four products (csFc). */
     double F0 = 1, F1 = 1, F2 = 1, F3 = 1;
     int t = c->m0, q = c->m0 + ((c->m1 - c->m0) & ~3);
-    if (order == 0 && q == t) {
+    if (q == t && (order == 0 || c->m1 - t <= 1)) {
       /* fewer than four terms, one per product: (F0 F1) (F2 F3) is their
-       * product in order, without the bookkeeping (NextStat's model: one
-       * term or none per sample) */
+       * product in order, without the bookkeeping; with derivatives only
+       * for one term or none, whose gradient needs neither pre nor csFc
+       * (NextStat's model: one or none per sample) */
       for (; t < c->m1; ++t) F0 *= mk[t];
     } else if (order == 0) {
       for (; t < q; t += 4) {
@@ -417,24 +418,29 @@ double hfs_model_twice_nll(hfs_model *m, const double *main, const double *aux, 
        * the other three products; no division, so that a zero factor
        * (mu = 0) keeps an exact gradient.  The four suffix chains run side
        * by side. */
-      const double *Fc = &m->csFc[4 * (size_t)ib];
-      double o0 = Fc[1] * (Fc[2] * Fc[3]) * S, o1 = Fc[0] * (Fc[2] * Fc[3]) * S;
-      double o2 = (Fc[0] * Fc[1]) * Fc[3] * S, o3 = (Fc[0] * Fc[1]) * Fc[2] * S;
-      double u0 = 1, u1 = 1, u2 = 1, u3 = 1;
-      const int *mp = m->mt_par;
-      int q = c->m0 + ((c->m1 - c->m0) & ~3);
-      if (q + 2 < c->m1) grad[mp[q + 2]] += mk1[q + 2] * pre[q + 2] * o2, u2 = mk[q + 2];
-      if (q + 1 < c->m1) grad[mp[q + 1]] += mk1[q + 1] * pre[q + 1] * o1, u1 = mk[q + 1];
-      if (q < c->m1) grad[mp[q]] += mk1[q] * pre[q] * o0, u0 = mk[q];
-      for (int t = q - 4; t >= c->m0; t -= 4) {
-        grad[mp[t + 3]] += mk1[t + 3] * pre[t + 3] * u3 * o3;
-        grad[mp[t + 2]] += mk1[t + 2] * pre[t + 2] * u2 * o2;
-        grad[mp[t + 1]] += mk1[t + 1] * pre[t + 1] * u1 * o1;
-        grad[mp[t]] += mk1[t] * pre[t] * u0 * o0;
-        u3 *= mk[t + 3];
-        u2 *= mk[t + 2];
-        u1 *= mk[t + 1];
-        u0 *= mk[t];
+      if (c->m1 - c->m0 == 1) {
+        /* one term (NextStat's model): the other products are 1 */
+        grad[m->mt_par[c->m0]] += mk1[c->m0] * S;
+      } else if (c->m1 > c->m0) {
+        const double *Fc = &m->csFc[4 * (size_t)ib];
+        double o0 = Fc[1] * (Fc[2] * Fc[3]) * S, o1 = Fc[0] * (Fc[2] * Fc[3]) * S;
+        double o2 = (Fc[0] * Fc[1]) * Fc[3] * S, o3 = (Fc[0] * Fc[1]) * Fc[2] * S;
+        double u0 = 1, u1 = 1, u2 = 1, u3 = 1;
+        const int *mp = m->mt_par;
+        int q = c->m0 + ((c->m1 - c->m0) & ~3);
+        if (q + 2 < c->m1) grad[mp[q + 2]] += mk1[q + 2] * pre[q + 2] * o2, u2 = mk[q + 2];
+        if (q + 1 < c->m1) grad[mp[q + 1]] += mk1[q + 1] * pre[q + 1] * o1, u1 = mk[q + 1];
+        if (q < c->m1) grad[mp[q]] += mk1[q] * pre[q] * o0, u0 = mk[q];
+        for (int t = q - 4; t >= c->m0; t -= 4) {
+          grad[mp[t + 3]] += mk1[t + 3] * pre[t + 3] * u3 * o3;
+          grad[mp[t + 2]] += mk1[t + 2] * pre[t + 2] * u2 * o2;
+          grad[mp[t + 1]] += mk1[t + 1] * pre[t + 1] * u1 * o1;
+          grad[mp[t]] += mk1[t] * pre[t] * u0 * o0;
+          u3 *= mk[t + 3];
+          u2 *= mk[t + 2];
+          u1 *= mk[t + 1];
+          u0 *= mk[t];
+        }
       }
       double F = m->csF[ib];
       int na = c->a1 - c->a0;
