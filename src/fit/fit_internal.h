@@ -75,8 +75,8 @@ struct hfs_fit_problem {
    * Hessian near the point it returned (see hfs__fit_engine_profile_direction). */
   int factor_valid;
   /* Optional watch of a fit under way (the global-minimum search's
-   * restarts): the Newton backend calls it after each undamped Newton step
-   * d from x (f, gradient g; all over the free parameters), and stops the
+   * restarts): the Newton backend calls it after each undamped Newton or chord
+   * step d from x (f, gradient g; all over the free parameters), and stops the
    * fit (HFS_FIT_MAXITER, watch_stopped set) when it returns non-zero. */
   int (*watch)(void *ctx, const struct hfs_fit_problem *p, const double *x, double f,
                const double *g, const double *d);

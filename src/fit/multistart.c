@@ -317,8 +317,8 @@ static int screen(hfs_multistart *ms, const double *main, const double *aux, con
 }
 
 /* A restart that is heading to the best minimum met is stopped (with the
- * Newton backend, which calls this after each undamped Newton step d from
- * x): the step's predicted decrease, g'H^-1 g / 2, is below 1e-3, the
+ * Newton backend, which calls this after each undamped Newton or chord step
+ * d from x): the step's predicted decrease, g'H^-1 g / 2, is below 1e-3, the
  * predicted minimum f - that decrease is the best one's twice_nll within
  * 1e-6 relative, and x + d lies within 1e-2 prefit widths of the best
  * minimum in every parameter.  Such a fit would end in the same minimum
