@@ -154,8 +154,10 @@ else
 fi
 
 # A summary locks its folder and each of its files: a second summary on the
-# folder, or a single command on one of its files, is refused at once.
-"$HFSCAN" summary "$WS" -o sum --quiet > /dev/null 2> sum1.err &
+# folder, or a single command on one of its files, is refused at once.  The
+# summary is slowed down (20 ms a unit: ~17 s instead of ~1 s) so that it
+# still runs, whatever the machine's speed, when the two others start.
+HFS_TEST_UNIT_DELAY_MS=20 "$HFSCAN" summary "$WS" -o sum --quiet > /dev/null 2> sum1.err &
 first=$!
 for _ in $(seq 1 400); do [ -e sum.lock ] && break; sleep 0.05; done
 [ -e sum.lock ] || fail "summary: no lock beside its folder"
