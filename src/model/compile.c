@@ -87,7 +87,6 @@ static int fuse(hfs_model *m) {
   size_t npair = ((size_t)nm + 1) / 2;
   HFS_ALLOC(m->mt_par, 2 * npair);
   HFS_ALLOC(m->mt_simple, 2 * npair);
-  HFS_ALLOC(m->mt_simple2, npair);
   HFS_ALLOC(m->mt_c, 12 * npair);
   for (int t = 0; t < nm; ++t) {
     const hfs_mterm *mt = &m->mterm[t];
@@ -96,19 +95,19 @@ static int fuse(hfs_model *m) {
     for (int k = 0; k < 6; ++k)
       m->mt_c[12 * (size_t)(t / 2) + 2 * k + t % 2] = m->mt_simple[t] ? m->cns[mt->n0].a[k] : 0;
   }
+  /* the pairs whose two terms are simple, for the two-lane pass; the terms
+   * of the other pairs, evaluated in a loop of their own after it
+   * (NextStat's 50 normfactors went out of line one by one) */
   HFS_ALLOC(m->mt_pair, npair);
-  m->nmpair = 0;
-  for (size_t q = 0; q < npair; ++q) {
-    m->mt_simple2[q] = m->mt_simple[2 * q] && m->mt_simple[2 * q + 1];
-    if (m->mt_simple2[q]) m->mt_pair[m->nmpair++] = (int)q;
-  }
-  /* the terms of the other pairs, evaluated in a loop of their own after
-   * the pairs' (NextStat's 50 normfactors went out of line one by one) */
   HFS_ALLOC(m->mt_other, 2 * npair);
-  m->nmother = 0;
-  for (size_t q = 0; q < npair; ++q)
-    for (int t = 2 * (int)q; !m->mt_simple2[q] && t < 2 * (int)q + 2 && t < nm; ++t)
-      m->mt_other[m->nmother++] = t;
+  m->nmpair = m->nmother = 0;
+  for (size_t q = 0; q < npair; ++q) {
+    if (m->mt_simple[2 * q] && m->mt_simple[2 * q + 1]) {
+      m->mt_pair[m->nmpair++] = (int)q;
+      continue;
+    }
+    for (int t = 2 * (int)q; t < 2 * (int)q + 2 && t < nm; ++t) m->mt_other[m->nmother++] = t;
+  }
   /* parameters with a histosys somewhere */
   for (int q = 0; q < m->npar; ++q) slot[q] = 0;
   for (int t = 0; t < na; ++t) slot[m->aterm[t].par] = 1;
@@ -217,7 +216,6 @@ void hfs__model_compiled_free(hfs_model *m) {
   free(m->hpar);
   free(m->mt_par);
   free(m->mt_simple);
-  free(m->mt_simple2);
   free(m->mt_other);
   free(m->mt_pair);
   free(m->mt_c);

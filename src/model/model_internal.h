@@ -121,11 +121,11 @@ struct hfs_model {
    * polynomial 1 + a1 x + ... + a6 x^6 inside |x| < 1) and its a1..a6, laid
    * out by pairs of terms for the two-lane pass (a_k of term t at
    * mt_c[12 (t / 2) + 2 k + t % 2]; zero for the other terms).  Padded to an
-   * even number of terms; mt_simple2: both terms of a pair are simple. */
+   * even number of terms. */
   int *mt_par;
-  unsigned char *mt_simple, *mt_simple2;
-  int nmother, *mt_other; /* the terms of the pairs without mt_simple2 */
-  int nmpair, *mt_pair;   /* the pairs with it */
+  unsigned char *mt_simple;
+  int nmpair, *mt_pair;   /* the pairs whose two terms are simple */
+  int nmother, *mt_other; /* the terms of the other pairs */
   double *mt_c;
   int normsys_code;
   /* position of each parameter in the structure: shared index, or -1 and
