@@ -323,4 +323,5 @@ const hfs_fit_backend hfs__fit_backend_newton = {
     .minimize = newton_minimize,
     .destroy = newton_destroy,
     .prepare = NULL,
+    .returns_iterate = 1,
 };

@@ -253,6 +253,11 @@ typedef struct {
   /* Optional: build the solver objects for fits with nfree free parameters
    * now, so that such fits allocate nothing later. */
   int (*prepare)(void *state, int nfree);
+  /* 1 if the x minimize returns is always one of its accepted iterates,
+   * never a trial point: the fitter then keeps it where its twice_nll is
+   * within rounding (1e-11 relative) of the lowest point evaluated, instead
+   * of going back to that point. */
+  int returns_iterate;
 } hfs_fit_backend;
 
 /* Objective for backends: twice_nll and gradient over the free parameters. */
