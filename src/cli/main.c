@@ -110,6 +110,11 @@ int main(int argc, char **argv) {
    * hfscan never spawns processes.  A launcher's own setting wins. */
   if (!getenv("OMPI_COMM_WORLD_SIZE") && !getenv("PMIX_RANK") && !getenv("PMI_RANK")) {
     setenv("OMPI_MCA_ess_singleton_isolated", "1", 0);
+    /* A process alone needs no network: choosing among the point-to-point
+     * layers probes UCX and libfabric's providers first, 0.2 s of wall
+     * time (sleeps) and 0.04 s of CPU of every command; ob1 with the self
+     * transport is what a singleton ends up with anyway. */
+    setenv("OMPI_MCA_pml", "ob1", 0);
     /* Every isolated singleton takes the same job name, so all of them
      * would share one session directory (TMPDIR/ompi.HOST.UID/jf.0/1/0):
      * one run removing it at exit while another creates it fails the
