@@ -32,6 +32,10 @@
 
 #include "hfs_error.h"
 
+/* Two lanes of doubles (SSE2, NEON); v2du for unaligned memory. */
+typedef double v2d __attribute__((vector_size(16)));
+typedef double v2du __attribute__((vector_size(16), aligned(8), may_alias));
+
 struct hfs_fit_blocks {
   int npar, nshared, nblocks, nlocal;
   int *shared;      /* nshared parameter indices */
@@ -74,6 +78,12 @@ struct hfs_fit_blocks {
   double *v;          /* nlocal + nshared scratch */
   double *vt;         /* nshared + largest block: the solve's scratch */
   int *fcolh;         /* nblocks x nshared: B_b's column of each of fcols */
+  /* groups of consecutive blocks with the same columns, as factorised:
+   * their W rows follow each other in fw, so that the solve gathers and
+   * scatters the shared entries once per group */
+  int ngroups;
+  int *gk0;   /* ngroups + 1: first block of each group */
+  double *vg; /* nlocal: the selected locals of a group, in W's row order */
 };
 
 void hfs__fit_blocks_destroy(hfs_fit_blocks **pb) {
@@ -110,6 +120,8 @@ void hfs__fit_blocks_destroy(hfs_fit_blocks **pb) {
   free(b->v);
   free(b->vt);
   free(b->fcolh);
+  free(b->gk0);
+  free(b->vg);
   free(b);
   *pb = NULL;
 }
@@ -192,12 +204,21 @@ int hfs__fit_blocks_create(int npar, const hfs_fit_structure *s, hfs_fit_hessian
     HFS_ALLOC(b->vt, ns + kmax + 1);
   }
   HFS_ALLOC(b->fcolh, (size_t)nb * (size_t)ns + 1);
+  HFS_ALLOC(b->gk0, nb + 1);
+  HFS_ALLOC(b->vg, nl + 1);
   *out = b;
   b = NULL;
 cleanup:
   free(seen);
   hfs__fit_blocks_destroy(&b);
   return rc;
+}
+
+/* acc[j] = sum_q |w[q][j]| over the rows x n row-major w. */
+static void abs_colsum(const double *restrict w, int rows, int n, double *restrict acc) {
+  for (int j = 0; j < n; j++) acc[j] = 0.0;
+  for (int q = 0; q < rows; q++)
+    for (int j = 0; j < n; j++) acc[j] += fabs(w[(size_t)q * n + j]);
 }
 
 static int eval_with(hfs_fit_blocks *b, hfs_fit_problem *p, const double *x,
@@ -215,12 +236,18 @@ static int eval_with(hfs_fit_blocks *b, hfs_fit_problem *p, const double *x,
     int k0 = b->boff[k], kb = b->boff[k + 1] - k0;
     const double *a = b->hbb + b->aoff[k];
     for (int q = 0; q < kb; q++) b->hdiag[b->bpar[k0 + q]] = a[q * kb + q];
-    /* rows are contiguous: this scan vectorises */
+    /* A column is nonzero where the sum of its |entries| is (NaN too: it
+     * counts as nonzero): summing doubles along the contiguous rows
+     * vectorises, or-ing comparisons into bytes did not (a tenth of the
+     * Belle II block Hessian's time). */
     unsigned char *nz = b->nzc + (size_t)k * ns;
     const double *hw = b->hbs + b->woff[k];
-    for (int j = 0; j < ns; j++) nz[j] = 0;
-    for (int q = 0; q < kb; q++)
-      for (int j = 0; j < ns; j++) nz[j] |= hw[(size_t)q * ns + j] != 0.0;
+    if (kb == 1) {
+      for (int j = 0; j < ns; j++) nz[j] = hw[j] != 0.0;
+    } else {
+      abs_colsum(hw, kb, ns, b->v);
+      for (int j = 0; j < ns; j++) nz[j] = b->v[j] != 0.0;
+    }
   }
   for (int i = 0; i < b->npar; i++)
     if (fabs(b->hdiag[i]) > dmax) dmax = fabs(b->hdiag[i]);
@@ -334,6 +361,34 @@ static void schur_update(double *S, int ns, double *T, const double *G, int rows
   }
 }
 
+/* Row r of W = L^-1 B for the block's factor a (m x m, column-major
+ * lower): w_r = (b_r - sum_{q<r} L_rq w_q) / L_rr, with b_r gathered from
+ * the Hessian row hr through hc.  Four columns at a time stay in registers
+ * over the q sum (one store per entry instead of one per q); each entry sees
+ * the operations of the plain loops in their order. */
+static void w_row(double *restrict w, const double *restrict a, int m, int r,
+                  const double *restrict hr, const int *restrict hc, int nc) {
+  double *wr = w + (size_t)r * nc, inv = 1.0 / a[r + r * m];
+  v2d vinv = {inv, inv};
+  int p = 0;
+  for (; p + 4 <= nc; p += 4) {
+    v2d a0 = {hr[hc[p]], hr[hc[p + 1]]}, a1 = {hr[hc[p + 2]], hr[hc[p + 3]]};
+    for (int q = 0; q < r; q++) {
+      const double *wq = w + (size_t)q * nc + p;
+      v2d l = {a[r + q * m], a[r + q * m]};
+      a0 -= l * *(const v2du *)wq;
+      a1 -= l * *(const v2du *)(wq + 2);
+    }
+    *(v2du *)(wr + p) = a0 * vinv;
+    *(v2du *)(wr + p + 2) = a1 * vinv;
+  }
+  for (; p < nc; p++) {
+    double v = hr[hc[p]];
+    for (int q = 0; q < r; q++) v -= a[r + q * m] * w[(size_t)q * nc + p];
+    wr[p] = v * inv;
+  }
+}
+
 /* A block's columns equal the group's (a few entries: no call to memcmp
  * per block). */
 static inline int same_cols(const int *a, const int *c, int n) {
@@ -351,6 +406,7 @@ int hfs__fit_blocks_factor(hfs_fit_blocks *b, double lambda) {
     S[c + (size_t)c * ns] += damp(b, S[c + (size_t)c * ns], lambda);
   }
   int wo = 0, g0 = 0, grows = 0, gk = -1;
+  b->ngroups = 0;
   for (int k = 0; k < b->nblocks; k++) {
     int m = b->l_n[k];
     b->fnc[k] = 0;
@@ -377,32 +433,21 @@ int hfs__fit_blocks_factor(hfs_fit_blocks *b, double lambda) {
     if (gk < 0 || b->fnc[gk] != nc || !same_cols(cols, b->fcols + (size_t)gk * NS, nc)) {
       if (gk >= 0)
         schur_update(S, ns, T, b->fw + g0, grows, b->fcols + (size_t)gk * NS, b->fnc[gk]);
+      b->gk0[b->ngroups++] = k;
       gk = k;
       g0 = wo;
       grows = 0;
     }
-    /* W = L^-1 B row by row (m x nc, row-major), inner loops contiguous
-     * and free of aliasing, so that they vectorise (same operations per
-     * element as the scalar loops: the same bits). */
+    /* W = L^-1 B (m x nc, row-major) */
     double *w = b->fw + wo;
     int *hc = b->fcolh + (size_t)k * NS; /* B_b's column of each selected one */
     for (int p = 0; p < nc; p++) hc[p] = b->s_sel[cols[p]];
-    for (int r = 0; r < m; r++) {
-      double *restrict wr = w + (size_t)r * nc;
-      const double *hr = hw + (size_t)sel[r] * NS;
-      for (int p = 0; p < nc; p++) wr[p] = hr[hc[p]];
-      for (int q = 0; q < r; q++) {
-        double l = a[r + q * m];
-        const double *restrict wq = w + (size_t)q * nc;
-        for (int p = 0; p < nc; p++) wr[p] -= l * wq[p];
-      }
-      double inv = 1.0 / a[r + r * m];
-      for (int p = 0; p < nc; p++) wr[p] *= inv;
-    }
+    for (int r = 0; r < m; r++) w_row(w, a, m, r, hw + (size_t)sel[r] * NS, hc, nc);
     wo += m * nc;
     grows += m;
   }
   if (gk >= 0) schur_update(S, ns, T, b->fw + g0, grows, b->fcols + (size_t)gk * NS, b->fnc[gk]);
+  b->gk0[b->ngroups] = b->nblocks;
   if (ns == 0) return 0;
   memcpy(b->fs0, S, (size_t)ns * (size_t)ns * sizeof *S);
   return LAPACKE_dpotrf_work(LAPACK_COL_MAJOR, 'L', ns, S, ns) != 0 ? 2 : 0;
@@ -416,68 +461,131 @@ int hfs__fit_blocks_damp_schur(hfs_fit_blocks *b, double lambda) {
   return LAPACKE_dpotrf_work(LAPACK_COL_MAJOR, 'L', ns, S, ns) != 0;
 }
 
-/* The solve gathers each block's shared entries into a contiguous vector
- * t once (instead of indexing them through cols in every row of W), so
- * that the loops over W's columns vectorise; every entry sees the same
- * operations in the same order as row by row (the same bits). */
+/* t -= W' v for the rows x nc row-major W: four columns at a time held in
+ * registers over all rows (one load and store of t per column instead of
+ * one per row); every entry sees the same operations in the same order as
+ * row by row. */
+static void sub_wt_v(const double *restrict w, int rows, int nc, const double *restrict v,
+                     double *restrict t) {
+  int p = 0;
+  for (; p + 4 <= nc; p += 4) {
+    v2d a0 = *(const v2du *)(t + p), a1 = *(const v2du *)(t + p + 2);
+    for (int q = 0; q < rows; q++) {
+      const double *wq = w + (size_t)q * nc + p;
+      v2d vq = {v[q], v[q]};
+      a0 -= *(const v2du *)wq * vq;
+      a1 -= *(const v2du *)(wq + 2) * vq;
+    }
+    *(v2du *)(t + p) = a0;
+    *(v2du *)(t + p + 2) = a1;
+  }
+  for (; p < nc; p++) {
+    double a = t[p];
+    for (int q = 0; q < rows; q++) a -= w[(size_t)q * nc + p] * v[q];
+    t[p] = a;
+  }
+}
+
+/* The dot product of x and y in four interleaved partial sums (one chain
+ * would be latency-bound). */
+static inline double dot4(const double *restrict x, const double *restrict y, int n) {
+  if (n < 4) {
+    /* the same sum as below, without its set-up */
+    double r = 0.0;
+    for (int p = 0; p < n; p++) r += x[p] * y[p];
+    return r;
+  }
+  v2d s0 = {0.0, 0.0}, s1 = {0.0, 0.0};
+  int p = 0;
+  for (; p + 4 <= n; p += 4) {
+    s0 += *(const v2du *)(x + p) * *(const v2du *)(y + p);
+    s1 += *(const v2du *)(x + p + 2) * *(const v2du *)(y + p + 2);
+  }
+  double r = (s0[0] + s1[0]) + (s0[1] + s1[1]);
+  for (; p < n; p++) r += x[p] * y[p];
+  return r;
+}
+
+/* y <- L^-T L^-1 y for the Cholesky factor of S (n x n, column-major
+ * lower): the forward pass by columns (axpy), the backward one by dot
+ * products of columns, both contiguous.  LAPACK's dpotrs costs more in its
+ * calls than in its arithmetic at Belle II's n = 52. */
+static void schur_solve(const double *restrict l, int n, double *restrict y) {
+  for (int j = 0; j < n; j++) {
+    const double *cj = l + (size_t)j * n;
+    double yj = y[j] / cj[j];
+    y[j] = yj;
+    for (int i = j + 1; i < n; i++) y[i] -= cj[i] * yj;
+  }
+  for (int i = n - 1; i >= 0; i--) {
+    const double *ci = l + (size_t)i * n;
+    y[i] = (y[i] - dot4(ci + i + 1, y + i + 1, n - i - 1)) / ci[i];
+  }
+}
+
+/* The solve goes group by group (blocks with the same shared columns, W's
+ * rows contiguous): the group's shared entries are gathered into t once,
+ * updated by all its rows, and scattered back once.  The locals after the
+ * first pass are kept in vg in W's row order. */
 void hfs__fit_blocks_solve(hfs_fit_blocks *b, const double *r, double *d) {
   int ns = b->ns, NS = b->nshared;
-  double *rs = b->v + b->nlocal;
+  double *rs = b->v + b->nlocal, *vg = b->vg;
   double *restrict t = b->vt;
   for (int c = 0; c < ns; c++) rs[c] = r[b->s_pos[c]];
+  /* blocks coupled to no selected shared parameter stand alone */
   for (int k = 0; k < b->nblocks; k++) {
     int m = b->l_n[k];
-    if (m == 0) continue;
-    int k0 = b->boff[k], nc = b->fnc[k];
+    if (m == 0 || b->fnc[k] > 0) continue;
+    int k0 = b->boff[k];
     double *vb = b->v + k0;
-    const double *a = b->fa + b->aoff[k], *w = b->fw + b->fwo[k];
-    const int *cols = b->fcols + (size_t)k * NS;
-    if (m == 1) {
-      /* one local (a bin's single gamma, the common case): the same
-       * operations without the loops' overhead */
-      double v = r[b->l_pos[k0]] / a[0];
-      vb[0] = v;
-      for (int p = 0; p < nc; p++) rs[cols[p]] -= w[p] * v;
-      continue;
-    }
+    const double *a = b->fa + b->aoff[k];
     for (int q = 0; q < m; q++) vb[q] = r[b->l_pos[k0 + q]];
     lower_solve(a, m, vb);
-    if (nc == 0) continue;
-    for (int p = 0; p < nc; p++) t[p] = rs[cols[p]];
-    for (int q = 0; q < m; q++) {
-      const double *restrict wq = w + (size_t)q * nc;
-      double vq = vb[q];
-      for (int p = 0; p < nc; p++) t[p] -= wq[p] * vq;
-    }
-    for (int p = 0; p < nc; p++) rs[cols[p]] = t[p];
-  }
-  if (ns > 0) LAPACKE_dpotrs_work(LAPACK_COL_MAJOR, 'L', ns, 1, b->fs, ns, rs, ns);
-  for (int c = 0; c < ns; c++) d[b->s_pos[c]] = rs[c];
-  double *restrict sq = b->vt + NS;
-  for (int k = 0; k < b->nblocks; k++) {
-    int m = b->l_n[k];
-    if (m == 0) continue;
-    int k0 = b->boff[k], nc = b->fnc[k];
-    double *vb = b->v + k0;
-    const double *a = b->fa + b->aoff[k], *w = b->fw + b->fwo[k];
-    const int *cols = b->fcols + (size_t)k * NS;
-    if (m == 1) {
-      double sum = 0.0;
-      for (int p = 0; p < nc; p++) sum += w[p] * rs[cols[p]];
-      d[b->l_pos[k0]] = (vb[0] - sum) / a[0];
-      continue;
-    }
-    for (int p = 0; p < nc; p++) t[p] = rs[cols[p]];
-    /* the m sums run side by side (independent chains), each over p in
-     * order */
-    for (int q = 0; q < m; q++) sq[q] = 0.0;
-    for (int p = 0; p < nc; p++) {
-      double tp = t[p];
-      for (int q = 0; q < m; q++) sq[q] += w[(size_t)q * nc + p] * tp;
-    }
-    for (int q = 0; q < m; q++) vb[q] -= sq[q];
     upper_solve(a, m, vb);
     for (int q = 0; q < m; q++) d[b->l_pos[k0 + q]] = vb[q];
+  }
+  for (int g = 0, row0 = 0; g < b->ngroups; g++) {
+    int ka = b->gk0[g], kz = b->gk0[g + 1], nc = b->fnc[ka], rows = 0;
+    const int *cols = b->fcols + (size_t)ka * NS;
+    for (int k = ka; k < kz; k++) {
+      int m = b->l_n[k], k0 = b->boff[k];
+      if (m == 0 || b->fnc[k] == 0) continue;
+      double *vb = vg + row0 + rows;
+      const double *a = b->fa + b->aoff[k];
+      if (m == 1) {
+        vb[0] = r[b->l_pos[k0]] / a[0];
+      } else {
+        for (int q = 0; q < m; q++) vb[q] = r[b->l_pos[k0 + q]];
+        lower_solve(a, m, vb);
+      }
+      rows += m;
+    }
+    for (int p = 0; p < nc; p++) t[p] = rs[cols[p]];
+    sub_wt_v(b->fw + b->fwo[ka], rows, nc, vg + row0, t);
+    for (int p = 0; p < nc; p++) rs[cols[p]] = t[p];
+    row0 += rows;
+  }
+  if (ns > 0) schur_solve(b->fs, ns, rs);
+  for (int c = 0; c < ns; c++) d[b->s_pos[c]] = rs[c];
+  for (int g = 0, row0 = 0; g < b->ngroups; g++) {
+    int ka = b->gk0[g], kz = b->gk0[g + 1], nc = b->fnc[ka];
+    const int *cols = b->fcols + (size_t)ka * NS;
+    const double *w = b->fw + b->fwo[ka];
+    for (int p = 0; p < nc; p++) t[p] = rs[cols[p]];
+    for (int k = ka; k < kz; k++) {
+      int m = b->l_n[k], k0 = b->boff[k];
+      if (m == 0 || b->fnc[k] == 0) continue;
+      double *vb = vg + row0;
+      const double *a = b->fa + b->aoff[k];
+      for (int q = 0; q < m; q++, w += nc) vb[q] -= dot4(w, t, nc);
+      if (m == 1) {
+        d[b->l_pos[k0]] = vb[0] / a[0];
+      } else {
+        upper_solve(a, m, vb);
+        for (int q = 0; q < m; q++) d[b->l_pos[k0 + q]] = vb[q];
+      }
+      row0 += m;
+    }
   }
 }
 
