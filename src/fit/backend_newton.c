@@ -182,7 +182,24 @@ static int newton_minimize(void *state, hfs_fit_problem *p, double *x, const dou
         chord = s->pos[p->free_idx[k]] == s->fpos[p->free_idx[k]];
       chord = chord && nin > 0;
     }
-    if (!chord) {
+    /* The first step of a fit from a shared start point: Fisher scoring
+     * with the cached factors of the expected Hessian there. */
+    hfs_fit_blocks *fb = b;
+    int start_step = 0;
+    if (it == 1 && b && p->first_scoring) {
+      int slot;
+      hfs_fit_blocks *sb = hfs__fit_start_cache_eval(p->start_cache, p, x, &slot);
+      if (sb) {
+        const double *hd = hfs__fit_blocks_hdiag(sb);
+        for (int k = 0; k < n; k++) D[k] = hd[p->free_idx[k]];
+        nin = active_set(s, p, n, x, lo, hi);
+        if (nin > 0 && hfs__fit_start_cache_factor(p->start_cache, slot, s->pos) == 0) {
+          fb = sb;
+          start_step = 1;
+        }
+      }
+    }
+    if (!chord && !start_step) {
       if (b) {
         if (hessian_ok && hfs__fit_blocks_eval(b, p, x) != HFS_OK) {
           res->status = HFS_FIT_FAILED;
@@ -207,7 +224,7 @@ static int newton_minimize(void *state, hfs_fit_problem *p, double *x, const dou
       nin = active_set(s, p, n, x, lo, hi);
       have_factor = 0;
     }
-    if (b && nin > 0 && !chord) {
+    if (b && nin > 0 && !chord && !start_step) {
       hfs__fit_blocks_select(b, s->pos);
       int fr = hfs__fit_blocks_factor(b, lambda), scoring = 0;
       /* Indefinite (far from the minimum, where the Poisson terms' (1 -
@@ -248,7 +265,11 @@ static int newton_minimize(void *state, hfs_fit_problem *p, double *x, const dou
       damped = lambda > 0.0 || fr == 2 || scoring;
       memcpy(s->fpos, s->pos, (size_t)p->npar * sizeof *s->pos);
     }
-    if (b && nin > 0) hfs__fit_blocks_solve(b, r, d);
+    if (start_step) {
+      have_factor = 0;
+      damped = 1;
+    }
+    if (b && nin > 0) hfs__fit_blocks_solve(fb, r, d);
     /* An undamped Newton step is the watch's best estimate of where the
      * fit is heading; so is a chord step, taken only where the held
      * factors already cut the gradient fourfold a step (a restart of the
@@ -286,6 +307,8 @@ static int newton_minimize(void *state, hfs_fit_problem *p, double *x, const dou
       if (chord) break;
     }
     if (!accepted) {
+      /* back to the Hessian at the same point */
+      if (start_step) continue;
       if (chord) {
         /* back to a full step from the same point */
         have_factor = 0;
@@ -303,7 +326,7 @@ static int newton_minimize(void *state, hfs_fit_problem *p, double *x, const dou
       why = "line search found no decrease";
       break;
     }
-    last_full = t == 1.0;
+    last_full = t == 1.0 && !start_step;
     memcpy(x, xt, (size_t)n * sizeof *x);
     memcpy(g, gt, (size_t)n * sizeof *g);
     f = ft;

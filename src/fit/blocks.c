@@ -221,6 +221,16 @@ static void abs_colsum(const double *restrict w, int rows, int n, double *restri
     for (int j = 0; j < n; j++) acc[j] += fabs(w[(size_t)q * n + j]);
 }
 
+int hfs__fit_blocks_create_like(const hfs_fit_blocks *b, hfs_fit_blocks **out) {
+  int rc = HFS_OK;
+  hfs_fit_structure s = {b->nshared, b->shared, b->nblocks, b->boff, b->bpar};
+  HFS_CHECK(hfs__fit_blocks_create(b->npar, b->hblocks ? &s : NULL, b->hblocks, b->hessian, out));
+  (*out)->hblocks_exp = b->hblocks_exp;
+  (*out)->hessian_exp = b->hessian_exp;
+cleanup:
+  return rc;
+}
+
 static int eval_with(hfs_fit_blocks *b, hfs_fit_problem *p, const double *x,
                      hfs_fit_hessian_blocks_fn hblocks, hfs_fit_hessian_fn hessian) {
   int rc = HFS_OK;

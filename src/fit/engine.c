@@ -324,6 +324,7 @@ void hfs__fit_engine_destroy(hfs_fit_engine **pe) {
   hfs_fit_engine *e = *pe;
   if (e->state) e->backend->destroy(&e->state);
   hfs__fit_blocks_destroy(&e->prob.blocks);
+  hfs__fit_start_cache_destroy(&e->prob.start_cache);
   free(e->prob.free_idx);
   free(e->prob.theta);
   free(e->prob.grad_full);
@@ -360,6 +361,18 @@ int hfs__fit_engine_set_structure(hfs_fit_engine *e, const hfs_fit_structure *s,
   HFS_CHECK(hfs__fit_blocks_create(e->prob.npar, s, hblocks, NULL, &b));
   hfs__fit_blocks_destroy(&e->prob.blocks);
   e->prob.blocks = b;
+cleanup:
+  return rc;
+}
+
+int hfs__fit_engine_first_scoring(hfs_fit_engine *e, int on) {
+  int rc = HFS_OK;
+  hfs_fit_problem *p = &e->prob;
+  /* a tested value's two generating points (s+b and b), whose toys may
+   * alternate on a rank, and room for a grid's neighbouring points */
+  if (on && !p->start_cache && p->blocks && hfs__fit_blocks_has_expected(p->blocks))
+    HFS_CHECK(hfs__fit_start_cache_create(p->blocks, p->npar, 4, &p->start_cache));
+  p->first_scoring = on && p->start_cache;
 cleanup:
   return rc;
 }

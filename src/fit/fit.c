@@ -158,6 +158,11 @@ int hfs_fitter_profile_direction(hfs_fitter *f, const double *theta, int par, do
   return hfs__fit_engine_profile_direction(f->engine, theta, par, v, var);
 }
 
+int hfs_fitter_set_first_scoring(hfs_fitter *f, int on) {
+  if (!f) return hfs_error_set(HFS_ERR_ARG, "hfs_fitter_set_first_scoring: no fitter");
+  return hfs__fit_engine_first_scoring(f->engine, on);
+}
+
 void hfs__fit_fitter_set_watch(hfs_fitter *f, hfs_fit_watch_fn fn, void *ctx) {
   f->engine->prob.watch = fn;
   f->engine->prob.watch_ctx = ctx;

@@ -42,6 +42,7 @@ typedef int (*hfs_fit_hessian_blocks_fn)(void *ctx, const double *theta, double 
  * parameters.  Problems without a structure are one dense block of shared
  * parameters.  Everything is allocated at creation. */
 typedef struct hfs_fit_blocks hfs_fit_blocks;
+typedef struct hfs_fit_start_cache hfs_fit_start_cache;
 
 /* The problem a backend minimises: the free parameters x are scattered into
  * the full vector theta, whose fixed entries hold their fixed values. */
@@ -82,6 +83,11 @@ struct hfs_fit_problem {
                const double *g, const double *d);
   void *watch_ctx;
   int watch_stopped;
+  /* Set (with start_cache) while fits start at shared points: the Newton
+   * backend's first step is then a Fisher-scoring step, its factors from
+   * the cache (hfs__fit_engine_first_scoring). */
+  int first_scoring;
+  hfs_fit_start_cache *start_cache;
 };
 
 /* Descriptors of the available backends.  The defaults for the public
@@ -168,6 +174,33 @@ void hfs__fit_blocks_solve(hfs_fit_blocks *b, const double *r, double *d);
  * positions, row-major; n is its leading dimension) and/or its diagonal diag
  * (indexed by positions).  Either may be NULL. */
 void hfs__fit_blocks_inverse(hfs_fit_blocks *b, double *cov, int n, double *diag);
+
+/* New blocks with the structure and Hessian functions of b (the expected
+ * ones too), holding nothing yet. */
+int hfs__fit_blocks_create_like(const hfs_fit_blocks *b, hfs_fit_blocks **out);
+
+/* start_cache.c: the expected Hessian and its factors at start points that
+ * many fits share (toys' generating points), nslots of them. */
+int hfs__fit_start_cache_create(const hfs_fit_blocks *like, int npar, int nslots,
+                                hfs_fit_start_cache **out);
+void hfs__fit_start_cache_destroy(hfs_fit_start_cache **c);
+/* The blocks holding the expected Hessian at x (over p's free parameters):
+ * a slot's if it holds x with the same free set, else evaluated into the
+ * least recently used one; *slot says which.  Their hdiag is valid.  NULL
+ * where it cannot be evaluated. */
+hfs_fit_blocks *hfs__fit_start_cache_eval(hfs_fit_start_cache *c, hfs_fit_problem *p,
+                                          const double *x, int *slot);
+/* Factorise the slot's blocks, undamped, for the selection pos (npar
+ * positions, as hfs__fit_blocks_select), unless they already hold it;
+ * hfs__fit_blocks_factor's result. */
+int hfs__fit_start_cache_factor(hfs_fit_start_cache *c, int slot, const int *pos);
+
+/* While on, the first step of every Newton fit is a Fisher-scoring step
+ * (the expected Hessian at the start point), its factorisation kept for the
+ * next fits from the same point.  The cache is created on the first call
+ * with on set (where the problem has blocks with an expected Hessian;
+ * otherwise nothing changes). */
+int hfs__fit_engine_first_scoring(hfs_fit_engine *e, int on);
 
 /* Give the engine's problem a block structure for its Hessian (copied),
  * replacing the dense one; used by the Newton backend and the covariance. */

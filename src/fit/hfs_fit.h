@@ -189,6 +189,17 @@ int hfs_fitter_covariance(hfs_fitter *f, const double *main, const double *aux, 
 int hfs_fitter_profile_direction(hfs_fitter *f, const double *theta, int par, double *v,
                                  double *var);
 
+/* Fits about to start at points many of them share (toys' free fits at
+ * their generating point): while on, the first step of each Newton fit is
+ * a Fisher-scoring step, on the expected Hessian at its start point (the
+ * data replaced by their expectation: no data enter it), whose
+ * factorisation is kept for the next fits from the same point and the same
+ * parameters at a bound.  A fit's result does not depend on whether it
+ * found the factors kept.  Off (the default), fits start with the Hessian
+ * of their data.  The first call with on set allocates the cache; models
+ * without an expected Hessian in blocks are not affected. */
+int hfs_fitter_set_first_scoring(hfs_fitter *f, int on);
+
 /* Search for the global minimum among the minima the model's structure
  * suggests (multistart.c explains which): after a fit, restarts from
  * points where a nuisance parameter with a non-monotonic or kinked

@@ -224,7 +224,12 @@ static int two_fits(hfs_infer *I, double mu, const double *main, const double *a
                     double *nll_cond, hfs_fit_summary *fs, hfs_fit_summary *cs) {
   int rc = HFS_OK;
   int repaired;
-  HFS_CHECK(hfs_infer_fit_free(I, main, aux, start, free_r));
+  /* toys start at their generating point: every free fit's first step
+   * solves with the same Fisher information there */
+  HFS_CHECK(hfs_fitter_set_first_scoring(I->fitter, start != NULL));
+  int frc = hfs_infer_fit_free(I, main, aux, start, free_r);
+  hfs_fitter_set_first_scoring(I->fitter, 0); /* off: cannot fail */
+  HFS_CHECK(frc);
   int dir = profile_dir(I, free_r->theta, I->dir);
   HFS_CHECK(fit_fixed_poi_dir(I, mu, main, aux, free_r->theta, dir ? I->dir : NULL, &I->r));
   HFS_CHECK(repair_free(I, main, aux, &I->r, free_r, &repaired));
