@@ -281,13 +281,18 @@ int main(int argc, char **argv) {
   }
   /* BENCH_NO_PROFILE=1: the conditional fit from the free minimum as is */
   int use_dir = !getenv("BENCH_NO_PROFILE");
+  /* BENCH_NO_FIRST_SCORING=1: the free fit's first step on the toy's own
+   * Hessian instead of the cached Fisher information (src/fit/start_cache.c) */
+  int first_scoring = !getenv("BENCH_NO_FIRST_SCORING");
   for (int k = 0; k < 2; k++) {
     int bad = 0, iters = 0, iters_c = 0, ndir = 0;
     double c0 = cpu_now(), w0 = bench_cpu_now();
     for (int j = 0; j < reps; j++) {
       ctx.main = toy + (size_t)j * nbins;
       ctx.aux = toyaux + (size_t)j * naux;
+      HFS_CHECK(hfs__fit_engine_first_scoring(e[k], first_scoring));
       HFS_CHECK(hfs__fit_engine_minimize(e[k], best, fixed, 0, &res));
+      HFS_CHECK(hfs__fit_engine_first_scoring(e[k], 0));
       bad += res.status != HFS_FIT_CONVERGED;
       iters += res.n_iter;
       memcpy(cinit, res.theta, (size_t)npar * sizeof *cinit);
