@@ -169,23 +169,46 @@ static void test_published(void **state) {
   report("published likelihoods", &t);
 }
 
-static void test_belle2_toys(void **state) {
-  (void)state;
+/* The Belle II likelihood with toys at mu = 1 (Newton fits for the
+ * generating points). */
+typedef struct {
+  hfs_spec *spec;
+  hfs_model *m;
+  hfs_infer *I;
+  hfs_toys *T;
+} belle2_toys;
+
+static void belle2_open(belle2_toys *b) {
   char ws[4200];
   snprintf(ws, sizeof ws, "%s/workspaces/belle2_knunu_2023/combined_likelihood.json", shared);
-  hfs_spec *spec = NULL;
-  hfs_model *m = NULL;
-  hfs_infer *I = NULL;
-  hfs_toys *T = NULL;
+  memset(b, 0, sizeof *b);
+  assert_int_equal(hfs_spec_read_file(ws, &b->spec), HFS_OK);
+  assert_int_equal(hfs_model_create(b->spec, NULL, NULL, &b->m), HFS_OK);
+  hfs_fit_options on = HFS_FIT_OPTIONS_DEFAULT;
+  on.optimizer = HFS_OPT_NEWTON;
+  assert_int_equal(hfs_infer_create(b->m, &on, NULL, NULL, &b->I), HFS_OK);
+  double mu = 1.0;
+  assert_int_equal(hfs_toys_create(b->I, HFS_TS_QTILDE, 1, 1, &mu, &b->T), HFS_OK);
+}
+
+static void belle2_close(belle2_toys *b) {
+  hfs_toys_destroy(&b->T);
+  hfs_infer_destroy(&b->I);
+  hfs_model_destroy(&b->m);
+  hfs_spec_destroy(&b->spec);
+}
+
+static void test_belle2_toys(void **state) {
+  (void)state;
+  belle2_toys bt;
+  belle2_open(&bt);
+  hfs_model *m = bt.m;
+  hfs_toys *T = bt.T;
+  double mu = 1.0; /* the toys' */
   hfs_fitter *fn = NULL, *ft = NULL;
-  assert_int_equal(hfs_spec_read_file(ws, &spec), HFS_OK);
-  assert_int_equal(hfs_model_create(spec, NULL, NULL, &m), HFS_OK);
   hfs_fit_options on = HFS_FIT_OPTIONS_DEFAULT, ot = HFS_FIT_OPTIONS_DEFAULT;
   on.optimizer = HFS_OPT_NEWTON;
   ot.optimizer = HFS_OPT_TAO;
-  assert_int_equal(hfs_infer_create(m, &on, NULL, NULL, &I), HFS_OK);
-  double mu = 1.0;
-  assert_int_equal(hfs_toys_create(I, HFS_TS_QTILDE, 1, 1, &mu, &T), HFS_OK);
   assert_int_equal(hfs_fitter_create(m, &on, &fn), HFS_OK);
   assert_int_equal(hfs_fitter_create(m, &ot, &ft), HFS_OK);
   int npar = hfs_model_npar(m), poi = hfs_model_poi(m);
@@ -224,10 +247,7 @@ static void test_belle2_toys(void **state) {
   free(fixed);
   hfs_fitter_destroy(&fn);
   hfs_fitter_destroy(&ft);
-  hfs_toys_destroy(&T);
-  hfs_infer_destroy(&I);
-  hfs_model_destroy(&m);
-  hfs_spec_destroy(&spec);
+  belle2_close(&bt);
 }
 
 /* Free fits of Belle II toys from their generating point with the first
@@ -237,20 +257,13 @@ static void test_belle2_toys(void **state) {
  * the factors at that point cached (a fresh fitter gives the same bits). */
 static void test_first_scoring(void **state) {
   (void)state;
-  char ws[4200];
-  snprintf(ws, sizeof ws, "%s/workspaces/belle2_knunu_2023/combined_likelihood.json", shared);
-  hfs_spec *spec = NULL;
-  hfs_model *m = NULL;
-  hfs_infer *I = NULL;
-  hfs_toys *T = NULL;
+  belle2_toys bt;
+  belle2_open(&bt);
+  hfs_model *m = bt.m;
+  hfs_toys *T = bt.T;
   hfs_fitter *fs = NULL, *fn = NULL;
-  assert_int_equal(hfs_spec_read_file(ws, &spec), HFS_OK);
-  assert_int_equal(hfs_model_create(spec, NULL, NULL, &m), HFS_OK);
   hfs_fit_options on = HFS_FIT_OPTIONS_DEFAULT;
   on.optimizer = HFS_OPT_NEWTON;
-  assert_int_equal(hfs_infer_create(m, &on, NULL, NULL, &I), HFS_OK);
-  double mu = 1.0;
-  assert_int_equal(hfs_toys_create(I, HFS_TS_QTILDE, 1, 1, &mu, &T), HFS_OK);
   assert_int_equal(hfs_fitter_create(m, &on, &fs), HFS_OK);
   assert_int_equal(hfs_fitter_create(m, &on, &fn), HFS_OK);
   assert_int_equal(hfs_fitter_set_first_scoring(fs, 1), HFS_OK);
@@ -302,10 +315,7 @@ static void test_first_scoring(void **state) {
   free(aux);
   hfs_fitter_destroy(&fs);
   hfs_fitter_destroy(&fn);
-  hfs_toys_destroy(&T);
-  hfs_infer_destroy(&I);
-  hfs_model_destroy(&m);
-  hfs_spec_destroy(&spec);
+  belle2_close(&bt);
 }
 
 int main(int argc, char **argv) {
