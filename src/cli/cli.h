@@ -188,6 +188,8 @@ int hfs_cli_par_parse(const char *arg, hfs_cli_opts *o);
 int hfs_cmd_yields(int argc, char **argv);
 int hfs_cmd_patchset(int argc, char **argv);
 int hfs_cmd_grid(int argc, char **argv);
+/* The options grid takes out of its arguments itself, for its --help. */
+void hfs_cli_grid_usage(FILE *out);
 
 /* Set by the signal handler installed in main. */
 extern volatile int hfs_cli_interrupted;

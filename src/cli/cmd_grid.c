@@ -80,6 +80,20 @@ static int parse_int64(const char *s, int64_t *v) {
   return errno == 0 && end != s && *end == '\0' && x > 0;
 }
 
+void hfs_cli_grid_usage(FILE *out) {
+  fputs(
+      "grid's own options (docs/grid.md):\n"
+      "      --points NAME|GLOB  run only these patches (repeatable; default: all)\n"
+      "      --limit also the upper limit on the POI at --cl with its expected bands\n"
+      "      --harvest FILE  also write HistFitter's harvest list\n"
+      "      --toys-min N  with --calc toys: toys per hypothesis before a point may stop "
+      "(default 500)\n"
+      "      --toys-max N  ... and at most (default 20000)\n"
+      "      --toys-batch N  toys per hypothesis between the accuracy checks (default 250)\n"
+      "      --cls-accuracy X  stop a point when the error on CLs is below X (default 0.005)\n",
+      out);
+}
+
 /* Take the grid's own arguments out of argv (PATCHSET, --points, --limit,
  * --harvest, toy counts); the rest go to the common parser. */
 static int split_args(int argc, char **argv, grid_args *g, int *nargc, char **nargv) {

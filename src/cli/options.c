@@ -254,12 +254,15 @@ static int allowed(const optdef *d, const char *cmd) {
 }
 
 static void usage(const char *cmd, FILE *out) {
-  fprintf(out, "usage: hfscan %s WORKSPACE.json [options]\noptions:\n", cmd);
+  int grid = !strcmp(cmd, "grid");
+  fprintf(out, "usage: hfscan %s %s [options]\noptions:\n", cmd,
+          grid ? "BKG.json PATCHSET.json" : "WORKSPACE.json");
   for (int i = 0; i < NDEFS; ++i) {
     if (!allowed(&defs[i], cmd)) continue;
     fprintf(out, "  %s--%s %s\n", defs[i].opt.val == O_OUT ? "-o, " : "    ", defs[i].opt.name,
             defs[i].help);
   }
+  if (grid) hfs_cli_grid_usage(out);
 }
 
 static int parse_grid(const char *s, double *lo, double *hi, int *n) {

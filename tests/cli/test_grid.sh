@@ -6,7 +6,8 @@
 #  - --json, --harvest and the HDF5 table hold the same numbers, the table
 #    reads into pandas and h5py, keyed by name with m1, m2;
 #  - --points selects by name and glob; a selection matching nothing, a
-#    wrong digest and --patch are refused with one line.
+#    wrong digest and --patch are refused with one line;
+#  - grid --help lists the options grid takes itself.
 # Usage: test_grid.sh HFSCAN WS PATCHSET DIR
 set -u
 HFSCAN=$1 WS=$2 PS=$3 DIR=$4
@@ -14,6 +15,12 @@ mkdir -p "$DIR"
 rm -f "$DIR"/*
 fail() { echo "FAIL: $*"; exit 1; }
 PY=/usr/bin/python3
+
+"$HFSCAN" grid --help >"$DIR/help.txt" 2>&1 || fail "grid --help exit status $?"
+grep -q '^usage: hfscan grid BKG.json PATCHSET.json' "$DIR/help.txt" || fail "grid --help: usage line"
+for o in points limit harvest toys-min toys-max toys-batch cls-accuracy limit-method cl calc; do
+  grep -q -- "--$o " "$DIR/help.txt" || fail "grid --help does not list --$o"
+done
 
 "$HFSCAN" grid "$WS" "$PS" --limit --bounds mu=0:20 --quiet --json -o "$DIR/g.h5" \
   --harvest "$DIR/harvest.json" >"$DIR/g.json" 2>"$DIR/g.err"
