@@ -265,10 +265,8 @@ static int newton_minimize(void *state, hfs_fit_problem *p, double *x, const dou
       damped = lambda > 0.0 || fr == 2 || scoring;
       memcpy(s->fpos, s->pos, (size_t)p->npar * sizeof *s->pos);
     }
-    if (start_step) {
-      have_factor = 0;
-      damped = 1;
-    }
+    /* (a start step is the first: no factor is held yet and it counts as
+     * damped, so the watch skips it) */
     if (b && nin > 0) hfs__fit_blocks_solve(fb, r, d);
     /* An undamped Newton step is the watch's best estimate of where the
      * fit is heading; so is a chord step, taken only where the held

@@ -31,10 +31,7 @@
 #include <string.h>
 
 #include "hfs_error.h"
-
-/* Two lanes of doubles (SSE2, NEON); v2du for unaligned memory. */
-typedef double v2d __attribute__((vector_size(16)));
-typedef double v2du __attribute__((vector_size(16), aligned(8), may_alias));
+#include "hfs_lanes.h"
 
 struct hfs_fit_blocks {
   int npar, nshared, nblocks, nlocal;
@@ -83,7 +80,8 @@ struct hfs_fit_blocks {
    * scatters the shared entries once per group */
   int ngroups;
   int *gk0;   /* ngroups + 1: first block of each group */
-  double *vg; /* nlocal: the selected locals of a group, in W's row order */
+  double *vg; /* nlocal: the selected locals of the grouped blocks after the
+                 solve's first pass, group after group in W's row order */
 };
 
 void hfs__fit_blocks_destroy(hfs_fit_blocks **pb) {

@@ -4,6 +4,7 @@
 #ifndef HFS_MODEL_INTERNAL_H
 #define HFS_MODEL_INTERNAL_H
 
+#include "hfs_lanes.h"
 #include "hfs_model.h"
 #include "interp.h"
 
@@ -165,12 +166,6 @@ struct hfs_model {
   double cache_const;
   int cache_valid;
 };
-
-/* Two lanes of doubles (SSE2 on x86-64, NEON on ARM) for the hot loops:
- * each lane does the scalar arithmetic, so results are bit for bit the
- * scalar ones.  v2du: the same for unaligned memory, any type's. */
-typedef double v2d __attribute__((vector_size(16)));
-typedef double v2du __attribute__((vector_size(16), aligned(8), may_alias));
 
 /* compile.c: build the compiled form after the layout (build.c); free it. */
 int hfs__model_compile(hfs_model *m, int normsys_code);
