@@ -17,6 +17,8 @@ git -C "$SRC" archive "$COMMIT" | tar -x -C "$DIR/src" || exit 1
 # tests/model/test_model_compiled.c) is put into the baseline too, so that
 # both binaries follow the same optimizer path bit for bit.
 rm -rf "$DIR/src/src/model" && cp -r "$SRC/src/model" "$DIR/src/src/model" || exit 1
+# ... with the core header it takes its two-lane types from
+cp "$SRC/src/core/hfs_lanes.h" "$DIR/src/src/core/" || exit 1
 cmake -S "$DIR/src" -B "$DIR/build" -DCMAKE_BUILD_TYPE=Release > "$DIR/configure.log" 2>&1 \
   || { cat "$DIR/configure.log"; exit 1; }
 nice cmake --build "$DIR/build" -j2 --target hfscan > "$DIR/build.log" 2>&1 \
